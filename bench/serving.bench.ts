@@ -1,0 +1,155 @@
+/**
+ * Model Serving figures: (a) how many reads waiting out a 10-minute rollout costs, on a simulated
+ * clock; (b) what one `serving.get` costs on real time against the twin, split into the client's
+ * own overhead (auth, JSON, zod, mapping), the HTTP round trip, and the twin's handler.
+ */
+import { performance } from 'node:perf_hooks';
+import { simulatedClock, systemClock } from '../src/clock.js';
+import { staticTokenProvider } from '../src/databricks/auth.js';
+import { createDatabricksHttp } from '../src/databricks/http.js';
+import { waitForRollout } from '../src/databricks/rollout.js';
+import { createServingClient } from '../src/databricks/serving.js';
+import { Router } from '../src/sandbox/workspace/router.js';
+import { startWorkspaceTwin, type TwinContext } from '../src/sandbox/workspace/server.js';
+import { registerServingRoutes } from '../src/sandbox/workspace/serving-routes.js';
+import { emptyState, type RegisteredModel, type WorkspaceState } from '../src/sandbox/workspace/state.js';
+
+const MODEL = 'main.ml.churn_model';
+const TEN_MINUTES = 10 * 60_000;
+
+function stateWithModel(): WorkspaceState {
+  const state = emptyState();
+  const t = Date.parse('2026-02-01T00:00:00Z');
+  const by = 'ml-team@example.com';
+  const version = (n: number) => ({
+    version: n,
+    status: 'READY' as const,
+    source: `runs:/r${n}/model`,
+    created_at: t,
+    created_by: by,
+    updated_at: t,
+    updated_by: by,
+  });
+  const model: RegisteredModel = {
+    catalog_name: 'main',
+    schema_name: 'ml',
+    name: 'churn_model',
+    owner: by,
+    created_at: t,
+    created_by: by,
+    updated_at: t,
+    updated_by: by,
+    aliases: new Map(),
+    versions: new Map([1, 2].map((n) => [n, version(n)])),
+  };
+  state.models.set(MODEL, model);
+  return state;
+}
+
+const single = (v: number) => ({ servedVersions: [{ modelName: MODEL, modelVersion: v }] });
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+
+async function rolloutReads() {
+  const clock = simulatedClock(Date.parse('2026-03-02T09:00:00Z'));
+  const twin = await startWorkspaceTwin({ state: stateWithModel(), clock, rolloutDelayMs: TEN_MINUTES });
+  try {
+    const serving = createServingClient(
+      createDatabricksHttp({ host: twin.url, tokens: staticTokenProvider(twin.token), clock }),
+    );
+    await serving.create({ name: 'bench', config: single(1) });
+    const from = twin.requests.length;
+    const started = clock.now();
+    const result = await waitForRollout(serving, 'bench', { clock });
+    const reads = twin.requests.slice(from).filter((r) => r.method === 'GET').length;
+    return { reads, outcome: result.outcome, lagMs: clock.now() - started - TEN_MINUTES };
+  } finally {
+    await twin.stop();
+  }
+}
+
+async function getLatency(n = 1_000, warmup = 100) {
+  const twin = await startWorkspaceTwin({ state: stateWithModel(), rolloutDelayMs: 0 });
+  try {
+    const serving = createServingClient(
+      createDatabricksHttp({ host: twin.url, tokens: staticTokenProvider(twin.token) }),
+    );
+    await serving.create({ name: 'bench', config: single(1) });
+    const url = `${twin.url}/api/2.0/serving-endpoints/bench`;
+    const headers = { authorization: `Bearer ${twin.token}`, accept: 'application/json' };
+
+    const client: number[] = [];
+    const rawFetch: number[] = [];
+    for (let i = 0; i < n + warmup; i++) {
+      // Interleave so both see the same machine state.
+      let t = performance.now();
+      await serving.get('bench');
+      const c = performance.now() - t;
+      t = performance.now();
+      const res = await fetch(url, { headers });
+      JSON.parse(await res.text());
+      const r = performance.now() - t;
+      if (i >= warmup) {
+        client.push(c);
+        rawFetch.push(r);
+      }
+    }
+
+    // The twin's handler alone, in process: no socket, no HTTP parsing.
+    const router = new Router();
+    const ctx: TwinContext = {
+      state: twin.state,
+      clock: systemClock,
+      rolloutDelayMs: 0,
+      jobQueueMs: 0,
+      jobRunMs: 0,
+      baseUrl: () => twin.url,
+    };
+    registerServingRoutes(router, ctx);
+    const match = router.match('GET', '/api/2.0/serving-endpoints/bench')!;
+    const handler: number[] = [];
+    for (let i = 0; i < n + warmup; i++) {
+      const t = performance.now();
+      const out = await match.route.handler({
+        method: 'GET',
+        params: match.params,
+        query: new URLSearchParams(),
+        body: undefined,
+        headers: {},
+        route: 'GET /api/2.0/serving-endpoints/:name',
+      });
+      JSON.stringify(out.body);
+      if (i >= warmup) handler.push(performance.now() - t);
+    }
+    for (const a of [client, rawFetch, handler]) a.sort((x, y) => x - y);
+    return { client, rawFetch, handler };
+  } finally {
+    await twin.stop();
+  }
+}
+
+export default async function bench(): Promise<Array<{ name: string; value: string; target?: string }>> {
+  const rollout = await rolloutReads();
+  const { client, rawFetch, handler } = await getLatency();
+  const p = (a: number[], q: number) => percentile(a, q);
+  return [
+    { name: 'reads while waiting out a 10-min rollout', value: String(rollout.reads), target: '≤ 40' },
+    {
+      name: 'rollout end noticed after (simulated)',
+      value: `${(rollout.lagMs / 1000).toFixed(1)} s`,
+      target: '≤ 30 s',
+    },
+    { name: 'serving.get p50 (twin, loopback)', value: ms(p(client, 50)) },
+    { name: 'serving.get p99 (twin, loopback)', value: ms(p(client, 99)) },
+    { name: 'bare fetch+JSON.parse p50 (same GET)', value: ms(p(rawFetch, 50)) },
+    { name: 'bare fetch+JSON.parse p99 (same GET)', value: ms(p(rawFetch, 99)) },
+    { name: 'client overhead p50 (get − bare fetch)', value: ms(p(client, 50) - p(rawFetch, 50)) },
+    { name: 'client overhead p99 (get − bare fetch)', value: ms(p(client, 99) - p(rawFetch, 99)) },
+    { name: 'twin handler p50 (in process)', value: ms(p(handler, 50)) },
+    { name: 'twin handler p99 (in process)', value: ms(p(handler, 99)) },
+  ];
+}

@@ -1,0 +1,357 @@
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { DatabricksApiError, type DatabricksHttp, seg } from './http.js';
+
+export type MonitorApi = 'data-quality' | 'legacy';
+
+/** Where a monitor writes its metrics, and the columns the bot's queries need. */
+export interface MetricTables {
+  profileTable: string;
+  driftTable: string;
+  /** InferenceLog monitors only; the metric tables have a column of this name. */
+  modelIdColumn?: string;
+  predictionColumn?: string;
+  labelColumn?: string;
+  timestampColumn?: string;
+  /** In the metric tables' spelling, e.g. '1 day'. */
+  granularities?: string[];
+  /** Which API answered; refreshes go through the same one. */
+  api: MonitorApi;
+}
+
+export type RefreshState =
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SUCCESS'
+  | 'FAILED'
+  | 'CANCELED'
+  | 'UNKNOWN'
+  | (string & {});
+
+export interface MonitorRefresh {
+  /** An int64 on the wire; kept as text so no precision is lost. */
+  refreshId: string;
+  /** Same spelling for both APIs (the data-quality prefix MONITOR_REFRESH_STATE_ is dropped). */
+  state: RefreshState;
+  trigger?: string;
+  startedAt?: Date;
+  endedAt?: Date;
+  message?: string;
+}
+
+export interface Monitors {
+  findMetricTables(monitoredTable: string): Promise<MetricTables>;
+  /**
+   * Starts a refresh unless one is already PENDING or RUNNING, in which case that one is returned
+   * with `started: false`.
+   */
+  refresh(monitoredTable: string): Promise<{ refresh: MonitorRefresh; started: boolean }>;
+  getRefresh(monitoredTable: string, refreshId: string): Promise<MonitorRefresh>;
+}
+
+const tableSchema = z.looseObject({ table_id: z.string(), full_name: z.string().nullish() });
+
+const granularitiesSchema = z.array(z.string()).nullish();
+
+const dqMonitorSchema = z.looseObject({
+  data_profiling_config: z
+    .looseObject({
+      profile_metrics_table_name: z.string().nullish(),
+      drift_metrics_table_name: z.string().nullish(),
+      status: z.string().nullish(),
+      inference_log: z
+        .looseObject({
+          model_id_column: z.string().nullish(),
+          prediction_column: z.string().nullish(),
+          label_column: z.string().nullish(),
+          timestamp_column: z.string().nullish(),
+          granularities: granularitiesSchema,
+        })
+        .nullish(),
+      time_series: z
+        .looseObject({ timestamp_column: z.string().nullish(), granularities: granularitiesSchema })
+        .nullish(),
+    })
+    .nullish(),
+});
+
+const legacyMonitorSchema = z.looseObject({
+  profile_metrics_table_name: z.string().nullish(),
+  drift_metrics_table_name: z.string().nullish(),
+  status: z.string().nullish(),
+  inference_log: z
+    .looseObject({
+      model_id_col: z.string().nullish(),
+      prediction_col: z.string().nullish(),
+      label_col: z.string().nullish(),
+      timestamp_col: z.string().nullish(),
+      granularities: granularitiesSchema,
+    })
+    .nullish(),
+  time_series: z
+    .looseObject({ timestamp_col: z.string().nullish(), granularities: granularitiesSchema })
+    .nullish(),
+});
+
+const refreshSchema = z.looseObject({
+  refresh_id: z.union([z.number(), z.string()]).transform(String),
+  state: z.string(),
+  trigger: z.string().nullish(),
+  start_time_ms: z.coerce.number().nullish(),
+  end_time_ms: z.coerce.number().nullish(),
+  message: z.string().nullish(),
+});
+
+const refreshListSchema = z.looseObject({
+  refreshes: z.array(refreshSchema).nullish(),
+  next_page_token: z.string().nullish(),
+});
+
+const UC_TABLES = '/api/2.1/unity-catalog/tables';
+const DQ_MONITORS = '/api/data-quality/v1/monitors/table';
+const ACTIVE = new Set(['PENDING', 'RUNNING']);
+const MAX_PAGES = 20;
+
+type Located =
+  | { api: 'data-quality'; tableId: string; tables: MetricTables }
+  | { api: 'legacy'; tables: MetricTables };
+
+/**
+ * Turns a data-quality granularity enum into the metric tables' spelling.
+ *
+ * @example granularityText('AGGREGATION_GRANULARITY_1_DAY') // '1 day'
+ */
+export function granularityText(g: string): string {
+  const m = /^(?:AGGREGATION_GRANULARITY_)?(\d+)_([A-Z]+?)S?$/.exec(g);
+  if (!m) return g;
+  const n = Number(m[1]);
+  const unit = m[2]!.toLowerCase();
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+function checkTableName(table: string): string {
+  const name = table.trim();
+  const parts = name.split('.');
+  if (parts.length !== 3 || parts.some((p) => p === '')) {
+    throw new UserError(
+      'invalid_table_name',
+      `"${name}" is not a Unity Catalog table name.`,
+      'Write it as catalog.schema.table, e.g. acme.mlops.churn_inference.',
+    );
+  }
+  return name;
+}
+
+/** The data-quality API is in Public Preview: a workspace without it answers one of these. */
+function dataQualityUnavailable(e: unknown): boolean {
+  if (!(e instanceof DatabricksApiError)) return false;
+  return (
+    e.status === 404 ||
+    e.status === 501 ||
+    e.errorCode === 'NOT_IMPLEMENTED' ||
+    e.errorCode === 'FEATURE_DISABLED' ||
+    e.errorCode === 'ENDPOINT_NOT_FOUND'
+  );
+}
+
+const isNotFound = (e: unknown): boolean => e instanceof DatabricksApiError && e.status === 404;
+
+function toRefresh(r: z.infer<typeof refreshSchema>): MonitorRefresh {
+  return {
+    refreshId: r.refresh_id,
+    state: r.state.replace(/^MONITOR_REFRESH_STATE_/, ''),
+    ...(r.trigger ? { trigger: r.trigger.replace(/^MONITOR_REFRESH_TRIGGER_/, '') } : {}),
+    ...(r.start_time_ms ? { startedAt: new Date(r.start_time_ms) } : {}),
+    ...(r.end_time_ms ? { endedAt: new Date(r.end_time_ms) } : {}),
+    ...(r.message ? { message: r.message } : {}),
+  };
+}
+
+function metricTables(
+  table: string,
+  api: MonitorApi,
+  found: {
+    profile?: string | null | undefined;
+    drift?: string | null | undefined;
+    status?: string | null | undefined;
+    modelId?: string | null | undefined;
+    prediction?: string | null | undefined;
+    label?: string | null | undefined;
+    timestamp?: string | null | undefined;
+    granularities?: string[] | null | undefined;
+  },
+): MetricTables {
+  if (!found.profile || !found.drift) {
+    throw new UserError(
+      'monitor_not_ready',
+      `The monitor on ${table} has no metric tables yet (status ${found.status ?? 'unknown'}).`,
+      'A new monitor creates its tables on its first refresh; try again in a few minutes.',
+    );
+  }
+  return {
+    profileTable: found.profile,
+    driftTable: found.drift,
+    api,
+    ...(found.modelId ? { modelIdColumn: found.modelId } : {}),
+    ...(found.prediction ? { predictionColumn: found.prediction } : {}),
+    ...(found.label ? { labelColumn: found.label } : {}),
+    ...(found.timestamp ? { timestampColumn: found.timestamp } : {}),
+    ...(found.granularities?.length ? { granularities: found.granularities.map(granularityText) } : {}),
+  };
+}
+
+/**
+ * Data-profiling monitors: asks the data-quality API first (it needs the table's UUID) and falls
+ * back to the legacy quality_monitors API when the workspace lacks it or it does not know the
+ * monitor. Refresh POSTs are never retried (each call queues another refresh).
+ *
+ * @example
+ * const monitors = createMonitorsClient(http);
+ * const { profileTable, driftTable } = await monitors.findMetricTables('acme.mlops.churn_inference');
+ */
+export function createMonitorsClient(http: DatabricksHttp): Monitors {
+  async function locate(input: string): Promise<Located> {
+    const table = checkTableName(input);
+    let tableId: string;
+    try {
+      tableId = (
+        await http.request({ method: 'GET', path: `${UC_TABLES}/${seg(table)}`, schema: tableSchema })
+      ).table_id;
+    } catch (e) {
+      if (isNotFound(e)) {
+        throw new UserError(
+          'table_not_found',
+          `There is no table called ${table}.`,
+          'Check the monitored table in the policy file and that the bot can USE its catalog and schema.',
+        );
+      }
+      throw e;
+    }
+
+    try {
+      const m = await http.request({
+        method: 'GET',
+        path: `${DQ_MONITORS}/${seg(tableId)}`,
+        schema: dqMonitorSchema,
+      });
+      const c = m.data_profiling_config;
+      if (c) {
+        const log = c.inference_log;
+        const ts = c.time_series;
+        return {
+          api: 'data-quality',
+          tableId,
+          tables: metricTables(table, 'data-quality', {
+            profile: c.profile_metrics_table_name,
+            drift: c.drift_metrics_table_name,
+            status: c.status,
+            modelId: log?.model_id_column,
+            prediction: log?.prediction_column,
+            label: log?.label_column,
+            timestamp: log?.timestamp_column ?? ts?.timestamp_column,
+            granularities: log?.granularities ?? ts?.granularities,
+          }),
+        };
+      }
+    } catch (e) {
+      if (!dataQualityUnavailable(e)) throw e;
+    }
+
+    try {
+      const m = await http.request({
+        method: 'GET',
+        path: `${UC_TABLES}/${seg(table)}/monitor`,
+        schema: legacyMonitorSchema,
+      });
+      const log = m.inference_log;
+      const ts = m.time_series;
+      return {
+        api: 'legacy',
+        tables: metricTables(table, 'legacy', {
+          profile: m.profile_metrics_table_name,
+          drift: m.drift_metrics_table_name,
+          status: m.status,
+          modelId: log?.model_id_col,
+          prediction: log?.prediction_col,
+          label: log?.label_col,
+          timestamp: log?.timestamp_col ?? ts?.timestamp_col,
+          granularities: log?.granularities ?? ts?.granularities,
+        }),
+      };
+    } catch (e) {
+      if (isNotFound(e)) {
+        throw new UserError(
+          'monitor_not_found',
+          `${table} has no data-profiling monitor.`,
+          'Create an InferenceLog monitor on it in Catalog Explorer (Quality tab), or fix the table in the policy file.',
+        );
+      }
+      throw e;
+    }
+  }
+
+  const refreshesPath = (table: string, at: Located) =>
+    at.api === 'data-quality'
+      ? `${DQ_MONITORS}/${seg(at.tableId)}/refreshes`
+      : `${UC_TABLES}/${seg(table)}/monitor/refreshes`;
+
+  async function listRefreshes(table: string, at: Located): Promise<MonitorRefresh[]> {
+    const out: MonitorRefresh[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await http.request({
+        method: 'GET',
+        path: refreshesPath(table, at),
+        query: { page_token: pageToken },
+        schema: refreshListSchema,
+      });
+      out.push(...(res.refreshes ?? []).map(toRefresh));
+      if (!res.next_page_token) break;
+      pageToken = res.next_page_token;
+    }
+    return out;
+  }
+
+  return {
+    async findMetricTables(monitoredTable) {
+      return (await locate(monitoredTable)).tables;
+    },
+
+    async refresh(monitoredTable) {
+      const table = checkTableName(monitoredTable);
+      const at = await locate(table);
+      const running = (await listRefreshes(table, at)).find((r) => ACTIVE.has(r.state));
+      if (running) return { refresh: running, started: false };
+      const created = await http.request({
+        method: 'POST',
+        path: refreshesPath(table, at),
+        body: at.api === 'data-quality' ? { object_type: 'table', object_id: at.tableId } : {},
+        idempotent: false,
+        schema: refreshSchema,
+      });
+      return { refresh: toRefresh(created), started: true };
+    },
+
+    async getRefresh(monitoredTable, refreshId) {
+      const table = checkTableName(monitoredTable);
+      const at = await locate(table);
+      try {
+        const r = await http.request({
+          method: 'GET',
+          path: `${refreshesPath(table, at)}/${seg(refreshId)}`,
+          schema: refreshSchema,
+        });
+        return toRefresh(r);
+      } catch (e) {
+        if (isNotFound(e)) {
+          throw new UserError(
+            'refresh_not_found',
+            `The monitor on ${table} has no refresh ${refreshId}.`,
+            'Only the last refreshes are kept; start a new one if needed.',
+          );
+        }
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The workspace twin's state. Shapes follow the REST JSON (snake_case) so route handlers can
+ * answer with them directly. Time-driven transitions (rollouts, job runs) are stored as
+ * timestamps and settled lazily against the twin's clock, so a simulated clock works.
+ */
+
+export type WorkloadSize = 'Small' | 'Medium' | 'Large';
+
+export interface ServedEntity {
+  name: string;
+  entity_name: string;
+  entity_version: string;
+  workload_size: WorkloadSize;
+  scale_to_zero_enabled: boolean;
+}
+
+export interface Route {
+  served_model_name: string;
+  traffic_percentage: number;
+}
+
+export interface EndpointConfig {
+  served_entities: ServedEntity[];
+  traffic_config: { routes: Route[] };
+  config_version: number;
+}
+
+export interface PendingUpdate {
+  config: EndpointConfig;
+  started_at: number;
+  /** When the rollout settles (clock ms). */
+  settles_at: number;
+  /** When set, the rollout ends in failure with this Databricks-style reason. */
+  failure?: string;
+}
+
+export interface InferenceTableConfig {
+  enabled: boolean;
+  catalog_name?: string;
+  schema_name?: string;
+  table_name_prefix?: string;
+}
+
+export interface Endpoint {
+  name: string;
+  id: string;
+  creator: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  /** Undefined until the first rollout of a new endpoint has succeeded. */
+  config?: EndpointConfig;
+  pending?: PendingUpdate;
+  /** The reason of the last rollout that failed, shown in state like Databricks does. */
+  last_failure?: string;
+  ai_gateway?: { inference_table_config?: InferenceTableConfig };
+  tags: Array<{ key: string; value?: string }>;
+}
+
+export type VersionStatus = 'PENDING_REGISTRATION' | 'READY' | 'FAILED_REGISTRATION';
+
+export interface ModelVersion {
+  version: number;
+  status: VersionStatus;
+  source: string;
+  run_id?: string;
+  comment?: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  updated_by: string;
+  /** Demo model behaviour: a version's threshold on the churn score (see invocations). */
+  behaviour?: { bias: number };
+}
+
+export interface RegisteredModel {
+  catalog_name: string;
+  schema_name: string;
+  name: string;
+  owner: string;
+  comment?: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  updated_by: string;
+  /** alias name (lower-case key) → { display name, version } */
+  aliases: Map<string, { alias_name: string; version_num: number }>;
+  versions: Map<number, ModelVersion>;
+}
+
+export interface Job {
+  job_id: number;
+  name: string;
+  creator_user_name: string;
+  created_time: number;
+  /** Job-level parameters and their defaults. */
+  parameters: Array<{ name: string; default: string }>;
+  /** A run of this job registers a new version of this model when it succeeds. */
+  registers_model?: string;
+  /** Outcome of the next runs: tests set 'FAILED' to see a failure. */
+  next_outcome: 'SUCCESS' | 'FAILED';
+}
+
+export interface JobRun {
+  run_id: number;
+  job_id: number;
+  number_in_job: number;
+  run_name: string;
+  created_at: number;
+  queued_ms: number;
+  run_ms: number;
+  outcome: 'SUCCESS' | 'FAILED';
+  job_parameters: Record<string, string>;
+  idempotency_token?: string;
+  canceled_at?: number;
+  /** Set once the run has registered its model version (done once, when it settles). */
+  registered_version?: number;
+}
+
+export interface MonitorRefresh {
+  refresh_id: number;
+  state: 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCELED';
+  trigger: 'MANUAL' | 'SCHEDULE';
+  start_time_ms: number;
+  end_time_ms?: number;
+  /** Twin-only: when a PENDING refresh starts RUNNING and when it settles (clock ms). */
+  runs_at?: number;
+  settles_at?: number;
+  /** Twin-only: how it ends once settled. */
+  outcome?: 'SUCCESS' | 'FAILED';
+  message?: string;
+}
+
+export interface Monitor {
+  table_name: string;
+  table_id: string;
+  output_schema_name: string;
+  output_schema_id: string;
+  profile_metrics_table_name: string;
+  drift_metrics_table_name: string;
+  model_id_col: string;
+  prediction_col: string;
+  label_col?: string;
+  timestamp_col: string;
+  granularities: string[];
+  /** Whether the data-quality API knows this monitor (else only the legacy API does). */
+  in_data_quality_api: boolean;
+  refreshes: MonitorRefresh[];
+  /** Twin-only: outcome of the next refreshes (tests set 'FAILED'); defaults to SUCCESS. */
+  next_refresh_outcome?: 'SUCCESS' | 'FAILED';
+  problem_type?: 'PROBLEM_TYPE_CLASSIFICATION' | 'PROBLEM_TYPE_REGRESSION';
+  created_at?: number;
+}
+
+export interface WorkspaceState {
+  endpoints: Map<string, Endpoint>;
+  /** Keyed by full name catalog.schema.model (lower-case). */
+  models: Map<string, RegisteredModel>;
+  jobs: Map<number, Job>;
+  runs: Map<number, JobRun>;
+  /** Keyed by monitored table full name (lower-case). */
+  monitors: Map<string, Monitor>;
+  /** Table full name (lower-case) → table UUID, for the data-quality API's object ids. */
+  tables: Map<string, string>;
+  counters: { endpoint: number; run: number; refresh: number };
+  /**
+   * Twin-only: how the data-quality API (/api/data-quality/v1) answers. Defaults to 'enabled';
+   * the others make it answer 501 NOT_IMPLEMENTED or FEATURE_DISABLED, as in workspaces without
+   * the preview.
+   */
+  data_quality_api?: 'enabled' | 'not_implemented' | 'feature_disabled';
+}
+
+export function emptyState(): WorkspaceState {
+  return {
+    endpoints: new Map(),
+    models: new Map(),
+    jobs: new Map(),
+    runs: new Map(),
+    monitors: new Map(),
+    tables: new Map(),
+    counters: { endpoint: 0, run: 0, refresh: 0 },
+  };
+}
+
+export const fullModelName = (m: RegisteredModel): string => `${m.catalog_name}.${m.schema_name}.${m.name}`;
