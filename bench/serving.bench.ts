@@ -12,37 +12,14 @@ import { createServingClient } from '../src/databricks/serving.js';
 import { Router } from '../src/sandbox/workspace/router.js';
 import { startWorkspaceTwin, type TwinContext } from '../src/sandbox/workspace/server.js';
 import { registerServingRoutes } from '../src/sandbox/workspace/serving-routes.js';
-import { emptyState, type RegisteredModel, type WorkspaceState } from '../src/sandbox/workspace/state.js';
+import { emptyState, registeredModel, type WorkspaceState } from '../src/sandbox/workspace/state.js';
 
 const MODEL = 'main.ml.churn_model';
 const TEN_MINUTES = 10 * 60_000;
 
 function stateWithModel(): WorkspaceState {
   const state = emptyState();
-  const t = Date.parse('2026-02-01T00:00:00Z');
-  const by = 'ml-team@example.com';
-  const version = (n: number) => ({
-    version: n,
-    status: 'READY' as const,
-    source: `runs:/r${n}/model`,
-    created_at: t,
-    created_by: by,
-    updated_at: t,
-    updated_by: by,
-  });
-  const model: RegisteredModel = {
-    catalog_name: 'main',
-    schema_name: 'ml',
-    name: 'churn_model',
-    owner: by,
-    created_at: t,
-    created_by: by,
-    updated_at: t,
-    updated_by: by,
-    aliases: new Map(),
-    versions: new Map([1, 2].map((n) => [n, version(n)])),
-  };
-  state.models.set(MODEL, model);
+  state.models.set(MODEL, registeredModel(MODEL, [{ version: 1 }, { version: 2 }]));
   return state;
 }
 

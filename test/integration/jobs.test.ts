@@ -7,8 +7,8 @@ import { createDatabricksHttp, DatabricksApiError } from '../../src/databricks/h
 import { createJobsClient, isFinished, type Jobs, succeeded } from '../../src/databricks/jobs.js';
 import { jobRunUrl } from '../../src/databricks/links.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
-import { UserError } from '../../src/errors.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
+import { userError } from '../support/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
 const RUN_NOW = 'POST /api/2.2/jobs/run-now';
@@ -28,15 +28,6 @@ beforeEach(async () => {
   jobs = createJobsClient(env.http);
 });
 afterEach(() => env.twin.stop());
-
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof UserError)) throw new Error(`expected a UserError, got ${String(e)}`);
-  return e;
-}
 
 const runNowRequests = () => env.twin.requests.filter((r) => r.route === RUN_NOW);
 

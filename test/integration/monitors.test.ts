@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { simulatedClock } from '../../src/clock.js';
 import { DatabricksApiError } from '../../src/databricks/http.js';
 import { createMonitorsClient, granularityText, type Monitors } from '../../src/databricks/monitors.js';
-import { UserError } from '../../src/errors.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { Monitor } from '../../src/sandbox/workspace/state.js';
+import { userError } from '../support/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
 const QUEUE_MS = 1_000;
@@ -31,15 +31,6 @@ afterEach(() => env.twin.stop());
 const demoMonitor = (): Monitor => env.twin.state.monitors.get(DEMO.monitoredTable)!;
 const routeStatuses = (route: string) =>
   env.twin.requests.filter((r) => r.route === route).map((r) => r.status);
-
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof UserError)) throw new Error(`expected a UserError, got ${String(e)}`);
-  return e;
-}
 
 const demoTables = {
   profileTable: DEMO.profileTable,

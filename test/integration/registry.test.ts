@@ -8,9 +8,9 @@ import {
   type Registry,
   requireReady,
 } from '../../src/databricks/registry.js';
-import { UserError } from '../../src/errors.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { ModelVersion, VersionStatus } from '../../src/sandbox/workspace/state.js';
+import { userError } from '../support/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
 const MODEL_ROUTE = 'GET /api/2.1/unity-catalog/models/:full_name';
@@ -39,15 +39,6 @@ function addVersion(version: number, status: VersionStatus = 'READY'): void {
     updated_by: 'casey@acme.test',
   };
   model().versions.set(version, v);
-}
-
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof UserError)) throw new Error(`expected a UserError, got ${String(e)}`);
-  return e;
 }
 
 const routeCount = (route: string) => env.twin.requests.filter((r) => r.route === route).length;

@@ -10,42 +10,19 @@ import {
   startWorkspaceTwin,
   type WorkspaceTwin,
 } from '../../src/sandbox/workspace/server.js';
-import { emptyState, type ModelVersion, type RegisteredModel } from '../../src/sandbox/workspace/state.js';
+import {
+  emptyState,
+  type ModelVersion,
+  type RegisteredModel,
+  registeredModel,
+} from '../../src/sandbox/workspace/state.js';
 
 const MODEL = 'main.ml.churn_model';
 const ROLLOUT_MS = 10 * 60_000;
 const ENDPOINTS = '/api/2.0/serving-endpoints';
 
-/** A UC model with the given versions; a version is READY unless it says otherwise. */
-function churnModel(versions: Array<Partial<ModelVersion> & { version: number }>): RegisteredModel {
-  const t = Date.parse('2026-02-01T00:00:00Z');
-  const by = 'ml-team@example.com';
-  return {
-    catalog_name: 'main',
-    schema_name: 'ml',
-    name: 'churn_model',
-    owner: by,
-    created_at: t,
-    created_by: by,
-    updated_at: t,
-    updated_by: by,
-    aliases: new Map(),
-    versions: new Map(
-      versions.map((v) => [
-        v.version,
-        {
-          status: 'READY',
-          source: `runs:/r${v.version}/model`,
-          created_at: t,
-          created_by: by,
-          updated_at: t,
-          updated_by: by,
-          ...v,
-        },
-      ]),
-    ),
-  };
-}
+const churnModel = (versions: Array<Partial<ModelVersion> & { version: number }>): RegisteredModel =>
+  registeredModel(MODEL, versions);
 
 const single = (version: number): EndpointConfigInput => ({
   servedVersions: [{ modelName: MODEL, modelVersion: version }],

@@ -183,3 +183,42 @@ export function emptyState(): WorkspaceState {
 }
 
 export const fullModelName = (m: RegisteredModel): string => `${m.catalog_name}.${m.schema_name}.${m.name}`;
+
+/**
+ * A registered model with the given versions (READY unless they say otherwise), for tests and
+ * benches that want a small workspace of their own.
+ *
+ * @example state.models.set('main.ml.churn', registeredModel('main.ml.churn', [{ version: 1 }]));
+ */
+export function registeredModel(
+  fullName: string,
+  versions: Array<Partial<ModelVersion> & { version: number }>,
+  { by = 'ml-team@example.com', at = Date.parse('2026-02-01T00:00:00Z') } = {},
+): RegisteredModel {
+  const [catalog_name = '', schema_name = '', name = ''] = fullName.split('.');
+  return {
+    catalog_name,
+    schema_name,
+    name,
+    owner: by,
+    created_at: at,
+    created_by: by,
+    updated_at: at,
+    updated_by: by,
+    aliases: new Map(),
+    versions: new Map(
+      versions.map((v) => [
+        v.version,
+        {
+          status: 'READY',
+          source: `runs:/r${v.version}/model`,
+          created_at: at,
+          created_by: by,
+          updated_at: at,
+          updated_by: by,
+          ...v,
+        },
+      ]),
+    ),
+  };
+}
