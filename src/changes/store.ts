@@ -1,0 +1,604 @@
+/**
+ * The durable change store: every change request with its plan, status and outcome, and an
+ * append-only audit log, in SQLite (better-sqlite3) at MODELGATE_DB. The database itself enforces
+ * the rules that must survive races and restarts:
+ * - status moves are compare-and-set (`UPDATE … WHERE status IN (…)`), so a double click or a Slack
+ *   retry can win at most once;
+ * - a UNIQUE partial index allows one change per target in `applying`/`rolling_out`;
+ * - a UNIQUE trigger id drops a Slack retry of the same command;
+ * - triggers refuse any UPDATE or DELETE of an audit row.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { type Clock, systemClock } from '../clock.js';
+import type { MessageRef, MutatingCommand } from '../commands/types.js';
+import type { EndpointConfig } from '../databricks/serving.js';
+import { type ChangeStatus, type MutatingSubcommand, type Plan, planTarget } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Row schemas and the domain types derived from them
+// ---------------------------------------------------------------------------------------------
+
+export const CHANGE_STATUSES = [
+  'proposed',
+  'cancelled',
+  'stale',
+  'applying',
+  'rolling_out',
+  'succeeded',
+  'failed',
+  'timed_out',
+] as const satisfies readonly ChangeStatus[];
+
+/** Statuses in which a change holds its target (at most one per target, enforced by an index). */
+export const ACTIVE_STATUSES = ['applying', 'rolling_out'] as const satisfies readonly ChangeStatus[];
+/** Statuses a change never leaves. */
+export const FINAL_STATUSES = [
+  'cancelled',
+  'stale',
+  'succeeded',
+  'failed',
+  'timed_out',
+] as const satisfies readonly ChangeStatus[];
+
+const MUTATING = ['deploy', 'split', 'promote', 'rollback'] as const satisfies readonly MutatingSubcommand[];
+
+export const changeRowSchema = z.object({
+  id: z.string(),
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+  requester: z.string(),
+  channel: z.string(),
+  subcommand: z.enum(MUTATING),
+  target: z.string(),
+  input_json: z.string(),
+  plan_json: z.string(),
+  status: z.enum(CHANGE_STATUSES),
+  applied_by: z.string().nullable(),
+  applied_at: z.number().int().nullable(),
+  expect_config_version: z.number().int().nullable(),
+  message_channel: z.string().nullable(),
+  message_ts: z.string().nullable(),
+  message_finished: z.number().int(),
+  outcome: z.string().nullable(),
+  error: z.string().nullable(),
+  replaced_by: z.string().nullable(),
+  trigger_id: z.string().nullable(),
+});
+export type ChangeRow = z.infer<typeof changeRowSchema>;
+
+export const auditRowSchema = z.object({
+  seq: z.number().int(),
+  at: z.number().int(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string(),
+  change_id: z.string().nullable(),
+  before_json: z.string().nullable(),
+  after_json: z.string().nullable(),
+  outcome: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+export type AuditRow = z.infer<typeof auditRowSchema>;
+
+// The JSON columns hold values this code wrote; a shallow check catches a foreign or corrupted row
+// without restating the Plan and command types as schemas.
+const storedPlanSchema = z.looseObject({
+  kind: z.enum(['endpoint', 'alias']),
+  subcommand: z.enum(MUTATING),
+  fingerprint: z.string(),
+});
+const storedInputSchema = z.looseObject({ subcommand: z.enum(MUTATING), dryRun: z.boolean() });
+
+/** A change request as the pipeline sees it. */
+export interface Change {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Slack user id of whoever typed the command. */
+  requester: string;
+  /** Channel the command was typed in; the progress message goes there. */
+  channel: string;
+  subcommand: MutatingSubcommand;
+  /** `planTarget(plan)`: `endpoint:<name>` or `alias:<model>@<alias>`. */
+  target: string;
+  input: MutatingCommand;
+  plan: Plan;
+  status: ChangeStatus;
+  appliedBy?: string;
+  appliedAt?: number;
+  /** Endpoint config version Databricks gave the rollout, when known. */
+  expectConfigVersion?: number;
+  /** The channel message that follows the rollout. */
+  message?: MessageRef;
+  /** Whether that message shows the final outcome. */
+  messageFinished: boolean;
+  /** One-line summary of how it ended (readable, safe for Slack). */
+  outcome?: string;
+  /** Why it failed (readable, safe for Slack). */
+  error?: string;
+  /** The proposal that replaced this one when it went stale. */
+  replacedBy?: string;
+  triggerId?: string;
+}
+
+/** One audit row: who did what to which target, when, with the state before and after. */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  changeId?: string;
+  before?: unknown;
+  after?: unknown;
+  outcome?: string;
+  detail?: string;
+}
+
+export type AuditInput = Omit<AuditEntry, 'seq' | 'at'> & { at?: number };
+
+export interface AuditFilter {
+  target?: string;
+  changeId?: string;
+  actor?: string;
+  action?: string;
+  /** Only rows at or after this time (ms). */
+  since?: number;
+  /** Newest first; default 50. */
+  limit?: number;
+}
+
+/** Fields a transition may set at the same time as the status; `null` clears a field. */
+export interface ChangePatch {
+  plan?: Plan;
+  appliedBy?: string | null;
+  appliedAt?: number | null;
+  expectConfigVersion?: number | null;
+  outcome?: string | null;
+  error?: string | null;
+  replacedBy?: string | null;
+  /** Written in the same transaction, only when the transition wins. */
+  audit?: AuditInput;
+}
+
+export type TransitionResult =
+  | { won: true; change: Change }
+  /** The change was not in any of the `from` statuses (someone else moved it first). */
+  | { won: false; reason: 'status'; change: Change | undefined }
+  /** Another change holds the target (`applying` or `rolling_out`); the index refused. */
+  | { won: false; reason: 'target_busy'; holder: Change | undefined };
+
+export interface NewProposal {
+  requester: string;
+  channel: string;
+  input: MutatingCommand;
+  plan: Plan;
+  /** Slack's trigger id of the command; a second proposal with the same id is a retry. */
+  triggerId?: string;
+  /** Who the audit row names; defaults to the requester. */
+  actor?: string;
+}
+
+export interface ChangeStore {
+  /**
+   * Stores a proposal (status `proposed`) and audits it. A proposal whose trigger id was seen
+   * before is a Slack retry: nothing is written and the earlier change comes back with
+   * `duplicate: true`.
+   */
+  createProposal(proposal: NewProposal): { change: Change; duplicate: boolean };
+  get(id: string): Change | undefined;
+  /** Compare-and-set: moves the change to `to` only if its status is one of `from`. */
+  transition(
+    id: string,
+    from: ChangeStatus | readonly ChangeStatus[],
+    to: ChangeStatus,
+    patch?: ChangePatch,
+  ): TransitionResult;
+  /** The change holding a target, if any (`applying` or `rolling_out`). */
+  activeFor(target: string): Change | undefined;
+  setMessage(id: string, ref: MessageRef): void;
+  /** Records that the progress message shows the final outcome. */
+  markMessageFinished(id: string): void;
+  /** Changes in `applying` or `rolling_out`, oldest first (what a restart must pick up). */
+  inFlight(): Change[];
+  /** Changes that ended but whose progress message was not finished (Slack was down, or a crash). */
+  unfinishedMessages(): Change[];
+  /**
+   * The config an endpoint had before its latest succeeded change: what `rollback` restores.
+   * A rollback is itself such a change, so two rollbacks in a row go back and forth.
+   */
+  previousConfig(endpoint: string): EndpointConfig | undefined;
+  /** Appends an audit row outside any transition. */
+  audit(entry: AuditInput): void;
+  recentAudit(filter?: AuditFilter): AuditEntry[];
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema and migrations
+// ---------------------------------------------------------------------------------------------
+
+const statusList = CHANGE_STATUSES.map((s) => `'${s}'`).join(', ');
+const activeList = ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ');
+
+/** Migrations in order; the schema version is the number applied. Never edit one that shipped. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE changes (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    requester TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    subcommand TEXT NOT NULL,
+    target TEXT NOT NULL,
+    input_json TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN (${statusList})),
+    applied_by TEXT,
+    applied_at INTEGER,
+    expect_config_version INTEGER,
+    message_channel TEXT,
+    message_ts TEXT,
+    message_finished INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    error TEXT,
+    replaced_by TEXT,
+    trigger_id TEXT
+  );
+  -- One change per endpoint (or alias) at a time, whatever the callers do.
+  CREATE UNIQUE INDEX changes_one_active_per_target ON changes (target) WHERE status IN (${activeList});
+  -- A Slack retry of the same command carries the same trigger id.
+  CREATE UNIQUE INDEX changes_trigger_id ON changes (trigger_id) WHERE trigger_id IS NOT NULL;
+  CREATE INDEX changes_target_status ON changes (target, status, updated_at);
+
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    change_id TEXT,
+    before_json TEXT,
+    after_json TEXT,
+    outcome TEXT,
+    detail TEXT
+  );
+  CREATE INDEX audit_target ON audit (target, seq);
+  CREATE INDEX audit_change ON audit (change_id, seq);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
+];
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  const current = row?.version ?? 0;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `The change store at ${db.name} has schema version ${current}, newer than this modelgate (${MIGRATIONS.length}); upgrade modelgate or point MODELGATE_DB elsewhere.`,
+    );
+  }
+  db.transaction(() => {
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    if (row) db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
+    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
+  }).immediate();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping
+// ---------------------------------------------------------------------------------------------
+
+/** A short random id, safe in a button value and readable in a message: 10 chars of [a-z0-9]. */
+export function newChangeId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+function toChange(raw: unknown): Change {
+  const row = changeRowSchema.parse(raw);
+  const plan = storedPlanSchema.safeParse(JSON.parse(row.plan_json));
+  const input = storedInputSchema.safeParse(JSON.parse(row.input_json));
+  if (!plan.success || !input.success) {
+    throw new Error(`change ${row.id} in the store is unreadable (plan or input does not match)`);
+  }
+  const change: Change = {
+    id: row.id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    requester: row.requester,
+    channel: row.channel,
+    subcommand: row.subcommand,
+    target: row.target,
+    input: input.data as unknown as MutatingCommand,
+    plan: plan.data as unknown as Plan,
+    status: row.status,
+    messageFinished: row.message_finished !== 0,
+  };
+  if (row.applied_by !== null) change.appliedBy = row.applied_by;
+  if (row.applied_at !== null) change.appliedAt = row.applied_at;
+  if (row.expect_config_version !== null) change.expectConfigVersion = row.expect_config_version;
+  if (row.message_channel !== null && row.message_ts !== null) {
+    change.message = { channel: row.message_channel, ts: row.message_ts };
+  }
+  if (row.outcome !== null) change.outcome = row.outcome;
+  if (row.error !== null) change.error = row.error;
+  if (row.replaced_by !== null) change.replacedBy = row.replaced_by;
+  if (row.trigger_id !== null) change.triggerId = row.trigger_id;
+  return change;
+}
+
+function toAuditEntry(raw: unknown): AuditEntry {
+  const row = auditRowSchema.parse(raw);
+  const entry: AuditEntry = {
+    seq: row.seq,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+  };
+  if (row.change_id !== null) entry.changeId = row.change_id;
+  if (row.before_json !== null) entry.before = JSON.parse(row.before_json);
+  if (row.after_json !== null) entry.after = JSON.parse(row.after_json);
+  if (row.outcome !== null) entry.outcome = row.outcome;
+  if (row.detail !== null) entry.detail = row.detail;
+  return entry;
+}
+
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+
+/** What an audit row records as "before" and "after" for a plan. */
+export function planStates(plan: Plan): { before: unknown; after: unknown } {
+  if (plan.kind === 'endpoint') return { before: plan.before ?? null, after: plan.after };
+  return {
+    before: { alias: plan.alias, version: plan.fromVersion ?? null },
+    after: { alias: plan.alias, version: plan.toVersion },
+  };
+}
+
+/** A served-version list as a rollback wants it: without the deployment state of the moment. */
+function stripState(config: EndpointConfig): EndpointConfig {
+  return {
+    ...config,
+    servedVersions: config.servedVersions.map(({ state: _s, stateMessage: _m, ...v }) => v),
+    traffic: config.traffic.map((r) => ({ ...r })),
+  };
+}
+
+/** SQLite names the columns, not the index: `UNIQUE constraint failed: changes.target`. */
+const isUniqueViolationOn = (e: unknown, column: string): boolean =>
+  e instanceof Error &&
+  (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+  e.message.includes(column);
+
+// ---------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Opens (creating it and its directory if needed) the change store at `path`; `:memory:` works for
+ * throwaway use. Reopening the same file later sees everything that was committed.
+ *
+ * @example
+ * const store = createChangeStore(process.env.MODELGATE_DB ?? '.data/modelgate.db');
+ * const { change } = store.createProposal({ requester: 'U1', channel: 'C1', input, plan });
+ * store.transition(change.id, 'proposed', 'applying', { appliedBy: 'U1' }).won; // true once
+ */
+export function createChangeStore(path: string, clock: Clock = systemClock): ChangeStore {
+  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+  // Simulated clocks back off by fractions of a millisecond; the columns hold whole milliseconds.
+  const now = (): number => Math.round(clock.now());
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  // Another process (a second replica, the doctor) may hold a write lock for a moment.
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const insertChange = db.prepare(`
+    INSERT INTO changes (id, created_at, updated_at, requester, channel, subcommand, target, input_json,
+                         plan_json, status, trigger_id)
+    VALUES (@id, @now, @now, @requester, @channel, @subcommand, @target, @input_json, @plan_json,
+            'proposed', @trigger_id)`);
+  const insertAudit = db.prepare(`
+    INSERT INTO audit (at, actor, action, target, change_id, before_json, after_json, outcome, detail)
+    VALUES (@at, @actor, @action, @target, @change_id, @before_json, @after_json, @outcome, @detail)`);
+  const selectById = db.prepare('SELECT * FROM changes WHERE id = ?');
+  const selectByTrigger = db.prepare('SELECT * FROM changes WHERE trigger_id = ?');
+  const selectActive = db.prepare(`SELECT * FROM changes WHERE target = ? AND status IN (${activeList})`);
+  const selectInFlight = db.prepare(
+    `SELECT * FROM changes WHERE status IN (${activeList}) ORDER BY created_at, rowid`,
+  );
+  const selectUnfinished = db.prepare(`
+    SELECT * FROM changes
+    WHERE status NOT IN ('proposed', ${activeList}) AND message_ts IS NOT NULL AND message_finished = 0
+    ORDER BY updated_at, rowid`);
+  const selectLastSucceeded = db.prepare(`
+    SELECT * FROM changes WHERE target = ? AND status = 'succeeded'
+    ORDER BY updated_at DESC, rowid DESC LIMIT 1`);
+  const updateMessage = db.prepare(
+    'UPDATE changes SET message_channel = ?, message_ts = ?, message_finished = 0, updated_at = ? WHERE id = ?',
+  );
+  const updateMessageFinished = db.prepare('UPDATE changes SET message_finished = 1 WHERE id = ?');
+
+  // Column names come from this fixed map only; values always go in as parameters.
+  const PATCH_COLUMNS = {
+    plan: 'plan_json',
+    appliedBy: 'applied_by',
+    appliedAt: 'applied_at',
+    expectConfigVersion: 'expect_config_version',
+    outcome: 'outcome',
+    error: 'error',
+    replacedBy: 'replaced_by',
+  } as const satisfies Record<Exclude<keyof ChangePatch, 'audit'>, string>;
+  const transitionStatements = new Map<string, Database.Statement>();
+
+  function writeAudit(entry: AuditInput): void {
+    insertAudit.run({
+      at: Math.round(entry.at ?? now()),
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      change_id: entry.changeId ?? null,
+      before_json: json(entry.before),
+      after_json: json(entry.after),
+      outcome: entry.outcome ?? null,
+      detail: entry.detail ?? null,
+    });
+  }
+
+  function get(id: string): Change | undefined {
+    const row = selectById.get(id);
+    return row === undefined ? undefined : toChange(row);
+  }
+
+  function activeFor(target: string): Change | undefined {
+    const row = selectActive.get(target);
+    return row === undefined ? undefined : toChange(row);
+  }
+
+  const createProposal = db.transaction((p: NewProposal): { change: Change; duplicate: boolean } => {
+    if (p.triggerId !== undefined) {
+      const seen = selectByTrigger.get(p.triggerId);
+      if (seen !== undefined) return { change: toChange(seen), duplicate: true };
+    }
+    const id = newChangeId();
+    const target = planTarget(p.plan);
+    const at = now();
+    insertChange.run({
+      id,
+      now: at,
+      requester: p.requester,
+      channel: p.channel,
+      subcommand: p.input.subcommand,
+      target,
+      input_json: JSON.stringify(p.input),
+      plan_json: JSON.stringify(p.plan),
+      trigger_id: p.triggerId ?? null,
+    });
+    writeAudit({
+      at,
+      actor: p.actor ?? p.requester,
+      action: 'proposed',
+      target,
+      changeId: id,
+      ...planStates(p.plan),
+    });
+    return { change: get(id)!, duplicate: false };
+  });
+
+  const transitionTx = db.transaction(
+    (id: string, from: readonly ChangeStatus[], to: ChangeStatus, patch: ChangePatch): TransitionResult => {
+      const sets = ['status = @to', 'updated_at = @now'];
+      const params: Record<string, unknown> = { id, to, now: now() };
+      for (const [key, column] of Object.entries(PATCH_COLUMNS) as Array<
+        [keyof typeof PATCH_COLUMNS, string]
+      >) {
+        const value = patch[key];
+        if (value === undefined) continue;
+        sets.push(`${column} = @${column}`);
+        params[column] =
+          key === 'plan' ? JSON.stringify(value) : typeof value === 'number' ? Math.round(value) : value;
+      }
+      from.forEach((s, i) => {
+        params[`from${i}`] = s;
+      });
+      const sql = `UPDATE changes SET ${sets.join(', ')} WHERE id = @id AND status IN (${from
+        .map((_, i) => `@from${i}`)
+        .join(', ')})`;
+      let statement = transitionStatements.get(sql);
+      if (!statement) {
+        statement = db.prepare(sql);
+        transitionStatements.set(sql, statement);
+      }
+      const result = statement.run(params);
+      if (result.changes === 0) return { won: false, reason: 'status', change: get(id) };
+      const change = get(id)!;
+      if (patch.audit) writeAudit({ changeId: id, ...patch.audit });
+      return { won: true, change };
+    },
+  );
+
+  return {
+    createProposal: (p) => createProposal.immediate(p),
+
+    get,
+
+    transition(id, from, to, patch = {}) {
+      const fromList = typeof from === 'string' ? [from] : from;
+      if (fromList.length === 0) throw new Error('transition needs at least one status to move from');
+      try {
+        return transitionTx.immediate(id, fromList, to, patch);
+      } catch (e) {
+        if (isUniqueViolationOn(e, 'changes.target')) {
+          const target = get(id)?.target;
+          return { won: false, reason: 'target_busy', holder: target ? activeFor(target) : undefined };
+        }
+        throw e;
+      }
+    },
+
+    activeFor,
+
+    setMessage(id, ref) {
+      updateMessage.run(ref.channel, ref.ts, now(), id);
+    },
+
+    markMessageFinished(id) {
+      updateMessageFinished.run(id);
+    },
+
+    inFlight: () => selectInFlight.all().map(toChange),
+
+    unfinishedMessages: () => selectUnfinished.all().map(toChange),
+
+    previousConfig(endpoint) {
+      const row = selectLastSucceeded.get(`endpoint:${endpoint}`);
+      if (row === undefined) return undefined;
+      const plan = toChange(row).plan;
+      return plan.kind === 'endpoint' && plan.before ? stripState(plan.before) : undefined;
+    },
+
+    audit: (entry) => writeAudit(entry),
+
+    recentAudit(filter = {}) {
+      const where: string[] = [];
+      const params: Record<string, unknown> = { limit: filter.limit ?? 50 };
+      if (filter.target !== undefined) {
+        where.push('target = @target');
+        params.target = filter.target;
+      }
+      if (filter.changeId !== undefined) {
+        where.push('change_id = @change_id');
+        params.change_id = filter.changeId;
+      }
+      if (filter.actor !== undefined) {
+        where.push('actor = @actor');
+        params.actor = filter.actor;
+      }
+      if (filter.action !== undefined) {
+        where.push('action = @action');
+        params.action = filter.action;
+      }
+      if (filter.since !== undefined) {
+        where.push('at >= @since');
+        params.since = filter.since;
+      }
+      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+      return db.prepare(sql).all(params).map(toAuditEntry);
+    },
+
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}

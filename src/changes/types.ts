@@ -1,0 +1,67 @@
+/**
+ * The change pipeline's shared types. Every mutation (deploy, split, promote, rollback) becomes a
+ * Plan: what is there now and what will be after. Plans are built by pure functions in plan.ts,
+ * stored and executed by the pipeline, and shown by the Block Kit builders.
+ */
+import type { EndpointConfig } from '../databricks/serving.js';
+
+export type MutatingSubcommand = 'deploy' | 'split' | 'promote' | 'rollback';
+
+/** A change to what an endpoint serves: its served versions and traffic split. */
+export interface EndpointPlan {
+  kind: 'endpoint';
+  subcommand: 'deploy' | 'split' | 'rollback';
+  endpoint: string;
+  /** True when the endpoint does not exist yet and the plan creates it. */
+  create: boolean;
+  /** Live config when the plan was made; undefined when creating. */
+  before?: EndpointConfig;
+  /** Config after the change: served versions with explicit names, traffic adding up to 100. */
+  after: EndpointConfig;
+  /**
+   * Digest of the state the plan was built on (live config version, served versions, traffic,
+   * and whether a rollout was pending). Apply rebuilds the plan and refuses it as stale when
+   * this differs.
+   */
+  fingerprint: string;
+}
+
+/** A move of a model alias. */
+export interface AliasPlan {
+  kind: 'alias';
+  subcommand: 'promote';
+  /** Three-part model name. */
+  model: string;
+  /** Canonical display spelling, e.g. 'Champion'. */
+  alias: string;
+  /** Version the alias points at now, if any. */
+  fromVersion?: number;
+  toVersion: number;
+  fingerprint: string;
+}
+
+export type Plan = EndpointPlan | AliasPlan;
+
+/** One line of a plan's readable diff. */
+export interface DiffLine {
+  /** What changes, e.g. 'churn_model v3 traffic', 'size of churn_model-3', 'alias Champion'. */
+  label: string;
+  before: string;
+  after: string;
+  change: 'added' | 'removed' | 'changed' | 'unchanged';
+}
+
+/** Lifecycle of a change request in the store. */
+export type ChangeStatus =
+  | 'proposed' // plan shown, waiting for Apply / Cancel
+  | 'cancelled'
+  | 'stale' // refused at Apply because the target changed; a new proposal replaced it
+  | 'applying' // Apply won the compare-and-set; calls to Databricks under way
+  | 'rolling_out' // Databricks accepted; the bot follows the rollout
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out';
+
+/** Key that serialises changes: one change in flight per endpoint or per model alias. */
+export const planTarget = (plan: Plan): string =>
+  plan.kind === 'endpoint' ? `endpoint:${plan.endpoint}` : `alias:${plan.model}@${plan.alias.toLowerCase()}`;

@@ -1,0 +1,121 @@
+/**
+ * Types shared by the /mlops subcommands, the change pipeline and the Slack layer. Handlers take
+ * parsed input and small interfaces and return a Reply; only the Slack layer talks to Slack.
+ */
+import type { types } from '@slack/bolt';
+import type { Plan } from '../changes/types.js';
+import type { Clock } from '../clock.js';
+import type { Registry } from '../databricks/registry.js';
+import type { EndpointConfig, Serving } from '../databricks/serving.js';
+
+/** Who is asking, as Slack tells it. */
+export interface Actor {
+  userId: string;
+  userName?: string;
+  teamId?: string;
+}
+
+/** Where a command was typed. */
+export interface Origin {
+  channelId: string;
+  channelName?: string;
+  /** Slack's trigger id: unique per command invocation, used to drop Slack retries. */
+  triggerId?: string;
+}
+
+export type SlackBlock = types.KnownBlock | types.Block;
+
+/** What a handler answers. The Slack layer sends it through respond() or chat.postMessage. */
+export interface Reply {
+  /** Fallback text: notifications, screen readers, and clients that cannot render blocks. */
+  text: string;
+  blocks?: SlackBlock[];
+  /** Ephemeral replies are seen by the requester only. */
+  visibility: 'ephemeral' | 'in_channel';
+  /** Replace the message the clicked button was on (button handlers). */
+  replaceOriginal?: boolean;
+}
+
+/** A message the bot posted and may update later (rollout progress). */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** Posting and updating channel messages; implemented over Slack's Web API in slack/. */
+export interface Messenger {
+  post(channel: string, message: Pick<Reply, 'text' | 'blocks'>, threadTs?: string): Promise<MessageRef>;
+  update(ref: MessageRef, message: Pick<Reply, 'text' | 'blocks'>): Promise<void>;
+  ephemeral(channel: string, user: string, message: Pick<Reply, 'text' | 'blocks'>): Promise<void>;
+}
+
+/**
+ * The change pipeline as command handlers see it: they build a plan and hand it over.
+ * `input` is the parsed command, kept so Apply can rebuild the plan and detect staleness.
+ */
+export interface ChangePipeline {
+  propose(request: {
+    input: MutatingCommand;
+    plan: Plan;
+    actor: Actor;
+    origin: Origin;
+    dryRun: boolean;
+  }): Promise<Reply>;
+}
+
+export type WorkloadSizeInput = 'Small' | 'Medium' | 'Large';
+
+export type VersionRef = { version: number } | { alias: string };
+
+export type DeployCommand = {
+  subcommand: 'deploy';
+  /** Three-part name, short names already resolved against the policy defaults. */
+  model: string;
+  target: VersionRef;
+  endpoint?: string;
+  size?: WorkloadSizeInput;
+  scaleToZero?: boolean;
+  dryRun: boolean;
+};
+export type SplitCommand = {
+  subcommand: 'split';
+  endpoint: string;
+  routes: Array<{ version: number; percent: number }>;
+  dryRun: boolean;
+};
+export type PromoteCommand = {
+  subcommand: 'promote';
+  model: string;
+  version: number;
+  alias: 'Challenger' | 'Champion';
+  dryRun: boolean;
+};
+export type RollbackCommand = { subcommand: 'rollback'; endpoint: string; dryRun: boolean };
+
+export type MutatingCommand = DeployCommand | SplitCommand | PromoteCommand | RollbackCommand;
+
+export type QueryRecords =
+  | { records: Array<Record<string, unknown>> }
+  | { split: { columns: string[]; data: unknown[][] } };
+
+export type ParsedCommand =
+  | { subcommand: 'help'; topic?: string }
+  | { subcommand: 'status'; endpoint?: string }
+  | { subcommand: 'models'; model: string }
+  | { subcommand: 'query'; endpoint: string; input: QueryRecords }
+  | MutatingCommand;
+
+export type Subcommand = ParsedCommand['subcommand'];
+
+/** Everything a handler may use. Built once in the composition root. */
+export interface CommandDeps {
+  serving: Serving;
+  registry: Registry;
+  changes: ChangePipeline;
+  /** Previous config of an endpoint from the bot's own history, for rollback. */
+  history: { previousConfig(endpoint: string): Promise<EndpointConfig | undefined> };
+  clock: Clock;
+  /** Workspace base URL, for links in messages. */
+  workspaceHost: string;
+  defaults: { catalog: string; schema: string; endpoint?: string };
+}

@@ -1,0 +1,305 @@
+/**
+ * The environment, parsed once at start-up from an object passed in (never `process.env` here).
+ * Every problem is collected and thrown together as a ConfigError: which variable, what is wrong,
+ * how to fix it. No message ever contains a token or secret.
+ */
+import { isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import {
+  ConfigError,
+  type ConfigIssue,
+  type DatabricksConnection,
+  isLoopbackHost,
+  type ResolveOptions,
+  resolveDatabricksConnection,
+} from '../databricks/config.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * How the bot reaches Slack. `socket`: outbound WebSocket (no public URL needed). `http`: Slack
+ * POSTs to /slack/events, signed with the signing secret. `sandbox`: nothing configured; the
+ * local Slack twin and console stand in for Slack.
+ */
+export type SlackSettings =
+  | { mode: 'socket'; botToken: string; appToken: string; apiUrl?: string }
+  | { mode: 'http'; botToken: string; signingSecret: string; apiUrl?: string }
+  | { mode: 'sandbox' };
+
+export interface AppConfig {
+  slack: SlackSettings;
+  /** HTTP mode: where Bolt listens. Sandbox: the console. Socket Mode: health routes, if any. */
+  port: number;
+  /** Undefined when no Databricks setting exists at all: the local workspace twin is used. */
+  databricks: DatabricksConnection | undefined;
+  /** The policy file (YAML). */
+  policyPath: string;
+  /** The SQLite change store. */
+  dbPath: string;
+  logLevel: LogLevel;
+}
+
+/** The example policy at the repo root: the sandbox's default and the tests' fixture. */
+export const EXAMPLE_POLICY_PATH = fileURLToPath(new URL('../../modelgate.example.yml', import.meta.url));
+export const DEFAULT_DB_PATH = '.data/modelgate.db';
+export const DEFAULT_PORT = 3000;
+
+/** Empty or blank means unset, as in t3-env's `emptyStringAsUndefined`. */
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** Raw variables this module reads; anything else in the environment is ignored. */
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: optional,
+  SLACK_APP_TOKEN: optional,
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_API_URL: optional,
+  PORT: optional,
+  MODELGATE_CONFIG: optional,
+  MODELGATE_DB: optional,
+  LOG_LEVEL: optional,
+});
+export type RawEnv = z.infer<typeof envSchema>;
+
+const BOT_TOKEN_FIX =
+  'use the Bot User OAuth Token (xoxb-…) from OAuth & Permissions in the Slack app settings';
+const APP_TOKEN_FIX =
+  'create an app-level token with the connections:write scope under Basic Information → App-Level Tokens (xapp-…)';
+const SIGNING_FIX = 'copy the Signing Secret from Basic Information → App Credentials';
+
+/** What kind of Slack credential a value looks like, by prefix only (the value itself is never shown). */
+function tokenKind(v: string): 'bot' | 'app' | 'user' | 'refresh' | 'other' {
+  if (/^(xoxe\.)?xoxb-/.test(v)) return 'bot';
+  if (v.startsWith('xapp-')) return 'app';
+  if (/^(xoxe\.)?xoxp-/.test(v)) return 'user';
+  if (v.startsWith('xoxe-')) return 'refresh';
+  return 'other';
+}
+
+const KIND_WORDS = {
+  bot: 'a bot token (xoxb-)',
+  app: 'an app-level token (xapp-)',
+  user: 'a user token (xoxp-)',
+  refresh: 'a refresh token (xoxe-)',
+  other: 'not a Slack token',
+} as const;
+
+function checkBotToken(v: string, issues: ConfigIssue[]): void {
+  const kind = tokenKind(v);
+  if (kind === 'bot') return;
+  issues.push({
+    key: 'SLACK_BOT_TOKEN',
+    problem: `is ${KIND_WORDS[kind]}, not the bot token`,
+    fix: kind === 'app' ? `${BOT_TOKEN_FIX}; the xapp- token belongs in SLACK_APP_TOKEN` : BOT_TOKEN_FIX,
+  });
+}
+
+function checkAppToken(v: string, issues: ConfigIssue[]): void {
+  const kind = tokenKind(v);
+  if (kind === 'app') return;
+  issues.push({
+    key: 'SLACK_APP_TOKEN',
+    problem: `is ${KIND_WORDS[kind]}, not an app-level token (xapp-)`,
+    fix: kind === 'bot' ? `${APP_TOKEN_FIX}; the xoxb- token belongs in SLACK_BOT_TOKEN` : APP_TOKEN_FIX,
+  });
+}
+
+function slackSettings(raw: RawEnv, issues: ConfigIssue[]): SlackSettings | undefined {
+  const { SLACK_BOT_TOKEN: bot, SLACK_APP_TOKEN: app, SLACK_SIGNING_SECRET: secret } = raw;
+  let apiUrl: string | undefined;
+  if (raw.SLACK_API_URL !== undefined) {
+    apiUrl = slackApiUrl(raw.SLACK_API_URL, issues);
+  }
+  const withUrl = apiUrl ? { apiUrl } : {};
+  if (!bot && !app && !secret) {
+    if (raw.SLACK_API_URL !== undefined) {
+      issues.push({
+        key: 'SLACK_API_URL',
+        problem: 'is set but no Slack token is',
+        fix: 'set SLACK_BOT_TOKEN (plus SLACK_APP_TOKEN or SLACK_SIGNING_SECRET), or unset SLACK_API_URL to run the sandbox',
+      });
+      return undefined;
+    }
+    return { mode: 'sandbox' };
+  }
+  if (secret && tokenKind(secret) !== 'other') {
+    issues.push({
+      key: 'SLACK_SIGNING_SECRET',
+      problem: `is ${KIND_WORDS[tokenKind(secret)]}, not the signing secret`,
+      fix: SIGNING_FIX,
+    });
+  }
+  if (bot) checkBotToken(bot, issues);
+  if (app) {
+    checkAppToken(app, issues);
+    if (!bot) {
+      issues.push({
+        key: 'SLACK_BOT_TOKEN',
+        problem: 'is not set (Socket Mode needs it next to SLACK_APP_TOKEN)',
+        fix: BOT_TOKEN_FIX,
+      });
+      return undefined;
+    }
+    return { mode: 'socket', botToken: bot, appToken: app, ...withUrl };
+  }
+  if (!bot) {
+    issues.push({ key: 'SLACK_BOT_TOKEN', problem: 'is not set', fix: BOT_TOKEN_FIX });
+  }
+  if (!secret) {
+    issues.push({
+      key: 'SLACK_SIGNING_SECRET',
+      problem: 'is not set (HTTP mode verifies every request with it)',
+      fix: `${SIGNING_FIX}, or set SLACK_APP_TOKEN to use Socket Mode instead`,
+    });
+  }
+  if (!bot || !secret) return undefined;
+  return { mode: 'http', botToken: bot, signingSecret: secret, ...withUrl };
+}
+
+/** Validates SLACK_API_URL: https, or http on loopback (tests, the twin); always ends in `/`. */
+function slackApiUrl(value: string, issues: ConfigIssue[]): string | undefined {
+  const fix = 'use the Web API base URL, e.g. https://slack-gov.com/api/ for GovSlack, or unset it';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    issues.push({ key: 'SLACK_API_URL', problem: `"${value}" is not a URL`, fix });
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    issues.push({
+      key: 'SLACK_API_URL',
+      problem:
+        url.protocol === 'http:'
+          ? `plain http:// to ${url.hostname} would send the bot token in clear`
+          : `scheme ${url.protocol} is not supported`,
+      fix,
+    });
+    return undefined;
+  }
+  const text = url.toString();
+  return text.endsWith('/') ? text : `${text}/`;
+}
+
+function port(value: string | undefined, issues: ConfigIssue[]): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) {
+    issues.push({
+      key: 'PORT',
+      problem: `"${value}" is not a port number`,
+      fix: `set PORT to a number from 1 to 65535, or unset it for ${DEFAULT_PORT}`,
+    });
+    return DEFAULT_PORT;
+  }
+  return n;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function logLevel(value: string | undefined, issues: ConfigIssue[]): LogLevel {
+  if (value === undefined) return 'info';
+  const lower = value.toLowerCase();
+  const level = LOG_LEVELS.find((l) => l === lower || (l === 'warn' && lower === 'warning'));
+  if (level) return level;
+  issues.push({
+    key: 'LOG_LEVEL',
+    problem: `"${value}" is not a log level`,
+    fix: `use one of ${LOG_LEVELS.join(', ')}, or unset it for info`,
+  });
+  return 'info';
+}
+
+/**
+ * Parses the environment into the app's configuration. Throws ConfigError listing every problem,
+ * Databricks ones included (`options` lets tests replace ~/.databrickscfg).
+ *
+ * @example
+ * parseEnv({ SLACK_APP_TOKEN: 'xapp-…', SLACK_BOT_TOKEN: 'xoxb-…', MODELGATE_CONFIG: 'modelgate.yml' }).slack.mode // 'socket'
+ * parseEnv({}).slack.mode // 'sandbox'
+ */
+export function parseEnv(env: Record<string, string | undefined>, options: ResolveOptions = {}): AppConfig {
+  const raw = envSchema.parse(env);
+  const issues: ConfigIssue[] = [];
+  const slack = slackSettings(raw, issues);
+  let databricks: DatabricksConnection | undefined;
+  try {
+    databricks = resolveDatabricksConnection(env, options);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    issues.push(...e.issues);
+  }
+  let policyPath = raw.MODELGATE_CONFIG;
+  if (policyPath === undefined) {
+    if (slack?.mode === 'sandbox') {
+      policyPath = EXAMPLE_POLICY_PATH;
+    } else {
+      issues.push({
+        key: 'MODELGATE_CONFIG',
+        problem: 'is not set',
+        fix: 'set it to the path of your policy file; copy modelgate.example.yml to start one',
+      });
+    }
+  }
+  const config = {
+    port: port(raw.PORT, issues),
+    logLevel: logLevel(raw.LOG_LEVEL, issues),
+    dbPath: raw.MODELGATE_DB ?? DEFAULT_DB_PATH,
+    databricks,
+  };
+  if (issues.length > 0 || !slack || policyPath === undefined) throw new ConfigError(issues);
+  return { ...config, slack, policyPath };
+}
+
+/**
+ * A path as people want to read it: relative to the working directory when it lies below it.
+ *
+ * @example displayPath('/work/main/modelgate.example.yml') // 'modelgate.example.yml' when run from /work/main
+ */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  if (!isAbsolute(path)) return path;
+  const rel = relative(cwd, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/**
+ * A one-line summary of a configuration for the start-up log; holds no secret.
+ *
+ * @example describeConfig(config) // 'Slack: Socket Mode; Databricks: https://adb-1.azuredatabricks.net (environment, personal access token); …'
+ */
+export function describeConfig(config: AppConfig): string {
+  const slack =
+    config.slack.mode === 'sandbox'
+      ? 'sandbox (local Slack twin)'
+      : `${config.slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode on port ${config.port}`}${
+          config.slack.apiUrl ? ` via ${config.slack.apiUrl}` : ''
+        }`;
+  const db = config.databricks;
+  const databricks = db
+    ? `${db.host} (${db.source}, ${db.auth.kind === 'pat' ? 'personal access token' : 'OAuth service principal'})`
+    : 'local workspace twin';
+  return `Slack: ${slack}; Databricks: ${databricks}; policy: ${displayPath(config.policyPath)}; store: ${config.dbPath}`;
+}
+
+/**
+ * A readable multi-line report of every configuration problem, for start-up and `doctor`.
+ *
+ * @example console.error(formatConfigError(err)); process.exitCode = 1;
+ */
+export function formatConfigError(err: ConfigError): string {
+  const n = err.issues.length;
+  const lines = [
+    `modelgate cannot start: ${n === 1 ? 'one problem' : `${n} problems`} in the configuration.`,
+    '',
+  ];
+  for (const issue of err.issues) {
+    const line = (issue as { line?: number }).line;
+    lines.push(`  ✗ ${issue.key}${line !== undefined ? ` (line ${line})` : ''}: ${issue.problem}`);
+    lines.push(`      fix: ${issue.fix}`);
+  }
+  lines.push('', 'Fix these, then run `npm run doctor` to check the connections as well.');
+  return lines.join('\n');
+}

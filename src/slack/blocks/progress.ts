@@ -1,0 +1,240 @@
+/**
+ * The channel message that follows one change from Apply to its end. Posted once, then updated in
+ * place: starting → rolling out (with what is pending) → ready, failed (Databricks' reason and what
+ * still serves) or timed out (what to check). Pure: data in, text and blocks out.
+ */
+
+import { describeTraffic } from '../../changes/apply.js';
+import type { AliasPlan, EndpointPlan, Plan } from '../../changes/types.js';
+import type { Reply, SlackBlock } from '../../commands/types.js';
+import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
+import type { Endpoint } from '../../databricks/serving.js';
+
+export type ProgressPhase = 'starting' | 'rolling_out' | 'succeeded' | 'failed' | 'timed_out';
+
+export interface ProgressView {
+  changeId: string;
+  plan: Plan;
+  phase: ProgressPhase;
+  /** Slack user ids. */
+  requester: string;
+  appliedBy?: string;
+  /** When Apply was pressed, and now (ms); the message shows the difference. */
+  startedAt: number;
+  now: number;
+  workspaceHost: string;
+  /** The latest endpoint state seen (pending versions, what is live). */
+  endpoint?: Endpoint;
+  /** How it ended, for `succeeded`. */
+  summary?: string;
+  /** Why, for `failed` and `timed_out` (already safe to show). */
+  reason?: string;
+  hint?: string;
+  /** Set when the failure was ours: people quote it, the logs carry it. */
+  correlationId?: string;
+}
+
+const ICONS: Record<ProgressPhase, string> = {
+  starting: ':hourglass_flowing_sand:',
+  rolling_out: ':hourglass_flowing_sand:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  timed_out: ':warning:',
+};
+
+const PHASE_WORDS: Record<ProgressPhase, string> = {
+  starting: 'sending to Databricks',
+  rolling_out: 'rolling out',
+  succeeded: 'done',
+  failed: 'failed',
+  timed_out: 'stopped following',
+};
+
+const MAX_REASON = 1500;
+
+/** Escapes the three characters Slack's mrkdwn treats as markup. */
+export const escapeMrkdwn = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+const shortModel = (fullName: string): string => fullName.split('.').pop() ?? fullName;
+
+/**
+ * "2m 14s", "45s", "1h 3m".
+ *
+ * @example formatElapsed(134_000) // '2m 14s'
+ */
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/**
+ * What the change is, in a few words: "Deploy to churn-endpoint", "Champion → churn_model v3".
+ *
+ * @example changeTitle(plan) // 'Traffic split on churn-endpoint'
+ */
+export function changeTitle(plan: Plan): string {
+  if (plan.kind === 'alias') return `${plan.alias} → ${shortModel(plan.model)} v${plan.toVersion}`;
+  switch (plan.subcommand) {
+    case 'deploy':
+      return plan.create ? `New endpoint ${plan.endpoint}` : `Deploy to ${plan.endpoint}`;
+    case 'split':
+      return `Traffic split on ${plan.endpoint}`;
+    case 'rollback':
+      return `Rollback of ${plan.endpoint}`;
+  }
+}
+
+function deploymentWord(state: string | undefined): string {
+  switch (state) {
+    case 'DEPLOYMENT_READY':
+      return 'ready';
+    case 'DEPLOYMENT_CREATING':
+      return 'creating';
+    case 'DEPLOYMENT_FAILED':
+      return 'failed';
+    case undefined:
+      return 'waiting';
+    default:
+      return state
+        .toLowerCase()
+        .replace(/^deployment_/, '')
+        .replace(/_/g, ' ');
+  }
+}
+
+function changeLines(plan: Plan): string[] {
+  if (plan.kind === 'alias') return aliasLines(plan);
+  return endpointLines(plan);
+}
+
+function endpointLines(plan: EndpointPlan): string[] {
+  return [
+    `*Before:* ${plan.before ? describeTraffic(plan.before) : 'no endpoint'}`,
+    `*After:* ${describeTraffic(plan.after)}`,
+  ];
+}
+
+function aliasLines(plan: AliasPlan): string[] {
+  const from = plan.fromVersion !== undefined ? `v${plan.fromVersion}` : 'not set';
+  return [`*${plan.alias}* (${escapeMrkdwn(plan.model)}): ${from} → v${plan.toVersion}`];
+}
+
+/** The pending served versions that are not live yet, with their deployment state. */
+function pendingLines(endpoint: Endpoint | undefined): string[] {
+  const pending = endpoint?.pending;
+  if (!pending) return [];
+  const live = new Set((endpoint.current?.servedVersions ?? []).map((v) => `${v.name}|${v.modelVersion}`));
+  return pending.servedVersions
+    .filter((v) => !live.has(`${v.name}|${v.modelVersion}`))
+    .map(
+      (v) => `• ${shortModel(v.modelName)} v${v.modelVersion} (\`${v.name}\`): ${deploymentWord(v.state)}`,
+    );
+}
+
+function outcomeLines(view: ProgressView): string[] {
+  const lines: string[] = [];
+  const serving = (ep: Endpoint | undefined) =>
+    ep
+      ? [
+          `*Still serving:* ${ep.current ? describeTraffic(ep.current) : 'nothing (the endpoint has never been ready)'}`,
+        ]
+      : [];
+  switch (view.phase) {
+    case 'starting':
+      lines.push('Sending the change to Databricks…');
+      break;
+    case 'rolling_out': {
+      const pending = pendingLines(view.endpoint);
+      lines.push(pending.length > 0 ? '*Pending:*' : 'Databricks is rolling out the new config…', ...pending);
+      break;
+    }
+    case 'succeeded':
+      lines.push(escapeMrkdwn(view.summary ?? 'The change is live.'));
+      break;
+    case 'failed':
+      lines.push(`*Reason:* ${escapeMrkdwn(clip(view.reason ?? 'unknown', MAX_REASON))}`);
+      if (view.plan.kind === 'endpoint') lines.push(...serving(view.endpoint));
+      break;
+    case 'timed_out':
+      lines.push(escapeMrkdwn(clip(view.reason ?? 'The bot stopped following the rollout.', MAX_REASON)));
+      if (view.plan.kind === 'endpoint') lines.push(...serving(view.endpoint));
+      break;
+  }
+  if (view.hint && (view.phase === 'failed' || view.phase === 'timed_out')) {
+    lines.push(`_${escapeMrkdwn(clip(view.hint, 500))}_`);
+  }
+  if (view.correlationId) lines.push(`Reference: \`${escapeMrkdwn(view.correlationId)}\``);
+  return lines;
+}
+
+function contextText(view: ProgressView): string {
+  const parts = [`Requested by <@${view.requester}>`];
+  if (view.appliedBy && view.appliedBy !== view.requester) parts.push(`applied by <@${view.appliedBy}>`);
+  parts.push(formatElapsed(view.now - view.startedAt), `change \`${view.changeId}\``);
+  const plan = view.plan;
+  if (plan.kind === 'endpoint') {
+    parts.push(`<${endpointUrl(view.workspaceHost, plan.endpoint)}|endpoint page>`);
+  } else {
+    parts.push(`<${modelVersionUrl(view.workspaceHost, plan.model, plan.toVersion)}|model version>`);
+  }
+  return parts.join(' · ');
+}
+
+/**
+ * The progress message of one change, for chat.postMessage and chat.update.
+ *
+ * @example
+ * messenger.update(ref, buildProgressMessage({ changeId, plan, phase: 'succeeded', requester: 'U1',
+ *   startedAt, now: clock.now(), workspaceHost, summary: 'churn-endpoint serves churn_model v3 100%.' }));
+ */
+export function buildProgressMessage(view: ProgressView): { text: string; blocks: SlackBlock[] } {
+  const title = changeTitle(view.plan);
+  const words = PHASE_WORDS[view.phase];
+  const detail =
+    view.phase === 'succeeded'
+      ? (view.summary ?? '')
+      : view.phase === 'failed' || view.phase === 'timed_out'
+        ? clip(view.reason ?? '', 300)
+        : '';
+  const text = clip(`${title}: ${words}${detail ? ` — ${detail}` : ''}`, 3000);
+  const body = [...changeLines(view.plan), ...outcomeLines(view)].join('\n');
+  const blocks: SlackBlock[] = [
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `${ICONS[view.phase]} *${escapeMrkdwn(title)}* — ${words}` },
+    },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(body, 3000) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: clip(contextText(view), 3000) }] },
+  ];
+  return { text, blocks };
+}
+
+/**
+ * What replaces the plan once Apply won: a short pointer to the channel message.
+ *
+ * @example buildApplyingReply(plan, 'k3v9x0a1b2', 'C0MLOPS').text // 'Applying change k3v9x0a1b2: …'
+ */
+export function buildApplyingReply(plan: Plan, changeId: string, channel: string): Reply {
+  const title = changeTitle(plan);
+  return {
+    text: `Applying change ${changeId}: ${title}. Progress is posted in the channel.`,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `:arrow_forward: Applying change \`${changeId}\`: *${escapeMrkdwn(title)}*. Progress is posted in <#${channel}>.`,
+        },
+      },
+    ],
+    // It replaces the plan, which everyone in the channel saw.
+    visibility: 'in_channel',
+    replaceOriginal: true,
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * The bot token scopes modelgate asks for, each with the Web API calls that need it. manifest.yml
+ * lists exactly these (test/unit/manifest.test.ts checks it) and `npm run doctor` checks the
+ * installed app was granted them. Add a scope here only together with the code that calls a
+ * method needing it; a scope change means reinstalling the app.
+ */
+export const BOT_SCOPE_USES = {
+  commands: 'the /mlops slash command',
+  'chat:write': 'chat.postMessage, chat.update, chat.postEphemeral: plans, rollout progress, private notices',
+  'chat:write.public':
+    'chat.postMessage into a public channel the bot has not joined, where someone typed /mlops and pressed Apply',
+  'usergroups:read': 'usergroups.list and usergroups.users.list: the user groups named in the policy',
+} as const satisfies Record<string, string>;
+
+export type BotScope = keyof typeof BOT_SCOPE_USES;
+
+/** The scopes in manifest.yml's `oauth_config.scopes.bot`, in that order. */
+export const BOT_SCOPES = Object.keys(BOT_SCOPE_USES) as BotScope[];

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { SUBCOMMANDS } from '../../src/commands/subcommands.js';
+import type { SlackBlock, Subcommand } from '../../src/commands/types.js';
+import { UserError } from '../../src/errors.js';
+import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { buildErrorReply, buildInternalErrorReply } from '../../src/slack/blocks/error.js';
+import { buildHelpReply, buildSubcommandHelpReply } from '../../src/slack/blocks/help.js';
+
+function readable(blocks: SlackBlock[] | undefined): string {
+  return JSON.stringify(blocks ?? [])
+    .match(/"text":"(?:[^"\\]|\\.)*"/g)!
+    .map((m) => JSON.parse(m.slice(7)) as string)
+    .join('\n');
+}
+
+describe('help replies', () => {
+  it('lists every subcommand with its summary and escaped usage, privately', () => {
+    const reply = buildHelpReply();
+    expect(checkBlocks(reply.blocks)).toEqual([]);
+    expect(reply.visibility).toBe('ephemeral');
+    const text = readable(reply.blocks);
+    for (const [name, spec] of Object.entries(SUBCOMMANDS)) {
+      expect(text).toContain(`*${name}*`);
+      expect(text).toContain(spec.usage.replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+    }
+  });
+
+  it('does not offer promoting to Production yet', () => {
+    expect(readable(buildHelpReply().blocks)).not.toMatch(/production/i);
+    expect(readable(buildSubcommandHelpReply('promote').blocks)).not.toMatch(/production/i);
+  });
+
+  it.each(Object.keys(SUBCOMMANDS) as Subcommand[])('explains %s with usage and examples', (name) => {
+    const reply = buildSubcommandHelpReply(name);
+    expect(checkBlocks(reply.blocks)).toEqual([]);
+    expect(reply.text).toContain(`Usage: ${SUBCOMMANDS[name].usage}`);
+    const text = readable(reply.blocks);
+    expect(text).toContain(`/mlops ${name}`);
+    for (const example of SUBCOMMANDS[name].examples)
+      expect(text).toContain(example.replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+  });
+});
+
+describe('error replies', () => {
+  it('shows a user error with its hint, escaped, privately', () => {
+    const reply = buildErrorReply(
+      new UserError('bad_input', 'Say which model.', 'Usage: /mlops models <model>'),
+    );
+    expect(checkBlocks(reply.blocks)).toEqual([]);
+    expect(reply.visibility).toBe('ephemeral');
+    expect(reply.text).toBe('Say which model. Usage: /mlops models <model>');
+    expect(readable(reply.blocks)).toContain('Usage: /mlops models &lt;model&gt;');
+  });
+
+  it('shows only an apology and the correlation id for an internal error', () => {
+    const reply = buildInternalErrorReply('corr-1234');
+    expect(checkBlocks(reply.blocks)).toEqual([]);
+    expect(reply.visibility).toBe('ephemeral');
+    expect(reply.text).toContain('corr-1234');
+    expect(readable(reply.blocks)).toContain('`corr-1234`');
+  });
+});
