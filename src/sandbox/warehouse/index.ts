@@ -1,0 +1,6 @@
+export {
+  startWarehouseTwin,
+  type WarehouseTwin,
+  type WarehouseTwinFaults,
+  type WarehouseTwinOptions,
+} from './warehouse-twin.js';
