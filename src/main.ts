@@ -1,5 +1,59 @@
 /**
- * Entry point of `npm start`. Until the Slack app is wired in, it runs the sandbox's Databricks
- * twin with the demo data, so that `npm start` on a fresh clone shows something that works.
+ * `npm start`: parse the environment and the policy once, build the real adapters (or the twins
+ * for whatever is not configured), start the bot, and stop cleanly on SIGTERM. No logic here.
  */
-await import('./sandbox/twin.js');
+import { type RunningBot, startBot } from './bot.js';
+import { describeConfig, formatConfigError } from './config/env.js';
+import { loadConfig } from './config/load.js';
+import { createTokenProvider } from './databricks/auth.js';
+import { ConfigError } from './databricks/config.js';
+import { createLogger } from './logger.js';
+import { startSandbox } from './sandbox/start.js';
+
+let loaded: ReturnType<typeof loadConfig>;
+try {
+  loaded = loadConfig(process.env);
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(formatConfigError(e));
+  process.exit(1);
+}
+const { config, policy } = loaded;
+const logger = createLogger(config.logLevel);
+logger.info(describeConfig(config));
+
+let stop: () => Promise<void>;
+if (config.slack.mode === 'sandbox' || !config.databricks) {
+  const sandbox = await startSandbox(config, policy, logger);
+  console.log(sandbox.banner);
+  stop = sandbox.stop;
+} else {
+  const { host, auth } = config.databricks;
+  const bot: RunningBot = await startBot({
+    policy,
+    slack: config.slack.mode === 'http' ? { ...config.slack, port: config.port } : config.slack,
+    databricks: { host, tokens: createTokenProvider(host, auth) },
+    dbPath: config.dbPath,
+    logger,
+  });
+  logger.info(
+    `modelgate is running (${config.slack.mode} mode)${bot.eventsUrl ? ` at ${bot.eventsUrl}` : ''}`,
+  );
+  stop = bot.stop;
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal}: stopping`);
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error('stop failed:', e);
+        process.exit(1);
+      },
+    );
+  });
+}

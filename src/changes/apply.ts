@@ -15,6 +15,8 @@ import {
   sameConfig,
 } from '../databricks/serving.js';
 import { isUserError } from '../errors.js';
+import { shortModel } from '../slack/blocks/format.js';
+import { describeTraffic } from './plan.js';
 import type { AliasPlan, EndpointPlan, Plan } from './types.js';
 
 export interface ApplyDeps {
@@ -51,28 +53,6 @@ export function toConfigInput(config: EndpointConfig): EndpointConfigInput {
     })),
     traffic: config.traffic.map((r) => ({ servedName: r.servedName, percent: r.percent })),
   };
-}
-
-const shortModel = (fullName: string): string => fullName.split('.').pop() ?? fullName;
-
-/**
- * "churn_model v2 90% · churn_model v3 10%": the versions getting traffic, largest share first.
- *
- * @example describeTraffic(plan.after) // 'churn_model v3 100%'
- */
-export function describeTraffic(config: EndpointConfig | undefined): string {
-  if (!config || config.servedVersions.length === 0) return 'nothing';
-  const byName = new Map(config.servedVersions.map((v) => [v.name, v]));
-  const routes = config.traffic.filter((r) => r.percent > 0).sort((a, b) => b.percent - a.percent);
-  const parts = routes.map((r) => {
-    const v = byName.get(r.servedName);
-    return v
-      ? `${shortModel(v.modelName)} v${v.modelVersion} ${r.percent}%`
-      : `${r.servedName} ${r.percent}%`;
-  });
-  const idle = config.servedVersions.filter((v) => !routes.some((r) => r.servedName === v.name));
-  for (const v of idle) parts.push(`${shortModel(v.modelName)} v${v.modelVersion} 0%`);
-  return parts.join(' · ');
 }
 
 async function submitEndpoint(plan: EndpointPlan, deps: ApplyDeps): Promise<Submitted> {

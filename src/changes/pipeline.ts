@@ -19,24 +19,24 @@ import type {
 import type { Registry } from '../databricks/registry.js';
 import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../errors.js';
+import { escapeMrkdwn } from '../slack/blocks/format.js';
 import { buildPlanReply } from '../slack/blocks/plan.js';
 import {
   buildApplyingReply,
   buildProgressMessage,
   changeTitle,
-  escapeMrkdwn,
   type ProgressPhase,
   type ProgressView,
 } from '../slack/blocks/progress.js';
 import {
   describeFailure,
-  describeTraffic,
   type FollowOptions,
   followRollout,
   locatePlan,
   type Submitted,
   submitPlan,
 } from './apply.js';
+import { describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';
 

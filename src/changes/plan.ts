@@ -77,10 +77,22 @@ export function aliasFingerprint(model: ModelInfo, alias: string): string {
   return v === undefined ? 'none' : String(v);
 }
 
-function describeServing(config: EndpointConfig): string {
-  return config.servedVersions
-    .map((v) => `${label(v.modelName, v.modelVersion)} at ${trafficOf(config, v.name)}%`)
-    .join(', ');
+/**
+ * "churn_model v2 90% · churn_model v3 10%": the versions getting traffic, largest share first.
+ *
+ * @example describeTraffic(plan.after) // 'churn_model v3 100%'
+ */
+export function describeTraffic(config: EndpointConfig | undefined): string {
+  if (!config || config.servedVersions.length === 0) return 'nothing';
+  const byName = new Map(config.servedVersions.map((v) => [v.name, v]));
+  const routes = config.traffic.filter((r) => r.percent > 0).sort((a, b) => b.percent - a.percent);
+  const parts = routes.map((r) => {
+    const v = byName.get(r.servedName);
+    return v ? `${shortName(v.modelName)} v${v.modelVersion} ${r.percent}%` : `${r.servedName} ${r.percent}%`;
+  });
+  const idle = config.servedVersions.filter((v) => !routes.some((r) => r.servedName === v.name));
+  for (const v of idle) parts.push(`${shortName(v.modelName)} v${v.modelVersion} 0%`);
+  return parts.join(' · ');
 }
 
 /** Refuses a plan that would change nothing. */
@@ -93,7 +105,7 @@ function refuseNoOp(
   if (before && sameConfig(before, after)) {
     throw new UserError(
       'no_change',
-      `${endpoint} already serves ${describeServing(after)}; nothing to change.`,
+      `${endpoint} already serves ${describeTraffic(after)}; nothing to change.`,
       hint,
     );
   }
@@ -446,6 +458,6 @@ export function summarisePlan(plan: Plan): string {
         .map((v) => `v${v.modelVersion} ${trafficOf(plan.after, v.name)}%`)
         .join(', ')}`;
     case 'rollback':
-      return `Roll back ${plan.endpoint} to ${describeServing(plan.after)}`;
+      return `Roll back ${plan.endpoint} to ${describeTraffic(plan.after)}`;
   }
 }

@@ -15,7 +15,9 @@ import {
   resolveDatabricksConnection,
 } from '../databricks/config.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import type { LogLevel } from '../logger.js';
+
+export type { LogLevel };
 
 /**
  * How the bot reaches Slack. `socket`: outbound WebSocket (no public URL needed). `http`: Slack

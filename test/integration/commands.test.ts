@@ -240,7 +240,7 @@ describe('deploy', () => {
     });
     const err = await refused('deploy churn_model @Champion');
     expect(err.code).toBe('no_change');
-    expect(err.message).toBe('churn-endpoint already serves churn_model v2 at 100%; nothing to change.');
+    expect(err.message).toBe('churn-endpoint already serves churn_model v2 100%; nothing to change.');
   });
 
   it('plans creating an endpoint that does not exist', async () => {
@@ -343,7 +343,7 @@ describe('rollback', () => {
       subcommand: 'rollback',
       after: { servedVersions: [{ modelVersion: '1', workloadSize: 'Medium', scaleToZero: false }] },
     });
-    expect(reply.text).toContain('Roll back churn-endpoint to churn_model v1 at 100%');
+    expect(reply.text).toContain('Roll back churn-endpoint to churn_model v1 100%');
   });
 });
 

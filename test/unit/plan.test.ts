@@ -224,7 +224,7 @@ describe('planDeploy', () => {
       planDeploy({ endpointName: 'churn-endpoint', endpoint: endpoint(live), version: version(2) }),
     );
     expect(err.code).toBe('no_change');
-    expect(err.message).toBe('churn-endpoint already serves churn_model v2 at 100%; nothing to change.');
+    expect(err.message).toBe('churn-endpoint already serves churn_model v2 100%; nothing to change.');
   });
 
   it('refuses a version that is not READY', () => {
@@ -578,7 +578,7 @@ describe('summarisePlan', () => {
     },
     {
       plan: planRollback({ endpoint: endpoint(config([[served(3), 100]])), previous: live }),
-      want: 'Roll back churn-endpoint to churn_model v2 at 100%',
+      want: 'Roll back churn-endpoint to churn_model v2 100%',
     },
     {
       plan: planPromote({ model: model([['Champion', 2]]), alias: 'Champion', version: version(3) }),

@@ -1,6 +1,13 @@
 /** What the twin does instead of (or before) answering a request. */
 export type Fault =
-  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number }
+  | {
+      kind: 'status';
+      status: number;
+      retryAfterSeconds?: number;
+      /** Databricks error code; defaults to the usual one for the status. */
+      errorCode?: string;
+      message?: string;
+    }
   | { kind: 'slow'; ms: number }
   | { kind: 'drop' };
 

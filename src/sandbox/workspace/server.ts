@@ -199,7 +199,12 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
       if (fault.retryAfterSeconds !== undefined)
         res.setHeader('retry-after', String(fault.retryAfterSeconds));
       const codes: Record<number, string> = {
+        400: 'INVALID_PARAMETER_VALUE',
+        403: 'PERMISSION_DENIED',
+        404: 'RESOURCE_DOES_NOT_EXIST',
+        409: 'RESOURCE_CONFLICT',
         429: 'REQUEST_LIMIT_EXCEEDED',
+        501: 'NOT_IMPLEMENTED',
         500: 'INTERNAL_ERROR',
         502: 'BAD_GATEWAY',
         503: 'TEMPORARILY_UNAVAILABLE',
@@ -209,7 +214,10 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
         req,
         res,
         fault.status,
-        { error_code: codes[fault.status], message: `Injected fault: HTTP ${fault.status}` },
+        {
+          error_code: fault.errorCode ?? codes[fault.status] ?? 'UNKNOWN',
+          message: fault.message ?? `Injected fault: HTTP ${fault.status}`,
+        },
         routeKey,
       );
     }

@@ -4,14 +4,14 @@
  */
 import type { Reply } from '../../commands/types.js';
 import type { UserError } from '../../errors.js';
-import { contextBlock, escapeMrkdwn, sectionBlock } from './format.js';
+import { contextBlock, escapeKeepingLinks, escapeMrkdwn, sectionBlock } from './format.js';
 
 /**
  * @example buildErrorReply(new UserError('bad_input', 'Say which model.', 'Usage: /mlops models <model>'))
  */
 export function buildErrorReply(err: UserError): Reply {
-  const blocks = [sectionBlock(escapeMrkdwn(err.message))];
-  if (err.hint) blocks.push(contextBlock([escapeMrkdwn(err.hint)]));
+  const blocks = [sectionBlock(escapeKeepingLinks(err.message))];
+  if (err.hint) blocks.push(contextBlock([escapeKeepingLinks(err.hint)]));
   return {
     text: err.hint ? `${err.message} ${err.hint}` : err.message,
     blocks,

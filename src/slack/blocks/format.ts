@@ -14,6 +14,24 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+const SLACK_TOKEN = /<(?:[@#][A-Z0-9]+|!(?:here|channel|everyone)|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?)>/g;
+
+/**
+ * Like escapeMrkdwn, but keeps the mentions and links our own messages put in on purpose
+ * (`<@U…>`, `<#C…>`, `<https://…|label>`), so error texts can point at people and channels.
+ *
+ * @example escapeKeepingLinks('Ask <@U1> in <#C2> & retry') // 'Ask <@U1> in <#C2> &amp; retry'
+ */
+export function escapeKeepingLinks(text: string): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(SLACK_TOKEN)) {
+    out += escapeMrkdwn(text.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + escapeMrkdwn(text.slice(last));
+}
+
 /**
  * Cuts a string to `max` characters, marking the cut with an ellipsis.
  *

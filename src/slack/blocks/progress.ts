@@ -4,11 +4,12 @@
  * still serves) or timed out (what to check). Pure: data in, text and blocks out.
  */
 
-import { describeTraffic } from '../../changes/apply.js';
+import { describeTraffic } from '../../changes/plan.js';
 import type { AliasPlan, EndpointPlan, Plan } from '../../changes/types.js';
 import type { Reply, SlackBlock } from '../../commands/types.js';
 import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
 import type { Endpoint } from '../../databricks/serving.js';
+import { escapeMrkdwn, shortModel, truncate } from './format.js';
 
 export type ProgressPhase = 'starting' | 'rolling_out' | 'succeeded' | 'failed' | 'timed_out';
 
@@ -51,14 +52,6 @@ const PHASE_WORDS: Record<ProgressPhase, string> = {
 };
 
 const MAX_REASON = 1500;
-
-/** Escapes the three characters Slack's mrkdwn treats as markup. */
-export const escapeMrkdwn = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
-
-const shortModel = (fullName: string): string => fullName.split('.').pop() ?? fullName;
 
 /**
  * "2m 14s", "45s", "1h 3m".
@@ -158,16 +151,16 @@ function outcomeLines(view: ProgressView): string[] {
       lines.push(escapeMrkdwn(view.summary ?? 'The change is live.'));
       break;
     case 'failed':
-      lines.push(`*Reason:* ${escapeMrkdwn(clip(view.reason ?? 'unknown', MAX_REASON))}`);
+      lines.push(`*Reason:* ${escapeMrkdwn(truncate(view.reason ?? 'unknown', MAX_REASON))}`);
       if (view.plan.kind === 'endpoint') lines.push(...serving(view.endpoint));
       break;
     case 'timed_out':
-      lines.push(escapeMrkdwn(clip(view.reason ?? 'The bot stopped following the rollout.', MAX_REASON)));
+      lines.push(escapeMrkdwn(truncate(view.reason ?? 'The bot stopped following the rollout.', MAX_REASON)));
       if (view.plan.kind === 'endpoint') lines.push(...serving(view.endpoint));
       break;
   }
   if (view.hint && (view.phase === 'failed' || view.phase === 'timed_out')) {
-    lines.push(`_${escapeMrkdwn(clip(view.hint, 500))}_`);
+    lines.push(`_${escapeMrkdwn(truncate(view.hint, 500))}_`);
   }
   if (view.correlationId) lines.push(`Reference: \`${escapeMrkdwn(view.correlationId)}\``);
   return lines;
@@ -200,17 +193,17 @@ export function buildProgressMessage(view: ProgressView): { text: string; blocks
     view.phase === 'succeeded'
       ? (view.summary ?? '')
       : view.phase === 'failed' || view.phase === 'timed_out'
-        ? clip(view.reason ?? '', 300)
+        ? truncate(view.reason ?? '', 300)
         : '';
-  const text = clip(`${title}: ${words}${detail ? ` — ${detail}` : ''}`, 3000);
+  const text = truncate(`${title}: ${words}${detail ? ` — ${detail}` : ''}`, 3000);
   const body = [...changeLines(view.plan), ...outcomeLines(view)].join('\n');
   const blocks: SlackBlock[] = [
     {
       type: 'section',
       text: { type: 'mrkdwn', text: `${ICONS[view.phase]} *${escapeMrkdwn(title)}* — ${words}` },
     },
-    { type: 'section', text: { type: 'mrkdwn', text: clip(body, 3000) } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: clip(contextText(view), 3000) }] },
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(body, 3000) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(contextText(view), 3000) }] },
   ];
   return { text, blocks };
 }

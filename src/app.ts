@@ -1,0 +1,138 @@
+/**
+ * The Slack surface: registers the /mlops command and the change buttons on a Bolt app. Listeners
+ * acknowledge at once, then do the slow work and answer through response_url. Transport (HTTP,
+ * Socket Mode, the sandbox) is chosen by the caller; nothing here does I/O on import.
+ */
+import { randomUUID } from 'node:crypto';
+import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { RunningChangePipeline } from './changes/pipeline.js';
+import type { ChangeStore } from './changes/store.js';
+import { dispatch, parseCommand } from './commands/index.js';
+import type { Actor, CommandDeps, Origin, ParsedCommand, Reply, Subcommand } from './commands/types.js';
+import { checkAccess, checkChannel, needsGroups } from './config/access.js';
+import type { Policy } from './config/policy.js';
+import { isUserError, UserError } from './errors.js';
+import type { Logger } from './logger.js';
+import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
+import { buildErrorReply, buildInternalErrorReply } from './slack/blocks/error.js';
+import type { Directory } from './slack/directory.js';
+
+export interface AppDeps {
+  policy: Policy;
+  commands: CommandDeps;
+  pipeline: RunningChangePipeline;
+  /** Read-only use: which subcommand and endpoint a clicked change is about. */
+  store: Pick<ChangeStore, 'get'>;
+  directory: Directory;
+  logger: Logger;
+  correlationId?: () => string;
+}
+
+/**
+ * Registers every listener. The one boundary that turns errors into replies lives here: a
+ * UserError becomes an ephemeral answer with its hint; anything else a short apology with a
+ * correlation id that is also logged.
+ *
+ * @example registerListeners(new App({ token, signingSecret }), deps);
+ */
+export function registerListeners(app: App, deps: AppDeps): void {
+  const { policy, logger } = deps;
+  const newId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
+
+  async function guarded(what: string, work: () => Promise<Reply>): Promise<Reply> {
+    try {
+      return await work();
+    } catch (e) {
+      if (isUserError(e)) return buildErrorReply(e);
+      const id = newId();
+      logger.error(`[${id}] ${what} failed:`, e);
+      return buildInternalErrorReply(id);
+    }
+  }
+
+  async function send(respond: RespondFn, reply: Reply, what: string): Promise<void> {
+    try {
+      await respond({
+        response_type: reply.visibility,
+        replace_original: reply.replaceOriginal ?? false,
+        text: reply.text,
+        ...(reply.blocks ? { blocks: reply.blocks } : {}),
+      });
+    } catch (e) {
+      // An expired or used-up response_url: nothing more can reach the user from here.
+      logger.warn(`could not answer ${what}:`, (e as Error).message);
+    }
+  }
+
+  /** Channel and policy rights, checked on every command and every click. */
+  async function authorise(actor: Actor, channelId: string, subcommand: Subcommand, endpoint?: string) {
+    const channel = checkChannel(policy, channelId);
+    if (!channel.ok) throw new UserError('channel_not_allowed', channel.reason, channel.hint);
+    const target = endpoint ? { endpoint } : {};
+    const groups = needsGroups(policy, subcommand, target)
+      ? await deps.directory.groupsOf(actor.userId)
+      : new Set<string>();
+    const access = checkAccess(policy, actor, groups, subcommand, target);
+    if (!access.ok) throw new UserError('not_allowed', access.reason, access.hint);
+  }
+
+  app.command('/mlops', async ({ command, ack, respond }) => {
+    await ack();
+    const actor: Actor = { userId: command.user_id, userName: command.user_name, teamId: command.team_id };
+    const origin: Origin = {
+      channelId: command.channel_id,
+      channelName: command.channel_name,
+      triggerId: command.trigger_id,
+    };
+    const reply = await guarded(`/mlops ${command.text.split(' ')[0] ?? ''}`, async () => {
+      const parsed = parseCommand(command.text, policy.defaults);
+      await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy));
+      return dispatch(parsed, deps.commands, actor, origin);
+    });
+    await send(respond, reply, '/mlops');
+  });
+
+  for (const [actionId, verb] of [
+    [ACTION_APPLY, 'apply'],
+    [ACTION_CANCEL, 'cancel'],
+  ] as const) {
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const actor: Actor = { userId: body.user.id, userName: body.user.name, teamId: body.team?.id };
+      const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
+      const reply = await guarded(`${verb} button`, async () => {
+        const change = deps.store.get(action.value ?? '');
+        if (change) {
+          const endpoint = change.plan.kind === 'endpoint' ? change.plan.endpoint : undefined;
+          await authorise(actor, channelId || change.channel, change.plan.subcommand, endpoint);
+        }
+        return verb === 'apply'
+          ? deps.pipeline.apply(action.value ?? '', actor, {
+              channelId: channelId || (change?.channel ?? ''),
+            })
+          : deps.pipeline.cancel(action.value ?? '', actor);
+      });
+      await send(respond, reply, `${verb} button`);
+    });
+  }
+
+  app.error(async (err) => {
+    logger.error('unhandled listener error:', err);
+  });
+}
+
+/** The endpoint a command changes, for protected-endpoint rules (deploy may use the default). */
+function endpointOf(parsed: ParsedCommand, policy: Policy): string | undefined {
+  switch (parsed.subcommand) {
+    case 'deploy':
+      return parsed.endpoint ?? policy.defaults.endpoint;
+    case 'split':
+    case 'rollback':
+    case 'query':
+      return parsed.endpoint;
+    case 'status':
+      return parsed.endpoint;
+    default:
+      return undefined;
+  }
+}

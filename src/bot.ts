@@ -1,0 +1,177 @@
+/**
+ * Builds the running bot from concrete settings: the Databricks clients, the change store and
+ * pipeline, and a Bolt app on the chosen transport. main.ts (real services) and sandbox/start.ts
+ * (the twins) call it; so do the integration tests, which is why every address is a parameter.
+ */
+import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
+import { registerListeners } from './app.js';
+import { createChangePipeline, type RunningChangePipeline } from './changes/pipeline.js';
+import { type ChangeStore, createChangeStore } from './changes/store.js';
+import type { Plan } from './changes/types.js';
+import { type Clock, systemClock } from './clock.js';
+import { buildPlanFor, type PlanDeps } from './commands/index.js';
+import type { CommandDeps } from './commands/types.js';
+import { autoApplies, isProtected } from './config/access.js';
+import { groupRefsIn, type Policy } from './config/policy.js';
+import type { TokenProvider } from './databricks/auth.js';
+import { createDatabricksHttp } from './databricks/http.js';
+import { createRegistryClient } from './databricks/registry.js';
+import type { WaitForRolloutOptions } from './databricks/rollout.js';
+import { createServingClient } from './databricks/serving.js';
+import { runRolloutWatch } from './jobs/rollout-watch.js';
+import { type Logger, silentLogger } from './logger.js';
+import { createDirectory } from './slack/directory.js';
+import { createSlackMessenger } from './slack/messenger.js';
+
+export type BotSlack =
+  | {
+      mode: 'http';
+      botToken: string;
+      signingSecret: string;
+      apiUrl?: string;
+      port: number;
+      /** Interface to listen on; the sandbox and tests use 127.0.0.1. */
+      host?: string;
+    }
+  | { mode: 'socket'; botToken: string; appToken: string; apiUrl?: string };
+
+export interface BotOptions {
+  policy: Policy;
+  slack: BotSlack;
+  databricks: { host: string; tokens: TokenProvider };
+  dbPath: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Web API retries; defaults to five retries in five minutes (never Bolt's 30-minute default). */
+  slackRetries?: webApi.RetryOptions;
+  /** Rollout polling and timeout. */
+  rolloutWait?: Pick<WaitForRolloutOptions, 'initialDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'backoffFactor'>;
+  /** How long user-group memberships are cached. */
+  directoryTtlMs?: number;
+}
+
+export interface RunningBot {
+  app: App;
+  /** HTTP mode: where Slack (or the console) posts, e.g. http://127.0.0.1:3000/slack/events */
+  eventsUrl?: string;
+  pipeline: RunningChangePipeline;
+  store: ChangeStore;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires and starts the bot. Rollouts a previous process left in flight are picked up before the
+ * app starts listening, so their messages get finished.
+ *
+ * @example const bot = await startBot({ policy, slack: { mode: 'http', ... }, databricks, dbPath });
+ */
+export async function startBot(options: BotOptions): Promise<RunningBot> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const http = createDatabricksHttp({ ...options.databricks, clock });
+  const serving = createServingClient(http);
+  const registry = createRegistryClient(http);
+  const store = createChangeStore(options.dbPath, clock);
+  const { policy, slack } = options;
+
+  const clientOptions: webApi.WebClientOptions = {
+    ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
+    retryConfig: options.slackRetries ?? webApi.retryPolicies.fiveRetriesInFiveMinutes,
+  };
+  const boltLogger = toBoltLogger(logger);
+  const app =
+    slack.mode === 'http'
+      ? new App({
+          token: slack.botToken,
+          receiver: new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
+          clientOptions,
+          logger: boltLogger,
+          deferInitialization: true,
+        })
+      : new App({
+          token: slack.botToken,
+          appToken: slack.appToken,
+          socketMode: true,
+          clientOptions,
+          logger: boltLogger,
+          deferInitialization: true,
+        });
+  // auth.test now, so a bad bot token stops start-up with a clear error instead of failing later.
+  await app.init();
+
+  const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
+  const defaults = policy.defaults;
+  const planDeps: PlanDeps = { serving, registry, history, defaults };
+  const endpointOf = (plan: Plan) => (plan.kind === 'endpoint' ? plan.endpoint : undefined);
+  const pipeline = createChangePipeline({
+    store,
+    serving,
+    registry,
+    messenger: createSlackMessenger(app.client),
+    clock,
+    buildPlan: (input) => buildPlanFor(input, planDeps),
+    workspaceHost: http.host,
+    autoApplies: (subcommand, plan) => autoApplies(policy, subcommand, endpointOf(plan)),
+    needsConfirmation: (plan) => isProtected(policy, endpointOf(plan)),
+    onError: (err, id) => logger.error(`[${id}] change pipeline:`, err),
+    ...(options.rolloutWait ? { waitOptions: options.rolloutWait } : {}),
+  });
+  const commands: CommandDeps = { ...planDeps, changes: pipeline, clock, workspaceHost: http.host };
+  const directory = createDirectory(app.client, clock, options.directoryTtlMs ?? 5 * 60_000, {
+    refs: groupRefsIn(policy),
+  });
+  registerListeners(app, { policy, commands, pipeline, store, directory, logger });
+
+  await runRolloutWatch(
+    {
+      pipeline,
+      report: (e) => {
+        if (e.kind === 'ok' && (e.summary.followed > 0 || e.summary.ended > 0)) {
+          logger.info(
+            `picked up ${e.summary.followed} rollout(s), ended ${e.summary.ended} interrupted change(s)`,
+          );
+        }
+        if (e.kind === 'error') logger.error('could not resume rollouts:', e.error);
+      },
+    },
+    clock.now(),
+  );
+
+  let eventsUrl: string | undefined;
+  if (slack.mode === 'http') {
+    const host = slack.host ?? '0.0.0.0';
+    const server = await app.start({ port: slack.port, host });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : slack.port;
+    eventsUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/slack/events`;
+  } else {
+    await app.start();
+  }
+
+  return {
+    app,
+    ...(eventsUrl ? { eventsUrl } : {}),
+    pipeline,
+    store,
+    async stop() {
+      pipeline.stop();
+      await app.stop();
+      // Work still waiting on Databricks is left to the next start's resume(), not waited out.
+      await Promise.race([pipeline.idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      store.close();
+    },
+  };
+}
+
+/** Bolt wants a logger it can configure; ours has a fixed level, so the setters are no-ops. */
+function toBoltLogger(logger: Logger): BoltLogger {
+  return {
+    debug: (...m) => logger.debug(...m),
+    info: (...m) => logger.info(...m),
+    warn: (...m) => logger.warn(...m),
+    error: (...m) => logger.error(...m),
+    setLevel: () => {},
+    getLevel: () => BoltLogLevel.INFO,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningBot, startBot } from '../../src/bot.js';
+import { type Clock, systemClock } from '../../src/clock.js';
+import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
+import { loadPolicy, type Policy } from '../../src/config/policy.js';
+import { staticTokenProvider } from '../../src/databricks/auth.js';
+import { createLogger } from '../../src/logger.js';
+import { type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/index.js';
+import { seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
+import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import {
+  blockAction,
+  postToBolt,
+  type SlackRequest,
+  slashCommand,
+  TEST_SIGNING_SECRET,
+} from './slack-requests.js';
+
+export interface BotOnTwins {
+  bot: RunningBot;
+  slack: SlackTwin;
+  workspace: WorkspaceTwin;
+  dbPath: string;
+  /** Types `/mlops <text>` as `user` (riley by default) and returns the HTTP answer. */
+  command(
+    text: string,
+    overrides?: Parameters<typeof slashCommand>[0],
+    signing?: Parameters<typeof slashCommand>[1],
+  ): ReturnType<typeof postToBolt>;
+  /** Clicks a button of a stored message. */
+  click(
+    overrides: Parameters<typeof blockAction>[0],
+    signing?: Parameters<typeof blockAction>[1],
+  ): ReturnType<typeof postToBolt>;
+  post(request: SlackRequest): ReturnType<typeof postToBolt>;
+  /** Starts a second bot process on the same store (a restart). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real app over loopback: Slack twin, workspace twin with the demo data, a SQLite store in a
+ * temporary folder, and the bot on an HTTP receiver on 127.0.0.1. Rollouts settle after
+ * `rolloutDelayMs` of real time; the bot polls quickly so tests stay short.
+ */
+export async function startBotOnTwins(
+  options: {
+    policy?: Policy;
+    rolloutDelayMs?: number;
+    clock?: Clock;
+    dbPath?: string;
+    workspace?: WorkspaceTwin;
+  } = {},
+): Promise<BotOnTwins> {
+  const slack = await startSlackTwin();
+  const workspace =
+    options.workspace ??
+    (await startWorkspaceTwin({ state: seedDemoWorkspace(), rolloutDelayMs: options.rolloutDelayMs ?? 150 }));
+  const dir = options.dbPath ? undefined : mkdtempSync(join(tmpdir(), 'modelgate-test-'));
+  const dbPath = options.dbPath ?? join(dir!, 'modelgate.db');
+  const policy = options.policy ?? loadPolicy(EXAMPLE_POLICY_PATH);
+  const launch = () =>
+    startBot({
+      policy,
+      slack: {
+        mode: 'http',
+        botToken: slack.botToken,
+        signingSecret: TEST_SIGNING_SECRET,
+        apiUrl: slack.apiUrl,
+        port: 0,
+        host: '127.0.0.1',
+      },
+      databricks: { host: workspace.url, tokens: staticTokenProvider(workspace.token) },
+      dbPath,
+      clock: options.clock ?? systemClock,
+      slackRetries: { retries: 0 },
+      rolloutWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },
+      ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
+    });
+  let bot = await launch();
+  const env: BotOnTwins = {
+    get bot() {
+      return bot;
+    },
+    slack,
+    workspace,
+    dbPath,
+    command: (text, overrides = {}, signing = {}) =>
+      postToBolt(bot.eventsUrl!, slashCommand({ text, twin: slack, ...overrides }, signing)),
+    click: (overrides, signing = {}) =>
+      postToBolt(bot.eventsUrl!, blockAction({ twin: slack, ...overrides }, signing)),
+    post: (request) => postToBolt(bot.eventsUrl!, request),
+    async restart() {
+      await bot.stop();
+      bot = await launch();
+    },
+    async stop() {
+      await bot.stop();
+      await slack.stop();
+      if (!options.workspace) await workspace.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
