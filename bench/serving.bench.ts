@@ -13,6 +13,7 @@ import { Router } from '../src/sandbox/workspace/router.js';
 import { startWorkspaceTwin, type TwinContext } from '../src/sandbox/workspace/server.js';
 import { registerServingRoutes } from '../src/sandbox/workspace/serving-routes.js';
 import { emptyState, registeredModel, type WorkspaceState } from '../src/sandbox/workspace/state.js';
+import { percentile } from './stats.js';
 
 const MODEL = 'main.ml.churn_model';
 const TEN_MINUTES = 10 * 60_000;
@@ -24,10 +25,6 @@ function stateWithModel(): WorkspaceState {
 }
 
 const single = (v: number) => ({ servedVersions: [{ modelName: MODEL, modelVersion: v }] });
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 

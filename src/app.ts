@@ -16,6 +16,7 @@ import type { Logger } from './logger.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
 import { buildErrorReply, buildInternalErrorReply } from './slack/blocks/error.js';
 import type { Directory } from './slack/directory.js';
+import { createSlowLane } from './slack/slow-lane.js';
 
 export interface AppDeps {
   policy: Policy;
@@ -26,6 +27,8 @@ export interface AppDeps {
   directory: Directory;
   logger: Logger;
   correlationId?: () => string;
+  /** How many commands and clicks are served at once after their ack (default 8). */
+  slowWorkSlots?: number;
 }
 
 /**
@@ -38,6 +41,7 @@ export interface AppDeps {
 export function registerListeners(app: App, deps: AppDeps): void {
   const { policy, logger } = deps;
   const newId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
+  const lane = createSlowLane(deps.slowWorkSlots ?? 8);
 
   async function guarded(what: string, work: () => Promise<Reply>): Promise<Reply> {
     try {
@@ -84,12 +88,14 @@ export function registerListeners(app: App, deps: AppDeps): void {
       channelName: command.channel_name,
       triggerId: command.trigger_id,
     };
-    const reply = await guarded(`/mlops ${command.text.split(' ')[0] ?? ''}`, async () => {
-      const parsed = parseCommand(command.text, policy.defaults);
-      await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy));
-      return dispatch(parsed, deps.commands, actor, origin);
+    await lane.run(async () => {
+      const reply = await guarded(`/mlops ${command.text.split(' ')[0] ?? ''}`, async () => {
+        const parsed = parseCommand(command.text, policy.defaults);
+        await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy));
+        return dispatch(parsed, deps.commands, actor, origin);
+      });
+      await send(respond, reply, '/mlops');
     });
-    await send(respond, reply, '/mlops');
   });
 
   for (const [actionId, verb] of [
@@ -98,21 +104,23 @@ export function registerListeners(app: App, deps: AppDeps): void {
   ] as const) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
-      const actor: Actor = { userId: body.user.id, userName: body.user.name, teamId: body.team?.id };
-      const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
-      const reply = await guarded(`${verb} button`, async () => {
-        const change = deps.store.get(action.value ?? '');
-        if (change) {
-          const endpoint = change.plan.kind === 'endpoint' ? change.plan.endpoint : undefined;
-          await authorise(actor, channelId || change.channel, change.plan.subcommand, endpoint);
-        }
-        return verb === 'apply'
-          ? deps.pipeline.apply(action.value ?? '', actor, {
-              channelId: channelId || (change?.channel ?? ''),
-            })
-          : deps.pipeline.cancel(action.value ?? '', actor);
+      await lane.run(async () => {
+        const actor: Actor = { userId: body.user.id, userName: body.user.name, teamId: body.team?.id };
+        const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
+        const reply = await guarded(`${verb} button`, async () => {
+          const change = deps.store.get(action.value ?? '');
+          if (change) {
+            const endpoint = change.plan.kind === 'endpoint' ? change.plan.endpoint : undefined;
+            await authorise(actor, channelId || change.channel, change.plan.subcommand, endpoint);
+          }
+          return verb === 'apply'
+            ? deps.pipeline.apply(action.value ?? '', actor, {
+                channelId: channelId || (change?.channel ?? ''),
+              })
+            : deps.pipeline.cancel(action.value ?? '', actor);
+        });
+        await send(respond, reply, `${verb} button`);
       });
-      await send(respond, reply, `${verb} button`);
     });
   }
 

@@ -1,0 +1,122 @@
+/**
+ * Ack latency of /mlops: 500 signed slash commands at 20 concurrent against the real bot, side by
+ * side with a bare Bolt app that only acks. The bot does its post-ack work meanwhile (Databricks
+ * reads, response_url posts); the twins and the load generator each run in a process of their own.
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, HTTPReceiver } from '@slack/bolt';
+import { startBot } from '../src/bot.js';
+import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
+import { loadPolicy } from '../src/config/policy.js';
+import { staticTokenProvider } from '../src/databricks/auth.js';
+import { TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
+import type { LoadOrder } from './load-process.js';
+import { percentile } from './stats.js';
+
+const TOTAL = 500;
+const CONCURRENCY = 20;
+const TEXTS = [
+  'status churn-endpoint',
+  'models churn_model',
+  'help',
+  'status',
+  'deploy churn_model 3 --dry-run',
+];
+
+async function bareApp(): Promise<{ url: string; stop: () => Promise<unknown> }> {
+  const app = new App({
+    token: 'xoxb-bare',
+    botId: 'B0BARE',
+    botUserId: 'U0BARE',
+    receiver: new HTTPReceiver({ signingSecret: TEST_SIGNING_SECRET }),
+  });
+  app.command('/mlops', async ({ ack }) => {
+    await ack();
+  });
+  const server = await app.start({ port: 0, host: '127.0.0.1' });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => app.stop() };
+}
+
+interface Ready {
+  slackApiUrl: string;
+  botToken: string;
+  workspaceUrl: string;
+  workspaceToken: string;
+}
+
+function child(file: string) {
+  const proc = fork(join(import.meta.dirname, file), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T>() => new Promise<T>((resolve) => proc.once('message', (m) => resolve(m as T)));
+  return { proc, next };
+}
+
+export default async function bench() {
+  const twins = child('twins-process.ts');
+  const driver = child('load-process.ts');
+  const { ready } = await twins.next<{ ready: Ready }>();
+  await driver.next();
+  const load = async (order: Omit<LoadOrder, 'responseUrls'>, total: number) => {
+    const minted = twins.next<{ urls: string[] }>();
+    twins.proc.send({ mint: total });
+    const { urls } = await minted;
+    const answer = driver.next<{ durations: number[] }>();
+    driver.proc.send({ ...order, responseUrls: urls });
+    return (await answer).durations;
+  };
+
+  const dir = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
+  const bot = await startBot({
+    policy: loadPolicy(EXAMPLE_POLICY_PATH),
+    slack: {
+      mode: 'http',
+      botToken: ready.botToken,
+      signingSecret: TEST_SIGNING_SECRET,
+      apiUrl: ready.slackApiUrl,
+      port: 0,
+      host: '127.0.0.1',
+    },
+    databricks: { host: ready.workspaceUrl, tokens: staticTokenProvider(ready.workspaceToken) },
+    dbPath: join(dir, 'bench.db'),
+  });
+  const bare = await bareApp();
+  try {
+    const order = (url: string): Omit<LoadOrder, 'responseUrls'> => ({
+      url,
+      kind: 'command',
+      texts: TEXTS,
+      concurrency: CONCURRENCY,
+    });
+    await load(order(bot.eventsUrl!), 50);
+    await load(order(bare.url), 50);
+    const botTimes = await load(order(bot.eventsUrl!), TOTAL);
+    await bot.pipeline.idle();
+    const bareTimes = await load(order(bare.url), TOTAL);
+    const clicks = await load({ ...order(bot.eventsUrl!), kind: 'click' }, 100);
+    const rss = process.memoryUsage().rss / 1024 / 1024;
+    const p = (a: number[], q: number) => `${percentile(a, q).toFixed(1)} ms`;
+    const ratio = percentile(botTimes, 99) / percentile(bareTimes, 99);
+    return [
+      { name: `/mlops ack p50 (${TOTAL} at ${CONCURRENCY} concurrent)`, value: p(botTimes, 50) },
+      { name: '/mlops ack p99', value: p(botTimes, 99), target: '< 50 ms' },
+      { name: 'bare Bolt app ack p50', value: p(bareTimes, 50) },
+      { name: 'bare Bolt app ack p99', value: p(bareTimes, 99) },
+      { name: 'p99 ratio modelgate / bare', value: `${ratio.toFixed(2)}×`, target: '≤ 1.5×' },
+      { name: 'button click ack p99 (100 clicks)', value: p(clicks, 99) },
+      { name: 'resident memory of the bot process after the run', value: `${rss.toFixed(0)} MB` },
+    ];
+  } finally {
+    await bare.stop();
+    await bot.stop();
+    twins.proc.disconnect();
+    driver.proc.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The twins for the ack bench, in their own process so the bench measures the bot's event loop
+ * alone. Answers over the fork IPC channel: first its addresses, then batches of response URLs.
+ */
+import { MLOPS_CHANNEL_ID, REQUESTER_USER_ID, startSlackTwin } from '../src/sandbox/slack/index.js';
+import { seedDemoWorkspace } from '../src/sandbox/workspace/demo.js';
+import { startWorkspaceTwin } from '../src/sandbox/workspace/server.js';
+
+const slack = await startSlackTwin();
+const workspace = await startWorkspaceTwin({ state: seedDemoWorkspace(), rolloutDelayMs: 150 });
+
+process.on('message', (m: { mint: number }) => {
+  const urls = Array.from({ length: m.mint }, () =>
+    slack.createResponseUrl({ channel: MLOPS_CHANNEL_ID, user: REQUESTER_USER_ID }),
+  );
+  process.send?.({ urls });
+});
+process.send?.({
+  ready: {
+    slackApiUrl: slack.apiUrl,
+    botToken: slack.botToken,
+    workspaceUrl: workspace.url,
+    workspaceToken: workspace.token,
+  },
+});
+process.on('disconnect', async () => {
+  await slack.stop();
+  await workspace.stop();
+  process.exit(0);
+});
