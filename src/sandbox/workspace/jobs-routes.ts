@@ -1,5 +1,5 @@
+import type { TwinContext } from './context.js';
 import { fail, type Router } from './router.js';
-import type { TwinContext } from './server.js';
 import type { Job, JobRun, WorkspaceState } from './state.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { TwinContext } from './context.js';
 import { settleRuns } from './jobs-routes.js';
 import { fail, type Router, type TwinRequest } from './router.js';
-import type { TwinContext } from './server.js';
 import { fullModelName, type ModelVersion, type RegisteredModel, type WorkspaceState } from './state.js';
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../../clock.js';
+import type { InferenceRecord, TwinContext } from './context.js';
 import { FaultInjector } from './faults.js';
 import { registerJobRoutes } from './jobs-routes.js';
 import { registerMonitorRoutes } from './monitors-routes.js';
@@ -10,20 +11,7 @@ import { Router, TwinApiError, type TwinRequest } from './router.js';
 import { registerServingRoutes } from './serving-routes.js';
 import { emptyState, type WorkspaceState } from './state.js';
 
-/** One request a served endpoint answered; the sandbox appends it to the inference table. */
-export interface InferenceRecord {
-  endpoint: string;
-  servedEntity: string;
-  entityName: string;
-  entityVersion: string;
-  request: unknown;
-  response: unknown;
-  statusCode: number;
-  executionMs: number;
-  at: Date;
-  requestId: string;
-  clientRequestId?: string;
-}
+export type { InferenceRecord, TwinContext } from './context.js';
 
 export interface WorkspaceTwinOptions {
   port?: number;
@@ -43,18 +31,6 @@ export interface WorkspaceTwinOptions {
   onInference?: (record: InferenceRecord) => void | Promise<void>;
   /** Starting state; defaults to empty. Use seedDemoWorkspace() for the demo. */
   state?: WorkspaceState;
-}
-
-/** What route modules get: state, the clock, timings and hooks. */
-export interface TwinContext {
-  state: WorkspaceState;
-  clock: Clock;
-  rolloutDelayMs: number;
-  jobQueueMs: number;
-  jobRunMs: number;
-  /** The twin's own base URL (for run_page_url and similar links). */
-  baseUrl: () => string;
-  onInference?: WorkspaceTwinOptions['onInference'];
 }
 
 export interface RequestRecord {

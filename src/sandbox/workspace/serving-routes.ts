@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { InferenceRecord, TwinContext } from './context.js';
 import { churnScore, recordsOf, TrafficPicker } from './invocations.js';
 import { fail, type Router, type TwinRequest } from './router.js';
-import type { InferenceRecord, TwinContext } from './server.js';
 import type {
   Endpoint,
   EndpointConfig,

@@ -1,0 +1,34 @@
+/**
+ * What the twin's route modules share with its server: the context they get and the record an
+ * invocation produces. Kept apart from server.ts so routes and server do not import each other.
+ */
+import type { Clock } from '../../clock.js';
+import type { WorkspaceState } from './state.js';
+
+/** One request a served endpoint answered; the sandbox appends it to the inference table. */
+export interface InferenceRecord {
+  endpoint: string;
+  servedEntity: string;
+  entityName: string;
+  entityVersion: string;
+  request: unknown;
+  response: unknown;
+  statusCode: number;
+  executionMs: number;
+  at: Date;
+  requestId: string;
+  clientRequestId?: string;
+}
+
+/** What route modules get: state, the clock, timings and hooks. */
+export interface TwinContext {
+  state: WorkspaceState;
+  clock: Clock;
+  rolloutDelayMs: number;
+  jobQueueMs: number;
+  jobRunMs: number;
+  /** The twin's own base URL (for run_page_url and similar links). */
+  baseUrl: () => string;
+  /** Called after every successful invocation (the sandbox writes it to DuckDB). */
+  onInference?: (record: InferenceRecord) => void | Promise<void>;
+}
