@@ -1,38 +1,51 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { createServingClient } from '../../src/databricks/serving.js';
-import { openSandboxDuckDb, type SandboxDb } from '../../src/sandbox/duckdb.js';
-import { createPayloadSink } from '../../src/sandbox/inference-sink.js';
-import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
-import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { createDatabricksWarehouse, tableName, type Warehouse } from '../../src/databricks/warehouse.js';
+import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
+import { DEMO } from '../../src/sandbox/workspace/demo.js';
 
 describe('the sandbox inference table', () => {
-  let db: SandboxDb;
-  let twin: WorkspaceTwin;
+  let twins: DatabricksTwins;
+  let warehouse: Warehouse;
   beforeAll(async () => {
-    db = await openSandboxDuckDb();
-    const state = seedDemoWorkspace();
-    twin = await startWorkspaceTwin({ state, onInference: createPayloadSink(db, state) });
+    twins = await startDatabricksTwins(new Date('2026-11-20T12:00:00Z'));
+    const tokens = staticTokenProvider(twins.workspace.token);
+    warehouse = createDatabricksWarehouse({
+      host: twins.warehouse.url,
+      httpPath: twins.warehouse.httpPath,
+      ca: twins.warehouse.ca,
+      tokens,
+    });
   });
   afterAll(async () => {
-    await twin.stop();
-    await db.close();
+    await warehouse.close();
+    await twins.stop();
   });
 
-  it('records each query of the demo endpoint with its request, response and the version that answered', async () => {
+  it('shows each query of the demo endpoint to SQL, with its request, response and the version that answered', async () => {
     const serving = createServingClient(
-      createDatabricksHttp({ host: twin.url, tokens: staticTokenProvider(twin.token) }),
+      createDatabricksHttp({ host: twins.workspace.url, tokens: staticTokenProvider(twins.workspace.token) }),
     );
     const result = await serving.query(DEMO.endpoint, {
       records: [{ tenure: 3, monthly_charges: 95.5, contract: 'Month-to-month', senior_citizen: 'No' }],
     });
-    const rows = await db.all(
-      'SELECT served_entity_id, request, response, status_code FROM acme.mlops.churn_endpoint_payload',
+    const rows = await warehouse.query(
+      `SELECT served_entity_id, request, response, status_code FROM ${tableName('acme.mlops.churn_endpoint_payload')}
+       WHERE served_entity_id = :served`,
+      { served: result.servedName ?? '' },
+      z.object({
+        served_entity_id: z.string(),
+        request: z.string(),
+        response: z.string(),
+        status_code: z.number(),
+      }),
     );
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ served_entity_id: result.servedName, status_code: 200 });
-    expect(JSON.parse(String(rows[0]!.request))).toMatchObject({ dataframe_records: [{ tenure: 3 }] });
-    expect(JSON.parse(String(rows[0]!.response))).toEqual({ predictions: result.predictions });
+    expect(rows[0]!.status_code).toBe(200);
+    expect(JSON.parse(rows[0]!.request)).toMatchObject({ dataframe_records: [{ tenure: 3 }] });
+    expect(JSON.parse(rows[0]!.response)).toEqual({ predictions: result.predictions });
   });
 });
