@@ -1,22 +1,22 @@
-import { randomBytes } from 'node:crypto';
-import { toApiMessage } from '../../src/sandbox/slack/methods.js';
 import {
-  BOT_ID,
-  BOT_USER_ID,
-  createDefaultSlackSeed,
-  MLOPS_CHANNEL_ID,
-  REQUESTER_USER_ID,
-  SANDBOX_APP_ID,
-  SANDBOX_TEAM_DOMAIN,
-  SANDBOX_TEAM_ID,
-} from '../../src/sandbox/slack/seed.js';
+  type BlockActionOverrides,
+  blockActionPayload,
+  encodeBlockAction,
+  encodeSlashCommand,
+  SANDBOX_VERIFICATION_TOKEN,
+  type SlashCommandFields,
+  slashCommandFields,
+} from '../../src/sandbox/slack/payloads.js';
 import { signSlackRequest } from '../../src/sandbox/slack/sign.js';
 import type { SlackTwin } from '../../src/sandbox/slack/start-slack-twin.js';
+
+// The payload builders live next to the twin, where the sandbox console uses them too.
+export type { BlockActionOverrides, SlashCommandFields };
 
 /** The signing secret tests give Bolt unless they need another. */
 export const TEST_SIGNING_SECRET = 'sandbox-signing-secret';
 /** The deprecated verification token Slack still puts in payloads; Bolt ignores it. */
-export const TEST_VERIFICATION_TOKEN = 'sandbox-verification-token';
+export const TEST_VERIFICATION_TOKEN = SANDBOX_VERIFICATION_TOKEN;
 
 /** A request as Slack would send it to `/slack/events`: the exact body bytes and the headers. */
 export interface SlackRequest {
@@ -74,45 +74,6 @@ function signed(body: string, signing: SigningOptions): SlackRequest {
   return { body, headers: sign(body, secret, opts) };
 }
 
-function triggerId(): string {
-  return `${Date.now()}.${randomBytes(4).readUInt32BE()}.${randomBytes(8).toString('hex')}`;
-}
-
-const defaultSeed = createDefaultSlackSeed();
-
-function userName(id: string, twin?: SlackTwin): string {
-  return (
-    twin?.state.users.get(id)?.name ?? defaultSeed.users.find((u) => u.id === id)?.name ?? id.toLowerCase()
-  );
-}
-
-function channelName(id: string, twin?: SlackTwin): string {
-  return (
-    twin?.state.channels.get(id)?.name ??
-    defaultSeed.channels.find((c) => c.id === id)?.name ??
-    id.toLowerCase()
-  );
-}
-
-/** Used when no twin hands out a response_url: port 9 (discard) refuses, so a stray respond() fails fast. */
-const UNROUTABLE_RESPONSE_URL = 'http://127.0.0.1:9/response/none';
-
-export interface SlashCommandFields {
-  token: string;
-  team_id: string;
-  team_domain: string;
-  channel_id: string;
-  channel_name: string;
-  user_id: string;
-  user_name: string;
-  command: string;
-  text: string;
-  api_app_id: string;
-  is_enterprise_install: string;
-  response_url: string;
-  trigger_id: string;
-}
-
 /**
  * A signed `/mlops` slash command as Slack posts it (reference §10 B). With `twin`, the response_url is a live
  * one on the twin and names come from its seed.
@@ -125,69 +86,7 @@ export function slashCommand(
   overrides: Partial<SlashCommandFields> & { twin?: SlackTwin } = {},
   signing: SigningOptions = {},
 ): SlackRequest {
-  const { twin, ...fields } = overrides;
-  const channel = fields.channel_id ?? MLOPS_CHANNEL_ID;
-  const user = fields.user_id ?? REQUESTER_USER_ID;
-  const all: SlashCommandFields = {
-    token: TEST_VERIFICATION_TOKEN,
-    team_id: SANDBOX_TEAM_ID,
-    team_domain: SANDBOX_TEAM_DOMAIN,
-    channel_id: channel,
-    channel_name: channelName(channel, twin),
-    user_id: user,
-    user_name: userName(user, twin),
-    command: '/mlops',
-    text: '',
-    api_app_id: SANDBOX_APP_ID,
-    is_enterprise_install: 'false',
-    response_url: twin ? twin.createResponseUrl({ channel, user }) : UNROUTABLE_RESPONSE_URL,
-    trigger_id: triggerId(),
-    ...fields,
-  };
-  return signed(new URLSearchParams(Object.entries(all)).toString(), signing);
-}
-
-export interface BlockActionOverrides {
-  action_id?: string;
-  value?: string;
-  block_id?: string;
-  /** Clicking user id. */
-  user?: string;
-  channel?: string;
-  message_ts?: string;
-  is_ephemeral?: boolean;
-  style?: 'primary' | 'danger';
-  response_url?: string;
-  trigger_id?: string;
-  /** The message carrying the button; with `twin` it defaults to the stored message at `message_ts`. */
-  message?: Record<string, unknown>;
-  /** Extra top-level payload fields (e.g. `state`). */
-  payload?: Record<string, unknown>;
-  twin?: SlackTwin;
-}
-
-interface ButtonFacts {
-  blockId?: string;
-  label?: string;
-  style?: string;
-}
-
-function findButton(blocks: unknown, actionId: string): ButtonFacts {
-  if (!Array.isArray(blocks)) return {};
-  for (const block of blocks as Record<string, unknown>[]) {
-    const elements = Array.isArray(block.elements) ? (block.elements as Record<string, unknown>[]) : [];
-    const candidates = block.accessory ? [...elements, block.accessory as Record<string, unknown>] : elements;
-    const button = candidates.find((e) => e.action_id === actionId);
-    if (button) {
-      const text = button.text as { text?: string } | undefined;
-      return {
-        ...(typeof block.block_id === 'string' ? { blockId: block.block_id } : {}),
-        ...(text?.text ? { label: text.text } : {}),
-        ...(typeof button.style === 'string' ? { style: button.style } : {}),
-      };
-    }
-  }
-  return {};
+  return signed(encodeSlashCommand(slashCommandFields(overrides)), signing);
 }
 
 /**
@@ -201,56 +100,7 @@ export function blockAction(
   overrides: BlockActionOverrides = {},
   signing: SigningOptions = {},
 ): SlackRequest {
-  const { twin } = overrides;
-  const user = overrides.user ?? REQUESTER_USER_ID;
-  const channel = overrides.channel ?? MLOPS_CHANNEL_ID;
-  const actionId = overrides.action_id ?? 'approve-request';
-  const nowSeconds = Date.now() / 1000;
-  const messageTs = overrides.message_ts ?? `${Math.floor(nowSeconds)}.000100`;
-  const stored = twin?.state.findMessage(channel, messageTs);
-  const message = overrides.message ??
-    (stored ? { ...toApiMessage(stored), type: 'message' } : undefined) ?? {
-      type: 'message',
-      ts: messageTs,
-      user: BOT_USER_ID,
-      bot_id: BOT_ID,
-      team: SANDBOX_TEAM_ID,
-      text: 'Approval needed',
-      blocks: [],
-    };
-  const button = findButton(message.blocks, actionId);
-  const style = overrides.style ?? button.style;
-  const isEphemeral = overrides.is_ephemeral ?? stored?.ephemeral_to !== undefined;
-  const payload = {
-    type: 'block_actions',
-    user: { id: user, username: userName(user, twin), name: userName(user, twin), team_id: SANDBOX_TEAM_ID },
-    api_app_id: SANDBOX_APP_ID,
-    token: TEST_VERIFICATION_TOKEN,
-    container: { type: 'message', message_ts: messageTs, channel_id: channel, is_ephemeral: isEphemeral },
-    trigger_id: overrides.trigger_id ?? triggerId(),
-    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
-    enterprise: null,
-    is_enterprise_install: false,
-    channel: { id: channel, name: channelName(channel, twin) },
-    message,
-    state: { values: {} },
-    response_url:
-      overrides.response_url ??
-      (twin ? twin.createResponseUrl({ channel, user, messageTs }) : UNROUTABLE_RESPONSE_URL),
-    actions: [
-      {
-        type: 'button',
-        action_id: actionId,
-        block_id: overrides.block_id ?? button.blockId ?? 'actions',
-        text: { type: 'plain_text', text: button.label ?? 'Approve', emoji: true },
-        value: overrides.value ?? 'request-1',
-        ...(style ? { style } : {}),
-        action_ts: nowSeconds.toFixed(6),
-      },
-    ],
-    ...overrides.payload,
-  };
-  return signed(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), signing);
+  return signed(encodeBlockAction(blockActionPayload(overrides)), signing);
 }
 
 export interface BoltResponse {

@@ -10,6 +10,7 @@ export {
   type SlackTwinOptions,
   startSlackTwin,
   type TokenGrant,
+  type TwinRoute,
 } from './start-slack-twin.js';
 export type { SlackChange, SlackChangeListener, TwinFile, TwinFileInfo, TwinMessage } from './state.js';
 export { SlackState } from './state.js';

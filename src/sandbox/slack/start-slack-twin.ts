@@ -8,6 +8,12 @@ import { ResponseUrls, type ResponseUrlTarget } from './response-urls.js';
 import { createDefaultSlackSeed, DEFAULT_BOT_SCOPES, type SlackSeed } from './seed.js';
 import { type SlackChangeListener, SlackState, type TwinFile, type TwinMessage } from './state.js';
 
+/**
+ * An extra route on the twin's server (the sandbox console): answers and returns true when it handles
+ * the request, false to let the twin go on (and answer 404 `unknown_route`).
+ */
+export type TwinRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+
 /** An extra token the twin accepts, acting as `userId` with these scopes. */
 export interface TokenGrant {
   token: string;
@@ -67,6 +73,8 @@ export interface SlackTwin {
   /** A fresh `${url}/response/<id>` for a command or action payload. */
   createResponseUrl(target: ResponseUrlTarget): string;
   subscribe(listener: SlackChangeListener): () => void;
+  /** Serves extra routes (the console) on the twin's address; returns the function that removes them. */
+  use(route: TwinRoute): () => void;
   stop(): Promise<void>;
 }
 
@@ -126,6 +134,7 @@ export async function startSlackTwin(options: SlackTwinOptions = {}): Promise<Sl
   const faults = new FaultQueue();
   const responseUrls = new ResponseUrls(state, now);
   const eventStreams = new Set<ServerResponse>();
+  const extraRoutes = new Set<TwinRoute>();
   let baseUrl = '';
 
   const record = (call: Omit<RecordedCall, 'at'> & { at?: number }): void => {
@@ -270,6 +279,7 @@ export async function startSlackTwin(options: SlackTwinOptions = {}): Promise<Sl
     const bytes = /^\/files\/([A-Za-z0-9]+)(?:\/[^/]*)?$/.exec(path);
     if (bytes?.[1] && verb === 'GET') return handleFileBytes(res, bytes[1]);
     if (path === '/console/events' && verb === 'GET') return handleEvents(req, res);
+    for (const extra of [...extraRoutes]) if (await extra(req, res, url)) return;
     const body = await readBody(req);
     const answer = { ok: false, error: 'unknown_route' };
     sendJson(res, 404, answer);
@@ -369,6 +379,10 @@ export async function startSlackTwin(options: SlackTwinOptions = {}): Promise<Sl
       return `${baseUrl}/response/${responseUrls.issue(target)}`;
     },
     subscribe: (listener) => state.subscribe(listener),
+    use: (extra) => {
+      extraRoutes.add(extra);
+      return () => extraRoutes.delete(extra);
+    },
     stop: async () => {
       for (const stream of eventStreams) stream.end();
       eventStreams.clear();
