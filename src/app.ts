@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { ApprovalService } from './changes/approvals.js';
 import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
 import { dispatch, parseCommand } from './commands/index.js';
@@ -13,6 +14,7 @@ import { checkAccess, checkChannel, needsGroups } from './config/access.js';
 import type { Policy } from './config/policy.js';
 import { isUserError, UserError } from './errors.js';
 import type { Logger } from './logger.js';
+import { registerApprovalListeners } from './slack/approval-listeners.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
 import { buildErrorReply, buildInternalErrorReply } from './slack/blocks/error.js';
 import type { Directory } from './slack/directory.js';
@@ -26,6 +28,8 @@ export interface AppDeps {
   store: Pick<ChangeStore, 'get'>;
   directory: Directory;
   logger: Logger;
+  /** Approve / Reject of approval requests (slack/approval-listeners.ts); absent: not registered. */
+  approvals?: ApprovalService;
   correlationId?: () => string;
   /** How many commands and clicks are served at once after their ack (default 8). */
   slowWorkSlots?: number;
@@ -123,6 +127,8 @@ export function registerListeners(app: App, deps: AppDeps): void {
       });
     });
   }
+
+  if (deps.approvals) registerApprovalListeners(app, { approvals: deps.approvals, policy, logger });
 
   app.error(async (err) => {
     logger.error('unhandled listener error:', err);

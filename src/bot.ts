@@ -5,6 +5,15 @@
  */
 import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
 import { registerListeners } from './app.js';
+import type { FiguresSource } from './changes/approval-evidence.js';
+import { createMonitorFigures } from './changes/approval-figures.js';
+import { createJobSettingsReader } from './changes/approval-job.js';
+import {
+  type ApprovalService,
+  type BackoffOptions,
+  createApprovalService,
+  gateChanges,
+} from './changes/approvals.js';
 import { createChangePipeline, type RunningChangePipeline } from './changes/pipeline.js';
 import { type ChangeStore, createChangeStore } from './changes/store.js';
 import type { Plan } from './changes/types.js';
@@ -15,12 +24,19 @@ import { autoApplies, isProtected } from './config/access.js';
 import { groupRefsIn, type Policy } from './config/policy.js';
 import type { TokenProvider } from './databricks/auth.js';
 import { createDatabricksHttp } from './databricks/http.js';
+import { createJobsClient } from './databricks/jobs.js';
+import { createMonitorsClient } from './databricks/monitors.js';
 import { createRegistryClient } from './databricks/registry.js';
 import type { WaitForRolloutOptions } from './databricks/rollout.js';
 import { createServingClient } from './databricks/serving.js';
+import { createDatabricksWarehouse } from './databricks/warehouse.js';
+import { type DriftSettings, type RunningDriftWatch, startDriftWatch } from './drift/start.js';
+import { runApprovalExpiry } from './jobs/approval-expiry.js';
 import { runRolloutWatch } from './jobs/rollout-watch.js';
+import { type Schedule, startSchedule } from './jobs/schedule.js';
 import { type Logger, silentLogger } from './logger.js';
 import { createDirectory } from './slack/directory.js';
+import { createSlackDriftPublisher } from './slack/drift-listeners.js';
 import { createSlackMessenger } from './slack/messenger.js';
 
 export type BotSlack =
@@ -48,6 +64,14 @@ export interface BotOptions {
   rolloutWait?: Pick<WaitForRolloutOptions, 'initialDelayMs' | 'maxDelayMs' | 'timeoutMs' | 'backoffFactor'>;
   /** How long user-group memberships are cached. */
   directoryTtlMs?: number;
+  /** How approved executions follow job runs and pipeline steps (polling, timeout). */
+  approvalWait?: BackoffOptions;
+  /** When the approval-expiry job runs (node-cron; every minute by default); false: never (tests call it). */
+  approvalExpiryCron?: string | false;
+  /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
+  warehouse?: { host: string; httpPath: string; ca?: string };
+  /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
+  drift?: DriftSettings;
 }
 
 export interface RunningBot {
@@ -56,6 +80,10 @@ export interface RunningBot {
   eventsUrl?: string;
   pipeline: RunningChangePipeline;
   store: ChangeStore;
+  /** Approval requests: votes, expiry, executions. */
+  approvals: ApprovalService;
+  /** The drift watch, when the policy has monitors. */
+  drift?: RunningDriftWatch;
   stop(): Promise<void>;
 }
 
@@ -120,7 +148,65 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const directory = createDirectory(app.client, clock, options.directoryTtlMs ?? 5 * 60_000, {
     refs: groupRefsIn(policy),
   });
-  registerListeners(app, { policy, commands, pipeline, store, directory, logger });
+  // The monitors' latest figures, for approvers; set once the drift watch's warehouse exists.
+  let figures: FiguresSource | undefined;
+  const approvals = createApprovalService({
+    policy,
+    defaults,
+    store,
+    pipeline,
+    buildPlan: (input) => buildPlanFor(input, planDeps),
+    registry,
+    jobs: createJobsClient(http),
+    jobSettings: createJobSettingsReader(http),
+    messenger: createSlackMessenger(app.client),
+    groupsOf: (userId) => directory.groupsOf(userId),
+    clock,
+    workspaceHost: http.host,
+    onError: (err, id) => logger.error(`[${id}] approvals:`, err),
+    figures: { figuresFor: async (...args) => figures?.figuresFor(...args) },
+    ...(options.approvalWait ? { wait: options.approvalWait } : {}),
+  });
+  // Gated changes (Production, and what the policy's gates cover) become approval requests.
+  commands.changes = gateChanges(pipeline, approvals, policy);
+  commands.approvals = approvals;
+  registerListeners(app, { policy, commands, pipeline, store, directory, logger, approvals });
+
+  const warehouse = options.warehouse
+    ? createDatabricksWarehouse({
+        ...options.warehouse,
+        tokens: options.databricks.tokens,
+        onLog: (level, message) => logger.debug(`[sql ${level}] ${message}`),
+      })
+    : undefined;
+  const drift = startDriftWatch({
+    policy,
+    warehouse,
+    monitors: createMonitorsClient(http),
+    serving,
+    publisher: createSlackDriftPublisher(app.client),
+    dbPath: options.dbPath,
+    clock,
+    logger,
+    ...(options.drift ? { settings: options.drift } : {}),
+  });
+  if (warehouse && policy.monitors) {
+    figures = createMonitorFigures({
+      warehouse,
+      monitors: createMonitorsClient(http),
+      monitorsByName: policy.monitors,
+      defaults,
+      clock,
+    });
+  }
+  if (drift) {
+    commands.drift = drift.commands;
+    drift.registerListeners(app, {
+      audit: store,
+      directory,
+      ...(commands.approvals ? { retrain: commands.approvals } : {}),
+    });
+  }
 
   await runRolloutWatch(
     {
@@ -136,6 +222,39 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     },
     clock.now(),
   );
+
+  // Executions a previous process left between approval and end are finished (never run twice).
+  try {
+    const resumed = await approvals.resume();
+    if (resumed.started + resumed.resumed > 0) {
+      logger.info(`finishing ${resumed.started + resumed.resumed} approved request(s) left by a restart`);
+    }
+  } catch (e) {
+    logger.error('could not resume approvals:', e);
+  }
+  const schedule: Schedule | undefined =
+    options.approvalExpiryCron === false
+      ? undefined
+      : startSchedule(
+          [
+            {
+              name: 'approval-expiry',
+              cron: options.approvalExpiryCron ?? '* * * * *',
+              run: async () => {
+                await runApprovalExpiry(
+                  {
+                    approvals,
+                    report: (e) => {
+                      if (e.kind === 'error') logger.error('approval expiry failed:', e.error);
+                    },
+                  },
+                  clock.now(),
+                );
+              },
+            },
+          ],
+          logger,
+        );
 
   let eventsUrl: string | undefined;
   if (slack.mode === 'http') {
@@ -153,11 +272,20 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...(eventsUrl ? { eventsUrl } : {}),
     pipeline,
     store,
+    approvals,
+    ...(drift ? { drift } : {}),
     async stop() {
       pipeline.stop();
+      approvals.stop();
+      await schedule?.stop();
       await app.stop();
       // Work still waiting on Databricks is left to the next start's resume(), not waited out.
-      await Promise.race([pipeline.idle(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await Promise.race([
+        Promise.all([pipeline.idle(), approvals.idle()]),
+        new Promise((r) => setTimeout(r, 5_000).unref()),
+      ]);
+      await drift?.stop();
+      await warehouse?.close();
       store.close();
     },
   };

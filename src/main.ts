@@ -7,6 +7,7 @@ import { describeConfig, formatConfigError } from './config/env.js';
 import { loadConfig } from './config/load.js';
 import { createTokenProvider } from './databricks/auth.js';
 import { ConfigError } from './databricks/config.js';
+import { warehouseHttpPath } from './databricks/warehouse.js';
 import { createLogger } from './logger.js';
 import { startSandbox } from './sandbox/start.js';
 
@@ -35,6 +36,17 @@ if (config.slack.mode === 'sandbox' || !config.databricks) {
     databricks: { host, tokens: createTokenProvider(host, auth) },
     dbPath: config.dbPath,
     logger,
+    ...(config.databricks.warehouseId || config.databricks.httpPath
+      ? {
+          warehouse: {
+            host,
+            httpPath: warehouseHttpPath({
+              DATABRICKS_WAREHOUSE_ID: config.databricks.warehouseId,
+              DATABRICKS_HTTP_PATH: config.databricks.httpPath,
+            }),
+          },
+        }
+      : {}),
   });
   logger.info(
     `modelgate is running (${config.slack.mode} mode)${bot.eventsUrl ? ` at ${bot.eventsUrl}` : ''}`,

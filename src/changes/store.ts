@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
 import type { MessageRef, MutatingCommand } from '../commands/types.js';
 import type { EndpointConfig } from '../databricks/serving.js';
+import { APPROVALS_MIGRATION, type ApprovalStore, createApprovalStore } from './approval-store.js';
 import { type ChangeStatus, type MutatingSubcommand, type Plan, planTarget } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +216,8 @@ export interface ChangeStore {
   /** Appends an audit row outside any transition. */
   audit(entry: AuditInput): void;
   recentAudit(filter?: AuditFilter): AuditEntry[];
+  /** Approval requests and their votes, in the same database and audit log (approval-store.ts). */
+  readonly approvals: ApprovalStore;
   close(): void;
 }
 
@@ -275,6 +278,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  APPROVALS_MIGRATION,
 ];
 
 function migrate(db: Database.Database): void {
@@ -569,6 +573,8 @@ export function createChangeStore(path: string, clock: Clock = systemClock): Cha
     },
 
     audit: (entry) => writeAudit(entry),
+
+    approvals: createApprovalStore(db, now, writeAudit),
 
     recentAudit(filter = {}) {
       const where: string[] = [];

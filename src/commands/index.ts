@@ -3,11 +3,15 @@
  * handler, and the plan builder the change pipeline uses at Apply to rebuild a plan.
  */
 import type { Plan } from '../changes/types.js';
+import { handleApprovals } from './approvals.js';
+import { handleAudit } from './audit.js';
 import { buildDeployPlan, handleDeploy } from './deploy.js';
+import { handleDrift } from './drift.js';
 import { handleHelp } from './help.js';
 import { handleModels } from './models.js';
 import { buildPromotePlan, handlePromote } from './promote.js';
 import { handleQuery } from './query.js';
+import { handleRetrain } from './retrain.js';
 import { buildRollbackPlan, handleRollback } from './rollback.js';
 import { buildSplitPlan, handleSplit } from './split.js';
 import { handleStatus } from './status.js';
@@ -44,6 +48,14 @@ export function dispatch(
       return handlePromote(parsed, deps, actor, origin);
     case 'rollback':
       return handleRollback(parsed, deps, actor, origin);
+    case 'drift':
+      return handleDrift(parsed, deps, actor, origin);
+    case 'retrain':
+      return handleRetrain(parsed, deps, actor, origin);
+    case 'approvals':
+      return handleApprovals(parsed, deps, actor, origin);
+    case 'audit':
+      return handleAudit(parsed, deps, actor, origin);
   }
 }
 

@@ -7,11 +7,15 @@
 import type { z } from 'zod';
 import { resolveModelName } from '../databricks/model-names.js';
 import { isUserError, UserError } from '../errors.js';
+import { approvalsInputSchema } from './approvals.js';
+import { auditInputSchema } from './audit.js';
 import { deployInputSchema } from './deploy.js';
+import { driftInputSchema } from './drift.js';
 import { helpInputSchema } from './help.js';
 import { modelsInputSchema } from './models.js';
 import { promoteInputSchema } from './promote.js';
 import { MAX_QUERY_TEXT_BYTES, queryInputSchema } from './query.js';
+import { retrainInputSchema } from './retrain.js';
 import { rollbackInputSchema } from './rollback.js';
 import { splitInputSchema } from './split.js';
 import { statusInputSchema } from './status.js';
@@ -182,7 +186,7 @@ function takeFlags(
   }
   if (dryRun && !SUBCOMMANDS[subcommand].mutating) {
     problems.add(
-      `--dry-run only applies to changes (deploy, split, promote, rollback), not to ${subcommand}.`,
+      `--dry-run only applies to changes (deploy, split, promote, rollback, retrain), not to ${subcommand}.`,
     );
   }
   return { words, dryRun };
@@ -386,5 +390,36 @@ export function parseCommand(text: string, defaults: ParseDefaults): ParsedComma
     case 'rollback':
       tooMany(words, 1, problems);
       return validate(rollbackInputSchema, { subcommand, endpoint: at(0), dryRun }, subcommand, problems);
+    case 'drift':
+      tooMany(words, 1, problems);
+      return validate(
+        driftInputSchema,
+        { subcommand, ...(at(0) !== undefined ? { monitor: at(0) } : {}) },
+        subcommand,
+        problems,
+      );
+    case 'retrain': {
+      const reason = words
+        .slice(1)
+        .map((w) => w.text)
+        .join(' ');
+      return validate(
+        retrainInputSchema,
+        { subcommand, target: at(0), ...(reason !== '' ? { reason } : {}), dryRun },
+        subcommand,
+        problems,
+      );
+    }
+    case 'approvals':
+      tooMany(words, 0, problems);
+      return validate(approvalsInputSchema, { subcommand }, subcommand, problems);
+    case 'audit':
+      tooMany(words, 1, problems);
+      return validate(
+        auditInputSchema,
+        { subcommand, ...(at(0) !== undefined ? { target: at(0) } : {}) },
+        subcommand,
+        problems,
+      );
   }
 }

@@ -1,6 +1,7 @@
 /**
- * `/mlops promote <model> <version> <Challenger|Champion> [--dry-run]`: move an alias to a version.
- * Production is refused here: it needs an approval, which arrives with the approvals issue.
+ * `/mlops promote <model> <version> <Challenger|Champion|Production> [--dry-run]`: move an alias to
+ * a version. The plan goes to the change pipeline as usual; a Production move (and any alias a
+ * gate covers) is diverted there into an approval request (changes/approvals.ts `gateChanges`).
  */
 import { z } from 'zod';
 import { planPromote } from '../changes/plan.js';
@@ -9,7 +10,7 @@ import { modelRefSchema, versionSchema } from './schemas.js';
 import type { Actor, CommandDeps, Origin, PromoteCommand, Reply } from './types.js';
 
 /** The aliases promote may move, in their display spelling. */
-export const PROMOTABLE_ALIASES = ['Challenger', 'Champion'] as const;
+export const PROMOTABLE_ALIASES = ['Challenger', 'Champion', 'Production'] as const;
 
 /**
  * An alias as typed (any case, with or without @) → its display spelling.
@@ -17,17 +18,14 @@ export const PROMOTABLE_ALIASES = ['Challenger', 'Champion'] as const;
  * @example promoteAliasSchema.parse('@champion') // 'Champion'
  */
 export const promoteAliasSchema = z
-  .string({ error: 'Say which alias to move: Challenger or Champion.' })
+  .string({ error: 'Say which alias to move: Challenger, Champion or Production.' })
   .transform((s, ctx) => {
     const name = s.replace(/^@/, '');
     const alias = PROMOTABLE_ALIASES.find((a) => a.toLowerCase() === name.toLowerCase());
     if (alias) return alias;
     ctx.addIssue({
       code: 'custom',
-      message:
-        name.toLowerCase() === 'production'
-          ? 'Promoting to Production needs an approval, and approvals are not available in modelgate yet (they arrive with the approvals feature). You can promote to Challenger or Champion.'
-          : `"${name}" is not an alias promote can move: use Challenger or Champion.`,
+      message: `"${name}" is not an alias promote can move: use Challenger, Champion or Production.`,
     });
     return z.NEVER;
   });

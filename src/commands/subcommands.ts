@@ -80,13 +80,18 @@ export const SUBCOMMANDS = {
     ],
   },
   promote: {
-    summary: 'Move the Challenger or Champion alias of a model to a version',
-    usage: '/mlops promote <model> <version> <Challenger|Champion> [--dry-run]',
+    summary: 'Move the Challenger, Champion or Production alias of a model to a version',
+    usage: '/mlops promote <model> <version> <Challenger|Champion|Production> [--dry-run]',
     mutating: true,
     details: [
       'Only READY versions can carry an alias. The bot shows the plan first; nothing changes until Apply.',
+      'Production needs a second person: the bot posts an approval request (in the approval channel when the policy names one) with the plan, the evidence and Approve / Reject buttons. When the policy binds Production to an endpoint, approval rolls the endpoint out to the version, then moves the alias.',
     ],
-    examples: ['/mlops promote churn_model 3 Champion', '/mlops promote churn_model v4 Challenger --dry-run'],
+    examples: [
+      '/mlops promote churn_model 3 Champion',
+      '/mlops promote churn_model v4 Challenger --dry-run',
+      '/mlops promote churn_model 4 Production',
+    ],
   },
   rollback: {
     summary: "Restore an endpoint's previous served versions and traffic",
@@ -96,6 +101,42 @@ export const SUBCOMMANDS = {
       'Uses the bot’s own history of the endpoint: the config it served before the last change made through the bot.',
     ],
     examples: ['/mlops rollback churn-endpoint', '/mlops rollback churn-endpoint --dry-run'],
+  },
+  drift: {
+    summary: 'Run a drift check now and post the result with its charts',
+    usage: '/mlops drift [monitor]',
+    mutating: false,
+    details: [
+      'Reads the monitor’s metric tables now and checks its rules (see monitors: in the policy file). New violating windows become alerts in the monitor’s channel, as on the schedule; the result of the other rules, healthy or not, is posted here with its chart.',
+      'Without a monitor, every monitor is checked.',
+    ],
+    examples: ['/mlops drift', '/mlops drift churn'],
+  },
+  retrain: {
+    summary: "Ask for approval to run a monitor's or a model's retraining job",
+    usage: '/mlops retrain <monitor|model> [reason] [--dry-run]',
+    mutating: true,
+    details: [
+      'Uses the job the policy names (monitors.<name>.retrainJob, or retraining.<model>.job). The bot posts an approval request; once approved it runs the job (run-now, once, whatever the clicks), follows the run and posts how it ended, with a link and the model version it registered.',
+      'Words after the name are the reason shown to approvers.',
+    ],
+    examples: ['/mlops retrain churn', '/mlops retrain churn_model F1 dropped below 0.5 last week'],
+  },
+  approvals: {
+    summary: 'List the approval requests still pending, with age and who may approve',
+    usage: '/mlops approvals',
+    mutating: false,
+    details: ['Requests expire after the time the policy sets (24 hours by default).'],
+    examples: ['/mlops approvals'],
+  },
+  audit: {
+    summary: 'Show the latest changes with requester, approver, time and outcome',
+    usage: '/mlops audit [model|endpoint]',
+    mutating: false,
+    details: [
+      'From the append-only audit log: changes applied through the bot and approval requests, newest first. With a model: its alias moves and retraining; with an endpoint: its changes.',
+    ],
+    examples: ['/mlops audit', '/mlops audit churn_model', '/mlops audit churn-endpoint'],
   },
   help: {
     summary: 'Explain the subcommands, or one of them',

@@ -3,6 +3,7 @@
  * parsed input and small interfaces and return a Reply; only the Slack layer talks to Slack.
  */
 import type { types } from '@slack/bolt';
+import type { ApprovalDesk } from '../changes/approvals.js';
 import type { Plan } from '../changes/types.js';
 import type { Clock } from '../clock.js';
 import type { Registry } from '../databricks/registry.js';
@@ -87,7 +88,8 @@ export type PromoteCommand = {
   subcommand: 'promote';
   model: string;
   version: number;
-  alias: 'Challenger' | 'Champion';
+  /** Production is gated: it becomes an approval request (changes/approvals.ts). */
+  alias: 'Challenger' | 'Champion' | 'Production';
   dryRun: boolean;
 };
 export type RollbackCommand = { subcommand: 'rollback'; endpoint: string; dryRun: boolean };
@@ -103,6 +105,13 @@ export type ParsedCommand =
   | { subcommand: 'status'; endpoint?: string }
   | { subcommand: 'models'; model: string }
   | { subcommand: 'query'; endpoint: string; input: QueryRecords }
+  | { subcommand: 'drift'; monitor?: string }
+  /** A gated retraining request for a monitor's model or a model (changes/approvals.ts). */
+  | { subcommand: 'retrain'; target: string; reason?: string; dryRun: boolean }
+  /** Pending approval requests. */
+  | { subcommand: 'approvals' }
+  /** The latest changes, optionally of one model or endpoint. */
+  | { subcommand: 'audit'; target?: string }
   | MutatingCommand;
 
 export type Subcommand = ParsedCommand['subcommand'];
@@ -118,4 +127,13 @@ export interface CommandDeps {
   /** Workspace base URL, for links in messages. */
   workspaceHost: string;
   defaults: { catalog: string; schema: string; endpoint?: string };
+  /** Drift checks on demand; absent when no monitor or no SQL warehouse is configured. */
+  drift?: DriftCommands;
+  /** Retraining requests, pending approvals and the audit trail; absent where approvals are not wired. */
+  approvals?: ApprovalDesk;
+}
+
+/** `/mlops drift`: runs checks now and says what was posted (drift/watch.ts implements it). */
+export interface DriftCommands {
+  check(monitor: string | undefined, origin: Origin): Promise<Reply>;
 }

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
 import type { Subcommand } from '../commands/types.js';
 import { ConfigError, type ConfigIssue } from '../databricks/config.js';
+import { approvalPolicyShape, gateGroupRefs } from './policy-gates.js';
+import { chartsSchema, monitorsSchema } from './policy-monitors.js';
 
 /** Subcommands an access rule can name (`help` is open to everyone and has no rule). */
 export const ACCESS_SUBCOMMANDS = [
@@ -20,6 +22,10 @@ export const ACCESS_SUBCOMMANDS = [
   'query',
   'status',
   'models',
+  'drift',
+  'retrain',
+  'approvals',
+  'audit',
 ] as const satisfies readonly Exclude<Subcommand, 'help'>[];
 export type AccessSubcommand = (typeof ACCESS_SUBCOMMANDS)[number];
 
@@ -146,6 +152,12 @@ export const policySchema = z
     protectedEndpoints: z
       .array(z.strictObject({ name: endpointNameSchema, allow: accessRuleSchema.optional() }))
       .default([]),
+    /** Drift watch: monitored models, schedules, channels and threshold rules (policy-monitors.ts). */
+    monitors: monitorsSchema.optional(),
+    /** How drift charts are rendered (policy-monitors.ts); absent means QuickChart. */
+    charts: chartsSchema.optional(),
+    /** Approvals: approvalChannel, gates, bindings, retraining (policy-gates.ts). */
+    ...approvalPolicyShape,
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -195,6 +207,8 @@ function schemaAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): z.core
     const def = unwrap(current)._zod.def as unknown as Record<string, unknown> & { type: string };
     if (def.type === 'object' && typeof part === 'string') {
       current = (def.shape as Record<string, z.core.$ZodType>)[part];
+    } else if (def.type === 'record' && typeof part === 'string') {
+      current = def.valueType as z.core.$ZodType;
     } else if (def.type === 'array' && typeof part === 'number') {
       current = def.element as z.core.$ZodType;
     } else {
@@ -439,5 +453,6 @@ export function groupRefsIn(policy: Policy): string[] {
   const refs = new Set<string>();
   for (const rule of Object.values(policy.access)) for (const g of rule?.groups ?? []) refs.add(g);
   for (const p of policy.protectedEndpoints) for (const g of p.allow?.groups ?? []) refs.add(g);
+  for (const g of gateGroupRefs(policy)) refs.add(g);
   return [...refs];
 }

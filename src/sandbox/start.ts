@@ -10,7 +10,9 @@ import { type RunningBot, startBot } from '../bot.js';
 import type { AppConfig } from '../config/env.js';
 import type { Policy } from '../config/policy.js';
 import { createTokenProvider, staticTokenProvider, type TokenProvider } from '../databricks/auth.js';
+import { warehouseHttpPath } from '../databricks/warehouse.js';
 import type { Logger } from '../logger.js';
+import { mountConsole, type SandboxConsole } from './console/mount-console.js';
 import { seedDemoTables } from './demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';
 import { createPayloadSink } from './inference-sink.js';
@@ -51,6 +53,8 @@ export async function startDatabricksTwins(now = new Date()): Promise<Databricks
 export interface Sandbox {
   bot: RunningBot;
   slack?: SlackTwin;
+  /** The local Slack console (on the Slack twin's address) when Slack is the twin. */
+  console?: SandboxConsole;
   databricks?: DatabricksTwins;
   /** What to print: which side is local, and where to go. */
   banner: string;
@@ -72,7 +76,8 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
   // The twin forgets everything when it stops, so the change history must too.
   const scratch = databricks ? mkdtempSync(join(tmpdir(), 'modelgate-sandbox-')) : undefined;
   const dbPath = scratch ? join(scratch, 'modelgate.db') : config.dbPath;
-  const slack = config.slack.mode === 'sandbox' ? await startSlackTwin() : undefined;
+  // The console is what people open, so it gets the configured port; the bot takes any free one.
+  const slack = config.slack.mode === 'sandbox' ? await startConsoleTwin(config.port) : undefined;
   const signingSecret = randomBytes(16).toString('hex');
   const bot = await startBot({
     policy,
@@ -83,7 +88,7 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
             botToken: slack!.botToken,
             signingSecret,
             apiUrl: slack!.apiUrl,
-            port: config.port,
+            port: 0,
             host: '127.0.0.1',
           }
         : config.slack.mode === 'http'
@@ -92,7 +97,13 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
     databricks: { host, tokens },
     dbPath,
     logger,
+    ...sandboxWarehouse(config, databricks),
+    // Offline: charts are drawn locally; and drift is checked every few minutes so the demo shows it.
+    drift: { renderer: 'local', schedule: SANDBOX_DRIFT_SCHEDULE },
   });
+
+  const consolePage =
+    slack && bot.eventsUrl ? mountConsole(slack, { eventsUrl: bot.eventsUrl, signingSecret }) : undefined;
 
   const lines = [
     'modelgate is running in SANDBOX mode (loopback only).',
@@ -102,17 +113,64 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
     slack
       ? `  Slack: local twin at ${slack.url}; the bot listens at ${bot.eventsUrl}`
       : `  Slack: real workspace (${config.slack.mode} mode)`,
+    ...(consolePage
+      ? [
+          '',
+          `  Open ${consolePage.url} in a browser: the Slack console, as riley, avery or vic.`,
+          '  Try /mlops help there; the Sandbox section of the README walks through the demo story.',
+        ]
+      : []),
   ];
   return {
     bot,
     ...(slack ? { slack } : {}),
+    ...(consolePage ? { console: consolePage } : {}),
     ...(databricks ? { databricks } : {}),
     banner: lines.join('\n'),
     async stop() {
+      consolePage?.unmount();
       await bot.stop();
       await slack?.stop();
       await databricks?.stop();
       if (scratch) rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Slack twin on the console's port, with a fix in the message when the port is taken. */
+async function startConsoleTwin(port: number): Promise<SlackTwin> {
+  try {
+    return await startSlackTwin({ port });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    throw new Error(
+      `port ${port} on 127.0.0.1 is in use, so the sandbox console cannot start there: stop what uses it, or run PORT=${port + 1} npm start`,
+    );
+  }
+}
+
+/** How often the sandbox runs every drift monitor (a setting: the checks are the production ones). */
+export const SANDBOX_DRIFT_SCHEDULE = '*/2 * * * *';
+
+/** The SQL warehouse: the twin's, or the configured one when Databricks is real. */
+function sandboxWarehouse(
+  config: AppConfig,
+  twins: DatabricksTwins | undefined,
+): { warehouse?: { host: string; httpPath: string; ca?: string } } {
+  if (twins) {
+    return {
+      warehouse: { host: twins.warehouse.url, httpPath: twins.warehouse.httpPath, ca: twins.warehouse.ca },
+    };
+  }
+  const c = config.databricks;
+  if (!c?.warehouseId && !c?.httpPath) return {};
+  return {
+    warehouse: {
+      host: c.host,
+      httpPath: warehouseHttpPath({
+        DATABRICKS_WAREHOUSE_ID: c.warehouseId,
+        DATABRICKS_HTTP_PATH: c.httpPath,
+      }),
     },
   };
 }

@@ -10,6 +10,8 @@ export const BOT_SCOPE_USES = {
   'chat:write.public':
     'chat.postMessage into a public channel the bot has not joined, where someone typed /mlops and pressed Apply',
   'usergroups:read': 'usergroups.list and usergroups.users.list: the user groups named in the policy',
+  'files:write':
+    'files.uploadV2 (getUploadURLExternal, completeUploadExternal): drift charts drawn by the bot, uploaded into the alert thread',
 } as const satisfies Record<string, string>;
 
 export type BotScope = keyof typeof BOT_SCOPE_USES;

@@ -6,8 +6,10 @@ import { type Clock, systemClock } from '../../src/clock.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, type Policy } from '../../src/config/policy.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
+import type { DriftSettings } from '../../src/drift/start.js';
 import { createLogger } from '../../src/logger.js';
-import { type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/index.js';
+import { type SlackSeed, type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/index.js';
+import type { WarehouseTwin } from '../../src/sandbox/warehouse/index.js';
 import { seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import {
@@ -52,9 +54,15 @@ export async function startBotOnTwins(
     clock?: Clock;
     dbPath?: string;
     workspace?: WorkspaceTwin;
+    /** The SQL warehouse twin for drift checks (see startDatabricksTwins). */
+    warehouse?: WarehouseTwin;
+    /** Drift settings; the schedule is off unless a test turns it on. */
+    drift?: DriftSettings;
+    /** The Slack twin's seed (e.g. more approvers); defaults to the demo workspace. */
+    slackSeed?: SlackSeed;
   } = {},
 ): Promise<BotOnTwins> {
-  const slack = await startSlackTwin();
+  const slack = await startSlackTwin(options.slackSeed ? { seed: options.slackSeed } : {});
   const workspace =
     options.workspace ??
     (await startWorkspaceTwin({ state: seedDemoWorkspace(), rolloutDelayMs: options.rolloutDelayMs ?? 150 }));
@@ -77,6 +85,19 @@ export async function startBotOnTwins(
       clock: options.clock ?? systemClock,
       slackRetries: { retries: 0 },
       rolloutWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },
+      ...(options.warehouse
+        ? {
+            warehouse: {
+              host: options.warehouse.url,
+              httpPath: options.warehouse.httpPath,
+              ca: options.warehouse.ca,
+            },
+          }
+        : {}),
+      drift: { schedule: false, ...options.drift },
+      // Approved executions poll quickly; expiry runs only when a test calls the job with its own `now`.
+      approvalWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },
+      approvalExpiryCron: false,
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();

@@ -25,9 +25,9 @@ describe('help replies', () => {
     }
   });
 
-  it('does not offer promoting to Production yet', () => {
-    expect(readable(buildHelpReply().blocks)).not.toMatch(/production/i);
-    expect(readable(buildSubcommandHelpReply('promote').blocks)).not.toMatch(/production/i);
+  it('documents promoting to Production as a change that needs an approval', () => {
+    expect(readable(buildHelpReply().blocks)).toMatch(/Production/);
+    expect(readable(buildSubcommandHelpReply('promote').blocks)).toMatch(/approval request/);
   });
 
   it.each(Object.keys(SUBCOMMANDS) as Subcommand[])('explains %s with usage and examples', (name) => {

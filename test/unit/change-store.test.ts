@@ -116,7 +116,8 @@ describe('the change store', () => {
   it('uses WAL journaling and records its schema version', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 1 });
+    // 1: changes and audit; 2: approval requests and votes.
+    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 2 });
     raw.close();
   });
 

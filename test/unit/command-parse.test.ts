@@ -48,7 +48,7 @@ describe('parseCommand: help and unknown subcommands', () => {
     const err = parseError('depoly churn_model 3');
     expect(err.code).toBe('bad_input');
     expect(err.message).toBe('"depoly" is not a subcommand. Did you mean deploy?');
-    expect(err.hint).toContain('status, models, deploy, split, query, promote, rollback, help');
+    expect(err.hint).toContain(Object.keys(SUBCOMMANDS).join(', '));
   });
 
   it('reads subcommands case-insensitively', () => {
@@ -336,17 +336,23 @@ describe('parseCommand: promote', () => {
     });
   });
 
-  it('refuses Production, saying it needs an approval that is not offered yet', () => {
-    const err = parseError('promote churn_model 3 Production');
-    expect(err.code).toBe('bad_input');
-    expect(err.message).toContain('Promoting to Production needs an approval');
-    expect(err.message).toContain('they arrive with the approvals feature');
-    expect(err.hint).toBe(`Usage: ${SUBCOMMANDS.promote.usage}`);
+  it('parses Production, which the pipeline turns into an approval request', () => {
+    expect(parseCommand('promote churn_model 3 production', defaults)).toEqual({
+      subcommand: 'promote',
+      model: MODEL,
+      version: 3,
+      alias: 'Production',
+      dryRun: false,
+    });
   });
 
   it('refuses other aliases, missing parts and extra words', () => {
     expectBadInput('promote churn_model 3 Staging', 'promote', '"Staging" is not an alias promote can move');
-    expectBadInput('promote churn_model 3', 'promote', 'Say which alias to move: Challenger or Champion.');
+    expectBadInput(
+      'promote churn_model 3',
+      'promote',
+      'Say which alias to move: Challenger, Champion or Production.',
+    );
     expectBadInput('promote churn_model', 'promote', 'Say which version, e.g. 3.');
     expectBadInput('promote churn_model @Challenger Champion', 'promote', '"@Challenger" is not a version');
     expectBadInput('promote churn_model 3 Champion now', 'promote', 'Unexpected "now"');

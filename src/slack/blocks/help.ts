@@ -18,6 +18,7 @@ export function buildHelpReply(): Reply {
       sectionBlock(lines.join('\n')),
       contextBlock([
         'Changes (deploy, split, promote, rollback) show a plan first; nothing changes until you press Apply. Add --dry-run to only see the plan.',
+        'Promoting to Production, retraining, and whatever the policy gates need a second person: the bot posts an approval request with Approve / Reject buttons instead of a plan.',
         'Run `/mlops help &lt;subcommand&gt;` for details and examples.',
       ]),
     ],

@@ -1,0 +1,118 @@
+/**
+ * The audit log told as a list of changes, pure: rows grouped by the request or change they belong
+ * to, each with who asked, who approved (or applied), when, and how it ended. A pipeline change an
+ * approved request ran (its trigger id is `approval:<request id>:<step>`) is folded into that
+ * request, so a promotion to Production reads as one line.
+ */
+import type { AuditEntry } from './store.js';
+
+export interface AuditItem {
+  /** The request or change id. */
+  id: string;
+  kind: 'approval' | 'change';
+  title: string;
+  target: string;
+  requester?: string;
+  /** Who approved (requests) or applied (plain changes). */
+  approvers: string[];
+  /** Who rejected or withdrew it. */
+  rejectedBy?: string;
+  /** When it was asked, and when it last moved (ms). */
+  askedAt: number;
+  at: number;
+  /** How it stands: executed, failed, rejected, expired, superseded, pending, succeeded, … */
+  outcome: string;
+  detail?: string;
+}
+
+export interface AuditLookups {
+  /** Title of a request, if the id is one. */
+  requestTitle(id: string): string | undefined;
+  /** Title and trigger id of a pipeline change, if the id is one. */
+  change(id: string): { title: string; triggerId?: string } | undefined;
+}
+
+const TERMINAL = new Set([
+  'executed',
+  'failed',
+  'rejected',
+  'withdrawn',
+  'expired',
+  'superseded',
+  'succeeded',
+  'timed_out',
+  'cancelled',
+  'stale',
+]);
+
+/** The request id of a change an approved request ran, from its trigger id. */
+export function requestOfTrigger(triggerId: string | undefined): string | undefined {
+  const m = /^approval:([^:]+):\d+$/.exec(triggerId ?? '');
+  return m?.[1];
+}
+
+/**
+ * Groups audit rows (any order) into items, newest first.
+ *
+ * @example summariseAudit(store.recentAudit({ limit: 200 }), lookups).slice(0, 15)
+ */
+export function summariseAudit(rows: readonly AuditEntry[], lookups: AuditLookups): AuditItem[] {
+  const items = new Map<string, AuditItem>();
+  const ordered = [...rows].sort((a, b) => a.seq - b.seq);
+  for (const row of ordered) {
+    if (row.changeId === undefined) continue;
+    const change = lookups.change(row.changeId);
+    const parent = requestOfTrigger(change?.triggerId);
+    const id = parent ?? row.changeId;
+    const requestTitle = lookups.requestTitle(id);
+    let item = items.get(id);
+    if (!item) {
+      item = {
+        id,
+        kind: requestTitle !== undefined ? 'approval' : 'change',
+        title: requestTitle ?? change?.title ?? row.target,
+        target: row.target,
+        approvers: [],
+        askedAt: row.at,
+        at: row.at,
+        outcome: requestTitle !== undefined ? 'pending' : 'proposed',
+      };
+      items.set(id, item);
+    }
+    item.at = Math.max(item.at, row.at);
+    const fromStep = parent !== undefined;
+    switch (row.action) {
+      case 'approval_requested':
+        item.requester = row.actor;
+        item.target = row.target;
+        item.askedAt = row.at;
+        break;
+      case 'proposed':
+        if (!fromStep) item.requester ??= row.actor;
+        break;
+      case 'approval_vote':
+        if (!item.approvers.includes(row.actor)) item.approvers.push(row.actor);
+        break;
+      case 'approved':
+        if (!item.approvers.includes(row.actor)) item.approvers.push(row.actor);
+        item.outcome = 'approved';
+        break;
+      case 'applied':
+        if (!fromStep && !item.approvers.includes(row.actor)) item.approvers.push(row.actor);
+        if (!fromStep) item.outcome = 'applying';
+        break;
+      case 'executing':
+      case 'execution_resumed':
+        item.outcome = 'executing';
+        break;
+      default:
+        // A step's own ending is part of the request's story, not its outcome.
+        if (TERMINAL.has(row.action) && !fromStep) {
+          item.outcome = row.action === 'withdrawn' ? 'withdrawn' : row.action;
+          if (row.action === 'rejected' || row.action === 'withdrawn') item.rejectedBy = row.actor;
+          if (row.detail !== undefined) item.detail = row.detail;
+        }
+    }
+  }
+  return [...items.values()].sort((a, b) => b.at - a.at);
+}

@@ -1,0 +1,80 @@
+/**
+ * Reads a job's settings (Jobs API 2.2 `jobs/get`) for retraining requests: its name and
+ * parameters, and a digest of the settings so a request made before the job changed goes stale.
+ * Kept beside the approvals because nothing else needs it; the Jobs client covers runs only.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { DatabricksApiError, type DatabricksHttp } from '../databricks/http.js';
+import { UserError } from '../errors.js';
+import type { JobSettings } from './approval-plan.js';
+
+export interface JobSettingsReader {
+  getJob(jobId: number): Promise<JobSettings>;
+}
+
+const jobSchema = z.looseObject({
+  job_id: z.coerce.number().int(),
+  settings: z.looseObject({
+    name: z.string().nullish(),
+    parameters: z.array(z.looseObject({ name: z.string(), default: z.string().nullish() })).nullish(),
+  }),
+});
+
+/** A stable digest of any JSON value: keys sorted, so field order does not matter. */
+function digest(value: unknown): string {
+  const canonical = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+      );
+    }
+    return v;
+  };
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * @example const job = await createJobSettingsReader(http).getJob(1001); job.name // 'churn-retrain'
+ */
+export function createJobSettingsReader(http: DatabricksHttp): JobSettingsReader {
+  return {
+    async getJob(jobId) {
+      try {
+        const job = await http.request({
+          method: 'GET',
+          path: '/api/2.2/jobs/get',
+          query: { job_id: jobId },
+          schema: jobSchema,
+        });
+        return {
+          jobId: job.job_id,
+          name: job.settings.name ?? `job ${job.job_id}`,
+          parameters: (job.settings.parameters ?? []).map((p) => ({
+            name: p.name,
+            default: p.default ?? '',
+          })),
+          fingerprint: digest(job.settings),
+        };
+      } catch (e) {
+        const missing =
+          e instanceof DatabricksApiError &&
+          (e.status === 404 || (e.status === 400 && /does not exist/i.test(e.message)));
+        if (missing) {
+          throw new UserError(
+            'job_not_found',
+            `There is no job ${jobId} in this workspace.`,
+            'Check the job id in the policy file (retraining or the monitor’s retrainJob), and that the bot principal has CAN MANAGE RUN on the job.',
+          );
+        }
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * `/mlops drift [monitor]`: runs a drift check now (one monitor, or every monitor) and posts the result
+ * in the channel, healthy or not, with its charts. New violations become alerts exactly as on the
+ * schedule; the reply says what was posted where.
+ */
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import type { Actor, CommandDeps, Origin, ParsedCommand, Reply } from './types.js';
+
+export const driftInputSchema = z
+  .object({
+    subcommand: z.literal('drift'),
+    monitor: z
+      .string()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_-]{0,39}$/,
+        'A monitor name is letters, digits, "-" and "_" (see /mlops help drift).',
+      )
+      .transform((s) => s.toLowerCase())
+      .optional(),
+  })
+  .strict();
+
+export type DriftInput = Extract<ParsedCommand, { subcommand: 'drift' }>;
+
+export async function handleDrift(
+  input: DriftInput,
+  deps: CommandDeps,
+  _actor: Actor,
+  origin: Origin,
+): Promise<Reply> {
+  if (!deps.drift) {
+    throw new UserError(
+      'drift_not_configured',
+      'Drift checks are not set up on this bot.',
+      'They need monitors: in the policy file and a SQL warehouse (DATABRICKS_WAREHOUSE_ID or DATABRICKS_HTTP_PATH).',
+    );
+  }
+  return deps.drift.check(input.monitor, origin);
+}

@@ -1,0 +1,92 @@
+/**
+ * The `/mlops audit` answer: the latest changes and approval requests, one line each, with who
+ * asked, who approved (or applied), when and how it ended. Pure.
+ */
+import type { AuditItem } from '../../changes/approval-audit.js';
+import type { Reply, SlackBlock } from '../../commands/types.js';
+import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import {
+  contextBlock,
+  escapeKeepingLinks,
+  escapeMrkdwn,
+  formatUtc,
+  headerBlock,
+  sectionBlock,
+  truncate,
+} from './format.js';
+
+const ICONS: Record<string, string> = {
+  executed: ':white_check_mark:',
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  timed_out: ':warning:',
+  rejected: ':no_entry:',
+  withdrawn: ':leftwards_arrow_with_hook:',
+  expired: ':alarm_clock:',
+  superseded: ':warning:',
+  stale: ':warning:',
+  cancelled: ':heavy_minus_sign:',
+  pending: ':ballot_box_with_ballot:',
+  proposed: ':memo:',
+  approved: ':hourglass_flowing_sand:',
+  executing: ':hourglass_flowing_sand:',
+  applying: ':hourglass_flowing_sand:',
+};
+
+const OUTCOME_WORDS: Record<string, string> = {
+  timed_out: 'timed out',
+  stale: 'out of date',
+  pending: 'waiting for approval',
+  proposed: 'not applied',
+};
+
+/** One line of the audit answer. */
+export function auditLine(item: AuditItem): string {
+  const who = item.requester ? `asked by <@${item.requester}>` : '';
+  const approved =
+    item.approvers.length > 0
+      ? `${item.kind === 'approval' ? 'approved by' : 'applied by'} ${item.approvers.map((a) => `<@${a}>`).join(', ')}`
+      : '';
+  const rejected = item.rejectedBy
+    ? `${item.outcome === 'withdrawn' ? 'withdrawn' : 'rejected'} by <@${item.rejectedBy}>`
+    : '';
+  const outcome = OUTCOME_WORDS[item.outcome] ?? item.outcome.replace(/_/g, ' ');
+  const detail = item.detail ? ` — ${escapeKeepingLinks(truncate(item.detail, 300))}` : '';
+  const parts = [who, approved, rejected].filter((p) => p !== '').join(', ');
+  return `${ICONS[item.outcome] ?? '•'} *${escapeMrkdwn(item.title)}* \`${item.id}\` · ${formatUtc(new Date(item.at))} · *${outcome}*${parts ? ` · ${parts}` : ''}${detail}`;
+}
+
+/**
+ * @example buildAuditReply(approvals.auditTrail({ endpoint: 'churn-endpoint' }), { now, subject: 'churn-endpoint' })
+ */
+export function buildAuditReply(
+  items: readonly AuditItem[],
+  options: { now: number; subject?: string },
+): Reply {
+  const about = options.subject ? ` of ${options.subject}` : '';
+  if (items.length === 0) {
+    const text = `The audit log has no changes${about} yet.`;
+    return { text, blocks: [sectionBlock(escapeMrkdwn(text))], visibility: 'ephemeral' };
+  }
+  const blocks: SlackBlock[] = [headerBlock(`Latest changes${about}`)];
+  let chunk: string[] = [];
+  for (const line of items.map(auditLine)) {
+    if ([...chunk, line].join('\n').length > BLOCK_LIMITS.sectionText - 50) {
+      blocks.push(sectionBlock(chunk.join('\n')));
+      chunk = [];
+    }
+    chunk.push(line);
+  }
+  if (chunk.length > 0) blocks.push(sectionBlock(chunk.join('\n')));
+  blocks.push(
+    contextBlock([`Newest first, as of ${formatUtc(new Date(options.now))}. The audit log is append-only.`]),
+  );
+  return {
+    text: truncate(
+      `Latest changes${about}: ${items.map((i) => `${i.title} (${OUTCOME_WORDS[i.outcome] ?? i.outcome})`).join('; ')}`,
+      3000,
+    ),
+    blocks,
+    visibility: 'ephemeral',
+  };
+}

@@ -1,0 +1,370 @@
+/**
+ * The drift watch's messages, pure: an alert (text first: which rule, which windows, observed value
+ * against threshold, trend, counts; then the chart and the buttons), its thread updates and recovery,
+ * a failing check and its recovery, the `/mlops drift` report, and the command's own reply.
+ * The summary never depends on the chart: a chart that cannot be drawn leaves a note, not a gap.
+ */
+import type { Reply, SlackBlock } from '../../commands/types.js';
+import type { AlertView, WindowView } from '../../drift/alert-view.js';
+import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
+import {
+  codeBlocks,
+  contextBlock,
+  escapeKeepingLinks,
+  escapeMrkdwn,
+  formatTable,
+  formatUtc,
+  headerBlock,
+  plain,
+  sectionBlock,
+  truncate,
+} from './format.js';
+
+type Message = Pick<Reply, 'text' | 'blocks'>;
+
+/** Rows of the window table before "and N more". */
+const MAX_TABLE_ROWS = 12;
+
+/** What the store knows about an alert beyond its view. */
+export interface AlertState {
+  id: string;
+  status: 'open' | 'closed';
+  snoozedUntil?: number;
+  snoozedBy?: string;
+  acknowledgedBy?: string;
+  acknowledgedAt?: number;
+  closedAt?: number;
+  /** Where the chart is when it is not in the message (local renderer: the thread). */
+  chartInThread?: boolean;
+}
+
+/** A metric value as people read it: four significant digits. */
+export function formatValue(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return 'no data';
+  return String(Number(v.toPrecision(4)));
+}
+
+/**
+ * A window as a date in UTC: `2026-11-14`, or with the time below a day.
+ *
+ * @example formatWindow({ start: Date.parse('2026-11-14T00:00:00Z'), end: Date.parse('2026-11-15T00:00:00Z') }) // '2026-11-14'
+ */
+export function formatWindow(w: Pick<WindowView, 'start' | 'end'>): string {
+  const day = formatUtc(new Date(w.start)).slice(0, 10);
+  return w.end - w.start < 86_400_000 ? `${day} ${formatUtc(new Date(w.start)).slice(11, 16)}` : day;
+}
+
+const sign = (d: 'above' | 'below') => (d === 'above' ? '>' : '<');
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** `f1_score.macro 0.3335 (< 0.5)` for each term of a window. */
+function observed(view: AlertView, w: WindowView): string {
+  return view.terms
+    .map((t) => `${t.label} ${formatValue(w.values[t.key])} (threshold ${sign(t.direction)} ${t.threshold})`)
+    .join(', ');
+}
+
+function breachedMark(t: AlertView['terms'][number], v: number | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  return (t.direction === 'above' ? v > t.threshold : v < t.threshold) ? ' ✗' : '';
+}
+
+/** The table of windows: each term's value against its threshold, breached values marked ✗. */
+export function windowTable(view: AlertView, windows: readonly WindowView[]): SlackBlock[] {
+  const shown = windows.slice(-MAX_TABLE_ROWS);
+  const rows = [
+    ['window', ...view.terms.map((t) => `${t.label} ${sign(t.direction)} ${t.threshold}`)],
+    ...shown.map((w) => [
+      `${formatWindow(w)}${w.partial ? '*' : ''}`,
+      ...view.terms.map((t) => `${formatValue(w.values[t.key])}${breachedMark(t, w.values[t.key])}`),
+    ]),
+  ];
+  const lines = formatTable(rows, { maxCellWidth: 40 });
+  if (windows.length > shown.length) lines.push(`… and ${windows.length - shown.length} earlier`);
+  if (shown.some((w) => w.partial)) lines.push('* window still in progress');
+  return codeBlocks(lines);
+}
+
+function trendLine(view: AlertView): string | undefined {
+  if (view.trends.length === 0) return undefined;
+  const parts = view.trends.map(
+    (t) =>
+      `${escapeMrkdwn(t.label)} ${formatValue(t.from)} → ${formatValue(t.to)} over ${plural(t.span, 'window')} (${t.verdict})`,
+  );
+  return `*Trend* ${parts.join('; ')}`;
+}
+
+function countLine(view: AlertView): string {
+  const c = view.counts;
+  const others = Object.entries(c.perRule)
+    .map(([rule, n]) => `${escapeMrkdwn(rule)} ${n}`)
+    .join(', ');
+  return `*${plural(c.rule, 'violating window')}* of ${c.windows} counted in the last ${plural(c.history, 'window')} (per rule: ${others}; all rules: ${c.total}).`;
+}
+
+function latestLine(view: AlertView): string | undefined {
+  const l = view.latest;
+  if (!l) return undefined;
+  const state =
+    l.status === 'violation'
+      ? 'violates the rule'
+      : l.status === 'ok'
+        ? 'is within the thresholds'
+        : 'has no data';
+  return `*Latest window* ${formatWindow(l)}${l.partial ? ' (in progress)' : ''} ${state}: ${escapeMrkdwn(observed(view, l))}`;
+}
+
+function ruleLine(view: AlertView): string {
+  const desc = view.description ? ` — ${escapeMrkdwn(view.description)}` : '';
+  return `*Rule* \`${escapeMrkdwn(view.ruleText)}\`${desc}\n*Model* ${escapeMrkdwn(view.model)}, model id \`${escapeMrkdwn(view.modelId)}\``;
+}
+
+function chartBlocks(view: AlertView, state: Pick<AlertState, 'chartInThread'>): SlackBlock[] {
+  if (view.chartUrl) {
+    return [
+      {
+        type: 'image',
+        image_url: view.chartUrl,
+        alt_text: truncate(view.chartAlt ?? `Chart of ${view.rule}`, BLOCK_LIMITS.imageAltText),
+        title: plain(truncate(`${view.monitor} · ${view.rule}`, BLOCK_LIMITS.imageTitle)),
+      },
+    ];
+  }
+  if (view.chartProblem)
+    return [contextBlock([`No chart this time: ${escapeKeepingLinks(view.chartProblem)}`])];
+  if (state.chartInThread) return [contextBlock(['The chart is in the thread.'])];
+  return [];
+}
+
+const METHOD_NOTE =
+  'Counted like the reference design: while the drift table has rows, only windows found in both metric tables count. Unlike it, the bot alerts each window once, flags the latest window, and treats a missing metric as no data, never as a pass.';
+
+/**
+ * The alert message (and its redraws after Snooze, Acknowledge, new windows or recovery).
+ *
+ * @example const { text, blocks } = buildDriftAlertMessage(view, { id: alert.id, status: 'open' }, Date.now());
+ */
+export function buildDriftAlertMessage(view: AlertView, state: AlertState, now: number): Message {
+  const open = state.status === 'open';
+  const title = `${open ? 'Drift alert' : 'Resolved'}: ${view.monitor} · ${view.rule}`;
+  const first = view.windows[0];
+  const last = view.windows[view.windows.length - 1];
+  const span =
+    first && last
+      ? first === last
+        ? formatWindow(first)
+        : `${formatWindow(first)} to ${formatWindow(last)}`
+      : '';
+  const lead = last
+    ? `${plural(view.windows.length, 'new violating window')} (${span}); latest ${formatWindow(last)}: ${observed(view, last)}`
+    : 'no new violating windows';
+  const text = `${title} (${view.model}, model id ${view.modelId}): ${lead}.`;
+
+  const statusLines: string[] = [];
+  if (!open)
+    statusLines.push(
+      `Closed ${state.closedAt ? formatUtc(new Date(state.closedAt)) : ''}: the rule holds again.`,
+    );
+  if (open && state.snoozedUntil !== undefined && state.snoozedUntil > now) {
+    statusLines.push(
+      `Snoozed until ${formatUtc(new Date(state.snoozedUntil))}${state.snoozedBy ? ` by <@${state.snoozedBy}>` : ''}: new windows are recorded without posting.`,
+    );
+  }
+  if (state.acknowledgedBy) {
+    statusLines.push(
+      `Acknowledged by <@${state.acknowledgedBy}>${state.acknowledgedAt ? ` at ${formatUtc(new Date(state.acknowledgedAt))}` : ''}.`,
+    );
+  }
+
+  const blocks: SlackBlock[] = [
+    headerBlock(title),
+    sectionBlock(ruleLine(view)),
+    sectionBlock(
+      `*Violating windows* ${view.windows.length > 0 ? escapeMrkdwn(span) : 'none new'} — observed value against threshold:`,
+    ),
+    ...windowTable(view, view.windows),
+    sectionBlock([countLine(view), trendLine(view), latestLine(view)].filter(Boolean).join('\n')),
+    ...chartBlocks(view, state),
+  ];
+  if (statusLines.length > 0) blocks.push(contextBlock(statusLines));
+  if (open) {
+    const buttons = [
+      ...(view.retrain
+        ? [
+            {
+              type: 'button',
+              action_id: ACTION_DRIFT_RETRAIN,
+              text: plain('Retrain'),
+              style: 'primary',
+              value: state.id,
+            },
+          ]
+        : []),
+      { type: 'button', action_id: ACTION_DRIFT_SNOOZE, text: plain('Snooze 24 h'), value: state.id },
+      ...(state.acknowledgedBy
+        ? []
+        : [
+            {
+              type: 'button',
+              action_id: ACTION_DRIFT_ACKNOWLEDGE,
+              text: plain('Acknowledge'),
+              value: state.id,
+            },
+          ]),
+    ];
+    blocks.push({
+      type: 'actions',
+      block_id: truncate(`drift-actions-${state.id}`, BLOCK_LIMITS.blockId),
+      elements: buttons,
+    } as SlackBlock);
+  }
+  blocks.push(contextBlock([METHOD_NOTE]));
+  return { text, blocks };
+}
+
+/**
+ * A thread reply: more violating windows for an open alert.
+ *
+ * @example buildDriftUpdateMessage(view) // 'churn · performance: 1 more violating window (2026-11-21) …'
+ */
+export function buildDriftUpdateMessage(view: AlertView): Message {
+  const last = view.windows[view.windows.length - 1];
+  const text = `${view.monitor} · ${view.rule}: ${plural(view.windows.length, 'more violating window')}${
+    last ? ` (latest ${formatWindow(last)}: ${observed(view, last)})` : ''
+  }.`;
+  const blocks: SlackBlock[] = [
+    sectionBlock(
+      `*${escapeMrkdwn(view.monitor)} · ${escapeMrkdwn(view.rule)}*: ${plural(view.windows.length, 'more violating window')}`,
+    ),
+    ...windowTable(view, view.windows),
+    sectionBlock([countLine(view), trendLine(view)].filter(Boolean).join('\n')),
+    ...chartBlocks(view, {}),
+  ];
+  return { text, blocks };
+}
+
+/** The recovery, posted once in the alert's thread; the alert closes with it. */
+export function buildDriftRecoveryMessage(view: AlertView): Message {
+  const l = view.latest;
+  const where = l
+    ? ` The latest window ${formatWindow(l)} is within the thresholds: ${observed(view, l)}.`
+    : '';
+  const text = `Recovered: ${view.monitor} · ${view.rule} (model id ${view.modelId}).${where} The alert is closed.`;
+  return { text, blocks: [sectionBlock(`:white_check_mark: ${escapeMrkdwn(text)}`)] };
+}
+
+export interface FailureView {
+  monitor: string;
+  model: string;
+  message: string;
+  hint?: string;
+  since: number;
+}
+
+/** A failing check, posted once per failing streak. */
+export function buildDriftFailureMessage(f: FailureView): Message {
+  const text = `Drift check for ${f.monitor} failed: ${f.message}${f.hint ? ` Fix: ${f.hint}` : ''}`;
+  return {
+    text,
+    blocks: [
+      headerBlock(`Drift check failing: ${f.monitor}`),
+      sectionBlock(
+        `*Why* ${escapeKeepingLinks(f.message)}${f.hint ? `\n*Fix* ${escapeKeepingLinks(f.hint)}` : ''}`,
+      ),
+      contextBlock([
+        `${escapeMrkdwn(f.model)} · failing since ${formatUtc(new Date(f.since))}. This is posted once: the schedule keeps running, and the thread will say when the check works again.`,
+      ]),
+    ],
+  };
+}
+
+/** The failing check works again (thread reply and redraw of the failure message). */
+export function buildDriftFailureRecoveredMessage(f: {
+  monitor: string;
+  since: number;
+  attempts: number;
+  at: number;
+}): Message {
+  const text = `The drift check for ${f.monitor} works again (failed ${plural(f.attempts, 'time')} since ${formatUtc(new Date(f.since))}; recovered ${formatUtc(new Date(f.at))}).`;
+  return { text, blocks: [sectionBlock(`:white_check_mark: ${escapeMrkdwn(text)}`)] };
+}
+
+export interface ReportRule {
+  view: AlertView;
+  /** The open alert of this rule, if any, with a link to it. */
+  openAlert?: { permalink?: string; channel: string };
+}
+
+/** `/mlops drift`: the result of a check that posted no alert, healthy or not, with its charts. */
+export function buildDriftReportMessage(input: {
+  monitor: string;
+  model: string;
+  modelId: string;
+  rules: readonly ReportRule[];
+  chartsInThread: boolean;
+}): Message {
+  const bad = input.rules.filter((r) => r.view.latest?.status === 'violation' || r.openAlert);
+  const headline = bad.length === 0 ? 'healthy' : `${plural(bad.length, 'rule')} violated`;
+  const text = `Drift check of ${input.monitor} (${input.model}, model id ${input.modelId}): ${headline}.`;
+  const blocks: SlackBlock[] = [
+    headerBlock(`Drift check: ${input.monitor} · model id ${input.modelId} · ${headline}`),
+  ];
+  for (const r of input.rules) {
+    const v = r.view;
+    const state = r.openAlert
+      ? `alert open${r.openAlert.permalink ? ` (<${r.openAlert.permalink}|see the alert>)` : ` in <#${r.openAlert.channel}>`}`
+      : v.latest?.status === 'violation'
+        ? 'violated'
+        : v.latest?.status === 'ok'
+          ? 'ok'
+          : 'no data';
+    blocks.push(
+      sectionBlock(
+        [
+          `*${escapeMrkdwn(v.rule)}*: ${state} — \`${escapeMrkdwn(v.ruleText)}\``,
+          countLine(v),
+          trendLine(v),
+          latestLine(v),
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      ),
+    );
+    blocks.push(...chartBlocks(v, {}));
+  }
+  if (input.chartsInThread) blocks.push(contextBlock(['The charts are in the thread.']));
+  blocks.push(contextBlock([METHOD_NOTE]));
+  return { text, blocks: blocks.slice(0, BLOCK_LIMITS.blocksPerMessage) };
+}
+
+export interface CheckSummary {
+  monitor: string;
+  channel: string;
+  outcome: 'ok' | 'failed';
+  alertsPosted: number;
+  updatesPosted: number;
+  recoveries: number;
+  reportPosted: boolean;
+  error?: { message: string; hint?: string };
+}
+
+/** The ephemeral answer to `/mlops drift`: what the check did and where to look. */
+export function buildDriftCheckReply(summaries: readonly CheckSummary[]): Reply {
+  const lines = summaries.map((s) => {
+    if (s.outcome === 'failed') {
+      return `*${escapeMrkdwn(s.monitor)}*: the check failed: ${escapeKeepingLinks(s.error?.message ?? 'unknown error')}${
+        s.error?.hint ? ` ${escapeKeepingLinks(s.error.hint)}` : ''
+      }`;
+    }
+    const did = [
+      s.alertsPosted ? plural(s.alertsPosted, 'new alert') : '',
+      s.updatesPosted ? plural(s.updatesPosted, 'alert update') : '',
+      s.recoveries ? `${s.recoveries} ${s.recoveries === 1 ? 'recovery' : 'recoveries'}` : '',
+      s.reportPosted ? 'the result' : '',
+    ].filter(Boolean);
+    return `*${escapeMrkdwn(s.monitor)}*: checked; posted ${did.length ? did.join(', ') : 'nothing new'} in <#${s.channel}>.`;
+  });
+  const text = lines.join('\n').replace(/\*/g, '');
+  return { text, blocks: [sectionBlock(lines.join('\n'))], visibility: 'ephemeral' };
+}

@@ -1,0 +1,67 @@
+/**
+ * Small pieces every Bolt listener of ours uses: the error boundary that turns errors into replies
+ * (a UserError becomes its message and hint; anything else an apology with a correlation id that
+ * is also logged), sending a Reply through response_url, and yielding after ack() so a burst of
+ * clicks is acknowledged first and served after.
+ */
+import type { RespondFn } from '@slack/bolt';
+import type { Actor, Reply } from '../commands/types.js';
+import { isUserError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { buildErrorReply, buildInternalErrorReply } from './blocks/error.js';
+
+export type Guard = (what: string, work: () => Promise<Reply>) => Promise<Reply>;
+
+/**
+ * @example const guarded = createGuard(logger, () => 'c0ffee42'); const reply = await guarded('approve button', work);
+ */
+export function createGuard(logger: Logger, newId: () => string): Guard {
+  return async (what, work) => {
+    try {
+      return await work();
+    } catch (e) {
+      if (isUserError(e)) return buildErrorReply(e);
+      const id = newId();
+      logger.error(`[${id}] ${what} failed:`, e);
+      return buildInternalErrorReply(id);
+    }
+  };
+}
+
+/** Sends a Reply through response_url; an expired or used-up URL is logged, not thrown. */
+export async function sendReply(
+  respond: RespondFn,
+  reply: Reply,
+  what: string,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await respond({
+      response_type: reply.visibility,
+      replace_original: reply.replaceOriginal ?? false,
+      text: reply.text,
+      ...(reply.blocks ? { blocks: reply.blocks } : {}),
+    });
+  } catch (e) {
+    logger.warn(`could not answer ${what}:`, (e as Error).message);
+  }
+}
+
+/**
+ * Lets the event loop flush this ack and read the requests already waiting before the slow work
+ * starts, so a burst of clicks is acknowledged first and served after.
+ */
+export const afterAcks = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The clicking user of a block action, as our handlers see them. */
+export function clickerOf(body: {
+  user: { id: string; name?: string; username?: string };
+  team?: { id: string } | null;
+}): Actor {
+  const name = body.user.name ?? body.user.username;
+  return {
+    userId: body.user.id,
+    ...(name ? { userName: name } : {}),
+    ...(body.team?.id ? { teamId: body.team.id } : {}),
+  };
+}

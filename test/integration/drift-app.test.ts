@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
+import { loadPolicy } from '../../src/config/policy.js';
+import { DEMO_BREACH_WINDOWS } from '../../src/sandbox/demo-tables.js';
+import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import {
+  APPROVALS_CHANNEL_ID,
+  MLOPS_CHANNEL_ID,
+  REQUESTER_USER_ID,
+  VIEWER_USER_ID,
+} from '../../src/sandbox/slack/index.js';
+import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
+import {
+  ACTION_DRIFT_ACKNOWLEDGE,
+  ACTION_DRIFT_RETRAIN,
+  ACTION_DRIFT_SNOOZE,
+} from '../../src/slack/blocks/action-ids.js';
+import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+
+let twins: DatabricksTwins;
+let env: BotOnTwins;
+
+beforeEach(async () => {
+  twins = await startDatabricksTwins(new Date());
+  const policy = loadPolicy(EXAMPLE_POLICY_PATH);
+  env = await startBotOnTwins({
+    policy: { ...policy, charts: { renderer: 'local' } },
+    workspace: twins.workspace,
+    warehouse: twins.warehouse,
+  });
+});
+afterEach(async () => {
+  await env.stop();
+  await twins.stop();
+});
+
+const shown = (m: { text?: string; blocks?: unknown }) =>
+  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
+
+/** The top-level drift alerts in #mlops, oldest first. */
+function alerts() {
+  return env.slack
+    .messages(MLOPS_CHANNEL_ID)
+    .filter((m) => !m.thread_ts || m.thread_ts === m.ts)
+    .filter((m) => /Drift alert|Resolved:/.test(m.text));
+}
+
+function buttonValue(m: { blocks?: unknown[] }, actionId: string): string | undefined {
+  for (const block of (m.blocks ?? []) as Array<{
+    elements?: Array<{ action_id?: string; value?: string }>;
+  }>) {
+    const button = block.elements?.find((e) => e.action_id === actionId);
+    if (button?.value) return button.value;
+  }
+  return undefined;
+}
+
+async function replyAfter(before: number) {
+  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(before)[0]);
+  return call.args as { text?: string; blocks?: unknown[]; response_type?: string };
+}
+
+/** Types `/mlops <text>` and waits for the bot's answer to it. */
+async function mlops(text: string, user?: string) {
+  const before = env.slack.calls('response_url').length;
+  await env.command(text, user ? { user_id: user } : {});
+  return replyAfter(before);
+}
+
+describe('/mlops drift through the Slack app', () => {
+  it('posts one alert per violated rule, text first, with the chart uploaded into its thread', async () => {
+    const reply = await mlops('drift churn');
+    expect(reply.response_type).toBe('ephemeral');
+    expect(shown(reply)).toMatch(/2 new alerts/);
+
+    const posted = alerts();
+    expect(posted.map((m) => m.text.match(/churn · (\w+)/)?.[1])).toEqual(['performance', 'drift']);
+    for (const alert of posted) {
+      expect(checkBlocks(alert.blocks)).toEqual([]);
+      expect(alert.text).toContain(`${DEMO_BREACH_WINDOWS} new violating windows`);
+      expect(shown(alert)).toMatch(/threshold [<>] /);
+      expect(shown(alert)).toMatch(/Trend.*worsening/);
+      const thread = env.slack.state.replies(MLOPS_CHANNEL_ID, alert.ts);
+      const upload = thread.find((m) => (m.files ?? []).length > 0);
+      expect(upload?.files?.[0]).toMatchObject({ mimetype: 'image/png' });
+      expect(upload?.files?.[0]?.name).toMatch(/^drift-churn-.*\.png$/);
+    }
+    expect(posted[0]?.text).toMatch(/f1_score\.macro \d\.\d+ \(threshold < 0\.5\)/);
+    expect(posted[1]?.text).toMatch(/js_distance\(churn\) \d\.\d+ \(threshold > 0\.19\)/);
+    expect(env.slack.unknownCalls()).toEqual([]);
+  });
+
+  it('alerts a window once: a second check posts no new alert and reports the open ones instead', async () => {
+    await mlops('drift churn');
+    const reply = await mlops('drift');
+    expect(shown(reply)).toMatch(/the result/);
+    expect(alerts()).toHaveLength(2);
+    const report = env.slack
+      .messages(MLOPS_CHANNEL_ID)
+      .find((m) => m.text.startsWith('Drift check of churn'));
+    expect(report?.text).toMatch(/2 rules violated/);
+    expect(shown(report!)).toMatch(/alert open/);
+  });
+
+  it('acknowledges and snoozes an alert on a click, redraws it and records both in the audit log', async () => {
+    await mlops('drift churn');
+    const alert = alerts()[0]!;
+    const id = buttonValue(alert, ACTION_DRIFT_ACKNOWLEDGE)!;
+
+    let before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_ACKNOWLEDGE,
+      value: id,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(/Acknowledged churn · performance/);
+    const redrawn = env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!;
+    expect(shown(redrawn)).toContain(`Acknowledged by <@${REQUESTER_USER_ID}>`);
+    expect(buttonValue(redrawn, ACTION_DRIFT_ACKNOWLEDGE)).toBeUndefined();
+
+    before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_SNOOZE,
+      value: id,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(/Snoozed churn · performance until/);
+    expect(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!)).toContain('Snoozed until');
+    expect(env.bot.drift?.state.alert(id)?.snoozedBy).toBe(REQUESTER_USER_ID);
+
+    const audit = env.bot.store.recentAudit({ target: 'drift:churn/performance/*' });
+    expect(audit.map((a) => a.action).sort()).toEqual(['drift.acknowledge', 'drift.snooze']);
+    expect(audit.every((a) => a.actor === REQUESTER_USER_ID)).toBe(true);
+  });
+
+  it('turns Retrain into a gated retraining request for the monitor’s model and job, and audits the click', async () => {
+    await mlops('drift churn');
+    const alert = alerts()[1]!;
+    const before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_RETRAIN,
+      value: buttonValue(alert, ACTION_DRIFT_RETRAIN)!,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    await replyAfter(before);
+    const request = await env.slack.waitFor(() =>
+      env.slack.messages(APPROVALS_CHANNEL_ID).find((m) => /churn_model/.test(shown(m))),
+    );
+    expect(shown(request)).toMatch(/retrain/i);
+    expect(env.workspace.state.runs.size).toBe(0);
+    const [audit] = env.bot.store.recentAudit({ target: 'drift:churn/drift/*' });
+    expect(audit).toMatchObject({
+      actor: REQUESTER_USER_ID,
+      action: 'drift.retrain_requested',
+      after: { model: 'acme.mlops.churn_model', jobId: 1001 },
+    });
+  });
+
+  it('refuses Retrain to someone without the retrain right and records nothing', async () => {
+    await mlops('drift churn');
+    const alert = alerts()[1]!;
+    const id = buttonValue(alert, ACTION_DRIFT_RETRAIN)!;
+    expect(id).toBeDefined();
+    const before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_RETRAIN,
+      value: id,
+      message_ts: alert.ts,
+      user: VIEWER_USER_ID,
+    });
+    const reply = await replyAfter(before);
+    expect(reply.response_type).toBe('ephemeral');
+    expect(shown(reply)).toMatch(/retrain/i);
+    expect(env.bot.store.recentAudit({ target: 'drift:churn/drift/*' })).toEqual([]);
+  });
+
+  it('names the monitors when asked for one that does not exist', async () => {
+    const reply = await mlops('drift nosuch');
+    expect(shown(reply)).toMatch(/no monitor called "nosuch".*The monitors are churn/s);
+    expect(alerts()).toHaveLength(0);
+  });
+});

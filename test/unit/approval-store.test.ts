@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RetrainApprovalPlan } from '../../src/changes/approval-plan.js';
+import type { NewApprovalRequest } from '../../src/changes/approval-store.js';
+import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
+
+const plan: RetrainApprovalPlan = {
+  kind: 'retrain',
+  model: 'acme.mlops.churn_model',
+  jobId: 1001,
+  jobName: 'churn-retrain',
+  parameters: {},
+  reason: 'drift',
+  fingerprint: 'f1',
+};
+const request = (over: Partial<NewApprovalRequest> = {}): NewApprovalRequest => ({
+  gate: 'retrain',
+  requester: 'U0REQUEST',
+  channel: 'C0MLOPS',
+  target: 'retrain:acme.mlops.churn_model',
+  plan,
+  required: 2,
+  approvers: { users: ['U1', 'U2', 'U3'], groups: [] },
+  expiresAt: 10_000,
+  ...over,
+});
+
+let dir: string;
+let path: string;
+let store: ChangeStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'modelgate-approvals-'));
+  path = join(dir, 'store.db');
+  store = createChangeStore(path);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the approval store', () => {
+  it('keeps one vote per person, and moves to approved on the vote that makes the quorum only', () => {
+    const { request: r } = store.approvals.create(request());
+    expect(store.approvals.vote(r.id, 'U1', true, 1).decision).toEqual({
+      kind: 'voted',
+      votes: 1,
+      remaining: 1,
+    });
+    expect(store.approvals.vote(r.id, 'U1', true, 2).decision).toEqual({
+      kind: 'refused',
+      reason: 'already_voted',
+    });
+    const won = store.approvals.vote(r.id, 'U2', true, 3);
+    expect(won.decision).toEqual({ kind: 'moved', from: 'pending', to: 'approved', votes: 2 });
+    expect(won.request?.decidedBy).toBe('U2');
+    expect(store.approvals.vote(r.id, 'U3', true, 4).decision).toEqual({
+      kind: 'refused',
+      reason: 'not_pending',
+    });
+    expect(store.approvals.get(r.id)?.votes.map((v) => v.voter)).toEqual(['U1', 'U2']);
+  });
+
+  it('lets one of two processes approve when both vote at the same moment', () => {
+    const { request: r } = store.approvals.create(request({ required: 1 }));
+    const other = createChangeStore(path);
+    const results = [store.approvals.vote(r.id, 'U1', true, 1), other.approvals.vote(r.id, 'U2', true, 1)];
+    other.close();
+    expect(results.filter((x) => x.decision.kind === 'moved')).toHaveLength(1);
+    expect(store.approvals.get(r.id)?.votes).toHaveLength(1);
+  });
+
+  it('lets only one caller start an execution, and only its attempt finish it', () => {
+    const { request: r } = store.approvals.create(request({ required: 1 }));
+    store.approvals.vote(r.id, 'U1', true, 1);
+    const first = store.approvals.startExecution(r.id, 'U1');
+    expect(first).toBeDefined();
+    expect(store.approvals.startExecution(r.id, 'U1')).toBeUndefined();
+    // A restart takes the execution over; the old attempt can no longer record or finish anything.
+    const taken = store.approvals.takeOver(r.id, first!.attempt);
+    expect(taken).toBeDefined();
+    expect(store.approvals.takeOver(r.id, first!.attempt)).toBeUndefined();
+    expect(store.approvals.recordRun(r.id, first!.attempt, 7)).toBe(false);
+    expect(
+      store.approvals.finish(r.id, first!.attempt, { ok: true, outcome: 'done' }, 'U1').decision.kind,
+    ).toBe('refused');
+    expect(store.approvals.recordRun(r.id, taken!.attempt, 7)).toBe(true);
+    const done = store.approvals.finish(r.id, taken!.attempt, { ok: true, outcome: 'done' }, 'U1');
+    expect(done.request).toMatchObject({ status: 'executed', outcome: 'done', runId: 7, attempts: 2 });
+  });
+
+  it('expires what is due once, and writes every move to the append-only audit log', () => {
+    const { request: due } = store.approvals.create(request({ expiresAt: 100 }));
+    const { request: later } = store.approvals.create(request({ expiresAt: 1_000, triggerId: 't2' }));
+    expect(store.approvals.expireDue(500).map((r) => r.id)).toEqual([due.id]);
+    expect(store.approvals.expireDue(500)).toEqual([]);
+    expect(store.approvals.get(later.id)?.status).toBe('pending');
+    expect(store.recentAudit({ changeId: due.id }).map((a) => a.action)).toEqual([
+      'expired',
+      'approval_requested',
+    ]);
+  });
+
+  it('returns the first request for a Slack retry of the same command', () => {
+    const first = store.approvals.create(request({ triggerId: 'trigger-1' }));
+    const again = store.approvals.create(request({ triggerId: 'trigger-1' }));
+    expect(again).toEqual({ request: first.request, duplicate: true });
+    expect(store.approvals.pending()).toHaveLength(1);
+  });
+
+  it('records what made a request stale, from pending or from an execution', () => {
+    const { request: r } = store.approvals.create(request());
+    const moved = store.approvals.supersede(r.id, 'job 1001 changed', 'U1');
+    expect(moved.request).toMatchObject({ status: 'superseded', reason: 'job 1001 changed' });
+    expect(store.approvals.supersede(r.id, 'again', 'U1').decision.kind).toBe('refused');
+  });
+});
