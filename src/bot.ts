@@ -18,8 +18,8 @@ import { createChangePipeline, type RunningChangePipeline } from './changes/pipe
 import { type ChangeStore, createChangeStore } from './changes/store.js';
 import type { Plan } from './changes/types.js';
 import { type Clock, systemClock } from './clock.js';
+import type { CommandDeps } from './commands/deps.js';
 import { buildPlanFor, type PlanDeps } from './commands/index.js';
-import type { CommandDeps } from './commands/types.js';
 import { autoApplies, isProtected } from './config/access.js';
 import { groupRefsIn, type Policy } from './config/policy.js';
 import type { TokenProvider } from './databricks/auth.js';

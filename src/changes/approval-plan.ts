@@ -14,8 +14,7 @@ import { isUserError } from '../errors.js';
 import { shortModel } from '../slack/blocks/format.js';
 import { changeTitle } from '../slack/blocks/progress.js';
 import { bindingFor, type Defaults } from './gate.js';
-import { describeStaleness } from './pipeline.js';
-import { describeTraffic } from './plan.js';
+import { describeStaleness, describeTraffic } from './plan.js';
 import { type Plan, planTarget } from './types.js';
 
 /** One change the request makes, run through the change pipeline once approved. */

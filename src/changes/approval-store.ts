@@ -24,7 +24,7 @@ import {
 } from './approval.js';
 import type { Evidence } from './approval-evidence.js';
 import type { ApprovalPlan } from './approval-plan.js';
-import type { AuditEntry, AuditInput } from './store.js';
+import type { AuditEntry, AuditInput } from './audit.js';
 
 const statusList = APPROVAL_STATUSES.map((s) => `'${s}'`).join(', ');
 

@@ -461,3 +461,27 @@ export function summarisePlan(plan: Plan): string {
       return `Roll back ${plan.endpoint} to ${describeTraffic(plan.after)}`;
   }
 }
+
+/**
+ * What changed between the plan that was shown and the one built at Apply, in one sentence.
+ *
+ * @example describeStaleness(old, fresh) // 'churn-endpoint now serves churn_model v3 100% (the plan was made when it served churn_model v2 100%)'
+ */
+export function describeStaleness(shown: Plan, fresh: Plan): string {
+  if (shown.kind === 'alias' && fresh.kind === 'alias') {
+    const v = (n: number | undefined) => (n === undefined ? 'nowhere' : `v${n}`);
+    return `${shown.alias} now points at ${v(fresh.fromVersion)} (the plan was made when it pointed at ${v(shown.fromVersion)})`;
+  }
+  if (shown.kind === 'endpoint' && fresh.kind === 'endpoint') {
+    if (shown.create !== fresh.create) {
+      return fresh.create
+        ? `${fresh.endpoint} no longer exists`
+        : `${fresh.endpoint} has been created meanwhile`;
+    }
+    const was = describeTraffic(shown.before);
+    const now = describeTraffic(fresh.before);
+    if (was !== now) return `${fresh.endpoint} now serves ${now} (the plan was made when it served ${was})`;
+    return `${fresh.endpoint} changed since the plan was made (its config or rollout state is different)`;
+  }
+  return 'the target changed since the plan was made';
+}

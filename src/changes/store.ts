@@ -17,6 +17,10 @@ import { type Clock, systemClock } from '../clock.js';
 import type { MessageRef, MutatingCommand } from '../commands/types.js';
 import type { EndpointConfig } from '../databricks/serving.js';
 import { APPROVALS_MIGRATION, type ApprovalStore, createApprovalStore } from './approval-store.js';
+import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
+
+export type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
+
 import { type ChangeStatus, type MutatingSubcommand, type Plan, planTarget } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -124,33 +128,6 @@ export interface Change {
   /** The proposal that replaced this one when it went stale. */
   replacedBy?: string;
   triggerId?: string;
-}
-
-/** One audit row: who did what to which target, when, with the state before and after. */
-export interface AuditEntry {
-  seq: number;
-  at: number;
-  actor: string;
-  action: string;
-  target: string;
-  changeId?: string;
-  before?: unknown;
-  after?: unknown;
-  outcome?: string;
-  detail?: string;
-}
-
-export type AuditInput = Omit<AuditEntry, 'seq' | 'at'> & { at?: number };
-
-export interface AuditFilter {
-  target?: string;
-  changeId?: string;
-  actor?: string;
-  action?: string;
-  /** Only rows at or after this time (ms). */
-  since?: number;
-  /** Newest first; default 50. */
-  limit?: number;
 }
 
 /** Fields a transition may set at the same time as the status; `null` clears a field. */

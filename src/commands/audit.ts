@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { resolveModelName } from '../databricks/model-names.js';
 import { buildAuditReply } from '../slack/blocks/approval-audit.js';
+import type { CommandDeps } from './deps.js';
 import { approvalsOf } from './retrain.js';
-import type { Actor, CommandDeps, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
 
 export const auditInputSchema = z
   .object({

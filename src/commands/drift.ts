@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import type { Actor, CommandDeps, Origin, ParsedCommand, Reply } from './types.js';
+import type { CommandDeps } from './deps.js';
+import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
 
 export const driftInputSchema = z
   .object({

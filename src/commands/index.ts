@@ -6,6 +6,7 @@ import type { Plan } from '../changes/types.js';
 import { handleApprovals } from './approvals.js';
 import { handleAudit } from './audit.js';
 import { buildDeployPlan, handleDeploy } from './deploy.js';
+import type { CommandDeps } from './deps.js';
 import { handleDrift } from './drift.js';
 import { handleHelp } from './help.js';
 import { handleModels } from './models.js';
@@ -15,7 +16,7 @@ import { handleRetrain } from './retrain.js';
 import { buildRollbackPlan, handleRollback } from './rollback.js';
 import { buildSplitPlan, handleSplit } from './split.js';
 import { handleStatus } from './status.js';
-import type { Actor, CommandDeps, MutatingCommand, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, MutatingCommand, Origin, ParsedCommand, Reply } from './types.js';
 
 export { type ParseDefaults, parseCommand } from './parse.js';
 export { SLASH_COMMANDS, SUBCOMMANDS, type SubcommandSpec, usageOf } from './subcommands.js';

@@ -8,8 +8,9 @@ import type { Endpoint } from '../databricks/serving.js';
 import { isUserError } from '../errors.js';
 import { buildEndpointListReply } from '../slack/blocks/endpoint-list.js';
 import { buildStatusReply, servedKey } from '../slack/blocks/status.js';
+import type { CommandDeps } from './deps.js';
 import { endpointNameSchema } from './schemas.js';
-import type { Actor, CommandDeps, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
 
 export const statusInputSchema = z
   .object({ subcommand: z.literal('status'), endpoint: endpointNameSchema.optional() })

@@ -3,11 +3,7 @@
  * parsed input and small interfaces and return a Reply; only the Slack layer talks to Slack.
  */
 import type { types } from '@slack/bolt';
-import type { ApprovalDesk } from '../changes/approvals.js';
 import type { Plan } from '../changes/types.js';
-import type { Clock } from '../clock.js';
-import type { Registry } from '../databricks/registry.js';
-import type { EndpointConfig, Serving } from '../databricks/serving.js';
 
 /** Who is asking, as Slack tells it. */
 export interface Actor {
@@ -115,25 +111,3 @@ export type ParsedCommand =
   | MutatingCommand;
 
 export type Subcommand = ParsedCommand['subcommand'];
-
-/** Everything a handler may use. Built once in the composition root. */
-export interface CommandDeps {
-  serving: Serving;
-  registry: Registry;
-  changes: ChangePipeline;
-  /** Previous config of an endpoint from the bot's own history, for rollback. */
-  history: { previousConfig(endpoint: string): Promise<EndpointConfig | undefined> };
-  clock: Clock;
-  /** Workspace base URL, for links in messages. */
-  workspaceHost: string;
-  defaults: { catalog: string; schema: string; endpoint?: string };
-  /** Drift checks on demand; absent when no monitor or no SQL warehouse is configured. */
-  drift?: DriftCommands;
-  /** Retraining requests, pending approvals and the audit trail; absent where approvals are not wired. */
-  approvals?: ApprovalDesk;
-}
-
-/** `/mlops drift`: runs checks now and says what was posted (drift/watch.ts implements it). */
-export interface DriftCommands {
-  check(monitor: string | undefined, origin: Origin): Promise<Reply>;
-}

@@ -10,7 +10,7 @@ import type { ChangeStore } from '../changes/store.js';
 import { createQuickChartRenderer } from '../charts/quickchart.js';
 import { createLocalRenderer } from '../charts/render.js';
 import type { Clock } from '../clock.js';
-import type { DriftCommands } from '../commands/types.js';
+import type { DriftCommands } from '../commands/deps.js';
 import type { Policy } from '../config/policy.js';
 import type { ChartRendererKind } from '../config/policy-monitors.js';
 import type { Monitors } from '../databricks/monitors.js';

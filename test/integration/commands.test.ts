@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/changes/types.js';
 import { simulatedClock } from '../../src/clock.js';
+import type { CommandDeps } from '../../src/commands/deps.js';
 import { buildPlanFor, dispatch, parseCommand } from '../../src/commands/index.js';
 import type {
   Actor,
   ChangePipeline,
-  CommandDeps,
   Origin,
   ParsedCommand,
   Reply,
