@@ -10,15 +10,13 @@ import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
 import type { CommandDeps } from './commands/deps.js';
 import { dispatch, parseCommand } from './commands/index.js';
-import type { Actor, Origin, ParsedCommand, Reply, Subcommand } from './commands/types.js';
-import { checkAccess, checkChannel, needsGroups } from './config/access.js';
+import type { Actor, Origin, ParsedCommand, Reply } from './commands/types.js';
 import type { Policy } from './config/policy.js';
-import { isUserError, UserError } from './errors.js';
 import type { Logger } from './logger.js';
 import { registerApprovalListeners } from './slack/approval-listeners.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
-import { buildErrorReply, buildInternalErrorReply } from './slack/blocks/error.js';
 import type { Directory } from './slack/directory.js';
+import { createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
 import { createSlowLane } from './slack/slow-lane.js';
 
 export interface AppDeps {
@@ -48,42 +46,12 @@ export function registerListeners(app: App, deps: AppDeps): void {
   const newId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
   const lane = createSlowLane(deps.slowWorkSlots ?? 8);
 
-  async function guarded(what: string, work: () => Promise<Reply>): Promise<Reply> {
-    try {
-      return await work();
-    } catch (e) {
-      if (isUserError(e)) return buildErrorReply(e);
-      const id = newId();
-      logger.error(`[${id}] ${what} failed:`, e);
-      return buildInternalErrorReply(id);
-    }
-  }
+  const guarded = createGuard(logger, newId);
 
-  async function send(respond: RespondFn, reply: Reply, what: string): Promise<void> {
-    try {
-      await respond({
-        response_type: reply.visibility,
-        replace_original: reply.replaceOriginal ?? false,
-        text: reply.text,
-        ...(reply.blocks ? { blocks: reply.blocks } : {}),
-      });
-    } catch (e) {
-      // An expired or used-up response_url: nothing more can reach the user from here.
-      logger.warn(`could not answer ${what}:`, (e as Error).message);
-    }
-  }
+  const send = (respond: RespondFn, reply: Reply, what: string) => sendReply(respond, reply, what, logger);
 
   /** Channel and policy rights, checked on every command and every click. */
-  async function authorise(actor: Actor, channelId: string, subcommand: Subcommand, endpoint?: string) {
-    const channel = checkChannel(policy, channelId);
-    if (!channel.ok) throw new UserError('channel_not_allowed', channel.reason, channel.hint);
-    const target = endpoint ? { endpoint } : {};
-    const groups = needsGroups(policy, subcommand, target)
-      ? await deps.directory.groupsOf(actor.userId)
-      : new Set<string>();
-    const access = checkAccess(policy, actor, groups, subcommand, target);
-    if (!access.ok) throw new UserError('not_allowed', access.reason, access.hint);
-  }
+  const authorise = createAuthorise(deps.policy, deps.directory);
 
   app.command('/mlops', async ({ command, ack, respond }) => {
     await ack();

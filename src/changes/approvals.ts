@@ -11,7 +11,9 @@
  * is started with the request id as run-now's idempotency token (a second call returns the same
  * run). After a crash, `resume()` takes each execution over and finishes it.
  */
+
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { Actor, ChangePipeline, Messenger, MutatingCommand, Origin, Reply } from '../commands/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
@@ -178,6 +180,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   };
   const tasks = new Set<Promise<void>>();
   const shutdown = new AbortController();
+  // Every followed rollout or run waits on this one signal at once; many at a time is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   /** Per request: the message update in flight, and the one queued behind it (if any). */
   const renders = new Map<string, { running: Promise<void>; queued: Promise<void> | undefined }>();
   /** Per request: a line about the execution under way, shown in the message. */

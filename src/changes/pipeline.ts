@@ -5,7 +5,9 @@
  * up what a previous process left in flight. No Bolt here: replies are returned, channel messages
  * go through the Messenger.
  */
+
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type {
   Actor,
@@ -108,6 +110,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   const newCorrelationId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
   const tasks = new Set<Promise<void>>();
   const shutdown = new AbortController();
+  // Every followed rollout or run waits on this one signal at once; many at a time is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
 
   function report(err: unknown): string {
     const id = newCorrelationId();

@@ -8,6 +8,7 @@
  * `params`, which policy.ts reports with the key path and line like its own.
  */
 import { z } from 'zod';
+import { checked, show } from './checked.js';
 
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const GROUP_ID = /^S[A-Z0-9]{2,}$/;
@@ -31,22 +32,6 @@ export const PRODUCTION_ALIAS = 'Production';
 
 export const DEFAULT_EXPIRY = '24h';
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
-
-/** A string refinement whose message depends on the value and whose fix travels in `params.fix`. */
-function checked(test: (v: string) => boolean, problem: (v: string) => string, fix: (v: string) => string) {
-  return z.string().check((ctx) => {
-    if (!test(ctx.value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: problem(ctx.value),
-        params: { fix: fix(ctx.value) },
-      });
-    }
-  });
-}
 
 const approverUserSchema = checked(
   (v) => USER_ID.test(v),

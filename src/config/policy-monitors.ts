@@ -9,22 +9,7 @@
 import { z } from 'zod';
 import { columnName, tableName } from '../databricks/warehouse-identifiers.js';
 import { scheduleProblem } from '../jobs/schedule.js';
-
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
-
-/** A string check whose message depends on the value and whose fix travels in `params.fix`. */
-function checked(test: (v: string) => boolean, problem: (v: string) => string, fix: (v: string) => string) {
-  return z.string().check((ctx) => {
-    if (!test(ctx.value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: problem(ctx.value),
-        params: { fix: fix(ctx.value) },
-      });
-    }
-  });
-}
+import { checked, show } from './checked.js';
 
 const valid = (f: (v: string) => unknown) => (v: string) => {
   try {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
 import type { Subcommand } from '../commands/types.js';
 import { ConfigError, type ConfigIssue } from '../databricks/config.js';
+import { checked, show } from './checked.js';
 import { approvalPolicyShape, gateGroupRefs } from './policy-gates.js';
 import { chartsSchema, monitorsSchema } from './policy-monitors.js';
 
@@ -50,22 +51,6 @@ const GROUP_HANDLE = /^@[a-z0-9][a-z0-9._-]*$/i;
 const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
 const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 const UC_NAME_PART = /^[A-Za-z0-9_-]{1,255}$/;
-
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
-
-/** A refinement whose message depends on the value and whose fix travels in `params.fix`. */
-function checked(test: (v: string) => boolean, problem: (v: string) => string, fix: (v: string) => string) {
-  return z.string().check((ctx) => {
-    if (!test(ctx.value)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: problem(ctx.value),
-        params: { fix: fix(ctx.value) },
-      });
-    }
-  });
-}
 
 /** A Slack member id, e.g. U0REQUEST (W… on Enterprise Grid). */
 export const userIdSchema = checked(

@@ -209,8 +209,18 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
   async function once<T>(req: DatabricksRequest<T>, attempt: number, token: string): Promise<T> {
     const qs = req.query ? toQueryString(req.query) : '';
     const url = `${host}${req.path}${qs ? `?${qs}` : ''}`;
-    const timeout = AbortSignal.timeout(req.timeoutMs ?? timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    // One controller per attempt, fed by the timeout and the caller's signal; both hooks are removed
+    // when the attempt ends, so a long-lived caller signal does not collect a listener per request.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('timeout'));
+    }, req.timeoutMs ?? timeoutMs);
+    const onCallerAbort = () => controller.abort(req.signal?.reason);
+    if (req.signal?.aborted) onCallerAbort();
+    else req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const signal = controller.signal;
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       accept: 'application/json',
@@ -229,11 +239,7 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
       });
       text = await res.text();
     } catch (e) {
-      const kind: TransportFailure = req.signal?.aborted
-        ? 'aborted'
-        : timeout.aborted
-          ? 'timeout'
-          : 'connection';
+      const kind: TransportFailure = req.signal?.aborted ? 'aborted' : timedOut ? 'timeout' : 'connection';
       onRequest?.({ method: req.method, path: req.path, status: kind, attempt, ms: clock.now() - started });
       const what =
         kind === 'timeout'
@@ -242,6 +248,9 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
             ? 'the caller gave up'
             : `connection failed (${causeText(e)})`;
       throw new DatabricksTransportError(kind, `${req.method} ${req.path}: ${what}`, req.method, req.path);
+    } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onCallerAbort);
     }
     const requestId = res.headers.get('x-request-id') ?? undefined;
     onRequest?.({

@@ -12,19 +12,18 @@ import type { RetrainRequester } from '../changes/approvals.js';
 import { retrainTargetFor } from '../changes/gate.js';
 import type { ChangeStore } from '../changes/store.js';
 import type { Clock } from '../clock.js';
-import type { Actor, Reply, Subcommand } from '../commands/types.js';
-import { checkAccess, checkChannel, needsGroups } from '../config/access.js';
+import type { Actor, Reply } from '../commands/types.js';
 import type { Policy } from '../config/policy.js';
 import type { DriftAlert, DriftStateStore } from '../drift/state-store.js';
 import type { DriftPublisher, WatchedMonitor } from '../drift/types.js';
-import { isUserError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { redrawAlert } from '../jobs/drift-check.js';
 import type { Logger } from '../logger.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './blocks/action-ids.js';
 import { formatWindow } from './blocks/drift.js';
-import { buildErrorReply, buildInternalErrorReply } from './blocks/error.js';
 import { formatUtc } from './blocks/format.js';
 import type { Directory } from './directory.js';
+import { afterAcks, clickerOf, createAuthorise, createGuard, sendReply } from './listener-kit.js';
 import { createSlackMessenger } from './messenger.js';
 
 export const SNOOZE_MS = 24 * 60 * 60_000;
@@ -83,15 +82,7 @@ const targetOf = (a: DriftAlert) => `drift:${a.monitor}/${a.rule}/${a.modelId}`;
 export function registerDriftListeners(app: App, deps: DriftListenerDeps): void {
   const newId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
 
-  async function authorise(actor: Actor, channelId: string, subcommand: Subcommand): Promise<void> {
-    const channel = checkChannel(deps.policy, channelId);
-    if (!channel.ok) throw new UserError('channel_not_allowed', channel.reason, channel.hint);
-    const groups = needsGroups(deps.policy, subcommand)
-      ? await deps.directory.groupsOf(actor.userId)
-      : new Set<string>();
-    const access = checkAccess(deps.policy, actor, groups, subcommand);
-    if (!access.ok) throw new UserError('not_allowed', access.reason, access.hint);
-  }
+  const authorise = createAuthorise(deps.policy, deps.directory);
 
   function openAlertOf(id: string): DriftAlert {
     const alert = deps.state.alert(id);
@@ -181,35 +172,20 @@ export function registerDriftListeners(app: App, deps: DriftListenerDeps): void 
     },
   };
 
+  const guarded = createGuard(deps.logger, newId);
   for (const [actionId, handle] of Object.entries(handlers)) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
-      const actor: Actor = { userId: body.user.id, userName: body.user.name, teamId: body.team?.id };
-      let reply: Reply;
-      try {
+      await afterAcks();
+      const actor = clickerOf(body);
+      const reply = await guarded(actionId, async () => {
         const alert = openAlertOf(action.value ?? '');
         const channelId = body.channel?.id ?? body.container?.channel_id ?? alert.channel;
         // Retraining is its own right (the request is then gated by approvals); the rest is the drift right.
         await authorise(actor, channelId, actionId === ACTION_DRIFT_RETRAIN ? 'retrain' : 'drift');
-        reply = await handle(alert, actor, channelId);
-      } catch (e) {
-        if (isUserError(e)) reply = buildErrorReply(e);
-        else {
-          const id = newId();
-          deps.logger.error(`[${id}] ${actionId} failed:`, e);
-          reply = buildInternalErrorReply(id);
-        }
-      }
-      try {
-        await respond({
-          response_type: reply.visibility,
-          replace_original: false,
-          text: reply.text,
-          ...(reply.blocks ? { blocks: reply.blocks } : {}),
-        });
-      } catch (e) {
-        deps.logger.warn(`could not answer ${actionId}:`, (e as Error).message);
-      }
+        return handle(alert, actor, channelId);
+      });
+      await sendReply(respond, reply, actionId, deps.logger);
     });
   }
 }

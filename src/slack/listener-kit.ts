@@ -5,10 +5,13 @@
  * clicks is acknowledged first and served after.
  */
 import type { RespondFn } from '@slack/bolt';
-import type { Actor, Reply } from '../commands/types.js';
-import { isUserError } from '../errors.js';
+import type { Actor, Reply, Subcommand } from '../commands/types.js';
+import { checkAccess, checkChannel, needsGroups } from '../config/access.js';
+import type { Policy } from '../config/policy.js';
+import { isUserError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { buildErrorReply, buildInternalErrorReply } from './blocks/error.js';
+import type { Directory } from './directory.js';
 
 export type Guard = (what: string, work: () => Promise<Reply>) => Promise<Reply>;
 
@@ -63,5 +66,32 @@ export function clickerOf(body: {
     userId: body.user.id,
     ...(name ? { userName: name } : {}),
     ...(body.team?.id ? { teamId: body.team.id } : {}),
+  };
+}
+
+export type Authorise = (
+  actor: Actor,
+  channelId: string,
+  subcommand: Subcommand,
+  endpoint?: string,
+) => Promise<void>;
+
+/**
+ * The rights check every command and every click makes: the channel is one the bot answers in,
+ * and the policy lets this person (directly or through a user group) run this subcommand on this
+ * endpoint. Throws a UserError saying who may, and how to get the right.
+ *
+ * @example const authorise = createAuthorise(policy, directory); await authorise(actor, 'C0MLOPS', 'deploy', 'churn-endpoint');
+ */
+export function createAuthorise(policy: Policy, directory: Pick<Directory, 'groupsOf'>): Authorise {
+  return async (actor, channelId, subcommand, endpoint) => {
+    const channel = checkChannel(policy, channelId);
+    if (!channel.ok) throw new UserError('channel_not_allowed', channel.reason, channel.hint);
+    const target = endpoint ? { endpoint } : {};
+    const groups = needsGroups(policy, subcommand, target)
+      ? await directory.groupsOf(actor.userId)
+      : new Set<string>();
+    const access = checkAccess(policy, actor, groups, subcommand, target);
+    if (!access.ok) throw new UserError('not_allowed', access.reason, access.hint);
   };
 }
