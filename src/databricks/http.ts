@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
 import type { TokenProvider } from './auth.js';
+import { isLoopbackHost } from './config.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type QueryValue =
@@ -205,6 +206,13 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
     maxBackoffMs = 10_000,
     onRequest,
   } = options;
+  const base = new URL(host);
+  // Tokens never travel in clear: plain http only to this machine (the twins).
+  if (base.protocol !== 'https:' && !(base.protocol === 'http:' && isLoopbackHost(base.hostname))) {
+    throw new Error(
+      `refusing ${base.protocol}// to ${base.hostname}: use https:// (plain http only to loopback)`,
+    );
+  }
 
   async function once<T>(req: DatabricksRequest<T>, attempt: number, token: string): Promise<T> {
     const qs = req.query ? toQueryString(req.query) : '';

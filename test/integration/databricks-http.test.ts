@@ -229,6 +229,15 @@ describe('request encoding', () => {
     expect(err.message).toContain('at ok');
   });
 
+  it('refuses to build a client that would send a token over plain http to another host', () => {
+    expect(() =>
+      createDatabricksHttp({ host: 'http://adb-1.example.com', tokens: staticTokenProvider('t') }),
+    ).toThrow(/plain http only to loopback/);
+    expect(() =>
+      createDatabricksHttp({ host: 'http://127.0.0.1:9', tokens: staticTokenProvider('t') }),
+    ).not.toThrow();
+  });
+
   it('parses an HTML gateway page into a status-derived error', () => {
     const err = parseErrorResponse(502, '<html>Bad gateway</html>', new Headers(), 'GET', '/p', 0);
     expect(err).toMatchObject({ status: 502, errorCode: 'BAD_GATEWAY' });
