@@ -205,6 +205,13 @@ function page<T>(items: T[], args: Args): { items: T[]; nextCursor: string } {
 const WRITE = ['chat:write'] as const;
 
 const METHODS: Record<string, MethodSpec> = {
+  // Socket Mode: an app-level token (connections:write) asks where to open its WebSocket.
+  'apps.connections.open': {
+    scopes: ['connections:write'],
+    handle: (_args, ctx) =>
+      ctx.state.socketModeUrl ? { ok: true, url: ctx.state.socketModeUrl } : fail('socket_mode_not_enabled'),
+  },
+
   'auth.test': {
     handle: (_args, ctx) => {
       const { state } = ctx;

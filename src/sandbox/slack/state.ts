@@ -132,6 +132,8 @@ export class SlackState {
   private fileSeq = 0;
   /** Base URL used in permalinks and file URLs; the server sets it once it knows its port. */
   baseUrl: string;
+  /** Where apps.connections.open sends Socket Mode clients (a test's WebSocket server); unset = not enabled. */
+  socketModeUrl?: string;
 
   constructor(seed: SlackSeed, options: { now?: () => number; baseUrl?: string } = {}) {
     this.now = options.now ?? Date.now;
