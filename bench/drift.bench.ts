@@ -21,6 +21,7 @@ import { runDriftCheck } from '../src/jobs/drift-check.js';
 import { DEMO_TABLES, seedDemoTables } from '../src/sandbox/demo-tables.js';
 import { openSandboxDuckDb } from '../src/sandbox/duckdb.js';
 import { startWarehouseTwin } from '../src/sandbox/warehouse/index.js';
+import { driftViews } from '../src/slack/blocks/views.js';
 
 const TOKEN = 'dapi-bench';
 const NOW = new Date('2026-11-20T15:00:00Z');
@@ -105,6 +106,7 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
       serving: { get: async () => Promise.reject(new Error('not used')) },
       state,
       publisher,
+      views: driftViews,
       clock: { now: () => NOW.getTime(), sleep: async () => {} },
     };
 

@@ -35,6 +35,7 @@ import { runApprovalExpiry } from './jobs/approval-expiry.js';
 import { runRolloutWatch } from './jobs/rollout-watch.js';
 import { type Schedule, startSchedule } from './jobs/schedule.js';
 import { type Logger, silentLogger } from './logger.js';
+import { approvalViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
 import { createSlackDriftPublisher } from './slack/drift-listeners.js';
 import { createSlackMessenger } from './slack/messenger.js';
@@ -137,6 +138,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     registry,
     messenger: createSlackMessenger(app.client),
     clock,
+    views: pipelineViews,
     buildPlan: (input) => buildPlanFor(input, planDeps),
     workspaceHost: http.host,
     autoApplies: (subcommand, plan) => autoApplies(policy, subcommand, endpointOf(plan)),
@@ -155,6 +157,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     defaults,
     store,
     pipeline,
+    views: approvalViews,
     buildPlan: (input) => buildPlanFor(input, planDeps),
     registry,
     jobs: createJobsClient(http),

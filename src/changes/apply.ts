@@ -15,7 +15,7 @@ import {
   sameConfig,
 } from '../databricks/serving.js';
 import { isUserError } from '../errors.js';
-import { shortModel } from '../slack/blocks/format.js';
+import { shortModel } from './describe.js';
 import { describeTraffic } from './plan.js';
 import type { AliasPlan, EndpointPlan, Plan } from './types.js';
 

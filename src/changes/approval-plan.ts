@@ -11,8 +11,7 @@
 import type { DeployCommand, MutatingCommand } from '../commands/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
 import { isUserError } from '../errors.js';
-import { shortModel } from '../slack/blocks/format.js';
-import { changeTitle } from '../slack/blocks/progress.js';
+import { changeTitle, shortModel } from './describe.js';
 import { bindingFor, type Defaults } from './gate.js';
 import { describeStaleness, describeTraffic } from './plan.js';
 import { type Plan, planTarget } from './types.js';

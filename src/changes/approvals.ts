@@ -22,15 +22,6 @@ import { isFinished, succeeded } from '../databricks/jobs.js';
 import { jobRunUrl } from '../databricks/links.js';
 import type { Registry } from '../databricks/registry.js';
 import { isUserError, UserError } from '../errors.js';
-import {
-  buildApprovalDryRunReply,
-  buildApprovalMessage,
-  buildApprovalNotice,
-  buildRejectPrompt,
-  buildRequestedReply,
-} from '../slack/blocks/approval.js';
-import { escapeMrkdwn, link, shortModel } from '../slack/blocks/format.js';
-import { changeTitle, formatElapsed } from '../slack/blocks/progress.js';
 import { describeFailure } from './apply.js';
 import { isFinalApproval } from './approval.js';
 import { type AuditItem, summariseAudit } from './approval-audit.js';
@@ -49,6 +40,7 @@ import {
   rebuildChangeSteps,
 } from './approval-plan.js';
 import type { ApprovalRequest } from './approval-store.js';
+import { changeTitle, formatElapsed, shortModel } from './describe.js';
 import {
   approversNeedGroups,
   checkApprover,
@@ -133,7 +125,38 @@ export interface BackoffOptions {
   timeoutMs?: number;
 }
 
+export interface ApprovalMessageOptions {
+  now: number;
+  workspaceHost: string;
+  /** A line about the execution under way, e.g. 'Rolling out churn-endpoint…'. */
+  progress?: string;
+  /** Links to show once executed or failed (the job run, the endpoint). */
+  links?: Array<{ url: string; label: string }>;
+}
+
+/** How the approval replies and the request message look (implemented in slack/blocks/views.ts). */
+export interface ApprovalViews {
+  /** The request message, posted once and updated in place. */
+  message(r: ApprovalRequest, options: ApprovalMessageOptions): Pick<Reply, 'text' | 'blocks'>;
+  /** A gated change or retraining asked with --dry-run. */
+  dryRun(
+    plan: ApprovalPlan,
+    info: { gate: string; required: number; approversText: string; workspaceHost: string },
+  ): Reply;
+  /** What the requester sees once the request is posted (or recorded). */
+  requested(r: ApprovalRequest, postedIn: string | undefined, askedIn: string): Reply;
+  /** An ephemeral answer to a click, leaving the request message as it is. */
+  notice(text: string, hint?: string): Reply;
+  /** The prompt a Reject click opens. */
+  rejectPrompt(r: ApprovalRequest): Reply;
+  /** Makes user text safe inside the messages' markup. */
+  escape(text: string): string;
+  /** A link in the messages' markup. */
+  link(url: string, label: string): string;
+}
+
 export interface ApprovalServiceDeps {
+  views: ApprovalViews;
   policy: ApprovalPolicy;
   defaults: Defaults;
   store: ChangeStore;
@@ -165,11 +188,11 @@ class ExecutionFailure extends Error {}
  *
  * @example
  * const approvals = createApprovalService({ policy, defaults, store, pipeline, buildPlan, registry, jobs,
- *   jobSettings, messenger, groupsOf: (u) => directory.groupsOf(u), clock, workspaceHost });
+ *   views, jobSettings, messenger, groupsOf: (u) => directory.groupsOf(u), clock, workspaceHost });
  * await approvals.resume();
  */
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
-  const { policy, store, messenger, clock, workspaceHost } = deps;
+  const { policy, store, messenger, clock, workspaceHost, views } = deps;
   const approvals = store.approvals;
   const newCorrelationId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
   const wait = {
@@ -227,7 +250,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       try {
         await messenger.update(
           r.message,
-          buildApprovalMessage(r, { now: clock.now(), workspaceHost, ...(note ? { progress: note } : {}) }),
+          views.message(r, { now: clock.now(), workspaceHost, ...(note ? { progress: note } : {}) }),
         );
         approvals.markShown(id, r.status);
       } catch (e) {
@@ -247,7 +270,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     try {
       const ref = await messenger.post(
         channel,
-        buildApprovalMessage(r, { now: clock.now(), workspaceHost }),
+        views.message(r, { now: clock.now(), workspaceHost }),
         threadTs,
       );
       approvals.setMessage(r.id, ref);
@@ -288,43 +311,43 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   // Notices
   // -------------------------------------------------------------------------------------------
 
-  const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${escapeMrkdwn(approvalTitle(r.plan))})`;
+  const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${views.escape(approvalTitle(r.plan))})`;
 
   function statusNotice(r: ApprovalRequest | undefined, id: string): Reply {
     if (!r) {
-      return buildApprovalNotice(
-        `There is no approval request \`${escapeMrkdwn(id)}\`.`,
+      return views.notice(
+        `There is no approval request \`${views.escape(id)}\`.`,
         'Run `/mlops approvals` to see what is pending.',
       );
     }
     const by = r.decidedBy ? ` by <@${r.decidedBy}>` : '';
     switch (r.status) {
       case 'pending':
-        return buildApprovalNotice(
+        return views.notice(
           `${ref(r)} is waiting for ${r.required - r.votes.length} more approval(s) from ${describeApprovers(r.approvers)}.`,
         );
       case 'approved':
       case 'executing':
-        return buildApprovalNotice(`${ref(r)} was already approved${by}; it is being executed.`);
+        return views.notice(`${ref(r)} was already approved${by}; it is being executed.`);
       case 'executed':
-        return buildApprovalNotice(`${ref(r)} was already approved${by} and is done.`);
+        return views.notice(`${ref(r)} was already approved${by} and is done.`);
       case 'failed':
-        return buildApprovalNotice(
+        return views.notice(
           `${ref(r)} was approved${by}, but it failed: ${r.reason ?? 'see the request message'}`,
         );
       case 'rejected':
-        return buildApprovalNotice(
+        return views.notice(
           `${ref(r)} was ${r.decidedBy === r.requester ? 'withdrawn' : 'rejected'}${by}; nothing was changed.`,
           'Ask again to make a new request.',
         );
       case 'expired':
-        return buildApprovalNotice(
+        return views.notice(
           `${ref(r)} expired without enough approvals; nothing was changed.`,
           'Ask again to make a new request.',
         );
       case 'superseded':
-        return buildApprovalNotice(
-          `${ref(r)} is out of date: ${escapeMrkdwn(r.reason ?? 'its target changed')}. Nothing was changed.`,
+        return views.notice(
+          `${ref(r)} is out of date: ${views.escape(r.reason ?? 'its target changed')}. Nothing was changed.`,
           'Ask again to make a new request from what is live now.',
         );
     }
@@ -361,10 +384,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       );
     if (same?.triggerId !== undefined && same.triggerId === origin.triggerId) {
       // A Slack retry of the same command: answer as before, never a second request.
-      return buildRequestedReply(same, same.message?.channel, origin.channelId);
+      return views.requested(same, same.message?.channel, origin.channelId);
     }
     if (same) {
-      return buildApprovalNotice(
+      return views.notice(
         `${ref(same)} asks for the same and is still pending (${same.votes.length} of ${same.required} approvals, asked by <@${same.requester}>).`,
         same.message
           ? `It is in <#${same.message.channel}>; run \`/mlops approvals\` to see what is pending.`
@@ -391,7 +414,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       ...(origin.triggerId ? { triggerId: origin.triggerId } : {}),
     });
     // A Slack retry of the same command: answer as before, never a second request.
-    if (duplicate) return buildRequestedReply(request, request.message?.channel, origin.channelId);
+    if (duplicate) return views.requested(request, request.message?.channel, origin.channelId);
     const channel = policy.approvalChannel ?? origin.channelId;
     const thread =
       policy.approvalChannel === undefined || policy.approvalChannel === origin.channelId
@@ -399,7 +422,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         : undefined;
     const posted = await postRequest(request, channel, thread);
     if (posted && input.threadTs && thread === undefined) {
-      const text = `:ballot_box_with_ballot: <@${actor.userId}> asked for *${escapeMrkdwn(approvalTitle(plan))}*; the request \`${request.id}\` waits for approval in <#${channel}>.`;
+      const text = `:ballot_box_with_ballot: <@${actor.userId}> asked for *${views.escape(approvalTitle(plan))}*; the request \`${request.id}\` waits for approval in <#${channel}>.`;
       try {
         await messenger.post(
           origin.channelId,
@@ -410,7 +433,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         report(e);
       }
     }
-    return buildRequestedReply(request, posted ? channel : undefined, origin.channelId);
+    return views.requested(request, posted ? channel : undefined, origin.channelId);
   }
 
   async function requestChange(request: Parameters<ChangePipeline['propose']>[0]): Promise<Reply> {
@@ -419,7 +442,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     const steps = await buildChangeSteps(input, plan, stepDeps);
     const approvalPlan: ChangeApprovalPlan = { kind: 'change', steps };
     if (dryRun) {
-      return buildApprovalDryRunReply(approvalPlan, {
+      return views.dryRun(approvalPlan, {
         gate: gate.name,
         required: gate.gate.approvals,
         approversText: describeApprovers(gate.gate.approvers),
@@ -458,7 +481,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       fingerprint: job.fingerprint,
     };
     if (input.dryRun) {
-      return buildApprovalDryRunReply(plan, {
+      return views.dryRun(plan, {
         gate: gate.name,
         required: gate.gate.approvals,
         approversText: describeApprovers(gate.gate.approvers),
@@ -509,21 +532,21 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     const applied = approvals.supersede(r.id, what, actor);
     if (applied.decision.kind !== 'moved') return statusNotice(applied.request, r.id);
     await refresh(r.id);
-    return buildApprovalNotice(
-      `${ref(r)} can no longer be approved: ${escapeMrkdwn(what)}. It is now superseded; nothing was changed.`,
+    return views.notice(
+      `${ref(r)} can no longer be approved: ${views.escape(what)}. It is now superseded; nothing was changed.`,
       'Ask again to make a new request from what is live now.',
     );
   }
 
   async function approve(requestId: string, clicker: Actor): Promise<Reply> {
     if (shutdown.signal.aborted)
-      return buildApprovalNotice('The bot is restarting; press Approve again in a minute.');
+      return views.notice('The bot is restarting; press Approve again in a minute.');
     const r = approvals.get(requestId);
     if (r?.status !== 'pending') return statusNotice(r, requestId);
     const rights = await rightsOf(r, clicker);
-    if (!rights.ok) return buildApprovalNotice(rights.text, rights.hint);
+    if (!rights.ok) return views.notice(rights.text, rights.hint);
     if (r.votes.some((v) => v.voter === clicker.userId)) {
-      return buildApprovalNotice(
+      return views.notice(
         `You already approved ${ref(r)}; it needs ${r.required - r.votes.length} more from ${describeApprovers(r.approvers)}.`,
       );
     }
@@ -541,12 +564,12 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     switch (d.kind) {
       case 'refused':
         if (d.reason === 'already_voted') {
-          return buildApprovalNotice(`You already approved ${ref(now)}.`);
+          return views.notice(`You already approved ${ref(now)}.`);
         }
         return statusNotice(now, requestId);
       case 'voted':
         await refresh(requestId);
-        return buildApprovalNotice(
+        return views.notice(
           `Your approval of ${ref(now)} is recorded: ${d.votes} of ${now.required}. It needs ${d.remaining} more from ${describeApprovers(now.approvers)}.`,
         );
       case 'moved':
@@ -558,7 +581,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         progress.set(requestId, now.plan.kind === 'retrain' ? 'Starting the job…' : 'Applying the change…');
         track(() => execute(requestId, clicker.userId));
         await refresh(requestId);
-        return buildApprovalNotice(
+        return views.notice(
           `You approved ${ref(now)}. ${now.plan.kind === 'retrain' ? 'The job is starting' : 'The change is being applied'}; the request message follows it.`,
         );
     }
@@ -569,10 +592,9 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     if (r?.status !== 'pending') return statusNotice(r, requestId);
     if (clicker.userId !== r.requester) {
       const rights = await rightsOf(r, clicker);
-      if (!rights.ok)
-        return buildApprovalNotice(rights.text.replace('approve or reject', 'reject'), rights.hint);
+      if (!rights.ok) return views.notice(rights.text.replace('approve or reject', 'reject'), rights.hint);
     }
-    return buildRejectPrompt(r);
+    return views.rejectPrompt(r);
   }
 
   async function reject(requestId: string, clicker: Actor, reason?: string): Promise<Reply> {
@@ -581,7 +603,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     let isApprover = false;
     if (clicker.userId !== r.requester) {
       const rights = await rightsOf(r, clicker);
-      if (!rights.ok) return buildApprovalNotice(rights.text, rights.hint);
+      if (!rights.ok) return views.notice(rights.text, rights.hint);
       isApprover = true;
     }
     const text = reason?.trim() ? reason.trim() : undefined;
@@ -593,7 +615,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       return { ...statusNotice(applied.request, requestId), replaceOriginal: true };
     const verb = clicker.userId === r.requester ? 'withdrew' : 'rejected';
     return {
-      ...buildApprovalNotice(`You ${verb} ${ref(r)}. Nothing was changed.`),
+      ...views.notice(`You ${verb} ${ref(r)}. Nothing was changed.`),
       replaceOriginal: true,
     };
   }
@@ -642,7 +664,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     const icon = result.ok ? ':white_check_mark:' : ':x:';
     await tell(
       applied.request ?? r,
-      `${icon} *${escapeMrkdwn(approvalTitle(r.plan))}* ${result.ok ? `is done. ${result.outcome}` : `failed: ${result.reason}`}`,
+      `${icon} *${views.escape(approvalTitle(r.plan))}* ${result.ok ? `is done. ${result.outcome}` : `failed: ${result.reason}`}`,
     );
   }
 
@@ -723,7 +745,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       if (clock.now() + delay > deadline) {
         const url = jobRunUrl(workspaceHost, run);
         throw new ExecutionFailure(
-          `The bot stopped following ${link(url, `run ${runId}`)} after ${formatElapsed(wait.timeoutMs)} (it is ${run.state}); it may still finish.`,
+          `The bot stopped following ${views.link(url, `run ${runId}`)} after ${formatElapsed(wait.timeoutMs)} (it is ${run.state}); it may still finish.`,
         );
       }
       await clock.sleep(delay, shutdown.signal);
@@ -759,7 +781,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     }
     const run = await followRun(runId);
     const url = jobRunUrl(workspaceHost, run);
-    const runLink = link(url, `run ${run.runId}`);
+    const runLink = views.link(url, `run ${run.runId}`);
     const took =
       run.startedAt && run.endedAt
         ? ` after ${formatElapsed(run.endedAt.getTime() - run.startedAt.getTime())}`

@@ -21,15 +21,6 @@ import type {
 import type { Registry } from '../databricks/registry.js';
 import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../errors.js';
-import { escapeMrkdwn } from '../slack/blocks/format.js';
-import { buildPlanReply } from '../slack/blocks/plan.js';
-import {
-  buildApplyingReply,
-  buildProgressMessage,
-  changeTitle,
-  type ProgressPhase,
-  type ProgressView,
-} from '../slack/blocks/progress.js';
 import {
   describeFailure,
   type FollowOptions,
@@ -42,7 +33,73 @@ import { describeStaleness, describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';
 
+export interface PlanReplyOptions {
+  /** The stored change; without it (or in a dry run) no buttons are shown. */
+  changeId?: string;
+  dryRun: boolean;
+  /** Who asked; only they may press the buttons. */
+  requesterId: string;
+  workspaceHost: string;
+  /**
+   * A line shown above the diff, in mrkdwn (escape user text yourself), e.g. why the plan was
+   * replaced as stale, or that the endpoint is protected. A note that mentions "protected" also
+   * puts an "are you sure" dialog on Apply.
+   */
+  note?: string;
+  /** Force the "are you sure" dialog on Apply (e.g. protected endpoints) whatever the note says. */
+  confirm?: boolean;
+}
+
+export type ProgressPhase = 'starting' | 'rolling_out' | 'succeeded' | 'failed' | 'timed_out';
+
+export interface ProgressView {
+  changeId: string;
+  plan: Plan;
+  phase: ProgressPhase;
+  /** Slack user ids. */
+  requester: string;
+  appliedBy?: string;
+  /** When Apply was pressed, and now (ms); the message shows the difference. */
+  startedAt: number;
+  now: number;
+  workspaceHost: string;
+  /** The latest endpoint state seen (pending versions, what is live). */
+  endpoint?: Endpoint;
+  /** How it ended, for `succeeded`. */
+  summary?: string;
+  /** Why, for `failed` and `timed_out` (already safe to show). */
+  reason?: string;
+  hint?: string;
+  /** Set when the failure was ours: people quote it, the logs carry it. */
+  correlationId?: string;
+}
+
+/** How the pipeline's replies and channel messages look (implemented in slack/blocks/views.ts). */
+export interface PipelineViews {
+  /** The plan with Apply/Cancel (or a dry run without buttons). */
+  planReply(plan: Plan, options: PlanReplyOptions): Reply;
+  /** The channel message that follows one change, posted once and then updated. */
+  progress(view: ProgressView): Pick<Reply, 'text' | 'blocks'>;
+  /** What replaces the plan once Apply won. */
+  applying(plan: Plan, changeId: string, channel: string): Reply;
+  /** Why a change cannot be acted on as asked (unknown, already applied, cancelled, stale, …). */
+  statusNotice(change: Change | undefined, id: string): Reply;
+  /** Apply refused: another change holds the target. */
+  busy(holder: Change | undefined, plan: Plan): Reply;
+  /** The line above a new plan whose target is busy. */
+  busyNote(holder: Change | undefined, plan: Plan): string;
+  /** Someone other than the requester pressed a button. */
+  onlyRequester(change: Change, action: 'apply' | 'cancel'): Reply;
+  /** Apply pressed while the pipeline is stopping. */
+  restarting(): Reply;
+  /** The request no longer makes sense (replaces the plan). */
+  noLongerApplicable(reason: string, hint?: string): Reply;
+  /** Cancel won (replaces the plan). */
+  cancelled(change: Change): Reply;
+}
+
 export interface ChangePipelineDeps {
+  views: PipelineViews;
   store: ChangeStore;
   serving: Serving;
   registry: Registry;
@@ -84,29 +141,17 @@ export interface RunningChangePipeline extends ChangePipeline {
   stop(): void;
 }
 
-/** An ephemeral answer that leaves the message the button was on as it is. */
-const notice = (text: string): Reply => ({
-  text,
-  blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-  visibility: 'ephemeral',
-});
-
-/** What a target is called in a sentence: the endpoint, or "Champion of acme.mlops.churn_model". */
-function targetName(plan: Plan): string {
-  return plan.kind === 'endpoint' ? plan.endpoint : `${plan.alias} of ${plan.model}`;
-}
-
 /**
  * Creates the change pipeline. One instance per process; it owns the background followers.
  *
  * @example
- * const pipeline = createChangePipeline({ store, serving, registry, messenger, clock, workspaceHost,
+ * const pipeline = createChangePipeline({ store, serving, registry, messenger, clock, workspaceHost, views,
  *   buildPlan: (input) => buildPlanFor(input, deps), autoApplies: () => false });
  * await pipeline.resume();
  * const reply = await pipeline.apply(changeId, { userId: 'U0REQUEST' });
  */
 export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePipeline {
-  const { store, serving, registry, messenger, clock, workspaceHost } = deps;
+  const { store, serving, registry, messenger, clock, workspaceHost, views } = deps;
   const newCorrelationId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
   const tasks = new Set<Promise<void>>();
   const shutdown = new AbortController();
@@ -135,50 +180,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   // Replies about a change that cannot be acted on as asked
   // -------------------------------------------------------------------------------------------
 
-  function statusNotice(change: Change | undefined, id: string): Reply {
-    if (!change)
-      return notice(`There is no change \`${escapeMrkdwn(id)}\`. Run the command again to make a new plan.`);
-    const ref = `Change \`${change.id}\` (${escapeMrkdwn(changeTitle(change.plan))})`;
-    switch (change.status) {
-      case 'proposed':
-        return notice(`${ref} has not been applied yet.`);
-      case 'applying':
-      case 'rolling_out':
-        return notice(
-          `${ref} is already being applied by <@${change.appliedBy ?? change.requester}>; progress is in <#${change.channel}>.`,
-        );
-      case 'succeeded':
-        return notice(`${ref} was already applied. ${escapeMrkdwn(change.outcome ?? '')}`.trim());
-      case 'failed':
-        return notice(
-          `${ref} was already applied and failed: ${escapeMrkdwn(change.error ?? 'see the channel message')}`,
-        );
-      case 'timed_out':
-        return notice(
-          `${ref} was already applied; the bot stopped following its rollout. Check \`/mlops status\`.`,
-        );
-      case 'cancelled':
-        return notice(`${ref} was cancelled; nothing was changed. Run the command again to make a new plan.`);
-      case 'stale':
-        return notice(
-          change.replacedBy
-            ? `${ref} is out of date: the target changed after it was planned. Use the newer plan \`${change.replacedBy}\`.`
-            : `${ref} is out of date: ${escapeMrkdwn(change.error ?? 'the target changed after it was planned')}. Run the command again.`,
-        );
-    }
-  }
-
-  function busyText(holder: Change | undefined, plan: Plan): string {
-    if (!holder) return `Another change is in progress on ${targetName(plan)}.`;
-    const since =
-      holder.appliedAt !== undefined
-        ? `, started <!date^${Math.floor(holder.appliedAt / 1000)}^{time}|earlier>`
-        : '';
-    return `Change \`${holder.id}\` (${escapeMrkdwn(changeTitle(holder.plan))}) by <@${holder.appliedBy ?? holder.requester}> is in progress on ${escapeMrkdwn(targetName(plan))}${since}.`;
-  }
-
   function planReply(change: Change, note?: string): Reply {
-    return buildPlanReply(change.plan, {
+    return views.planReply(change.plan, {
       changeId: change.id,
       dryRun: false,
       requesterId: change.requester,
@@ -209,7 +212,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   /** Posts the message once; a failure to post is logged and the change goes on without it. */
   async function post(change: Change, v: ProgressView): Promise<MessageRef | undefined> {
     try {
-      const ref = await messenger.post(change.channel, buildProgressMessage(v));
+      const ref = await messenger.post(change.channel, views.progress(v));
       store.setMessage(change.id, ref);
       return ref;
     } catch (e) {
@@ -221,7 +224,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   async function show(ref: MessageRef | undefined, v: ProgressView): Promise<boolean> {
     if (!ref) return false;
     try {
-      await messenger.update(ref, buildProgressMessage(v));
+      await messenger.update(ref, views.progress(v));
       return true;
     } catch (e) {
       report(e);
@@ -495,13 +498,13 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   // -------------------------------------------------------------------------------------------
 
   async function apply(changeId: string, clicker: Actor, _origin?: Origin): Promise<Reply> {
-    if (shutdown.signal.aborted) return notice('The bot is restarting; press Apply again in a minute.');
+    if (shutdown.signal.aborted) return views.restarting();
     const change = store.get(changeId);
-    if (!change) return statusNotice(undefined, changeId);
+    if (!change) return views.statusNotice(undefined, changeId);
     if (clicker.userId !== change.requester) {
-      return notice(`Only <@${change.requester}> can apply this change.`);
+      return views.onlyRequester(change, 'apply');
     }
-    if (change.status !== 'proposed') return statusNotice(change, changeId);
+    if (change.status !== 'proposed') return views.statusNotice(change, changeId);
 
     // No await before this line: of any number of concurrent clicks exactly one wins here.
     const won = store.transition(change.id, 'proposed', 'applying', {
@@ -510,9 +513,9 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     });
     if (!won.won) {
       if (won.reason === 'target_busy') {
-        return notice(`${busyText(won.holder, change.plan)} Press Apply again when it has finished.`);
+        return views.busy(won.holder, change.plan);
       }
-      return statusNotice(won.change, changeId);
+      return views.statusNotice(won.change, changeId);
     }
 
     let fresh: Plan;
@@ -531,9 +534,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
             detail: e.message,
           },
         });
-        const hint = e.hint ? `\n${escapeMrkdwn(e.hint)}` : '';
-        const text = `This plan can no longer be applied: ${escapeMrkdwn(e.message)} Nothing was changed.${hint}`;
-        return { ...notice(text), visibility: 'in_channel', replaceOriginal: true };
+        return views.noLongerApplicable(e.message, e.hint);
       }
       // Ours or Databricks' trouble: put the proposal back so Apply can be pressed again.
       store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
@@ -580,16 +581,16 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       plan: fresh,
       audit: { actor: clicker.userId, action: 'applied', target: change.target, ...planStates(fresh) },
     });
-    if (!started.won) return statusNotice(store.get(change.id), changeId);
+    if (!started.won) return views.statusNotice(store.get(change.id), changeId);
     const running = started.change;
     track(() => run(running));
-    return buildApplyingReply(fresh, running.id, running.channel);
+    return views.applying(fresh, running.id, running.channel);
   }
 
   return {
     async propose({ input, plan, actor, origin, dryRun }) {
       if (dryRun) {
-        return buildPlanReply(plan, { dryRun: true, requesterId: actor.userId, workspaceHost });
+        return views.planReply(plan, { dryRun: true, requesterId: actor.userId, workspaceHost });
       }
       const { change, duplicate } = store.createProposal({
         requester: actor.userId,
@@ -600,10 +601,10 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       });
       // A Slack retry of the same command: answer as before, never a second change.
       if (duplicate)
-        return change.status === 'proposed' ? planReply(change) : statusNotice(change, change.id);
+        return change.status === 'proposed' ? planReply(change) : views.statusNotice(change, change.id);
       const holder = store.activeFor(change.target);
       if (holder) {
-        return planReply(change, `${busyText(holder, plan)} Apply will be refused until it has finished.`);
+        return planReply(change, views.busyNote(holder, plan));
       }
       if (deps.autoApplies(input.subcommand, plan)) {
         const reply = await apply(change.id, actor, origin);
@@ -616,9 +617,9 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
 
     async cancel(changeId, clicker) {
       const change = store.get(changeId);
-      if (!change) return statusNotice(undefined, changeId);
+      if (!change) return views.statusNotice(undefined, changeId);
       if (clicker.userId !== change.requester) {
-        return notice(`Only <@${change.requester}> can cancel this change.`);
+        return views.onlyRequester(change, 'cancel');
       }
       const t = store.transition(change.id, 'proposed', 'cancelled', {
         audit: {
@@ -628,9 +629,9 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
           ...planStates(change.plan),
         },
       });
-      if (!t.won) return statusNotice(t.reason === 'status' ? t.change : store.get(change.id), changeId);
-      const text = `Cancelled change \`${change.id}\` (${escapeMrkdwn(changeTitle(change.plan))}). Nothing was changed.`;
-      return { ...notice(text), visibility: 'in_channel', replaceOriginal: true };
+      if (!t.won)
+        return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), changeId);
+      return views.cancelled(change);
     },
 
     async resume() {

@@ -19,6 +19,7 @@ import type { Warehouse } from '../databricks/warehouse.js';
 import { UserError } from '../errors.js';
 import { type Schedule, startSchedule } from '../jobs/schedule.js';
 import type { Logger } from '../logger.js';
+import { driftViews } from '../slack/blocks/views.js';
 import type { Directory } from '../slack/directory.js';
 import { registerDriftListeners } from '../slack/drift-listeners.js';
 import { createDriftStateStore, type DriftStateStore } from './state-store.js';
@@ -89,6 +90,7 @@ export function startDriftWatch(options: DriftWiringOptions): RunningDriftWatch 
       serving: options.serving,
       state,
       publisher,
+      views: driftViews,
       clock,
       logger,
       report: (e) => {
@@ -140,6 +142,7 @@ export function startDriftWatch(options: DriftWiringOptions): RunningDriftWatch 
         audit: deps.audit,
         ...(deps.retrain ? { retrain: deps.retrain } : {}),
         publisher,
+        views: driftViews,
         directory: deps.directory,
         clock,
         logger,

@@ -10,7 +10,6 @@ import { resolveModelName } from '../databricks/model-names.js';
 import { UserError } from '../errors.js';
 import { type DriftCheckDeps, type DriftCheckResult, runDriftCheck } from '../jobs/drift-check.js';
 import type { ScheduledJob } from '../jobs/schedule.js';
-import { buildDriftCheckReply } from '../slack/blocks/drift.js';
 import { rulesOf } from './rules.js';
 import type { WatchedMonitor } from './types.js';
 
@@ -130,7 +129,7 @@ export function createDriftWatch(deps: DriftCheckDeps, options: DriftWatchOption
           await check(m.name, now, { report: true, reportChannel: origin.channelId || m.config.channel }),
         );
       }
-      return buildDriftCheckReply(results);
+      return deps.views.checkReply(results);
     },
     async idle() {
       await Promise.all([...running.values()].map((p) => p.catch(() => {})));

@@ -18,19 +18,9 @@ import { type AlertView, buildAlertView, evaluateModel, type RuleEvaluation } fr
 import { buildMetricQuery, type MetricRow, toWindows } from '../drift/queries.js';
 import { termsOf } from '../drift/rules.js';
 import type { DriftAlert, DriftStateStore } from '../drift/state-store.js';
-import type { DriftPublisher, WatchedMonitor } from '../drift/types.js';
+import type { CheckSummary, DriftPublisher, DriftViews, ReportRule, WatchedMonitor } from '../drift/types.js';
 import { isUserError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import {
-  buildDriftAlertMessage,
-  buildDriftFailureMessage,
-  buildDriftFailureRecoveredMessage,
-  buildDriftRecoveryMessage,
-  buildDriftReportMessage,
-  buildDriftUpdateMessage,
-  type CheckSummary,
-  type ReportRule,
-} from '../slack/blocks/drift.js';
 
 export interface DriftCheckDeps {
   warehouse: Warehouse;
@@ -38,6 +28,7 @@ export interface DriftCheckDeps {
   serving: Pick<Serving, 'get'>;
   state: DriftStateStore;
   publisher: DriftPublisher;
+  views: DriftViews;
   clock: Clock;
   logger?: Logger;
   /** Start, ok and error reports (a log line, a monitoring check-in). */
@@ -251,8 +242,9 @@ const alertState = (a: DriftAlert, chartInThread: boolean) => ({
 });
 
 /** Redraws an alert's channel message from its stored view and state. */
-export async function redrawAlert(
-  deps: Pick<DriftCheckDeps, 'publisher' | 'state'>,
+async function redraw(
+  deps: Pick<DriftCheckDeps, 'publisher'>,
+  render: DriftViews['alert'],
   alert: DriftAlert,
   now: number,
 ): Promise<void> {
@@ -260,8 +252,17 @@ export async function redrawAlert(
   const chartInThread = !alert.view.chartUrl && !alert.view.chartProblem;
   await deps.publisher.update(
     { channel: alert.channel, ts: alert.ts },
-    buildDriftAlertMessage(alert.view, alertState(alert, chartInThread), now),
+    render(alert.view, alertState(alert, chartInThread), now),
   );
+}
+
+/** Redraws an alert message after a click (slack/drift-listeners.ts). */
+export async function redrawAlert(
+  deps: Pick<DriftCheckDeps, 'publisher' | 'state' | 'views'>,
+  alert: DriftAlert,
+  now: number,
+): Promise<void> {
+  await redraw(deps, deps.views.alert, alert, now);
 }
 
 /**
@@ -393,7 +394,7 @@ export async function runDriftCheck(
         const chartsInThread = reportCharts.some((r) => r.chart.png);
         const ref = await deps.publisher.post(
           options.reportChannel ?? channel,
-          buildDriftReportMessage({
+          deps.views.report({
             monitor: monitor.name,
             model: monitor.model,
             modelId,
@@ -456,7 +457,7 @@ async function decide(
     open = deps.state.recordWindows(open.id, fresh, view) ?? open;
     const ref = await deps.publisher.post(
       open.channel,
-      buildDriftAlertMessage(view, alertState(open, !!chart.png), now),
+      deps.views.alert(view, alertState(open, !!chart.png), now),
     );
     deps.state.setAlertMessage(open.id, ref.ts);
     await uploadChart(deps, ref, monitor, e, chart);
@@ -494,7 +495,7 @@ async function decide(
         }),
         ...chart.view,
       };
-      const ref = await deps.publisher.post(open.channel, buildDriftUpdateMessage(update), open.ts);
+      const ref = await deps.publisher.post(open.channel, deps.views.update(update), open.ts);
       await uploadChart(deps, { channel: ref.channel, ts: open.ts! }, monitor, e, chart);
       const view = {
         ...buildAlertView({
@@ -508,7 +509,7 @@ async function decide(
         ...pickChart(open.view),
       };
       const updated = deps.state.recordWindows(open.id, fresh, view);
-      if (updated) await redrawAlert(deps, updated, now);
+      if (updated) await redraw(deps, deps.views.alert, updated, now);
       return { kind: 'update' };
     }
     if (e.latest?.status === 'ok') {
@@ -525,9 +526,9 @@ async function decide(
         ...pickChart(open.view),
       };
       deps.state.setView(open.id, view);
-      await deps.publisher.post(open.channel, buildDriftRecoveryMessage(view), open.ts);
+      await deps.publisher.post(open.channel, deps.views.recovery(view), open.ts);
       const closed = deps.state.alert(open.id);
-      if (closed) await redrawAlert(deps, closed, now);
+      if (closed) await redraw(deps, deps.views.alert, closed, now);
       return { kind: 'recovery' };
     }
   } else if (fresh.length > 0) {
@@ -555,7 +556,7 @@ async function decide(
     if (!created) return { kind: 'silenced' };
     const ref = await deps.publisher.post(
       alert.channel,
-      buildDriftAlertMessage(view, alertState(alert, !!chart.png), now),
+      deps.views.alert(view, alertState(alert, !!chart.png), now),
     );
     deps.state.setAlertMessage(alert.id, ref.ts);
     await uploadChart(deps, ref, monitor, e, chart);
@@ -602,7 +603,7 @@ async function reportFailure(
   try {
     const ref = await deps.publisher.post(
       stored.channel,
-      buildDriftFailureMessage({
+      deps.views.failure({
         monitor: monitor.name,
         model: monitor.model,
         message: failure.message,
@@ -626,7 +627,7 @@ async function reportRecovery(
   const cleared = deps.state.clearFailure(monitor.name);
   if (!cleared?.ts) return;
   try {
-    const message = buildDriftFailureRecoveredMessage({
+    const message = deps.views.failureRecovered({
       monitor: monitor.name,
       since: cleared.since,
       attempts: cleared.attempts,

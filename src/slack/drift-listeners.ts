@@ -15,7 +15,7 @@ import type { Clock } from '../clock.js';
 import type { Actor, Reply } from '../commands/types.js';
 import type { Policy } from '../config/policy.js';
 import type { DriftAlert, DriftStateStore } from '../drift/state-store.js';
-import type { DriftPublisher, WatchedMonitor } from '../drift/types.js';
+import type { DriftPublisher, DriftViews, WatchedMonitor } from '../drift/types.js';
 import { UserError } from '../errors.js';
 import { redrawAlert } from '../jobs/drift-check.js';
 import type { Logger } from '../logger.js';
@@ -66,6 +66,8 @@ export interface DriftListenerDeps {
   /** Creates the gated retraining request (approvals); without it, Retrain explains why it cannot. */
   retrain?: RetrainRequester;
   publisher: DriftPublisher;
+  /** How alerts are drawn when a click changes them. */
+  views: DriftViews;
   directory: Directory;
   clock: Clock;
   logger: Logger;

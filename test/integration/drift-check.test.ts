@@ -19,6 +19,7 @@ import { MLOPS_CHANNEL_ID, type SlackTwin, startSlackTwin } from '../../src/sand
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { driftViews } from '../../src/slack/blocks/views.js';
 import { createSlackDriftPublisher } from '../../src/slack/drift-listeners.js';
 
 const DAY = 86_400_000;
@@ -121,6 +122,7 @@ function deps(overrides: Partial<DriftCheckDeps> = {}): DriftCheckDeps {
     serving: createServingClient(http),
     state,
     publisher: createSlackDriftPublisher(client),
+    views: driftViews,
     clock,
     ...overrides,
   };

@@ -18,6 +18,7 @@ import type { DriftPublisher, WatchedMonitor } from '../../src/drift/types.js';
 import { type DriftCheckDeps, runDriftCheck } from '../../src/jobs/drift-check.js';
 import { DEMO_BREACH_WINDOWS, DEMO_TABLES, seedDemoTables } from '../../src/sandbox/demo-tables.js';
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
+import { driftViews } from '../../src/slack/blocks/views.js';
 
 const NOW = new Date('2026-11-20T15:00:00Z');
 
@@ -48,6 +49,7 @@ function deps(): DriftCheckDeps {
     serving: createServingClient(http),
     state,
     publisher: new RecordingPublisher(),
+    views: driftViews,
     clock: { now: () => NOW.getTime(), sleep: async () => {} },
   };
 }

@@ -26,6 +26,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';
 import { ACTION_APPLY } from '../../src/slack/blocks/action-ids.js';
+import { pipelineViews } from '../../src/slack/blocks/views.js';
 
 const RILEY: Actor = { userId: 'U0REQUEST', userName: 'riley' };
 const AVERY: Actor = { userId: 'U0APPROVE', userName: 'avery' };
@@ -130,6 +131,7 @@ async function start(
       registry,
       messenger,
       clock,
+      views: pipelineViews,
       buildPlan: (input) => buildPlanFor(input, planDeps),
       workspaceHost: 'https://adb-1.2.azuredatabricks.net',
       autoApplies: () => o.autoApply ?? options.autoApply ?? false,

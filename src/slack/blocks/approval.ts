@@ -13,6 +13,7 @@ import {
   primaryStep,
 } from '../../changes/approval-plan.js';
 import type { ApprovalRequest } from '../../changes/approval-store.js';
+import type { ApprovalMessageOptions } from '../../changes/approvals.js';
 import { describeApprovers } from '../../changes/gate.js';
 import { describeTraffic } from '../../changes/plan.js';
 import type { Reply, SlackBlock } from '../../commands/types.js';
@@ -46,14 +47,7 @@ import { formatElapsed } from './progress.js';
 export const REJECT_REASON_BLOCK = 'approval-reject-reason';
 export const MAX_REJECT_REASON = 500;
 
-export interface ApprovalMessageOptions {
-  now: number;
-  workspaceHost: string;
-  /** A line about the execution under way, e.g. 'Rolling out churn-endpoint…'. */
-  progress?: string;
-  /** Links to show once executed or failed (the job run, the endpoint). */
-  links?: Array<{ url: string; label: string }>;
-}
+export type { ApprovalMessageOptions };
 
 const STATUS_HEADER: Record<ApprovalRequest['status'], string> = {
   pending: 'Approval needed',

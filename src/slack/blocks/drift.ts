@@ -6,6 +6,7 @@
  */
 import type { Reply, SlackBlock } from '../../commands/types.js';
 import type { AlertView, WindowView } from '../../drift/alert-view.js';
+import type { AlertState, CheckSummary, FailureView, ReportRule } from '../../drift/types.js';
 import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
 import {
@@ -23,21 +24,10 @@ import {
 
 type Message = Pick<Reply, 'text' | 'blocks'>;
 
+export type { AlertState, CheckSummary, FailureView, ReportRule };
+
 /** Rows of the window table before "and N more". */
 const MAX_TABLE_ROWS = 12;
-
-/** What the store knows about an alert beyond its view. */
-export interface AlertState {
-  id: string;
-  status: 'open' | 'closed';
-  snoozedUntil?: number;
-  snoozedBy?: string;
-  acknowledgedBy?: string;
-  acknowledgedAt?: number;
-  closedAt?: number;
-  /** Where the chart is when it is not in the message (local renderer: the thread). */
-  chartInThread?: boolean;
-}
 
 /** A metric value as people read it: four significant digits. */
 export function formatValue(v: number | null | undefined): string {
@@ -254,14 +244,6 @@ export function buildDriftRecoveryMessage(view: AlertView): Message {
   return { text, blocks: [sectionBlock(`:white_check_mark: ${escapeMrkdwn(text)}`)] };
 }
 
-export interface FailureView {
-  monitor: string;
-  model: string;
-  message: string;
-  hint?: string;
-  since: number;
-}
-
 /** A failing check, posted once per failing streak. */
 export function buildDriftFailureMessage(f: FailureView): Message {
   const text = `Drift check for ${f.monitor} failed: ${f.message}${f.hint ? ` Fix: ${f.hint}` : ''}`;
@@ -288,12 +270,6 @@ export function buildDriftFailureRecoveredMessage(f: {
 }): Message {
   const text = `The drift check for ${f.monitor} works again (failed ${plural(f.attempts, 'time')} since ${formatUtc(new Date(f.since))}; recovered ${formatUtc(new Date(f.at))}).`;
   return { text, blocks: [sectionBlock(`:white_check_mark: ${escapeMrkdwn(text)}`)] };
-}
-
-export interface ReportRule {
-  view: AlertView;
-  /** The open alert of this rule, if any, with a link to it. */
-  openAlert?: { permalink?: string; channel: string };
 }
 
 /** `/mlops drift`: the result of a check that posted no alert, healthy or not, with its charts. */
@@ -336,17 +312,6 @@ export function buildDriftReportMessage(input: {
   if (input.chartsInThread) blocks.push(contextBlock(['The charts are in the thread.']));
   blocks.push(contextBlock([METHOD_NOTE]));
   return { text, blocks: blocks.slice(0, BLOCK_LIMITS.blocksPerMessage) };
-}
-
-export interface CheckSummary {
-  monitor: string;
-  channel: string;
-  outcome: 'ok' | 'failed';
-  alertsPosted: number;
-  updatesPosted: number;
-  recoveries: number;
-  reportPosted: boolean;
-  error?: { message: string; hint?: string };
 }
 
 /** The ephemeral answer to `/mlops drift`: what the check did and where to look. */

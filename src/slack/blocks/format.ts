@@ -2,6 +2,7 @@
  * Small pure helpers shared by the Block Kit builders: escaping, truncation, dates, monospace
  * tables, and the block shapes we use. No Slack calls here.
  */
+import { shortModel } from '../../changes/describe.js';
 import type { SlackBlock } from '../../commands/types.js';
 import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
 
@@ -56,10 +57,7 @@ export function formatUtc(date: Date): string {
   )}:${pad2(date.getUTCMinutes())} UTC`;
 }
 
-/** The last part of a three-part model name: what people call the model in a channel. */
-export function shortModel(fullName: string): string {
-  return fullName.split('.').pop() || fullName;
-}
+export { shortModel };
 
 /** 'churn_model v3' */
 export function versionLabel(modelName: string, version: string | number): string {

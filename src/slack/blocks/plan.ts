@@ -2,6 +2,8 @@
  * The plan message: what is there now and what will be after, with Apply and Cancel buttons that
  * carry only the change id. A dry run shows the same plan without buttons.
  */
+
+import type { PlanReplyOptions } from '../../changes/pipeline.js';
 import { diffPlan, summarisePlan } from '../../changes/plan.js';
 import type { DiffLine, Plan } from '../../changes/types.js';
 import type { Reply, SlackBlock } from '../../commands/types.js';
@@ -21,22 +23,7 @@ import {
   truncate,
 } from './format.js';
 
-export interface PlanReplyOptions {
-  /** The stored change; without it (or in a dry run) no buttons are shown. */
-  changeId?: string;
-  dryRun: boolean;
-  /** Who asked; only they may press the buttons. */
-  requesterId: string;
-  workspaceHost: string;
-  /**
-   * A line shown above the diff, in mrkdwn (escape user text yourself), e.g. why the plan was
-   * replaced as stale, or that the endpoint is protected. A note that mentions "protected" also
-   * puts an "are you sure" dialog on Apply.
-   */
-  note?: string;
-  /** Force the "are you sure" dialog on Apply (e.g. protected endpoints) whatever the note says. */
-  confirm?: boolean;
-}
+export type { PlanReplyOptions };
 
 const MARK: Record<DiffLine['change'], string> = { added: '+', removed: '-', changed: '~', unchanged: ' ' };
 

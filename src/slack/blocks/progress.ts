@@ -4,6 +4,8 @@
  * still serves) or timed out (what to check). Pure: data in, text and blocks out.
  */
 
+import { changeTitle, formatElapsed } from '../../changes/describe.js';
+import type { ProgressPhase, ProgressView } from '../../changes/pipeline.js';
 import { describeTraffic } from '../../changes/plan.js';
 import type { AliasPlan, EndpointPlan, Plan } from '../../changes/types.js';
 import type { Reply, SlackBlock } from '../../commands/types.js';
@@ -11,29 +13,7 @@ import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
 import type { Endpoint } from '../../databricks/serving.js';
 import { escapeMrkdwn, shortModel, truncate } from './format.js';
 
-export type ProgressPhase = 'starting' | 'rolling_out' | 'succeeded' | 'failed' | 'timed_out';
-
-export interface ProgressView {
-  changeId: string;
-  plan: Plan;
-  phase: ProgressPhase;
-  /** Slack user ids. */
-  requester: string;
-  appliedBy?: string;
-  /** When Apply was pressed, and now (ms); the message shows the difference. */
-  startedAt: number;
-  now: number;
-  workspaceHost: string;
-  /** The latest endpoint state seen (pending versions, what is live). */
-  endpoint?: Endpoint;
-  /** How it ended, for `succeeded`. */
-  summary?: string;
-  /** Why, for `failed` and `timed_out` (already safe to show). */
-  reason?: string;
-  hint?: string;
-  /** Set when the failure was ours: people quote it, the logs carry it. */
-  correlationId?: string;
-}
+export type { ProgressPhase, ProgressView };
 
 const ICONS: Record<ProgressPhase, string> = {
   starting: ':hourglass_flowing_sand:',
@@ -53,35 +33,7 @@ const PHASE_WORDS: Record<ProgressPhase, string> = {
 
 const MAX_REASON = 1500;
 
-/**
- * "2m 14s", "45s", "1h 3m".
- *
- * @example formatElapsed(134_000) // '2m 14s'
- */
-export function formatElapsed(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  return `${Math.floor(m / 60)}h ${m % 60}m`;
-}
-
-/**
- * What the change is, in a few words: "Deploy to churn-endpoint", "Champion → churn_model v3".
- *
- * @example changeTitle(plan) // 'Traffic split on churn-endpoint'
- */
-export function changeTitle(plan: Plan): string {
-  if (plan.kind === 'alias') return `${plan.alias} → ${shortModel(plan.model)} v${plan.toVersion}`;
-  switch (plan.subcommand) {
-    case 'deploy':
-      return plan.create ? `New endpoint ${plan.endpoint}` : `Deploy to ${plan.endpoint}`;
-    case 'split':
-      return `Traffic split on ${plan.endpoint}`;
-    case 'rollback':
-      return `Rollback of ${plan.endpoint}`;
-  }
-}
+export { changeTitle, formatElapsed };
 
 function deploymentWord(state: string | undefined): string {
   switch (state) {

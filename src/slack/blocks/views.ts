@@ -1,0 +1,68 @@
+/**
+ * The Block Kit implementations of the views the domain services take (PipelineViews,
+ * ApprovalViews, DriftViews): wiring only, the builders live next door.
+ */
+import type { ApprovalViews } from '../../changes/approvals.js';
+import type { PipelineViews } from '../../changes/pipeline.js';
+import type { DriftViews } from '../../drift/types.js';
+import {
+  buildApprovalDryRunReply,
+  buildApprovalMessage,
+  buildApprovalNotice,
+  buildRejectPrompt,
+  buildRequestedReply,
+} from './approval.js';
+import {
+  buildCancelledReply,
+  buildChangeBusyNote,
+  buildChangeBusyNotice,
+  buildChangeStatusNotice,
+  buildNoLongerApplicableReply,
+  buildOnlyRequesterNotice,
+  buildRestartingNotice,
+} from './change-notices.js';
+import {
+  buildDriftAlertMessage,
+  buildDriftCheckReply,
+  buildDriftFailureMessage,
+  buildDriftFailureRecoveredMessage,
+  buildDriftRecoveryMessage,
+  buildDriftReportMessage,
+  buildDriftUpdateMessage,
+} from './drift.js';
+import { escapeMrkdwn, link } from './format.js';
+import { buildPlanReply } from './plan.js';
+import { buildApplyingReply, buildProgressMessage } from './progress.js';
+
+export const pipelineViews: PipelineViews = {
+  planReply: buildPlanReply,
+  progress: buildProgressMessage,
+  applying: buildApplyingReply,
+  statusNotice: buildChangeStatusNotice,
+  busy: buildChangeBusyNotice,
+  busyNote: buildChangeBusyNote,
+  onlyRequester: buildOnlyRequesterNotice,
+  restarting: buildRestartingNotice,
+  noLongerApplicable: buildNoLongerApplicableReply,
+  cancelled: buildCancelledReply,
+};
+
+export const approvalViews: ApprovalViews = {
+  message: buildApprovalMessage,
+  dryRun: buildApprovalDryRunReply,
+  requested: buildRequestedReply,
+  notice: buildApprovalNotice,
+  rejectPrompt: buildRejectPrompt,
+  escape: escapeMrkdwn,
+  link,
+};
+
+export const driftViews: DriftViews = {
+  alert: buildDriftAlertMessage,
+  update: buildDriftUpdateMessage,
+  recovery: buildDriftRecoveryMessage,
+  failure: buildDriftFailureMessage,
+  failureRecovered: buildDriftFailureRecoveredMessage,
+  report: buildDriftReportMessage,
+  checkReply: buildDriftCheckReply,
+};
