@@ -8,13 +8,20 @@
  * `params`, which policy.ts reports with the key path and line like its own.
  */
 import { z } from 'zod';
-import { checked, show } from './checked.js';
+import {
+  channelIdSchema,
+  checked,
+  endpointNameSchema,
+  groupRefSchema,
+  show,
+  userIdSchema,
+} from './checked.js';
 
-const USER_ID = /^[UW][A-Z0-9]{2,}$/;
-const GROUP_ID = /^S[A-Z0-9]{2,}$/;
-const GROUP_HANDLE = /^@[a-z0-9][a-z0-9._-]*$/i;
-const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
-const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+const approverUserSchema = userIdSchema;
+const approverGroupSchema = groupRefSchema.transform((g) => (g.startsWith('@') ? g.toLowerCase() : g));
+const channelSchema = channelIdSchema;
+const endpointSchema = endpointNameSchema;
+
 const ALIAS_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,254}$/;
 const MODEL_NAME = /^[A-Za-z0-9_-]{1,255}(\.[A-Za-z0-9_-]{1,255}){0,2}$/;
 const GATE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -32,45 +39,6 @@ export const PRODUCTION_ALIAS = 'Production';
 
 export const DEFAULT_EXPIRY = '24h';
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-const approverUserSchema = checked(
-  (v) => USER_ID.test(v),
-  (v) =>
-    GROUP_ID.test(v) || v.startsWith('@')
-      ? `${show(v)} is ${v.startsWith('@') ? 'a name' : 'a user group'}, not a Slack user id (U… or W…)`
-      : `${show(v)} is not a Slack user id (U… or W…)`,
-  (v) =>
-    GROUP_ID.test(v) || GROUP_HANDLE.test(v)
-      ? 'move user groups under `groups:`; under `users:` list member ids'
-      : "use the member id from the user's profile (⋮ → Copy member ID)",
-);
-
-const approverGroupSchema = checked(
-  (v) => GROUP_ID.test(v) || GROUP_HANDLE.test(v),
-  (v) =>
-    USER_ID.test(v)
-      ? `${show(v)} is a user id, not a user group`
-      : `${show(v)} is not a user group reference (@handle or S… id)`,
-  (v) =>
-    USER_ID.test(v)
-      ? 'move it under `users:`'
-      : /^[a-z0-9][a-z0-9._-]*$/.test(v)
-        ? `write the handle with its @ and in quotes: "@${v}"`
-        : 'write the group\'s handle in quotes, e.g. "@ml-approvers", or its id (S…)',
-).transform((g) => (g.startsWith('@') ? g.toLowerCase() : g));
-
-const channelSchema = checked(
-  (v) => CHANNEL_ID.test(v),
-  (v) =>
-    v.startsWith('#') ? `${show(v)} is a channel name, not a channel id` : `${show(v)} is not a channel id`,
-  () => "use the channel id (C…) shown at the bottom of the channel's About tab",
-);
-
-const endpointSchema = checked(
-  (v) => ENDPOINT_NAME.test(v),
-  (v) => `${show(v)} is not a serving endpoint name`,
-  () => 'use the name as shown under Serving: 1–63 letters, digits, "-" or "_"',
-);
 
 const aliasSchema = checked(
   (v) => ALIAS_NAME.test(v.replace(/^@/, '')),

@@ -9,7 +9,12 @@
 import { z } from 'zod';
 import { columnName, tableName } from '../databricks/warehouse-identifiers.js';
 import { scheduleProblem } from '../jobs/schedule.js';
-import { checked, show } from './checked.js';
+import {
+  channelIdSchema as channelSchema,
+  checked,
+  endpointNameSchema as endpointSchema,
+  show,
+} from './checked.js';
 
 const valid = (f: (v: string) => unknown) => (v: string) => {
   try {
@@ -102,13 +107,6 @@ const identifierSchema = checked(
   () => 'use the column name as in the metric tables, e.g. model_version',
 );
 
-const channelSchema = checked(
-  (v) => /^[CG][A-Z0-9]{2,}$/.test(v),
-  (v) =>
-    v.startsWith('#') ? `${show(v)} is a channel name, not a channel id` : `${show(v)} is not a channel id`,
-  () => "use the channel id (C…) shown at the bottom of the channel's About tab",
-);
-
 const modelSchema = checked(
   (v) => {
     const parts = v.split('.');
@@ -116,12 +114,6 @@ const modelSchema = checked(
   },
   (v) => `${show(v)} is not a model name`,
   () => 'write the short name (churn_model, read in the default catalog and schema) or catalog.schema.model',
-);
-
-const endpointSchema = checked(
-  (v) => /^[A-Za-z0-9_-]{1,63}$/.test(v),
-  (v) => `${show(v)} is not a serving endpoint name`,
-  () => 'use the name as shown under Serving: 1–63 letters, digits, "-" or "_"',
 );
 
 const granularitySchema = checked(
