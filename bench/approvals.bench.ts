@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, HTTPReceiver } from '@slack/bolt';
 import { startBot } from '../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
 import { loadPolicy } from '../src/config/policy.js';
@@ -28,6 +27,7 @@ import { startWorkspaceTwin } from '../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../src/slack/blocks/action-ids.js';
 import { blockAction, postToBolt, TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
 import { percentile } from './stats.js';
+import { bareBoltApp } from './support.js';
 
 const REQUESTS = 100;
 const APPROVERS = 10;
@@ -137,23 +137,6 @@ if (process.env.BENCH_ROLE === 'load') await loadProcess();
 // The bench
 // ---------------------------------------------------------------------------------------------
 
-/** A Bolt app that only acks the same clicks: the floor the bot's figure compares with. */
-async function bareApp(): Promise<{ url: string; stop: () => Promise<unknown> }> {
-  const app = new App({
-    token: 'xoxb-bare',
-    botId: 'B0BARE',
-    botUserId: 'U0BARE',
-    receiver: new HTTPReceiver({ signingSecret: TEST_SIGNING_SECRET }),
-  });
-  app.action(ACTION_APPROVAL_APPROVE, async ({ ack }) => {
-    await ack();
-  });
-  const server = await app.start({ port: 0, host: '127.0.0.1' });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => app.stop() };
-}
-
 function child(role: 'twins' | 'load') {
   const proc = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ['--import', 'tsx'],
@@ -235,7 +218,11 @@ export default async function bench() {
       0,
     );
     // The same clicks against a Bolt app that only acks, on the same machine right after.
-    const bare = await bareApp();
+    const bare = await bareBoltApp((app) =>
+      app.action(ACTION_APPROVAL_APPROVE, async ({ ack }) => {
+        await ack();
+      }),
+    );
     const mintedAgain = twins.next<{ urls: string[] }>();
     twins.proc.send({ mint: requests.flatMap((r) => approverIds.map((user) => ({ ts: r.ts, user }))) });
     const again = await mintedAgain;

@@ -12,16 +12,13 @@ import { createLocalRenderer, renderChartPng } from '../src/charts/render.js';
 import { buildDriftChart, type DriftChartInput } from '../src/charts/spec.js';
 import type { MessageRef } from '../src/commands/types.js';
 import { monitorSchema } from '../src/config/policy-monitors.js';
-import type { TokenProvider } from '../src/databricks/auth.js';
-import { createDatabricksWarehouse } from '../src/databricks/warehouse.js';
 import { rulesOf } from '../src/drift/rules.js';
 import { createDriftStateStore } from '../src/drift/state-store.js';
 import type { DriftPublisher } from '../src/drift/types.js';
 import { runDriftCheck } from '../src/jobs/drift-check.js';
 import { DEMO_TABLES, seedDemoTables } from '../src/sandbox/demo-tables.js';
-import { openSandboxDuckDb } from '../src/sandbox/duckdb.js';
-import { startWarehouseTwin } from '../src/sandbox/warehouse/index.js';
 import { driftViews } from '../src/slack/blocks/views.js';
+import { startWarehouseOnTwin } from './support.js';
 
 const TOKEN = 'dapi-bench';
 const NOW = new Date('2026-11-20T15:00:00Z');
@@ -37,15 +34,8 @@ function timed<T>(fn: () => T, runs: number): { value: T; mean: number } {
 }
 
 export default async function bench(): Promise<Array<{ name: string; value: string; target?: string }>> {
-  const db = await openSandboxDuckDb();
-  const twin = await startWarehouseTwin({ db, token: TOKEN });
-  const tokens: TokenProvider = { token: async () => TOKEN };
-  const warehouse = createDatabricksWarehouse({
-    host: twin.url,
-    httpPath: twin.httpPath,
-    ca: twin.ca,
-    tokens,
-  });
+  const sql = await startWarehouseOnTwin(TOKEN);
+  const { db, twin, warehouse } = sql;
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-drift-bench-'));
   const state = createDriftStateStore(join(dir, 'modelgate.db'));
   const posts: string[] = [];
@@ -190,9 +180,7 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
     return rows;
   } finally {
     state.close();
-    await warehouse.close();
-    await twin.stop();
-    await db.close();
+    await sql.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

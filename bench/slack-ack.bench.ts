@@ -7,7 +7,6 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, HTTPReceiver } from '@slack/bolt';
 import { startBot } from '../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
 import { loadPolicy } from '../src/config/policy.js';
@@ -15,6 +14,7 @@ import { staticTokenProvider } from '../src/databricks/auth.js';
 import { TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
 import type { LoadOrder } from './load-process.js';
 import { percentile } from './stats.js';
+import { bareBoltApp } from './support.js';
 
 const TOTAL = 500;
 const CONCURRENCY = 20;
@@ -25,22 +25,6 @@ const TEXTS = [
   'status',
   'deploy churn_model 3 --dry-run',
 ];
-
-async function bareApp(): Promise<{ url: string; stop: () => Promise<unknown> }> {
-  const app = new App({
-    token: 'xoxb-bare',
-    botId: 'B0BARE',
-    botUserId: 'U0BARE',
-    receiver: new HTTPReceiver({ signingSecret: TEST_SIGNING_SECRET }),
-  });
-  app.command('/mlops', async ({ ack }) => {
-    await ack();
-  });
-  const server = await app.start({ port: 0, host: '127.0.0.1' });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: () => app.stop() };
-}
 
 interface Ready {
   slackApiUrl: string;
@@ -86,7 +70,11 @@ export default async function bench() {
     databricks: { host: ready.workspaceUrl, tokens: staticTokenProvider(ready.workspaceToken) },
     dbPath: join(dir, 'bench.db'),
   });
-  const bare = await bareApp();
+  const bare = await bareBoltApp((app) =>
+    app.command('/mlops', async ({ ack }) => {
+      await ack();
+    }),
+  );
   try {
     const order = (url: string): Omit<LoadOrder, 'responseUrls'> => ({
       url,

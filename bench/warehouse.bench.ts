@@ -4,26 +4,17 @@
  * - time and rows to read 365 daily windows × 50 feature columns × 3 model ids from the drift table.
  */
 import { z } from 'zod';
-import type { TokenProvider } from '../src/databricks/auth.js';
-import { createDatabricksWarehouse, sqlWindow, tableName } from '../src/databricks/warehouse.js';
+import { sqlWindow, tableName } from '../src/databricks/warehouse.js';
 import { DEMO_TABLES, seedDemoTables } from '../src/sandbox/demo-tables.js';
-import { openSandboxDuckDb } from '../src/sandbox/duckdb.js';
-import { startWarehouseTwin } from '../src/sandbox/warehouse/index.js';
+import { startWarehouseOnTwin } from './support.js';
 
 const TOKEN = 'dapi-bench';
 const SMALL_QUERIES = 200;
 const WARMUP = 20;
 
 export default async function bench(): Promise<Array<{ name: string; value: string; target?: string }>> {
-  const db = await openSandboxDuckDb();
-  const twin = await startWarehouseTwin({ db, token: TOKEN });
-  const tokens: TokenProvider = { token: async () => TOKEN };
-  const warehouse = createDatabricksWarehouse({
-    host: twin.url,
-    httpPath: twin.httpPath,
-    ca: twin.ca,
-    tokens,
-  });
+  const sql = await startWarehouseOnTwin(TOKEN);
+  const { db, twin, warehouse } = sql;
   try {
     const seedStart = performance.now();
     const seeded = await seedDemoTables(db, {
@@ -93,8 +84,6 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
       },
     ];
   } finally {
-    await warehouse.close();
-    await twin.stop();
-    await db.close();
+    await sql.stop();
   }
 }

@@ -433,6 +433,9 @@ async function decide(
   wantReport: boolean,
 ): Promise<Decision> {
   const retrain = monitor.retrainable ?? monitor.config.retrainJob !== undefined;
+  // The alert's view for these windows: one rule of one model id, as of now.
+  const viewOf = (windows: number[]) =>
+    buildAlertView({ monitor: monitor.name, model: monitor.model, evaluation: e, windows, retrain, now });
   let open = deps.state.openAlert(monitor.name, e.rule.name, e.modelId);
   const alerted = new Set(open?.windows ?? []);
   const fresh = e.verdicts
@@ -444,14 +447,7 @@ async function decide(
   if (open && !open.ts) {
     const chart = await drawChart(monitor, e, deps);
     const view = {
-      ...buildAlertView({
-        monitor: monitor.name,
-        model: monitor.model,
-        evaluation: e,
-        windows: [...alerted, ...fresh],
-        retrain,
-        now,
-      }),
+      ...viewOf([...alerted, ...fresh]),
       ...chart.view,
     };
     open = deps.state.recordWindows(open.id, fresh, view) ?? open;
@@ -470,14 +466,7 @@ async function decide(
       const allWindows = [...alerted, ...fresh];
       if (snoozed) {
         const view = {
-          ...buildAlertView({
-            monitor: monitor.name,
-            model: monitor.model,
-            evaluation: e,
-            windows: allWindows,
-            retrain,
-            now,
-          }),
+          ...viewOf(allWindows),
           ...pickChart(open.view),
         };
         deps.state.recordWindows(open.id, fresh, view);
@@ -485,27 +474,13 @@ async function decide(
       }
       const chart = await drawChart(monitor, e, deps);
       const update = {
-        ...buildAlertView({
-          monitor: monitor.name,
-          model: monitor.model,
-          evaluation: e,
-          windows: fresh,
-          retrain,
-          now,
-        }),
+        ...viewOf(fresh),
         ...chart.view,
       };
       const ref = await deps.publisher.post(open.channel, deps.views.update(update), open.ts);
       await uploadChart(deps, { channel: ref.channel, ts: open.ts! }, monitor, e, chart);
       const view = {
-        ...buildAlertView({
-          monitor: monitor.name,
-          model: monitor.model,
-          evaluation: e,
-          windows: allWindows,
-          retrain,
-          now,
-        }),
+        ...viewOf(allWindows),
         ...pickChart(open.view),
       };
       const updated = deps.state.recordWindows(open.id, fresh, view);
@@ -515,14 +490,7 @@ async function decide(
     if (e.latest?.status === 'ok') {
       if (!deps.state.closeAlert(open.id, now)) return { kind: 'silenced' };
       const view = {
-        ...buildAlertView({
-          monitor: monitor.name,
-          model: monitor.model,
-          evaluation: e,
-          windows: open.windows,
-          retrain,
-          now,
-        }),
+        ...viewOf(open.windows),
         ...pickChart(open.view),
       };
       deps.state.setView(open.id, view);
@@ -534,14 +502,7 @@ async function decide(
   } else if (fresh.length > 0) {
     const chart = await drawChart(monitor, e, deps);
     const view = {
-      ...buildAlertView({
-        monitor: monitor.name,
-        model: monitor.model,
-        evaluation: e,
-        windows: fresh,
-        retrain,
-        now,
-      }),
+      ...viewOf(fresh),
       ...chart.view,
     };
     const { alert, created } = deps.state.createAlert({
@@ -567,14 +528,7 @@ async function decide(
   const chart = await drawChart(monitor, e, deps);
   return {
     kind: 'quiet',
-    view: buildAlertView({
-      monitor: monitor.name,
-      model: monitor.model,
-      evaluation: e,
-      windows: [],
-      retrain,
-      now,
-    }),
+    view: viewOf([]),
     chart,
   };
 }
