@@ -5,12 +5,14 @@
  * request, whatever the clicks) and the click-to-ack latency, next to a bare Bolt app acking the
  * same clicks. The gate needs 2 of the 10 approvers, so per request one click wins, one more is
  * recorded and the rest are refused. The twins and the load generator run in processes of their
- * own (this file forked with BENCH_ROLE=twins|load), so the latency is the bot's event loop alone.
+ * own (this file forked with BENCH_ROLE=twins|load), so the latency is the bot's event loop alone; the
+ * load generator posts over node:http rather than fetch so that it takes little CPU from the bot.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startBot } from '../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
@@ -25,9 +27,9 @@ import {
 import { DEMO, seedDemoWorkspace } from '../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../src/slack/blocks/action-ids.js';
-import { blockAction, postToBolt, TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
+import { blockAction, TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
 import { percentile } from './stats.js';
-import { bareBoltApp } from './support.js';
+import { bareBoltApp, createPoster } from './support.js';
 
 const REQUESTS = 100;
 const APPROVERS = 10;
@@ -113,17 +115,19 @@ async function loadProcess(): Promise<void> {
       ),
     );
     const durations: number[] = [];
+    const poster = createPoster(order.url);
     for (let w = 0; w < clicks.length; w += WAVE) {
       const wave = clicks.slice(w, w + WAVE).flat();
       await Promise.all(
         wave.map(async (request) => {
           const t = performance.now();
-          const res = await postToBolt(order.url, request);
+          const status = await poster.post(request);
           durations.push(performance.now() - t);
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+          if (status !== 200) throw new Error(`HTTP ${status}`);
         }),
       );
     }
+    poster.close();
     process.send?.({ durations: durations.sort((a, b) => a - b) });
   });
   process.on('disconnect', () => process.exit(0));
@@ -195,6 +199,10 @@ export default async function bench() {
     twins.proc.send({ mint: requests.flatMap((r) => approverIds.map((user) => ({ ts: r.ts, user }))) });
     const { urls } = await minted;
     const answered = load.next<{ durations: number[] }>();
+    // What the bot's process spends while the clicks arrive and the requests execute.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     load.proc.send({ url: bot.eventsUrl!, requests, responseUrls: urls } satisfies ClickOrder);
     const { durations } = await answered;
@@ -211,6 +219,8 @@ export default async function bench() {
       await new Promise((r) => setTimeout(r, 50));
     }
     const allDone = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    loopDelay.disable();
     const statuses = requests.map((r) => bot.store.approvals.get(r.id)?.status);
     const executed = statuses.filter((s) => s === 'executed').length;
     const executions = requests.reduce(
@@ -258,6 +268,14 @@ export default async function bench() {
         value: `${(percentile(durations, 99) / percentile(bareDurations, 99)).toFixed(2)}×`,
       },
       { name: 'first click to last execution ended', value: `${(allDone / 1000).toFixed(1)} s` },
+      {
+        name: 'bot CPU over that time (per request)',
+        value: `${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (${((cpu.user + cpu.system) / 1000 / REQUESTS).toFixed(1)} ms)`,
+      },
+      {
+        name: 'bot event-loop delay p99 / max',
+        value: `${(loopDelay.percentile(99) / 1e6).toFixed(1)} / ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+      },
     ];
   } finally {
     await bot.stop();

@@ -2,8 +2,9 @@
  * The load generator for the ack bench, in its own process: plays Slack posting signed requests
  * and times each answer. Orders and results travel over the fork IPC channel.
  */
-import { blockAction, postToBolt, type SlackRequest, slashCommand } from '../test/support/slack-requests.js';
+import { blockAction, type SlackRequest, slashCommand } from '../test/support/slack-requests.js';
 import { timedConcurrently } from './stats.js';
+import { createPoster } from './support.js';
 
 export interface LoadOrder {
   url: string;
@@ -21,10 +22,13 @@ process.on('message', async (order: LoadOrder) => {
       ? slashCommand({ text: order.texts[i % order.texts.length]!, response_url })
       : blockAction({ action_id: 'change-apply', value: 'no-such-change', response_url }),
   );
+  // node:http rather than fetch: the client's own CPU would otherwise slow the bot it times.
+  const poster = createPoster(order.url);
   const durations = await timedConcurrently(requests.length, order.concurrency, async (i) => {
-    const res = await postToBolt(order.url, requests[i]!);
-    if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${order.url}`);
+    const status = await poster.post(requests[i]!);
+    if (status !== 200) throw new Error(`HTTP ${status} from ${order.url}`);
   });
+  poster.close();
   process.send?.({ durations });
 });
 process.on('disconnect', () => process.exit(0));

@@ -35,6 +35,7 @@ import { runApprovalExpiry } from './jobs/approval-expiry.js';
 import { runRolloutWatch } from './jobs/rollout-watch.js';
 import { type Schedule, startSchedule } from './jobs/schedule.js';
 import { type Logger, silentLogger } from './logger.js';
+import { fastFetch } from './net/fast-fetch.js';
 import { approvalViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
 import { createSlackDriftPublisher } from './slack/drift-listeners.js';
@@ -106,6 +107,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const clientOptions: webApi.WebClientOptions = {
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
     retryConfig: options.slackRetries ?? webApi.retryPolicies.fiveRetriesInFiveMinutes,
+    // Web API calls and response_url replies; Bolt uses this fetch for both.
+    fetch: fastFetch,
   };
   const boltLogger = toBoltLogger(logger);
   const app =

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
+import { fastFetch } from '../net/fast-fetch.js';
 import type { DatabricksAuth } from './config.js';
 
 /** Supplies a bearer token for every Databricks call, REST and SQL alike (one cache for both). */
@@ -53,7 +54,7 @@ export function createOAuthM2M({
   host,
   clientId,
   clientSecret,
-  fetch = globalThis.fetch,
+  fetch = fastFetch,
   clock = systemClock,
   refreshMarginMs = 40_000,
   timeoutMs = 30_000,

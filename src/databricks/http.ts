@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { type Clock, systemClock } from '../clock.js';
+import { fastFetch } from '../net/fast-fetch.js';
 import type { TokenProvider } from './auth.js';
 import { isLoopbackHost } from './config.js';
 
@@ -197,7 +198,7 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
   const {
     host,
     tokens,
-    fetch = globalThis.fetch,
+    fetch = fastFetch,
     clock = systemClock,
     random = Math.random,
     timeoutMs = 30_000,
