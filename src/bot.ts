@@ -25,6 +25,7 @@ import { groupRefsIn, type Policy } from './config/policy.js';
 import type { TokenProvider } from './databricks/auth.js';
 import { createDatabricksHttp } from './databricks/http.js';
 import { createJobsClient } from './databricks/jobs.js';
+import { createMlflowRuns } from './databricks/mlflow.js';
 import { createMonitorsClient } from './databricks/monitors.js';
 import { createRegistryClient } from './databricks/registry.js';
 import type { WaitForRolloutOptions } from './databricks/rollout.js';
@@ -163,6 +164,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     views: approvalViews,
     buildPlan: (input) => buildPlanFor(input, planDeps),
     registry,
+    mlflow: createMlflowRuns(http),
     jobs: createJobsClient(http),
     jobSettings: createJobSettingsReader(http),
     messenger: createSlackMessenger(app.client),

@@ -20,6 +20,7 @@ import type { ApprovalPolicy } from '../config/policy-gates.js';
 import type { JobRun, Jobs } from '../databricks/jobs.js';
 import { isFinished, succeeded } from '../databricks/jobs.js';
 import { jobRunUrl } from '../databricks/links.js';
+import type { MlflowRuns } from '../databricks/mlflow.js';
 import type { Registry } from '../databricks/registry.js';
 import { isUserError, UserError } from '../errors.js';
 import { describeFailure } from './apply.js';
@@ -52,6 +53,7 @@ import {
   retrainTargetFor,
 } from './gate.js';
 import type { RunningChangePipeline } from './pipeline.js';
+import { findRegisteredVersion } from './registered-version.js';
 import type { Change, ChangeStore } from './store.js';
 import type { ChangeStatus, Plan } from './types.js';
 
@@ -164,6 +166,8 @@ export interface ApprovalServiceDeps {
   /** Builds a command's plan against the live state (the same builder the pipeline uses). */
   buildPlan: (input: MutatingCommand) => Promise<Plan>;
   registry: Registry;
+  /** MLflow runs, to tie a registered version to the job run that made it. */
+  mlflow: MlflowRuns;
   jobs: Jobs;
   jobSettings: JobSettingsReader;
   messenger: Messenger;
@@ -794,10 +798,14 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     }
     let registered = '';
     try {
-      const version = await deps.registry.findVersionByRunId(plan.model, run.runId);
-      registered = version
-        ? ` It registered ${shortModel(plan.model)} v${version.version} (aliases: ${version.aliases.length > 0 ? version.aliases.join(', ') : 'none yet'}).`
-        : ` It registered no new version of ${shortModel(plan.model)}.`;
+      const found = await findRegisteredVersion(deps, plan.model, run);
+      const v = found?.version;
+      const aliases = v && v.aliases.length > 0 ? v.aliases.join(', ') : 'none yet';
+      registered = !v
+        ? ` It registered no new version of ${shortModel(plan.model)}.`
+        : found.confirmed
+          ? ` It registered ${shortModel(plan.model)} v${v.version} (aliases: ${aliases}).`
+          : ` ${shortModel(plan.model)} v${v.version} was registered while it ran (aliases: ${aliases}); the bot could not confirm it came from this run.`;
     } catch (e) {
       if (!isUserError(e) && !describeFailure(e)) report(e);
       registered = ` The bot could not check which version it registered.`;

@@ -28,6 +28,8 @@ export interface JobRun {
   endedAt?: Date;
   /** Job-level parameters the run used (value, or the job's default). */
   parameters: Record<string, string>;
+  /** Ids of its task runs: work done inside the run (an MLflow run, say) is tagged with these. */
+  taskRunIds: number[];
 }
 
 export interface RunNowOptions {
@@ -59,6 +61,7 @@ const runSchema = z.looseObject({
   job_parameters: z
     .array(z.looseObject({ name: z.string(), default: z.string().nullish(), value: z.string().nullish() }))
     .nullish(),
+  tasks: z.array(z.looseObject({ run_id: z.coerce.number().int() })).nullish(),
   // The deprecated `state` object is ignored on purpose: `status` replaces it (reference §4.2).
   status: z.looseObject({
     state: z.string(),
@@ -94,6 +97,7 @@ function toRun(r: RunJson): JobRun {
     jobId: r.job_id,
     state: r.status.state,
     parameters,
+    taskRunIds: (r.tasks ?? []).map((t) => t.run_id),
     ...(r.run_name ? { runName: r.run_name } : {}),
     ...(details
       ? {

@@ -26,7 +26,7 @@ export interface ModelVersionInfo {
   createdAt: Date;
   createdBy?: string;
   source?: string;
-  /** The run that produced the version (an MLflow run id; in the twin, the job run id). */
+  /** The MLflow run that produced the version. */
   runId?: string;
   comment?: string;
   /** Aliases pointing at this version, display spelling. */
@@ -43,8 +43,6 @@ export interface Registry {
   /** Points the alias at a READY version, moving it if it pointed elsewhere. */
   setAlias(fullName: string, alias: string, version: number): Promise<ModelAlias>;
   deleteAlias(fullName: string, alias: string): Promise<void>;
-  /** The version a run registered (matched on the version's run id), if any. */
-  findVersionByRunId(fullName: string, runId: string | number): Promise<ModelVersionInfo | undefined>;
 }
 
 const aliasSchema = z.looseObject({
@@ -322,15 +320,7 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
     }
   }
 
-  async function findVersionByRunId(
-    input: string,
-    runId: string | number,
-  ): Promise<ModelVersionInfo | undefined> {
-    const versions = await listVersions(input);
-    return versions.find((v) => v.runId === String(runId));
-  }
-
-  return { getModel, listVersions, getVersion, resolveAlias, setAlias, deleteAlias, findVersionByRunId };
+  return { getModel, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };
 }
 
 /** The version an alias points at in a model read with its aliases, if the alias exists. */

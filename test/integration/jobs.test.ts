@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findRegisteredVersion } from '../../src/changes/registered-version.js';
 import { simulatedClock } from '../../src/clock.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp, DatabricksApiError } from '../../src/databricks/http.js';
 import { createJobsClient, isFinished, type Jobs, succeeded } from '../../src/databricks/jobs.js';
 import { jobRunUrl } from '../../src/databricks/links.js';
+import { createMlflowRuns, JOB_ID_TAG, JOB_RUN_ID_TAG } from '../../src/databricks/mlflow.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { userError } from '../support/errors.js';
@@ -154,32 +156,79 @@ describe('cancelling a run', () => {
 });
 
 describe('the version a retraining run registers', () => {
-  it('registers one READY version, created by the job creator and carrying the run id', async () => {
-    const registry = createRegistryClient(env.http);
-    const { runId } = await jobs.runNow(DEMO.jobId, { parameters: { reason: 'weekly' } });
-    expect(await registry.findVersionByRunId(DEMO.model, runId)).toBeUndefined();
-
+  const lookup = () => ({ registry: createRegistryClient(env.http), mlflow: createMlflowRuns(env.http) });
+  const settle = async (runId: number) => {
     clock.advance(QUEUE_MS + RUN_MS);
-    await jobs.getRun(runId);
-    await jobs.getRun(runId);
-    const versions = await registry.listVersions(DEMO.model);
+    return jobs.getRun(runId);
+  };
+
+  it('registers one READY version whose MLflow run is tagged with the job and its task run', async () => {
+    const { runId } = await jobs.runNow(DEMO.jobId, { parameters: { reason: 'weekly' } });
+    const run = await settle(runId);
+    expect(run.taskRunIds).toHaveLength(1);
+    expect(run.taskRunIds[0]).not.toBe(runId);
+    const versions = await createRegistryClient(env.http).listVersions(DEMO.model);
     expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
-    const v = await registry.findVersionByRunId(DEMO.model, runId);
-    expect(v).toMatchObject({
-      version: 4,
-      status: 'READY',
-      createdBy: DEMO.users.riley,
-      runId: String(runId),
-      aliases: [],
+    const v = versions[3]!;
+    expect(v).toMatchObject({ status: 'READY', createdBy: DEMO.users.riley, aliases: [] });
+    expect(v.comment).toContain('weekly');
+    // The version names an MLflow run (32 hex), not the job run.
+    expect(v.runId).toMatch(/^[0-9a-f]{32}$/);
+    const tags = await createMlflowRuns(env.http).getRunTags(v.runId!);
+    expect(tags).toMatchObject({
+      [JOB_ID_TAG]: String(DEMO.jobId),
+      [JOB_RUN_ID_TAG]: String(run.taskRunIds[0]),
     });
-    expect(v?.comment).toContain('weekly');
+  });
+
+  it('finds that version from the finished run, confirmed by the MLflow tags', async () => {
+    const { runId } = await jobs.runNow(DEMO.jobId);
+    const found = await findRegisteredVersion(lookup(), DEMO.model, await settle(runId));
+    expect(found).toMatchObject({ confirmed: true, version: { version: 4 } });
+  });
+
+  it('does not claim a version another job run registered at the same time', async () => {
+    const { runId } = await jobs.runNow(DEMO.jobId);
+    const run = await settle(runId);
+    const theirs = { ...run, runId: 1, taskRunIds: [2] };
+    expect(await findRegisteredVersion(lookup(), DEMO.model, theirs)).toBeUndefined();
+  });
+
+  it('reports a version created during the run without MLflow tags as unconfirmed', async () => {
+    const { runId } = await jobs.runNow(DEMO.jobId);
+    const run = await settle(runId);
+    // As if the version's MLflow run lived in another workspace: the lookup finds no such run.
+    const v4 = env.twin.state.models.get(DEMO.model.toLowerCase())!.versions.get(4)!;
+    env.twin.state.mlflow_runs.delete(v4.run_id!);
+    expect(await findRegisteredVersion(lookup(), DEMO.model, run)).toMatchObject({
+      confirmed: false,
+      version: { version: 4 },
+    });
+  });
+
+  it('reports it as unconfirmed when the bot may not read the MLflow run', async () => {
+    const { runId } = await jobs.runNow(DEMO.jobId);
+    const run = await settle(runId);
+    env.twin.faults.next('GET /api/2.0/mlflow/runs/get', { kind: 'status', status: 403 });
+    expect(await findRegisteredVersion(lookup(), DEMO.model, run)).toMatchObject({
+      confirmed: false,
+      version: { version: 4 },
+    });
+  });
+
+  it('finds nothing for a run that registered nothing, ignoring older versions', async () => {
+    env.twin.state.jobs.get(DEMO.jobId)!.next_outcome = 'FAILED';
+    const { runId } = await jobs.runNow(DEMO.jobId);
+    const run = await settle(runId);
+    expect(succeeded(run)).toBe(false);
+    expect(await findRegisteredVersion(lookup(), DEMO.model, run)).toBeUndefined();
   });
 
   it('registers the version even when nobody reads the run first', async () => {
-    const registry = createRegistryClient(env.http);
-    const { runId } = await jobs.runNow(DEMO.jobId);
+    await jobs.runNow(DEMO.jobId);
     clock.advance(QUEUE_MS + RUN_MS);
-    expect((await registry.findVersionByRunId(DEMO.model, runId))?.version).toBe(4);
+    const versions = await createRegistryClient(env.http).listVersions(DEMO.model);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('registers nothing for a failed or cancelled run', async () => {
@@ -191,6 +240,18 @@ describe('the version a retraining run registers', () => {
     await jobs.cancelRun(cancelled);
     clock.advance(QUEUE_MS + RUN_MS + 1_000);
     expect((await registry.listVersions(DEMO.model)).map((v) => v.version)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('MLflow runs', () => {
+  it('reads the tags of a run a version came from; an unknown or malformed id is no run', async () => {
+    const mlflow = createMlflowRuns(env.http);
+    const v2 = await createRegistryClient(env.http).getVersion(DEMO.model, 2);
+    expect(await mlflow.getRunTags(v2.runId!)).toMatchObject({ 'mlflow.source.type': 'NOTEBOOK' });
+    await expect(mlflow.getRunTags('0123456789abcdef0123456789abcdef')).resolves.toBeUndefined();
+    const before = env.twin.requests.length;
+    await expect(mlflow.getRunTags('../../etc?x=1')).resolves.toBeUndefined();
+    expect(env.twin.requests.length).toBe(before);
   });
 });
 

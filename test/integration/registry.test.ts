@@ -111,12 +111,6 @@ describe('listing versions', () => {
   it('explains a model that does not exist', async () => {
     expect((await userError(registry.listVersions('acme.mlops.nope'))).code).toBe('model_not_found');
   });
-
-  it('finds the version a run registered by its run id', async () => {
-    const v = await registry.findVersionByRunId(DEMO.model, 'c4b3a2918f7e4d6c5b4a39281706f5e4');
-    expect(v?.version).toBe(2);
-    await expect(registry.findVersionByRunId(DEMO.model, 'no-such-run')).resolves.toBeUndefined();
-  });
 });
 
 describe('reading a version', () => {

@@ -76,8 +76,10 @@ describe('/mlops retrain', () => {
     expect(run.job_parameters).toEqual({ model_name: DEMO.model, reason: 'F1 fell below 0.5 for a week' });
     expect(shown(done)).toContain(`/jobs/${DEMO.jobId}/runs/${run.run_id}|run ${run.run_id}>`);
     expect(shown(done)).toContain('It registered churn_model v4 (aliases: none yet)');
+    // v4 is the version whose MLflow run is tagged with this job run's task.
     const version = workspace.state.models.get(DEMO.model)?.versions.get(4);
-    expect(version?.run_id).toBe(String(run.run_id));
+    const tags = workspace.state.mlflow_runs.get(version?.run_id ?? '')?.tags;
+    expect(tags?.['mlflow.databricks.jobRunID']).toBe(String(run.task_run_id));
     // The outcome is posted in the request's thread, with its link.
     const thread = await env.slack.waitFor(() =>
       env.slack.messages(APPROVALS_CHANNEL_ID).find((m) => m.thread_ts === req.ts && m.ts !== req.ts),

@@ -49,6 +49,7 @@ export const DEMO = {
 } as const;
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 /**
  * A workspace with the demo model (versions 1–3, Champion → 2, Challenger → 3), the endpoint
@@ -68,18 +69,29 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
     runId: string,
     bias: number,
     comment: string,
-  ): ModelVersion => ({
-    version: v,
-    status: 'READY',
-    source: `dbfs:/databricks/mlflow-tracking/2741/${runId}/artifacts/model`,
-    run_id: runId,
-    comment,
-    created_at: now - daysAgo * DAY,
-    created_by: by,
-    updated_at: now - daysAgo * DAY,
-    updated_by: by,
-    behaviour: { bias },
-  });
+  ): ModelVersion => {
+    // Logged from a notebook: an MLflow run without job tags.
+    state.mlflow_runs.set(runId, {
+      run_id: runId,
+      experiment_id: '2741',
+      status: 'FINISHED',
+      start_time: now - daysAgo * DAY - HOUR,
+      end_time: now - daysAgo * DAY,
+      tags: { 'mlflow.source.type': 'NOTEBOOK', 'mlflow.user': by },
+    });
+    return {
+      version: v,
+      status: 'READY',
+      source: `dbfs:/databricks/mlflow-tracking/2741/${runId}/artifacts/model`,
+      run_id: runId,
+      comment,
+      created_at: now - daysAgo * DAY,
+      created_by: by,
+      updated_at: now - daysAgo * DAY,
+      updated_by: by,
+      behaviour: { bias },
+    };
+  };
 
   state.models.set(DEMO.model, {
     catalog_name: DEMO.catalog,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { TwinContext } from './context.js';
 import { fail, type Router } from './router.js';
 import type { Job, JobRun, WorkspaceState } from './state.js';
@@ -51,12 +52,27 @@ function settleRun(ctx: TwinContext, run: JobRun): RunView {
   if (!job || !model) return view;
   const version = Math.max(0, ...model.versions.keys()) + 1;
   const reason = run.job_parameters.reason;
+  // The training task logs an MLflow run, tagged with the job and its task run, as MLflow does
+  // inside a Databricks job; the version points at that MLflow run, not at the job run.
+  const mlflowRunId = mlflowRunIdOf(run);
+  ctx.state.mlflow_runs.set(mlflowRunId, {
+    run_id: mlflowRunId,
+    experiment_id: String(job.job_id),
+    status: 'FINISHED',
+    start_time: view.startedAt,
+    end_time: view.endedAt,
+    tags: {
+      'mlflow.source.type': 'JOB',
+      'mlflow.databricks.jobID': String(job.job_id),
+      'mlflow.databricks.jobRunID': String(run.task_run_id),
+      'mlflow.databricks.jobType': 'NORMAL',
+    },
+  });
   model.versions.set(version, {
     version,
     status: 'READY',
-    source: `dbfs:/databricks/mlflow-tracking/${job.job_id}/${run.run_id}/artifacts/model`,
-    // Twin convention: the version's run_id is the job run id, so the bot can find what a run registered.
-    run_id: String(run.run_id),
+    source: `dbfs:/databricks/mlflow-tracking/${job.job_id}/${mlflowRunId}/artifacts/model`,
+    run_id: mlflowRunId,
     comment: `Retrained by job ${job.name} run ${run.run_id}${reason ? ` (${reason})` : ''}`,
     created_at: view.endedAt,
     created_by: job.creator_user_name,
@@ -66,6 +82,11 @@ function settleRun(ctx: TwinContext, run: JobRun): RunView {
   model.updated_at = view.endedAt;
   run.registered_version = version;
   return view;
+}
+
+/** A 32-hex MLflow run id, stable for a job run. */
+function mlflowRunIdOf(run: JobRun): string {
+  return createHash('sha1').update(`mlflow-run:${run.run_id}`).digest('hex').slice(0, 32);
 }
 
 /** Settles every run against the clock (registers the versions due); the registry calls it before reads. */
@@ -167,6 +188,14 @@ function runJson(ctx: TwinContext, run: JobRun, view: RunView) {
     })),
     state: legacyStateJson(view),
     status: statusJson(view, run),
+    tasks: [
+      {
+        task_key: 'train_model',
+        run_id: run.task_run_id,
+        state: legacyStateJson(view),
+        status: statusJson(view, run),
+      },
+    ],
     has_more: false,
   };
 }
@@ -229,12 +258,14 @@ export function registerJobRoutes(router: Router, ctx: TwinContext): void {
     }
     const parameters = parseParameters(job, body.job_parameters);
     const run_id = ++ctx.state.counters.run;
+    const task_run_id = ++ctx.state.counters.run;
     const number_in_job = [...ctx.state.runs.values()].filter((r) => r.job_id === job.job_id).length + 1;
     ctx.state.runs.set(run_id, {
       run_id,
       job_id: job.job_id,
       number_in_job,
       run_name: job.name,
+      task_run_id,
       created_at: ctx.clock.now(),
       queued_ms: ctx.jobQueueMs,
       run_ms: ctx.jobRunMs,

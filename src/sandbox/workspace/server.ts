@@ -5,6 +5,7 @@ import { type Clock, systemClock } from '../../clock.js';
 import type { InferenceRecord, TwinContext } from './context.js';
 import { FaultInjector } from './faults.js';
 import { registerJobRoutes } from './jobs-routes.js';
+import { registerMlflowRoutes } from './mlflow-routes.js';
 import { registerMonitorRoutes } from './monitors-routes.js';
 import { registerRegistryRoutes } from './registry-routes.js';
 import { Router, TwinApiError, type TwinRequest } from './router.js';
@@ -84,6 +85,7 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
   registerRegistryRoutes(router, ctx);
   registerJobRoutes(router, ctx);
   registerMonitorRoutes(router, ctx);
+  registerMlflowRoutes(router, ctx);
   const faults = new FaultInjector();
   const requests: RequestRecord[] = [];
 

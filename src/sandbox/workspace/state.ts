@@ -112,8 +112,24 @@ export interface JobRun {
   job_parameters: Record<string, string>;
   idempotency_token?: string;
   canceled_at?: number;
+  /** The run of its one task (`train_model`); task runs have ids of their own, as in Databricks. */
+  task_run_id: number;
   /** Set once the run has registered its model version (done once, when it settles). */
   registered_version?: number;
+}
+
+/**
+ * An MLflow tracking run (`/api/2.0/mlflow/runs/get`). A model version's `run_id` names one; a run
+ * logged from a Databricks job carries the job's ids in its `mlflow.databricks.jobID` and
+ * `mlflow.databricks.jobRunID` tags (the latter is the task run's id).
+ */
+export interface MlflowRun {
+  run_id: string;
+  experiment_id: string;
+  status: 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
+  start_time: number;
+  end_time?: number;
+  tags: Record<string, string>;
 }
 
 export interface MonitorRefresh {
@@ -157,6 +173,8 @@ export interface WorkspaceState {
   models: Map<string, RegisteredModel>;
   jobs: Map<number, Job>;
   runs: Map<number, JobRun>;
+  /** MLflow runs by their (hex) id. */
+  mlflow_runs: Map<string, MlflowRun>;
   /** Keyed by monitored table full name (lower-case). */
   monitors: Map<string, Monitor>;
   /** Table full name (lower-case) → table UUID, for the data-quality API's object ids. */
@@ -176,6 +194,7 @@ export function emptyState(): WorkspaceState {
     models: new Map(),
     jobs: new Map(),
     runs: new Map(),
+    mlflow_runs: new Map(),
     monitors: new Map(),
     tables: new Map(),
     counters: { endpoint: 0, run: 0, refresh: 0 },
