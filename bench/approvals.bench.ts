@@ -69,7 +69,15 @@ async function twinsProcess(): Promise<void> {
   for (let i = 0; i < REQUESTS; i++) {
     state.jobs.set(FIRST_JOB + i, { ...template, job_id: FIRST_JOB + i, name: `retrain-${i}` });
   }
-  const workspace = await startWorkspaceTwin({ state, rolloutDelayMs: 50, jobQueueMs: 10, jobRunMs: 50 });
+  // Lists page as Databricks pages them for the bot's max_results=100, not 2 at a time: 100
+  // retrainings of one model make 100+ versions, and the version lookup lists them all.
+  const workspace = await startWorkspaceTwin({
+    state,
+    rolloutDelayMs: 50,
+    jobQueueMs: 10,
+    jobRunMs: 50,
+    listPageSize: 100,
+  });
   process.on('message', (m: { mint?: Array<{ ts: string; user: string }>; count?: true }) => {
     if (m.mint) {
       const urls = m.mint.map((t) =>

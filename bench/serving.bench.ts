@@ -81,6 +81,7 @@ async function getLatency(n = 1_000, warmup = 100) {
       rolloutDelayMs: 0,
       jobQueueMs: 0,
       jobRunMs: 0,
+      listPageSize: 2,
       baseUrl: () => twin.url,
     };
     registerServingRoutes(router, ctx);

@@ -119,6 +119,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
           receiver: new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
           clientOptions,
           logger: boltLogger,
+          // No listener reads conversation state; the default store costs every event a lookup.
+          convoStore: false,
           deferInitialization: true,
         })
       : new App({
@@ -127,6 +129,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
           socketMode: true,
           clientOptions,
           logger: boltLogger,
+          convoStore: false,
           deferInitialization: true,
         });
   // auth.test now, so a bad bot token stops start-up with a clear error instead of failing later.

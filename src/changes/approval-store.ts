@@ -82,10 +82,7 @@ const requestRowSchema = z.object({
   channel: z.string(),
   thread_ts: z.string().nullable(),
   target: z.string(),
-  plan_json: z.string(),
-  evidence_json: z.string().nullable(),
   required: z.number().int(),
-  approvers_json: z.string(),
   status: z.enum(APPROVAL_STATUSES),
   decided_by: z.string().nullable(),
   decided_at: z.number().int().nullable(),
@@ -99,6 +96,17 @@ const requestRowSchema = z.object({
   attempts: z.number().int(),
   run_id: z.number().int().nullable(),
 });
+
+/** Columns written once, when the request is made: read and parsed once per request and kept. */
+const frozenRowSchema = z.object({
+  plan_json: z.string(),
+  evidence_json: z.string().nullable(),
+  approvers_json: z.string(),
+});
+/** The columns that change, for the statements that read a request again and again. */
+const LIVE_COLUMNS = Object.keys(requestRowSchema.shape).join(', ');
+
+const FROZEN_CACHE_SIZE = 500;
 
 const voteRowSchema = z.object({ voter: z.string(), at: z.number().int() });
 
@@ -229,13 +237,28 @@ export function newRequestId(): string {
 
 const newAttempt = (): string => randomBytes(8).toString('hex');
 
-function toRequest(raw: unknown, votes: Vote[]): ApprovalRequest {
-  const row = requestRowSchema.parse(raw);
+interface Frozen {
+  plan: ApprovalPlan;
+  evidence?: Evidence;
+  approvers: Approvers;
+}
+
+function toFrozen(id: string, raw: unknown): Frozen {
+  const row = frozenRowSchema.parse(raw);
   const plan = storedPlanSchema.safeParse(JSON.parse(row.plan_json));
   const approvers = storedApproversSchema.safeParse(JSON.parse(row.approvers_json));
   if (!plan.success || !approvers.success) {
-    throw new Error(`approval request ${row.id} in the store is unreadable (plan or approvers do not match)`);
+    throw new Error(`approval request ${id} in the store is unreadable (plan or approvers do not match)`);
   }
+  return {
+    plan: plan.data as unknown as ApprovalPlan,
+    approvers: approvers.data,
+    ...(row.evidence_json !== null ? { evidence: JSON.parse(row.evidence_json) as Evidence } : {}),
+  };
+}
+
+function toRequest(raw: unknown, votes: Vote[], frozen: Frozen): ApprovalRequest {
+  const row = requestRowSchema.parse(raw);
   const r: ApprovalRequest = {
     id: row.id,
     createdAt: row.created_at,
@@ -245,15 +268,15 @@ function toRequest(raw: unknown, votes: Vote[]): ApprovalRequest {
     requester: row.requester,
     channel: row.channel,
     target: row.target,
-    plan: plan.data as unknown as ApprovalPlan,
+    plan: frozen.plan,
     required: row.required,
-    approvers: approvers.data,
+    approvers: frozen.approvers,
     status: row.status,
     votes,
     attempts: row.attempts,
   };
   if (row.thread_ts !== null) r.threadTs = row.thread_ts;
-  if (row.evidence_json !== null) r.evidence = JSON.parse(row.evidence_json) as Evidence;
+  if (frozen.evidence !== undefined) r.evidence = frozen.evidence;
   if (row.decided_by !== null) r.decidedBy = row.decided_by;
   if (row.decided_at !== null) r.decidedAt = row.decided_at;
   if (row.reason !== null) r.reason = row.reason;
@@ -292,7 +315,10 @@ export function createApprovalStore(
       thread_ts, target, plan_json, evidence_json, required, approvers_json, status, trigger_id)
     VALUES (@id, @now, @now, @expires_at, @gate, @kind, @requester, @channel, @thread_ts, @target,
       @plan_json, @evidence_json, @required, @approvers_json, 'pending', @trigger_id)`);
-  const selectById = db.prepare('SELECT * FROM approval_requests WHERE id = ?');
+  const selectById = db.prepare(`SELECT ${LIVE_COLUMNS} FROM approval_requests WHERE id = ?`);
+  const selectFrozen = db.prepare(
+    'SELECT plan_json, evidence_json, approvers_json FROM approval_requests WHERE id = ?',
+  );
   const selectByTrigger = db.prepare('SELECT id FROM approval_requests WHERE trigger_id = ?');
   const selectVotes = db.prepare(
     'SELECT voter, at FROM approval_votes WHERE request_id = ? ORDER BY at, rowid',
@@ -337,15 +363,27 @@ export function createApprovalStore(
 
   const votesOf = (id: string): Vote[] => selectVotes.all(id).map((v) => voteRowSchema.parse(v));
 
+  // Plans, evidence and approvers never change once stored, and a burst of clicks reads the same
+  // request many times: parse them once (the most recent requests are kept).
+  const frozenCache = new Map<string, Frozen>();
+  function frozenOf(id: string, row?: unknown): Frozen {
+    const hit = frozenCache.get(id);
+    if (hit) return hit;
+    const frozen = toFrozen(id, row ?? selectFrozen.get(id));
+    if (frozenCache.size >= FROZEN_CACHE_SIZE) frozenCache.delete(frozenCache.keys().next().value!);
+    frozenCache.set(id, frozen);
+    return frozen;
+  }
+
   function get(id: string): ApprovalRequest | undefined {
     const row = selectById.get(id);
-    return row === undefined ? undefined : toRequest(row, votesOf(id));
+    return row === undefined ? undefined : toRequest(row, votesOf(id), frozenOf(id));
   }
 
   const many = (rows: unknown[]): ApprovalRequest[] =>
     rows.map((row) => {
       const id = (row as { id: string }).id;
-      return toRequest(row, votesOf(id));
+      return toRequest(row, votesOf(id), frozenOf(id, row));
     });
 
   /** Applies a `moved` decision: the CAS, and its audit row; throws (rolling back) if the CAS lost. */

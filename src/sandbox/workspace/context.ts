@@ -27,6 +27,8 @@ export interface TwinContext {
   rolloutDelayMs: number;
   jobQueueMs: number;
   jobRunMs: number;
+  /** Most items a Unity Catalog list page holds, whatever max_results asks (see registry-routes). */
+  listPageSize: number;
   /** The twin's own base URL (for run_page_url and similar links). */
   baseUrl: () => string;
   /** Called after every successful invocation (the sandbox writes it to DuckDB). */

@@ -6,7 +6,7 @@ import { fullModelName, type ModelVersion, type RegisteredModel, type WorkspaceS
 
 /**
  * Unity Catalog models (`/api/2.1/unity-catalog/models`), reference §3. Lists come in pages of
- * PAGE_SIZE, newest version first, and the second page of a long list is always empty but carries
+ * PAGE_SIZE (or the twin's listPageSize) at most, newest version first, and the second page of a long list is always empty but carries
  * a token, so clients must loop until the token is absent and sort for themselves.
  */
 export const PAGE_SIZE = 2;
@@ -40,13 +40,17 @@ function decodeToken(raw: string | null): PageToken {
 }
 
 /** One page of `items`, inserting an empty page (with a token) after the first one. */
-export function paginate<T>(items: T[], req: TwinRequest): { page: T[]; next_page_token?: string } {
+export function paginate<T>(
+  items: T[],
+  req: TwinRequest,
+  pageSize = PAGE_SIZE,
+): { page: T[]; next_page_token?: string } {
   const raw = req.query.get('max_results');
   const max = raw === null ? 0 : Number(raw);
   if (!Number.isInteger(max) || max < 0 || max > 1000) {
     fail(400, 'INVALID_PARAMETER_VALUE', 'max_results must be between 0 and 1000');
   }
-  const size = max === 0 ? PAGE_SIZE : Math.min(max, PAGE_SIZE);
+  const size = max === 0 ? pageSize : Math.min(max, pageSize);
   const token = decodeToken(req.query.get('page_token'));
   if (token.empty) return { page: [], next_page_token: encodeToken({ offset: token.offset }) };
   const page = items.slice(token.offset, token.offset + size);
@@ -185,7 +189,7 @@ export function registerRegistryRoutes(router: Router, ctx: TwinContext): void {
     const models = [...state().models.values()]
       .filter((m) => (!catalog || m.catalog_name === catalog) && (!schema || m.schema_name === schema))
       .sort((a, b) => fullModelName(a).localeCompare(fullModelName(b)));
-    const { page, next_page_token } = paginate(models, req);
+    const { page, next_page_token } = paginate(models, req, ctx.listPageSize);
     return {
       body: {
         registered_models: page.map((m) => modelJson(m, false)),
@@ -203,7 +207,7 @@ export function registerRegistryRoutes(router: Router, ctx: TwinContext): void {
     const model = findModel(state(), req.params.full_name!);
     // Newest first: the API promises no order, and clients must sort.
     const versions = [...model.versions.values()].sort((a, b) => b.version - a.version);
-    const { page, next_page_token } = paginate(versions, req);
+    const { page, next_page_token } = paginate(versions, req, ctx.listPageSize);
     return {
       body: {
         // List items never carry aliases, whatever the query says.

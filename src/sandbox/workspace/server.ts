@@ -7,7 +7,7 @@ import { FaultInjector } from './faults.js';
 import { registerJobRoutes } from './jobs-routes.js';
 import { registerMlflowRoutes } from './mlflow-routes.js';
 import { registerMonitorRoutes } from './monitors-routes.js';
-import { registerRegistryRoutes } from './registry-routes.js';
+import { PAGE_SIZE, registerRegistryRoutes } from './registry-routes.js';
 import { Router, TwinApiError, type TwinRequest } from './router.js';
 import { registerServingRoutes } from './serving-routes.js';
 import { emptyState, type WorkspaceState } from './state.js';
@@ -28,6 +28,12 @@ export interface WorkspaceTwinOptions {
   /** How long a job run stays QUEUED, then RUNNING. */
   jobQueueMs?: number;
   jobRunMs?: number;
+  /**
+   * Most items a Unity Catalog list page holds (default 2, so every client loop meets several
+   * pages). Databricks itself pages at max_results, up to 1000; benches that want its cost of
+   * listing set this to the max_results the bot asks for (100).
+   */
+  listPageSize?: number;
   /** Called after every successful invocation (the sandbox writes it to DuckDB). */
   onInference?: (record: InferenceRecord) => void | Promise<void>;
   /** Starting state; defaults to empty. Use seedDemoWorkspace() for the demo. */
@@ -77,6 +83,7 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
     rolloutDelayMs: options.rolloutDelayMs ?? 2_000,
     jobQueueMs: options.jobQueueMs ?? 1_000,
     jobRunMs: options.jobRunMs ?? 3_000,
+    listPageSize: options.listPageSize ?? PAGE_SIZE,
     baseUrl: () => baseUrl,
     ...(options.onInference ? { onInference: options.onInference } : {}),
   };
