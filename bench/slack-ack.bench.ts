@@ -82,10 +82,25 @@ export default async function bench() {
       texts: TEXTS,
       concurrency: CONCURRENCY,
     });
+    // The bare app shares this process: measure it only once the bot has answered every command
+    // it acked (one response_url reply each), or its backlog would be timed as the bare app's.
+    const settled = async (replies: number) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const counted = twins.next<{ answered: number }>();
+        twins.proc.send({ answered: true });
+        const { answered } = await counted;
+        if (answered >= replies) break;
+        if (Date.now() > deadline) throw new Error(`the bot answered ${answered} of ${replies} commands`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await bot.pipeline.idle();
+    };
     await load(order(bot.eventsUrl!), 50);
+    await settled(50);
     await load(order(bare.url), 50);
     const botTimes = await load(order(bot.eventsUrl!), TOTAL);
-    await bot.pipeline.idle();
+    await settled(50 + TOTAL);
     const bareTimes = await load(order(bare.url), TOTAL);
     const clicks = await load({ ...order(bot.eventsUrl!), kind: 'click' }, 100);
     const rss = process.memoryUsage().rss / 1024 / 1024;
