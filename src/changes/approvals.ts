@@ -149,12 +149,37 @@ export interface ApprovalViews {
   requested(r: ApprovalRequest, postedIn: string | undefined, askedIn: string): Reply;
   /** An ephemeral answer to a click, leaving the request message as it is. */
   notice(text: string, hint?: string): Reply;
+  /** The answers about a request and its thread lines. */
+  notices: ApprovalNotices;
   /** The prompt a Reject click opens. */
   rejectPrompt(r: ApprovalRequest): Reply;
-  /** Makes user text safe inside the messages' markup. */
-  escape(text: string): string;
-  /** A link in the messages' markup. */
+  /** A link in the messages' markup, for the outcome and failure sentences the store keeps. */
   link(url: string, label: string): string;
+}
+
+/** What a click or a thread is told about a request (worded in slack/blocks/approval-notices.ts). */
+export interface ApprovalNotices {
+  /** Why a click cannot act on the request as it stands, or that there is no such request. */
+  status(r: ApprovalRequest | undefined, id: string): Reply;
+  /** A new request for what a pending one already asks. */
+  samePending(r: ApprovalRequest): Reply;
+  /** The deciding click found the plan stale: the request is superseded. */
+  superseded(r: ApprovalRequest, what: string): Reply;
+  /** A click by someone who has approved already. */
+  alreadyVoted(r: ApprovalRequest): Reply;
+  /** A vote recorded; `remaining` more are needed. */
+  voted(r: ApprovalRequest, votes: number, remaining: number): Reply;
+  /** The click that made the quorum: the execution starts. */
+  approved(r: ApprovalRequest): Reply;
+  /** The requester withdrew it, or an approver rejected it (replaces the reject prompt). */
+  rejected(r: ApprovalRequest, withdrawn: boolean): Reply;
+  /** The line in the thread it was asked from, when the request went to the approval channel. */
+  askedElsewhere(r: ApprovalRequest, channel: string): Pick<Reply, 'text' | 'blocks'>;
+  /** The line in the request's thread once it has run. */
+  finished(
+    r: ApprovalRequest,
+    result: { ok: true; outcome: string } | { ok: false; reason: string },
+  ): Pick<Reply, 'text' | 'blocks'>;
 }
 
 export interface ApprovalServiceDeps {
@@ -289,7 +314,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
    * Posts a line in the request's thread, and in the thread it was asked from when the request
    * lives elsewhere (the approval channel); best effort.
    */
-  async function tell(r: ApprovalRequest, text: string): Promise<void> {
+  async function tell(r: ApprovalRequest, said: Pick<Reply, 'text' | 'blocks'>): Promise<void> {
     const fresh = approvals.get(r.id) ?? r;
     const targets: Array<{ channel: string; ts: string }> = [];
     if (fresh.message) {
@@ -300,11 +325,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     }
     for (const t of targets) {
       try {
-        await messenger.post(
-          t.channel,
-          { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
-          t.ts,
-        );
+        await messenger.post(t.channel, said, t.ts);
       } catch (e) {
         report(e);
       }
@@ -315,47 +336,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   // Notices
   // -------------------------------------------------------------------------------------------
 
-  const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${views.escape(approvalTitle(r.plan))})`;
-
-  function statusNotice(r: ApprovalRequest | undefined, id: string): Reply {
-    if (!r) {
-      return views.notice(
-        `There is no approval request \`${views.escape(id)}\`.`,
-        'Run `/mlops approvals` to see what is pending.',
-      );
-    }
-    const by = r.decidedBy ? ` by <@${r.decidedBy}>` : '';
-    switch (r.status) {
-      case 'pending':
-        return views.notice(
-          `${ref(r)} is waiting for ${r.required - r.votes.length} more approval(s) from ${describeApprovers(r.approvers)}.`,
-        );
-      case 'approved':
-      case 'executing':
-        return views.notice(`${ref(r)} was already approved${by}; it is being executed.`);
-      case 'executed':
-        return views.notice(`${ref(r)} was already approved${by} and is done.`);
-      case 'failed':
-        return views.notice(
-          `${ref(r)} was approved${by}, but it failed: ${r.reason ?? 'see the request message'}`,
-        );
-      case 'rejected':
-        return views.notice(
-          `${ref(r)} was ${r.decidedBy === r.requester ? 'withdrawn' : 'rejected'}${by}; nothing was changed.`,
-          'Ask again to make a new request.',
-        );
-      case 'expired':
-        return views.notice(
-          `${ref(r)} expired without enough approvals; nothing was changed.`,
-          'Ask again to make a new request.',
-        );
-      case 'superseded':
-        return views.notice(
-          `${ref(r)} is out of date: ${views.escape(r.reason ?? 'its target changed')}. Nothing was changed.`,
-          'Ask again to make a new request from what is live now.',
-        );
-    }
-  }
+  const statusNotice = (r: ApprovalRequest | undefined, id: string): Reply => views.notices.status(r, id);
 
   // -------------------------------------------------------------------------------------------
   // Making requests
@@ -390,14 +371,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
       // A Slack retry of the same command: answer as before, never a second request.
       return views.requested(same, same.message?.channel, origin.channelId);
     }
-    if (same) {
-      return views.notice(
-        `${ref(same)} asks for the same and is still pending (${same.votes.length} of ${same.required} approvals, asked by <@${same.requester}>).`,
-        same.message
-          ? `It is in <#${same.message.channel}>; run \`/mlops approvals\` to see what is pending.`
-          : 'Run `/mlops approvals` to see what is pending.',
-      );
-    }
+    if (same) return views.notices.samePending(same);
     const evidence = await gatherEvidence(plan, {
       registry: deps.registry,
       workspaceHost,
@@ -426,11 +400,10 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         : undefined;
     const posted = await postRequest(request, channel, thread);
     if (posted && input.threadTs && thread === undefined) {
-      const text = `:ballot_box_with_ballot: <@${actor.userId}> asked for *${views.escape(approvalTitle(plan))}*; the request \`${request.id}\` waits for approval in <#${channel}>.`;
       try {
         await messenger.post(
           origin.channelId,
-          { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+          views.notices.askedElsewhere(request, channel),
           input.threadTs,
         );
       } catch (e) {
@@ -536,10 +509,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     const applied = approvals.supersede(r.id, what, actor);
     if (applied.decision.kind !== 'moved') return statusNotice(applied.request, r.id);
     await refresh(r.id);
-    return views.notice(
-      `${ref(r)} can no longer be approved: ${views.escape(what)}. It is now superseded; nothing was changed.`,
-      'Ask again to make a new request from what is live now.',
-    );
+    return views.notices.superseded(r, what);
   }
 
   async function approve(requestId: string, clicker: Actor): Promise<Reply> {
@@ -549,11 +519,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     if (r?.status !== 'pending') return statusNotice(r, requestId);
     const rights = await rightsOf(r, clicker);
     if (!rights.ok) return views.notice(rights.text, rights.hint);
-    if (r.votes.some((v) => v.voter === clicker.userId)) {
-      return views.notice(
-        `You already approved ${ref(r)}; it needs ${r.required - r.votes.length} more from ${describeApprovers(r.approvers)}.`,
-      );
-    }
+    if (r.votes.some((v) => v.voter === clicker.userId)) return views.notices.alreadyVoted(r);
     // The vote that may complete the quorum checks the plan against what is live first: a stale
     // request is superseded, never approved. (Earlier votes only count; the execution checks
     // again before it acts.)
@@ -567,15 +533,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     const now = applied.request ?? r;
     switch (d.kind) {
       case 'refused':
-        if (d.reason === 'already_voted') {
-          return views.notice(`You already approved ${ref(now)}.`);
-        }
+        if (d.reason === 'already_voted') return views.notices.alreadyVoted(now);
         return statusNotice(now, requestId);
       case 'voted':
         await refresh(requestId);
-        return views.notice(
-          `Your approval of ${ref(now)} is recorded: ${d.votes} of ${now.required}. It needs ${d.remaining} more from ${describeApprovers(now.approvers)}.`,
-        );
+        return views.notices.voted(now, d.votes, d.remaining);
       case 'moved':
         if (d.to === 'expired') {
           await refresh(requestId);
@@ -585,9 +547,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         progress.set(requestId, now.plan.kind === 'retrain' ? 'Starting the job…' : 'Applying the change…');
         track(() => execute(requestId, clicker.userId));
         await refresh(requestId);
-        return views.notice(
-          `You approved ${ref(now)}. ${now.plan.kind === 'retrain' ? 'The job is starting' : 'The change is being applied'}; the request message follows it.`,
-        );
+        return views.notices.approved(now);
     }
   }
 
@@ -617,11 +577,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     await refresh(requestId);
     if (applied.decision.to === 'expired')
       return { ...statusNotice(applied.request, requestId), replaceOriginal: true };
-    const verb = clicker.userId === r.requester ? 'withdrew' : 'rejected';
-    return {
-      ...views.notice(`You ${verb} ${ref(r)}. Nothing was changed.`),
-      replaceOriginal: true,
-    };
+    return views.notices.rejected(r, clicker.userId === r.requester);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -665,11 +621,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     progress.delete(r.id);
     if (applied.decision.kind !== 'moved') return;
     await refresh(r.id);
-    const icon = result.ok ? ':white_check_mark:' : ':x:';
-    await tell(
-      applied.request ?? r,
-      `${icon} *${views.escape(approvalTitle(r.plan))}* ${result.ok ? `is done. ${result.outcome}` : `failed: ${result.reason}`}`,
-    );
+    await tell(applied.request ?? r, views.notices.finished(r, result));
   }
 
   /** Polls a pipeline change until it ends (the pipeline follows it, also after a restart). */

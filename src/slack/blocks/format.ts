@@ -15,13 +15,16 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const SLACK_TOKEN = /<(?:[@#][A-Z0-9]+|!(?:here|channel|everyone)|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?)>/g;
+const SLACK_TOKEN =
+  /<(?:[@#][A-Z0-9]+|!(?:here|channel|everyone)|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?)>|&(?:amp|lt|gt);/g;
 
 /**
  * Like escapeMrkdwn, but keeps the mentions and links our own messages put in on purpose
- * (`<@U…>`, `<#C…>`, `<https://…|label>`), so error texts can point at people and channels.
+ * (`<@U…>`, `<#C…>`, `<https://…|label>`), so error texts can point at people and channels, and
+ * leaves text escaped already (`&lt;`) as it is instead of escaping it twice.
  *
  * @example escapeKeepingLinks('Ask <@U1> in <#C2> & retry') // 'Ask <@U1> in <#C2> &amp; retry'
+ * @example escapeKeepingLinks(`job ${escapeMrkdwn('<b>')}`) // 'job &lt;b&gt;'
  */
 export function escapeKeepingLinks(text: string): string {
   let out = '';

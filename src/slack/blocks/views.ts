@@ -12,6 +12,7 @@ import {
   buildRejectPrompt,
   buildRequestedReply,
 } from './approval.js';
+import { approvalNotices } from './approval-notices.js';
 import {
   buildCancelledReply,
   buildChangeBusyNote,
@@ -30,7 +31,7 @@ import {
   buildDriftReportMessage,
   buildDriftUpdateMessage,
 } from './drift.js';
-import { escapeMrkdwn, link } from './format.js';
+import { link } from './format.js';
 import { buildPlanReply } from './plan.js';
 import { buildApplyingReply, buildProgressMessage } from './progress.js';
 
@@ -52,8 +53,8 @@ export const approvalViews: ApprovalViews = {
   dryRun: buildApprovalDryRunReply,
   requested: buildRequestedReply,
   notice: buildApprovalNotice,
+  notices: approvalNotices,
   rejectPrompt: buildRejectPrompt,
-  escape: escapeMrkdwn,
   link,
 };
 

@@ -1,0 +1,116 @@
+/**
+ * The short answers about an approval request, worded for Slack: what a click is told (ephemeral),
+ * and the lines posted in threads. The approvals service says what happened; these say it.
+ */
+import { approvalTitle } from '../../changes/approval-plan.js';
+import type { ApprovalRequest } from '../../changes/approval-store.js';
+import type { ApprovalNotices } from '../../changes/approvals.js';
+import { describeApprovers } from '../../changes/gate.js';
+import type { Reply } from '../../commands/types.js';
+import { buildApprovalNotice } from './approval.js';
+import { escapeMrkdwn } from './format.js';
+
+const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${escapeMrkdwn(approvalTitle(r.plan))})`;
+const ASK_AGAIN = 'Ask again to make a new request.';
+const ASK_AGAIN_LIVE = 'Ask again to make a new request from what is live now.';
+const needs = (r: ApprovalRequest) =>
+  `${r.required - r.votes.length} more from ${describeApprovers(r.approvers)}`;
+
+/** A line for a thread: the same text in a section. */
+const line = (text: string): Pick<Reply, 'text' | 'blocks'> => ({
+  text,
+  blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+});
+
+/**
+ * @example buildApprovalStatusNotice(undefined, 'apr-x') // 'There is no approval request `apr-x`.'
+ */
+export function buildApprovalStatusNotice(r: ApprovalRequest | undefined, id: string): Reply {
+  if (!r) {
+    return buildApprovalNotice(
+      `There is no approval request \`${escapeMrkdwn(id)}\`.`,
+      'Run `/mlops approvals` to see what is pending.',
+    );
+  }
+  const by = r.decidedBy ? ` by <@${r.decidedBy}>` : '';
+  switch (r.status) {
+    case 'pending':
+      return buildApprovalNotice(
+        `${ref(r)} is waiting for ${r.required - r.votes.length} more approval(s) from ${describeApprovers(r.approvers)}.`,
+      );
+    case 'approved':
+    case 'executing':
+      return buildApprovalNotice(`${ref(r)} was already approved${by}; it is being executed.`);
+    case 'executed':
+      return buildApprovalNotice(`${ref(r)} was already approved${by} and is done.`);
+    case 'failed':
+      return buildApprovalNotice(
+        `${ref(r)} was approved${by}, but it failed: ${r.reason ?? 'see the request message'}`,
+      );
+    case 'rejected':
+      return buildApprovalNotice(
+        `${ref(r)} was ${r.decidedBy === r.requester ? 'withdrawn' : 'rejected'}${by}; nothing was changed.`,
+        ASK_AGAIN,
+      );
+    case 'expired':
+      return buildApprovalNotice(
+        `${ref(r)} expired without enough approvals; nothing was changed.`,
+        ASK_AGAIN,
+      );
+    case 'superseded':
+      return buildApprovalNotice(
+        `${ref(r)} is out of date: ${escapeMrkdwn(r.reason ?? 'its target changed')}. Nothing was changed.`,
+        ASK_AGAIN_LIVE,
+      );
+  }
+}
+
+export const approvalNotices: ApprovalNotices = {
+  status: buildApprovalStatusNotice,
+
+  samePending: (same) =>
+    buildApprovalNotice(
+      `${ref(same)} asks for the same and is still pending (${same.votes.length} of ${same.required} approvals, asked by <@${same.requester}>).`,
+      same.message
+        ? `It is in <#${same.message.channel}>; run \`/mlops approvals\` to see what is pending.`
+        : 'Run `/mlops approvals` to see what is pending.',
+    ),
+
+  superseded: (r, what) =>
+    buildApprovalNotice(
+      `${ref(r)} can no longer be approved: ${escapeMrkdwn(what)}. It is now superseded; nothing was changed.`,
+      ASK_AGAIN_LIVE,
+    ),
+
+  alreadyVoted: (r) =>
+    buildApprovalNotice(
+      r.status === 'pending'
+        ? `You already approved ${ref(r)}; it needs ${needs(r)}.`
+        : `You already approved ${ref(r)}.`,
+    ),
+
+  voted: (r, votes, remaining) =>
+    buildApprovalNotice(
+      `Your approval of ${ref(r)} is recorded: ${votes} of ${r.required}. It needs ${remaining} more from ${describeApprovers(r.approvers)}.`,
+    ),
+
+  approved: (r) =>
+    buildApprovalNotice(
+      `You approved ${ref(r)}. ${r.plan.kind === 'retrain' ? 'The job is starting' : 'The change is being applied'}; the request message follows it.`,
+    ),
+
+  rejected: (r, withdrawn) => ({
+    ...buildApprovalNotice(`You ${withdrawn ? 'withdrew' : 'rejected'} ${ref(r)}. Nothing was changed.`),
+    replaceOriginal: true,
+  }),
+
+  askedElsewhere: (r, channel) =>
+    line(
+      `:ballot_box_with_ballot: <@${r.requester}> asked for *${escapeMrkdwn(approvalTitle(r.plan))}*; the request \`${r.id}\` waits for approval in <#${channel}>.`,
+    ),
+
+  finished: (r, result) =>
+    line(
+      `${result.ok ? ':white_check_mark:' : ':x:'} *${escapeMrkdwn(approvalTitle(r.plan))}* ${result.ok ? `is done. ${result.outcome}` : `failed: ${result.reason}`}`,
+    ),
+};
