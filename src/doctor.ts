@@ -1,42 +1,47 @@
 /**
  * `npm run doctor`: checks a configuration the way a new user needs it checked. The environment
  * and the policy file (every problem at once), the Slack token and its scopes, the user groups the
- * policy names, Databricks reachability with these credentials, and every endpoint and model the
- * policy names. One line per check; each failure says how to fix it; exit code 1 if any failed.
- * With nothing configured it checks the local twins the sandbox would use.
+ * policy names, Databricks reachability with these credentials, every endpoint and model the policy
+ * names, and the drift watch: the SQL warehouse answers a parameterised query, and each monitor's
+ * metric tables can be found and read through it and its retraining job exists. One line per check;
+ * each failure says how to fix it; exit code 1 if any failed. With nothing configured it checks the
+ * local twins the sandbox would use (workspace, SQL warehouse over the demo tables, Slack).
  */
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { webApi } from '@slack/bolt';
+import { createJobSettingsReader } from './changes/approval-job.js';
 import { type Clock, systemClock } from './clock.js';
 import { describeRule } from './config/access.js';
 import { type AppConfig, describeConfig, displayPath } from './config/env.js';
 import { type LoadOptions, loadConfig } from './config/load.js';
 import { groupRefsIn, type Policy, policyTargets } from './config/policy.js';
-import { createTokenProvider, OAuthError } from './databricks/auth.js';
+import { createTokenProvider, OAuthError, type TokenProvider } from './databricks/auth.js';
 import { ConfigError, type DatabricksConnection } from './databricks/config.js';
 import { createDatabricksHttp, DatabricksApiError, DatabricksTransportError } from './databricks/http.js';
+import { createMonitorsClient } from './databricks/monitors.js';
 import { createRegistryClient, type Registry } from './databricks/registry.js';
 import { createServingClient, type Serving } from './databricks/serving.js';
+import { createDatabricksWarehouse, type Warehouse, warehouseHttpPath } from './databricks/warehouse.js';
+import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './doctor/drift-checks.js';
+import {
+  type CheckResult,
+  type CheckStatus,
+  fail,
+  formatResults,
+  ok,
+  plural,
+  skip,
+} from './doctor/report.js';
 import { isUserError } from './errors.js';
 import { startSlackTwin } from './sandbox/slack/start-slack-twin.js';
-import { seedDemoWorkspace } from './sandbox/workspace/demo.js';
-import { startWorkspaceTwin } from './sandbox/workspace/server.js';
+import { startDatabricksTwins } from './sandbox/start.js';
 import { createDirectory, type UsergroupsClient } from './slack/directory.js';
 import { BOT_SCOPES } from './slack/scopes.js';
 
-export type CheckStatus = 'ok' | 'fail' | 'skip' | 'info';
-
-/** One line of the doctor's report. */
-export interface CheckResult {
-  status: CheckStatus;
-  /** What was checked, e.g. 'Slack token', 'Endpoint churn-endpoint'. */
-  name: string;
-  detail: string;
-  /** For failures: what to do about it. */
-  fix?: string;
-}
+export type { CheckResult, CheckStatus, DoctorWarehouse };
+export { formatResults };
 
 /** The Slack calls the doctor makes; Bolt's WebClient satisfies it. */
 export interface DoctorSlackClient extends UsergroupsClient {
@@ -57,7 +62,8 @@ export interface DoctorSocketClient {
   apps: { connections: { open(): Promise<{ url?: string }> } };
 }
 
-export interface DoctorDeps {
+/** The doctor's clients: Slack, Databricks REST, and what the drift checks read through. */
+export interface DoctorDeps extends DriftCheckDeps {
   slack: DoctorSlackClient;
   /** Only in Socket Mode: a client holding the app-level token. */
   socket?: DoctorSocketClient;
@@ -68,21 +74,10 @@ export interface DoctorDeps {
   clock?: Clock;
 }
 
-const ok = (name: string, detail: string): CheckResult => ({ status: 'ok', name, detail });
-const fail = (name: string, detail: string, fix: string): CheckResult => ({
-  status: 'fail',
-  name,
-  detail,
-  fix,
-});
-const skip = (name: string, detail: string): CheckResult => ({ status: 'skip', name, detail });
-
 const slackErrorOf = (e: unknown): string | undefined => {
   const data = (e as { data?: { error?: unknown } }).data;
   return typeof data?.error === 'string' ? data.error : undefined;
 };
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
  * Checks the environment and the policy file. Gives the parsed config when both are valid.
@@ -209,7 +204,7 @@ function databricksFailure(e: unknown, deps: DoctorDeps): CheckResult {
  * Runs the connection checks for a valid configuration and policy. Never throws for a failed
  * check: each becomes a `fail` line with its fix.
  *
- * @example const results = await runDoctor(config, policy, createDoctorDeps(targetsOf(config)));
+ * @example const deps = createDoctorDeps(targets); const results = await runDoctor(config, policy, deps); await deps.close();
  */
 export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorDeps): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -365,6 +360,8 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
     }
   }
 
+  results.push(...(await driftWatchChecks(config, policy, deps, databricksOk)));
+
   // Access rules that can never let anyone in are legal but almost always a mistake.
   for (const [subcommand, rule] of Object.entries(policy.access)) {
     if (rule && describeRule(rule) === 'nobody') {
@@ -403,13 +400,64 @@ function storeCheck(dbPath: string): CheckResult {
 export interface DoctorTargets {
   slack: { botToken: string; apiUrl?: string; appToken?: string };
   databricks: DatabricksConnection;
+  /**
+   * The drift watch's SQL warehouse, when one is configured: the workspace host with the
+   * warehouse id or HTTP path as the environment gives them (or the sandbox twin's, with its CA).
+   */
+  warehouse?: { host: string; warehouseId?: string; httpPath?: string; ca?: string; source?: string };
+}
+
+/** A doctor answers fast: the warehouse gets this long per query, sessions included. */
+const WAREHOUSE_TIMEOUT_MS = 20_000;
+
+/** The production warehouse adapter with the doctor's deadlines, and how to close it. */
+function doctorWarehouse(
+  target: NonNullable<DoctorTargets['warehouse']>,
+  tokens: TokenProvider,
+): { warehouse: DoctorWarehouse; close(): Promise<void> } {
+  const source = target.source ? { source: target.source } : {};
+  let httpPath: string;
+  let adapter: Warehouse;
+  try {
+    httpPath = warehouseHttpPath({
+      DATABRICKS_WAREHOUSE_ID: target.warehouseId,
+      DATABRICKS_HTTP_PATH: target.httpPath,
+    });
+    adapter = createDatabricksWarehouse({
+      host: target.host,
+      httpPath,
+      tokens,
+      ...(target.ca ? { ca: target.ca } : {}),
+      statementTimeoutSeconds: 30,
+    });
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    // A warehouse that cannot even be set up (an http:// host, a malformed id) fails its check with
+    // the reason, like one that does not answer.
+    return {
+      warehouse: { at: target.host, ...source, query: () => Promise.reject(e) },
+      close: async () => {},
+    };
+  }
+  return {
+    warehouse: {
+      at: `${target.host.replace(/\/+$/, '')}${httpPath}`,
+      ...source,
+      query: (sql, params, rowSchema, opts) =>
+        adapter.query(sql, params, rowSchema, { timeoutMs: WAREHOUSE_TIMEOUT_MS, ...opts }),
+    },
+    close: () => adapter.close(),
+  };
 }
 
 /**
- * Real clients for the checks: a WebClient that does not retry (a doctor should answer fast) and
- * the production Databricks clients with a short deadline.
+ * Real clients for the checks: a WebClient that does not retry (a doctor should answer fast), the
+ * production Databricks clients with a short deadline, and the production SQL warehouse adapter
+ * when a warehouse is configured. `close()` ends the warehouse session.
+ *
+ * @example const deps = createDoctorDeps(targets); try { await runDoctor(config, policy, deps); } finally { await deps.close(); }
  */
-export function createDoctorDeps(targets: DoctorTargets): DoctorDeps {
+export function createDoctorDeps(targets: DoctorTargets): DoctorDeps & { close(): Promise<void> } {
   const clientOptions = {
     ...(targets.slack.apiUrl ? { slackApiUrl: targets.slack.apiUrl } : {}),
     retryConfig: { retries: 0 },
@@ -418,13 +466,16 @@ export function createDoctorDeps(targets: DoctorTargets): DoctorDeps {
     logLevel: webApi.LogLevel.ERROR,
   };
   const { host, auth } = targets.databricks;
+  // One token cache for REST and the warehouse, as in the bot.
+  const tokens = createTokenProvider(host, auth, { timeoutMs: 10_000 });
   const http = createDatabricksHttp({
     host,
-    tokens: createTokenProvider(host, auth, { timeoutMs: 10_000 }),
+    tokens,
     timeoutMs: 10_000,
     // A doctor answers fast: a few quick retries for a blip, not the two minutes the bot allows itself.
     deadlineMs: 4_000,
   });
+  const warehouse = targets.warehouse ? doctorWarehouse(targets.warehouse, tokens) : undefined;
   return {
     slack: new webApi.WebClient(targets.slack.botToken, clientOptions),
     ...(targets.slack.appToken
@@ -432,7 +483,13 @@ export function createDoctorDeps(targets: DoctorTargets): DoctorDeps {
       : {}),
     serving: createServingClient(http),
     registry: createRegistryClient(http),
+    ...(warehouse ? { warehouse: warehouse.warehouse } : {}),
+    monitors: createMonitorsClient(http),
+    jobSettings: createJobSettingsReader(http),
     databricks: targets.databricks,
+    close: async () => {
+      await warehouse?.close();
+    },
   };
 }
 
@@ -466,38 +523,37 @@ export async function doctor(
       };
     }
     let databricks = config.databricks;
-    if (!databricks) {
-      const twin = await startWorkspaceTwin({ state: seedDemoWorkspace() });
-      stops.push(() => twin.stop());
+    let warehouse: DoctorTargets['warehouse'];
+    if (databricks) {
+      const { host, warehouseId, httpPath } = databricks;
+      if (warehouseId || httpPath) {
+        warehouse = { host, ...(warehouseId ? { warehouseId } : {}), ...(httpPath ? { httpPath } : {}) };
+      }
+    } else {
+      // The sandbox's Databricks: the workspace twin and the SQL warehouse twin over the demo tables.
+      const twins = await startDatabricksTwins();
+      stops.push(() => twins.stop());
       databricks = {
-        host: twin.url,
-        auth: { kind: 'pat', token: twin.token },
+        host: twins.workspace.url,
+        auth: { kind: 'pat', token: twins.workspace.token },
         source: 'the local workspace twin',
       };
+      warehouse = {
+        host: twins.warehouse.url,
+        httpPath: twins.warehouse.httpPath,
+        ca: twins.warehouse.ca,
+        source: 'the local SQL warehouse twin',
+      };
     }
-    const results = await runDoctor(config, policy, createDoctorDeps({ slack, databricks }));
-    return [...checked.results, ...results];
+    const deps = createDoctorDeps({ slack, databricks, ...(warehouse ? { warehouse } : {}) });
+    try {
+      return [...checked.results, ...(await runDoctor(config, policy, deps))];
+    } finally {
+      await deps.close();
+    }
   } finally {
     await Promise.all(stops.map((stop) => stop()));
   }
-}
-
-const MARKS: Record<CheckStatus, string> = { ok: '✓', fail: '✗', skip: '–', info: 'ℹ' };
-
-/**
- * The report as printed: one line per check, the fix indented under each failure.
- *
- * @example console.log(formatResults(await doctor(process.env)));
- */
-export function formatResults(results: CheckResult[]): string {
-  const lines = ['modelgate doctor', ''];
-  for (const r of results) {
-    lines.push(`  ${MARKS[r.status]} ${r.name}: ${r.detail}`);
-    if (r.fix) lines.push(`      fix: ${r.fix}`);
-  }
-  const failed = results.filter((r) => r.status === 'fail').length;
-  lines.push('', failed === 0 ? 'All checks passed.' : `${plural(failed, 'check')} failed.`);
-  return lines.join('\n');
 }
 
 const isMain = (() => {

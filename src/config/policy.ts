@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
 import type { Subcommand } from '../commands/types.js';
 import { ConfigError, type ConfigIssue } from '../databricks/config.js';
+import { resolveModelName } from '../databricks/model-names.js';
 import {
   channelIdSchema,
   checked,
@@ -387,13 +388,32 @@ export function loadPolicy(
   return parsePolicy(text, path);
 }
 
-/** Endpoints and models the policy names, for `doctor` to check that they exist. */
+/**
+ * Endpoints and models the policy names (defaults, protected endpoints, bindings, retraining,
+ * monitors), each once and models as full names, for `doctor` to check that they exist.
+ */
 export function policyTargets(policy: Policy): { endpoints: string[]; models: string[] } {
   const endpoints = new Set<string>();
+  const models = new Set<string>();
+  const addModel = (name: string) => {
+    try {
+      models.add(resolveModelName(name, policy.defaults));
+    } catch {
+      // A name the policy check let through but that cannot be resolved is reported there.
+    }
+  };
   if (policy.defaults.endpoint) endpoints.add(policy.defaults.endpoint);
   for (const p of policy.protectedEndpoints) endpoints.add(p.name);
-  // No model is named in the policy yet; the drift monitors (a later issue) will add theirs here.
-  return { endpoints: [...endpoints], models: [] };
+  for (const b of policy.bindings ?? []) {
+    endpoints.add(b.endpoint);
+    addModel(b.model);
+  }
+  for (const model of Object.keys(policy.retraining ?? {})) addModel(model);
+  for (const m of Object.values(policy.monitors ?? {})) {
+    addModel(m.model);
+    if (m.modelIds && !Array.isArray(m.modelIds)) endpoints.add(m.modelIds.endpoint);
+  }
+  return { endpoints: [...endpoints], models: [...models] };
 }
 
 /** Every user group the policy refers to, as written (`@handle` or `S…`), without duplicates. */

@@ -207,6 +207,15 @@ describe('policy helpers', () => {
     expect(groupRefsIn(policy).sort()).toEqual(['@ml-approvers', 'S0APPROVERS'].sort());
   });
 
+  it('lists the models monitors, retraining and bindings name, as full names, each once', () => {
+    const policy = loadPolicy(fixture('monitor-problems.yml'));
+    policy.bindings = [{ model: 'acme.mlops.churn_model', alias: 'Production', endpoint: 'bound-endpoint' }];
+    expect(policyTargets(policy)).toEqual({
+      endpoints: ['churn-endpoint', 'bound-endpoint'],
+      models: ['acme.mlops.churn_model', 'acme.mlops.fraud_model'],
+    });
+  });
+
   it('keeps the example file free of tabs so copies of it stay valid YAML', () => {
     expect(readFileSync(EXAMPLE_POLICY_PATH, 'utf8')).not.toContain('\t');
   });
