@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastFetch } from '../../src/net/fast-fetch.js';
+import { createFastFetch, fastFetch } from '../../src/net/fast-fetch.js';
 
 /** What the loopback server received, per request. */
 interface Seen {
@@ -175,5 +175,21 @@ describe('fastFetch answers as the global fetch does', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as TypeError).message).toBe('fetch failed');
     expect(((error as TypeError).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+  });
+
+  it('gives up on a call without a signal once the answer is overdue, as "fetch failed"', async () => {
+    const quick = createFastFetch({ timeoutMs: 150 });
+    const error = await quick(`${base}/slow`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(((error as TypeError).cause as { code?: string }).code).toBe('UND_ERR_HEADERS_TIMEOUT');
+  });
+
+  it("leaves a call that brings a signal to that signal's deadline", async () => {
+    const quick = createFastFetch({ timeoutMs: 50 });
+    const reason = new Error('caller deadline');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 300);
+    // Had the 50 ms timer applied, this would reject with "fetch failed" before the abort.
+    await expect(quick(`${base}/slow`, { signal: controller.signal })).rejects.toBe(reason);
   });
 });
