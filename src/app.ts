@@ -3,7 +3,6 @@
  * acknowledge at once, then do the slow work and answer through response_url. Transport (HTTP,
  * Socket Mode, the sandbox) is chosen by the caller; nothing here does I/O on import.
  */
-import { randomUUID } from 'node:crypto';
 import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { ApprovalService } from './changes/approvals.js';
 import type { RunningChangePipeline } from './changes/pipeline.js';
@@ -12,6 +11,7 @@ import type { CommandDeps } from './commands/deps.js';
 import { dispatch, parseCommand } from './commands/index.js';
 import type { Actor, Origin, ParsedCommand, Reply } from './commands/types.js';
 import type { Policy } from './config/policy.js';
+import { newCorrelationId } from './errors.js';
 import type { Logger } from './logger.js';
 import { registerApprovalListeners } from './slack/approval-listeners.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
@@ -43,7 +43,7 @@ export interface AppDeps {
  */
 export function registerListeners(app: App, deps: AppDeps): void {
   const { policy, logger } = deps;
-  const newId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
+  const newId = deps.correlationId ?? newCorrelationId;
   const lane = createSlowLane(deps.slowWorkSlots ?? 8);
 
   const guarded = createGuard(logger, newId);

@@ -12,8 +12,6 @@
  * run). After a crash, `resume()` takes each execution over and finishes it.
  */
 
-import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { Actor, ChangePipeline, Messenger, MutatingCommand, Origin, Reply } from '../commands/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
@@ -41,6 +39,7 @@ import {
   rebuildChangeSteps,
 } from './approval-plan.js';
 import type { ApprovalRequest } from './approval-store.js';
+import { createBackground } from './background.js';
 import { changeTitle, formatElapsed, shortModel } from './describe.js';
 import {
   approversNeedGroups,
@@ -223,40 +222,23 @@ class ExecutionFailure extends Error {}
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
   const { policy, store, messenger, clock, workspaceHost, views } = deps;
   const approvals = store.approvals;
-  const newCorrelationId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
   const wait = {
     initialDelayMs: deps.wait?.initialDelayMs ?? 2_000,
     maxDelayMs: deps.wait?.maxDelayMs ?? 30_000,
     backoffFactor: deps.wait?.backoffFactor ?? 2,
     timeoutMs: deps.wait?.timeoutMs ?? 6 * 3_600_000,
   };
-  const tasks = new Set<Promise<void>>();
-  const shutdown = new AbortController();
-  // Every followed rollout or run waits on this one signal at once; many at a time is normal, not a leak.
-  setMaxListeners(0, shutdown.signal);
+  const background = createBackground({
+    name: 'the approvals service',
+    ...(deps.onError ? { onError: deps.onError } : {}),
+    ...(deps.correlationId ? { correlationId: deps.correlationId } : {}),
+  });
+  const { report, track } = background;
   /** Per request: the message update in flight, and the one queued behind it (if any). */
   const renders = new Map<string, { running: Promise<void>; queued: Promise<void> | undefined }>();
   /** Per request: a line about the execution under way, shown in the message. */
   const progress = new Map<string, string>();
   const stepDeps = { policy, defaults: deps.defaults, buildPlan: deps.buildPlan };
-
-  function report(err: unknown): string {
-    const id = newCorrelationId();
-    try {
-      deps.onError?.(err, id);
-    } catch {
-      // A broken logger must not take the service down with it.
-    }
-    return id;
-  }
-
-  function track(work: () => Promise<void>): void {
-    const task = work().catch((e) => {
-      if (!shutdown.signal.aborted) report(e);
-    });
-    tasks.add(task);
-    void task.finally(() => tasks.delete(task));
-  }
 
   // -------------------------------------------------------------------------------------------
   // The request message
@@ -513,7 +495,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   }
 
   async function approve(requestId: string, clicker: Actor): Promise<Reply> {
-    if (shutdown.signal.aborted)
+    if (background.signal.aborted)
       return views.notice('The bot is restarting; press Approve again in a minute.');
     const r = approvals.get(requestId);
     if (r?.status !== 'pending') return statusNotice(r, requestId);
@@ -598,7 +580,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
           ? await executeRetrain(r, r.plan, attempt, fresh)
           : await executeChange(r, r.plan);
     } catch (e) {
-      if (shutdown.signal.aborted) return; // stays executing: the next resume() finishes it
+      if (background.signal.aborted) return; // stays executing: the next resume() finishes it
       if (e instanceof ExecutionFailure) {
         result = { ok: false, reason: e.message };
       } else {
@@ -637,7 +619,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
           `The bot stopped waiting for change \`${id}\` (${c.status}); check \`/mlops status\` before trying again.`,
         );
       }
-      await clock.sleep(delay, shutdown.signal);
+      await clock.sleep(delay, background.signal);
       delay = Math.min(delay * wait.backoffFactor, Math.min(wait.maxDelayMs, 5_000));
     }
   }
@@ -704,7 +686,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
           `The bot stopped following ${views.link(url, `run ${runId}`)} after ${formatElapsed(wait.timeoutMs)} (it is ${run.state}); it may still finish.`,
         );
       }
-      await clock.sleep(delay, shutdown.signal);
+      await clock.sleep(delay, background.signal);
       delay = Math.min(delay * wait.backoffFactor, wait.maxDelayMs);
     }
   }
@@ -847,13 +829,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     },
 
     async idle() {
-      while (tasks.size > 0) await Promise.allSettled([...tasks]);
+      await background.idle();
       await Promise.allSettled([...renders.values()].map((r) => r.running));
     },
 
-    stop() {
-      shutdown.abort(new Error('the approvals service is stopping'));
-    },
+    stop: () => background.stop(),
   };
 }
 

@@ -6,8 +6,6 @@
  * go through the Messenger.
  */
 
-import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type {
   Actor,
@@ -29,6 +27,7 @@ import {
   type Submitted,
   submitPlan,
 } from './apply.js';
+import { createBackground } from './background.js';
 import { describeStaleness, describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';
@@ -152,29 +151,12 @@ export interface RunningChangePipeline extends ChangePipeline {
  */
 export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePipeline {
   const { store, serving, registry, messenger, clock, workspaceHost, views } = deps;
-  const newCorrelationId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
-  const tasks = new Set<Promise<void>>();
-  const shutdown = new AbortController();
-  // Every followed rollout or run waits on this one signal at once; many at a time is normal, not a leak.
-  setMaxListeners(0, shutdown.signal);
-
-  function report(err: unknown): string {
-    const id = newCorrelationId();
-    try {
-      deps.onError?.(err, id);
-    } catch {
-      // A broken logger must not take the pipeline down with it.
-    }
-    return id;
-  }
-
-  function track(work: () => Promise<void>): void {
-    const task = work().catch((e) => {
-      report(e);
-    });
-    tasks.add(task);
-    void task.finally(() => tasks.delete(task));
-  }
+  const background = createBackground({
+    name: 'the change pipeline',
+    ...(deps.onError ? { onError: deps.onError } : {}),
+    ...(deps.correlationId ? { correlationId: deps.correlationId } : {}),
+  });
+  const { report, track } = background;
 
   // -------------------------------------------------------------------------------------------
   // Replies about a change that cannot be acted on as asked
@@ -319,7 +301,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     const plan = change.plan as EndpointPlan;
     const outcome = await followRollout(plan, serving, {
       clock,
-      signal: shutdown.signal,
+      signal: background.signal,
       ...(change.expectConfigVersion !== undefined
         ? { expectConfigVersion: change.expectConfigVersion }
         : {}),
@@ -336,7 +318,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     try {
       await follow(change, ref);
     } catch (e) {
-      if (shutdown.signal.aborted) return; // stays rolling_out; the next resume() follows it again
+      if (background.signal.aborted) return; // stays rolling_out; the next resume() follows it again
       await finishAfterBug(change, ref, e);
     }
   }
@@ -498,7 +480,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   // -------------------------------------------------------------------------------------------
 
   async function apply(changeId: string, clicker: Actor, _origin?: Origin): Promise<Reply> {
-    if (shutdown.signal.aborted) return views.restarting();
+    if (background.signal.aborted) return views.restarting();
     const change = store.get(changeId);
     if (!change) return views.statusNotice(undefined, changeId);
     if (clicker.userId !== change.requester) {
@@ -647,12 +629,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       return summary;
     },
 
-    async idle() {
-      while (tasks.size > 0) await Promise.allSettled([...tasks]);
-    },
+    idle: () => background.idle(),
 
-    stop() {
-      shutdown.abort(new Error('the change pipeline is stopping'));
-    },
+    stop: () => background.stop(),
   };
 }

@@ -6,11 +6,10 @@
  * (an input block and a confirming button) rather than a modal, so it works the same in Slack and
  * in the sandbox console.
  */
-import { randomUUID } from 'node:crypto';
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { ApprovalService } from '../changes/approvals.js';
 import type { Policy } from '../config/policy.js';
-import { UserError } from '../errors.js';
+import { newCorrelationId, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   ACTION_APPROVAL_APPROVE,
@@ -59,10 +58,7 @@ interface ReasonState {
 export function registerApprovalListeners(app: App, deps: ApprovalListenerDeps): void {
   const { approvals, policy, logger } = deps;
   const lane = createSlowLane(deps.slots ?? 2);
-  const guarded = createGuard(
-    logger,
-    deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8)),
-  );
+  const guarded = createGuard(logger, deps.correlationId ?? newCorrelationId);
 
   const handlers = {
     [ACTION_APPROVAL_APPROVE]: (id: string, body: BlockAction<ButtonAction>) =>

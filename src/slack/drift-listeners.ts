@@ -6,7 +6,6 @@
  * right, and the request is then gated by the approvals service; Snooze and Acknowledge: the `drift`
  * right), records the click in the audit log, redraws the alert and answers the clicker ephemerally.
  */
-import { randomUUID } from 'node:crypto';
 import type { App, BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import type { RetrainRequester } from '../changes/approvals.js';
 import { retrainTargetFor } from '../changes/gate.js';
@@ -16,7 +15,7 @@ import type { Actor, Reply } from '../commands/types.js';
 import type { Policy } from '../config/policy.js';
 import type { DriftAlert, DriftStateStore } from '../drift/state-store.js';
 import type { DriftPublisher, DriftViews, WatchedMonitor } from '../drift/types.js';
-import { UserError } from '../errors.js';
+import { newCorrelationId, UserError } from '../errors.js';
 import { redrawAlert } from '../jobs/drift-check.js';
 import type { Logger } from '../logger.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './blocks/action-ids.js';
@@ -82,7 +81,7 @@ const targetOf = (a: DriftAlert) => `drift:${a.monitor}/${a.rule}/${a.modelId}`;
  * @example registerDriftListeners(app, { policy, monitors: watch.monitors, state, audit: store, retrain, publisher, directory, clock, logger });
  */
 export function registerDriftListeners(app: App, deps: DriftListenerDeps): void {
-  const newId = deps.correlationId ?? (() => randomUUID().replace(/-/g, '').slice(0, 8));
+  const newId = deps.correlationId ?? newCorrelationId;
 
   const authorise = createAuthorise(deps.policy, deps.directory);
 
