@@ -8,7 +8,6 @@
  * own (this file forked with BENCH_ROLE=twins|load), so the latency is the bot's event loop alone; the
  * load generator posts over node:http rather than fetch so that it takes little CPU from the bot.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,7 @@ import { DEMO, seedDemoWorkspace } from '../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../src/slack/blocks/action-ids.js';
 import { blockAction, TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
+import { announceTwins, forkChild, type TwinsReady } from './children.js';
 import { percentile } from './stats.js';
 import { bareBoltApp, createPoster } from './support.js';
 
@@ -39,12 +39,6 @@ const WAVE = Number(process.env.BENCH_WAVE ?? 1);
 const FIRST_JOB = 5001;
 const approverIds = Array.from({ length: APPROVERS }, (_, i) => `U0APPR${String(i).padStart(2, '0')}`);
 
-interface Ready {
-  slackApiUrl: string;
-  botToken: string;
-  workspaceUrl: string;
-  workspaceToken: string;
-}
 interface ClickOrder {
   url: string;
   requests: Array<{ id: string; ts: string }>;
@@ -92,19 +86,7 @@ async function twinsProcess(): Promise<void> {
       process.send?.({ runNow, runs });
     }
   });
-  process.on('disconnect', async () => {
-    await slack.stop();
-    await workspace.stop();
-    process.exit(0);
-  });
-  process.send?.({
-    ready: {
-      slackApiUrl: slack.apiUrl,
-      botToken: slack.botToken,
-      workspaceUrl: workspace.url,
-      workspaceToken: workspace.token,
-    } satisfies Ready,
-  });
+  announceTwins(slack, workspace);
 }
 
 async function loadProcess(): Promise<void> {
@@ -149,20 +131,12 @@ if (process.env.BENCH_ROLE === 'load') await loadProcess();
 // The bench
 // ---------------------------------------------------------------------------------------------
 
-function child(role: 'twins' | 'load') {
-  const proc = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, BENCH_ROLE: role },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = <T>() => new Promise<T>((resolve) => proc.once('message', (m) => resolve(m as T)));
-  return { proc, next };
-}
+const child = (role: 'twins' | 'load') => forkChild(fileURLToPath(import.meta.url), { BENCH_ROLE: role });
 
 export default async function bench() {
   const twins = child('twins');
   const load = child('load');
-  const { ready } = await twins.next<{ ready: Ready }>();
+  const { ready } = await twins.next<{ ready: TwinsReady }>();
   await load.next();
 
   const policy = loadPolicy(EXAMPLE_POLICY_PATH);

@@ -3,7 +3,6 @@
  * side with a bare Bolt app that only acks. The bot does its post-ack work meanwhile (Databricks
  * reads, response_url posts); the twins and the load generator each run in a process of their own.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
 import { loadPolicy } from '../src/config/policy.js';
 import { staticTokenProvider } from '../src/databricks/auth.js';
 import { TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
+import { forkChild, type TwinsReady } from './children.js';
 import type { LoadOrder } from './load-process.js';
 import { percentile } from './stats.js';
 import { bareBoltApp } from './support.js';
@@ -26,26 +26,12 @@ const TEXTS = [
   'deploy churn_model 3 --dry-run',
 ];
 
-interface Ready {
-  slackApiUrl: string;
-  botToken: string;
-  workspaceUrl: string;
-  workspaceToken: string;
-}
-
-function child(file: string) {
-  const proc = fork(join(import.meta.dirname, file), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = <T>() => new Promise<T>((resolve) => proc.once('message', (m) => resolve(m as T)));
-  return { proc, next };
-}
+const child = (file: string) => forkChild(join(import.meta.dirname, file));
 
 export default async function bench() {
   const twins = child('twins-process.ts');
   const driver = child('load-process.ts');
-  const { ready } = await twins.next<{ ready: Ready }>();
+  const { ready } = await twins.next<{ ready: TwinsReady }>();
   await driver.next();
   const load = async (order: Omit<LoadOrder, 'responseUrls'>, total: number) => {
     const minted = twins.next<{ urls: string[] }>();

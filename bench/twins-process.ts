@@ -6,6 +6,7 @@
 import { MLOPS_CHANNEL_ID, REQUESTER_USER_ID, startSlackTwin } from '../src/sandbox/slack/index.js';
 import { seedDemoWorkspace } from '../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../src/sandbox/workspace/server.js';
+import { announceTwins } from './children.js';
 
 const slack = await startSlackTwin();
 const workspace = await startWorkspaceTwin({ state: seedDemoWorkspace(), rolloutDelayMs: 150 });
@@ -21,16 +22,4 @@ process.on('message', (m: { mint: number } | { answered: true }) => {
   );
   process.send?.({ urls });
 });
-process.send?.({
-  ready: {
-    slackApiUrl: slack.apiUrl,
-    botToken: slack.botToken,
-    workspaceUrl: workspace.url,
-    workspaceToken: workspace.token,
-  },
-});
-process.on('disconnect', async () => {
-  await slack.stop();
-  await workspace.stop();
-  process.exit(0);
-});
+announceTwins(slack, workspace);
