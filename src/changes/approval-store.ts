@@ -161,19 +161,21 @@ export interface ApprovalRequest {
   runId?: number;
 }
 
-export interface NewApprovalRequest {
-  gate: string;
-  requester: string;
-  channel: string;
-  threadTs?: string;
-  target: string;
-  plan: ApprovalPlan;
-  evidence?: Evidence;
-  required: number;
-  approvers: Approvers;
-  expiresAt: number;
-  triggerId?: string;
-}
+/** What a new request is made of; the store adds its id, times, status and the rest. */
+export type NewApprovalRequest = Pick<
+  ApprovalRequest,
+  | 'gate'
+  | 'requester'
+  | 'channel'
+  | 'threadTs'
+  | 'target'
+  | 'plan'
+  | 'evidence'
+  | 'required'
+  | 'approvers'
+  | 'expiresAt'
+  | 'triggerId'
+>;
 
 /** The outcome of a click or an event applied atomically: the decision and the request after it. */
 export interface Applied {

@@ -436,6 +436,16 @@ async function decide(
   // The alert's view for these windows: one rule of one model id, as of now.
   const viewOf = (windows: number[]) =>
     buildAlertView({ monitor: monitor.name, model: monitor.model, evaluation: e, windows, retrain, now });
+  /** Posts the alert's message, remembers where it is, and puts the chart in its thread. */
+  const postAlert = async (alert: DriftAlert, view: AlertView, chart: Chart): Promise<Decision> => {
+    const ref = await deps.publisher.post(
+      alert.channel,
+      deps.views.alert(view, alertState(alert, !!chart.png), now),
+    );
+    deps.state.setAlertMessage(alert.id, ref.ts);
+    await uploadChart(deps, ref, monitor, e, chart);
+    return { kind: 'alert' };
+  };
   let open = deps.state.openAlert(monitor.name, e.rule.name, e.modelId);
   const alerted = new Set(open?.windows ?? []);
   const fresh = e.verdicts
@@ -451,13 +461,7 @@ async function decide(
       ...chart.view,
     };
     open = deps.state.recordWindows(open.id, fresh, view) ?? open;
-    const ref = await deps.publisher.post(
-      open.channel,
-      deps.views.alert(view, alertState(open, !!chart.png), now),
-    );
-    deps.state.setAlertMessage(open.id, ref.ts);
-    await uploadChart(deps, ref, monitor, e, chart);
-    return { kind: 'alert' };
+    return postAlert(open, view, chart);
   }
 
   if (open) {
@@ -515,13 +519,7 @@ async function decide(
       at: now,
     });
     if (!created) return { kind: 'silenced' };
-    const ref = await deps.publisher.post(
-      alert.channel,
-      deps.views.alert(view, alertState(alert, !!chart.png), now),
-    );
-    deps.state.setAlertMessage(alert.id, ref.ts);
-    await uploadChart(deps, ref, monitor, e, chart);
-    return { kind: 'alert' };
+    return postAlert(alert, view, chart);
   }
 
   if (!wantReport) return { kind: 'silenced' };
