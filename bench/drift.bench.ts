@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { quickChartFor } from '../src/charts/quickchart.js';
 import { createLocalRenderer, renderChartPng } from '../src/charts/render.js';
 import { buildDriftChart, type DriftChartInput } from '../src/charts/spec.js';
-import type { MessageRef } from '../src/commands/types.js';
+import type { MessageRef } from '../src/domain/vocabulary.js';
 import { monitorSchema } from '../src/config/policy-monitors.js';
 import { rulesOf } from '../src/drift/rules.js';
 import { createDriftStateStore } from '../src/drift/state-store.js';

@@ -4,12 +4,12 @@
  * own overhead (auth, JSON, zod, mapping), the HTTP round trip, and the twin's handler.
  */
 import { performance } from 'node:perf_hooks';
-import { simulatedClock, systemClock } from '../src/clock.js';
+import { simulatedClock, systemClock } from '../src/lib/clock.js';
 import { staticTokenProvider } from '../src/databricks/auth.js';
 import { createDatabricksHttp } from '../src/databricks/http.js';
 import { waitForRollout } from '../src/databricks/rollout.js';
 import { createServingClient } from '../src/databricks/serving.js';
-import { fastFetch } from '../src/net/fast-fetch.js';
+import { fastFetch } from '../src/lib/http-client.js';
 import { Router } from '../src/sandbox/workspace/router.js';
 import { startWorkspaceTwin, type TwinContext } from '../src/sandbox/workspace/server.js';
 import { registerServingRoutes } from '../src/sandbox/workspace/serving-routes.js';

@@ -4,16 +4,16 @@
  * Socket Mode, the sandbox) is chosen by the caller; nothing here does I/O on import.
  */
 import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
-import type { ApprovalService } from './changes/approvals.js';
+import type { ApprovalService } from './approvals/service.js';
 import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
 import type { CommandDeps } from './commands/deps.js';
 import { dispatch, parseCommand } from './commands/index.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './commands/types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from './domain/vocabulary.js';
 import type { Policy } from './config/policy.js';
-import { newCorrelationId } from './errors.js';
-import type { Logger } from './logger.js';
-import { registerApprovalListeners } from './slack/approval-listeners.js';
+import { newCorrelationId } from './domain/errors.js';
+import type { Logger } from './lib/logger.js';
+import { registerApprovalListeners } from './slack/listeners/approvals.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
 import type { Directory } from './slack/directory.js';
 import { createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';

@@ -5,19 +5,19 @@
  */
 import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
 import { registerListeners } from './app.js';
-import type { FiguresSource } from './changes/approval-evidence.js';
-import { createMonitorFigures } from './changes/approval-figures.js';
-import { createJobSettingsReader } from './changes/approval-job.js';
+import type { FiguresSource } from './approvals/evidence.js';
+import { createMonitorFigures } from './approvals/figures.js';
+import { createJobSettingsReader } from './approvals/job-settings.js';
 import {
   type ApprovalService,
   type BackoffOptions,
   createApprovalService,
   gateChanges,
-} from './changes/approvals.js';
+} from './approvals/service.js';
 import { createChangePipeline, type RunningChangePipeline } from './changes/pipeline.js';
 import { type ChangeStore, createChangeStore } from './changes/store.js';
 import type { Plan } from './changes/types.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from './lib/clock.js';
 import type { CommandDeps } from './commands/deps.js';
 import { buildPlanFor, type PlanDeps } from './commands/index.js';
 import { autoApplies, isProtected } from './config/access.js';
@@ -35,11 +35,11 @@ import { type DriftSettings, type RunningDriftWatch, startDriftWatch } from './d
 import { runApprovalExpiry } from './jobs/approval-expiry.js';
 import { runRolloutWatch } from './jobs/rollout-watch.js';
 import { type Schedule, startSchedule } from './jobs/schedule.js';
-import { type Logger, silentLogger } from './logger.js';
-import { fastFetch } from './net/fast-fetch.js';
+import { type Logger, silentLogger } from './lib/logger.js';
+import { fastFetch } from './lib/http-client.js';
 import { approvalViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
-import { createSlackDriftPublisher } from './slack/drift-listeners.js';
+import { createSlackDriftPublisher } from './slack/listeners/drift.js';
 import { createSlackMessenger } from './slack/messenger.js';
 
 export type BotSlack =

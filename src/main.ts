@@ -8,7 +8,7 @@ import { loadConfig } from './config/load.js';
 import { createTokenProvider } from './databricks/auth.js';
 import { ConfigError } from './databricks/config.js';
 import { warehouseHttpPath } from './databricks/warehouse.js';
-import { createLogger } from './logger.js';
+import { createLogger } from './lib/logger.js';
 import { startSandbox } from './sandbox/start.js';
 
 let loaded: ReturnType<typeof loadConfig>;

@@ -6,7 +6,7 @@
  * go through the Messenger.
  */
 
-import type { Clock } from '../clock.js';
+import type { Clock } from '../lib/clock.js';
 import type {
   Actor,
   ChangePipeline,
@@ -15,10 +15,10 @@ import type {
   MutatingCommand,
   Origin,
   Reply,
-} from '../commands/types.js';
+} from '../domain/vocabulary.js';
 import type { Registry } from '../databricks/registry.js';
 import type { Endpoint, Serving } from '../databricks/serving.js';
-import { isUserError, UserError } from '../errors.js';
+import { isUserError, UserError } from '../domain/errors.js';
 import {
   describeFailure,
   type FollowOptions,
@@ -27,7 +27,7 @@ import {
   type Submitted,
   submitPlan,
 } from './apply.js';
-import { createBackground } from './background.js';
+import { createBackground } from '../lib/background.js';
 import { describeStaleness, describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';

@@ -14,7 +14,7 @@ import {
   servedNameFor,
   type WorkloadSize,
 } from '../databricks/serving.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 import type { AliasPlan, DiffLine, EndpointPlan, Plan } from './types.js';
 
 /** Size and scale-to-zero of a version nobody chose them for. */

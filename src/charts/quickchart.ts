@@ -10,7 +10,7 @@
  *   `getShortUrl()` cannot be pointed at any host but quickchart.io).
  */
 import quickChartModule from 'quickchart-js';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 import { CHART_SIZE, type ChartRenderer, type RenderedChart } from './renderer.js';
 import type { DriftChartConfig } from './spec.js';
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { buildApprovalsListReply } from '../slack/blocks/approval.js';
 import type { CommandDeps } from './deps.js';
 import { approvalsOf } from './retrain.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const approvalsInputSchema = z.object({ subcommand: z.literal('approvals') }).strict();
 

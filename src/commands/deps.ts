@@ -2,11 +2,11 @@
  * What /mlops handlers may use, built once in the composition root. Kept apart from types.ts so
  * the vocabulary types that every layer shares import none of the services.
  */
-import type { ApprovalDesk } from '../changes/approvals.js';
-import type { Clock } from '../clock.js';
+import type { ApprovalDesk } from '../approvals/service.js';
+import type { Clock } from '../lib/clock.js';
 import type { Registry } from '../databricks/registry.js';
 import type { EndpointConfig, Serving } from '../databricks/serving.js';
-import type { ChangePipeline, Origin, Reply } from './types.js';
+import type { ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
 
 /** Everything a handler may use. Built once in the composition root. */
 export interface CommandDeps {

@@ -4,9 +4,9 @@
  * schedule; the reply says what was posted where.
  */
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 import type { CommandDeps } from './deps.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const driftInputSchema = z
   .object({

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { buildHelpReply, buildSubcommandHelpReply } from '../slack/blocks/help.js';
 import type { CommandDeps } from './deps.js';
 import { isSubcommand, SUBCOMMAND_ALIASES, SUBCOMMAND_NAMES } from './subcommands.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const helpInputSchema = z
   .object({

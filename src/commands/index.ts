@@ -16,7 +16,7 @@ import { handleRetrain } from './retrain.js';
 import { buildRollbackPlan, handleRollback } from './rollback.js';
 import { buildSplitPlan, handleSplit } from './split.js';
 import { handleStatus } from './status.js';
-import type { Actor, MutatingCommand, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, MutatingCommand, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export { type ParseDefaults, parseCommand } from './parse.js';
 export { SLASH_COMMANDS, SUBCOMMANDS, type SubcommandSpec, usageOf } from './subcommands.js';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { buildModelsReply } from '../slack/blocks/models.js';
 import type { CommandDeps } from './deps.js';
 import { modelRefSchema } from './schemas.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const modelsInputSchema = z
   .object({ subcommand: z.literal('models'), model: modelRefSchema })

@@ -8,7 +8,7 @@ import { planPromote } from '../changes/plan.js';
 import type { AliasPlan } from '../changes/types.js';
 import type { CommandDeps } from './deps.js';
 import { modelRefSchema, versionSchema } from './schemas.js';
-import type { Actor, Origin, PromoteCommand, Reply } from './types.js';
+import type { Actor, Origin, PromoteCommand, Reply } from '../domain/vocabulary.js';
 
 /** The aliases promote may move, in their display spelling. */
 export const PROMOTABLE_ALIASES = ['Challenger', 'Champion', 'Production'] as const;

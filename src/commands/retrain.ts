@@ -4,9 +4,9 @@
  * Nothing runs until an approver approves; then the bot runs the job and follows it.
  */
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 import type { CommandDeps } from './deps.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './types.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const retrainInputSchema = z
   .object({

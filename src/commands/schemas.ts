@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseAliasName } from '../databricks/model-names.js';
 import { MAX_SERVED_VERSIONS } from '../databricks/serving.js';
-import type { VersionRef, WorkloadSizeInput } from './types.js';
+import type { VersionRef, WorkloadSizeInput } from '../domain/vocabulary.js';
 
 const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 const WORKLOAD_SIZES: readonly WorkloadSizeInput[] = ['Small', 'Medium', 'Large'];

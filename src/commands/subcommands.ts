@@ -3,7 +3,7 @@
  * registry in index.ts read from. Kept in its own module so parse.ts and help.ts need not import
  * index.ts (which imports them).
  */
-import type { Subcommand } from './types.js';
+import type { Subcommand } from '../domain/vocabulary.js';
 
 export interface SubcommandSpec {
   /** One line for the help overview. */

@@ -2,7 +2,7 @@
  * Who may do what, where: pure decisions over the policy. The Slack layer resolves the actor's user
  * groups (slack/directory.ts) and passes them in, so nothing here does I/O.
  */
-import type { Actor, Subcommand } from '../commands/types.js';
+import type { Actor, Subcommand } from '../domain/vocabulary.js';
 import { type AccessRule, MUTATING_SUBCOMMANDS, type Policy } from './policy.js';
 
 export type AccessDecision = { ok: true } | { ok: false; reason: string; hint: string };

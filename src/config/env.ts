@@ -15,7 +15,7 @@ import {
   resolveDatabricksConnection,
 } from '../databricks/config.js';
 
-import type { LogLevel } from '../logger.js';
+import type { LogLevel } from '../lib/logger.js';
 
 export type { LogLevel };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type Clock, systemClock } from '../clock.js';
-import { fastFetch } from '../net/fast-fetch.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import { fastFetch } from '../lib/http-client.js';
 import type { DatabricksAuth } from './config.js';
 
 /** Supplies a bearer token for every Databricks call, REST and SQL alike (one cache for both). */

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { type Clock, systemClock } from '../clock.js';
-import { fastFetch } from '../net/fast-fetch.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import { fastFetch } from '../lib/http-client.js';
 import type { TokenProvider } from './auth.js';
 import { isLoopbackHost } from './config.js';
 

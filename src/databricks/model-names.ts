@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 
 /** One part of a Unity Catalog name as the bot accepts it: letters, digits, underscore, hyphen. */
 const NAME_PART = /^[A-Za-z0-9_-]+$/;

@@ -4,7 +4,7 @@
  * `Error`), so the mapping goes by shape: `errorCode` + `response` for failed operations, `statusCode`
  * for HTTP refusals, `code` for sockets.
  */
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 
 export type WarehouseErrorCode =
   | 'sql_error'

@@ -13,7 +13,7 @@
  */
 import { auth, DBSQLClient, DBSQLParameter, DBSQLParameterType, type LogLevel } from '@databricks/sql';
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 import type { TokenProvider } from './auth.js';
 import {
   SESSION_LOST_PATTERNS,

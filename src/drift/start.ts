@@ -4,24 +4,24 @@
  * buttons. Nothing here decides anything; it connects the parts.
  */
 import type { App } from '@slack/bolt';
-import type { RetrainRequester } from '../changes/approvals.js';
-import { retrainTargetFor } from '../changes/gate.js';
+import type { RetrainRequester } from '../approvals/service.js';
+import { retrainTargetFor } from '../approvals/gate.js';
 import type { ChangeStore } from '../changes/store.js';
 import { createQuickChartRenderer } from '../charts/quickchart.js';
 import { createLocalRenderer } from '../charts/render.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { DriftCommands } from '../commands/deps.js';
 import type { Policy } from '../config/policy.js';
 import type { ChartRendererKind } from '../config/policy-monitors.js';
 import type { Monitors } from '../databricks/monitors.js';
 import type { Serving } from '../databricks/serving.js';
 import type { Warehouse } from '../databricks/warehouse.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../domain/errors.js';
 import { type Schedule, startSchedule } from '../jobs/schedule.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 import { driftViews } from '../slack/blocks/views.js';
 import type { Directory } from '../slack/directory.js';
-import { registerDriftListeners } from '../slack/drift-listeners.js';
+import { registerDriftListeners } from '../slack/listeners/drift.js';
 import { createDriftStateStore, type DriftStateStore } from './state-store.js';
 import type { DriftPublisher } from './types.js';
 import { createDriftWatch, type DriftWatch } from './watch.js';

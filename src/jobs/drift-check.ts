@@ -9,8 +9,8 @@
  * also posts the result of rules that had nothing new to say.
  */
 import { buildDriftChart, chartAltText, type DriftChartInput } from '../charts/spec.js';
-import type { Clock } from '../clock.js';
-import type { MessageRef } from '../commands/types.js';
+import type { Clock } from '../lib/clock.js';
+import type { MessageRef } from '../domain/vocabulary.js';
 import type { Monitors } from '../databricks/monitors.js';
 import type { Serving } from '../databricks/serving.js';
 import type { Warehouse } from '../databricks/warehouse.js';
@@ -19,8 +19,8 @@ import { buildMetricQuery, type MetricRow, toWindows } from '../drift/queries.js
 import { termsOf } from '../drift/rules.js';
 import type { DriftAlert, DriftStateStore } from '../drift/state-store.js';
 import type { CheckSummary, DriftPublisher, DriftViews, ReportRule, WatchedMonitor } from '../drift/types.js';
-import { isUserError, UserError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { isUserError, UserError } from '../domain/errors.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface DriftCheckDeps {
   warehouse: Warehouse;

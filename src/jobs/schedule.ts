@@ -4,7 +4,7 @@
  * failure is logged without touching the others.
  */
 import cron from 'node-cron';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface ScheduledJob {
   /** Stable name, for logs. */

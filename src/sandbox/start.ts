@@ -11,7 +11,7 @@ import type { AppConfig } from '../config/env.js';
 import type { Policy } from '../config/policy.js';
 import { createTokenProvider, staticTokenProvider, type TokenProvider } from '../databricks/auth.js';
 import { warehouseHttpPath } from '../databricks/warehouse.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 import { mountConsole, type SandboxConsole } from './console/mount-console.js';
 import { seedDemoTables } from './demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';

@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import type { Messenger } from '../commands/types.js';
+import type { Messenger } from '../domain/vocabulary.js';
 
 type Client = Pick<webApi.WebClient, 'chat'>;
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/changes/types.js';
-import { simulatedClock } from '../../src/clock.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import type { CommandDeps } from '../../src/commands/deps.js';
 import { buildPlanFor, dispatch, parseCommand } from '../../src/commands/index.js';
 import type {
@@ -10,11 +10,11 @@ import type {
   ParsedCommand,
   Reply,
   SlackBlock,
-} from '../../src/commands/types.js';
+} from '../../src/domain/vocabulary.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { createServingClient, type EndpointConfig } from '../../src/databricks/serving.js';
-import { UserError } from '../../src/errors.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { UserError } from '../../src/domain/errors.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { buildPlanReply } from '../../src/slack/blocks/plan.js';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { simulatedClock } from '../../src/clock.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { createOAuthM2M, OAuthError, staticTokenProvider } from '../../src/databricks/auth.js';
 import {
   createDatabricksHttp,

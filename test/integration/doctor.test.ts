@@ -10,7 +10,7 @@ import {
   doctor,
   formatResults,
   runDoctor,
-} from '../../src/doctor.js';
+} from '../../src/doctor/cli.js';
 import { type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/start-slack-twin.js';
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
 import { seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy } from '../../src/config/policy.js';
 import { DEMO_BREACH_WINDOWS } from '../../src/sandbox/demo-tables.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   APPROVALS_CHANNEL_ID,
   MLOPS_CHANNEL_ID,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalRenderer } from '../../src/charts/render.js';
-import { simulatedClock } from '../../src/clock.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { monitorSchema } from '../../src/config/policy-monitors.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
@@ -20,7 +20,7 @@ import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/st
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { driftViews } from '../../src/slack/blocks/views.js';
-import { createSlackDriftPublisher } from '../../src/slack/drift-listeners.js';
+import { createSlackDriftPublisher } from '../../src/slack/listeners/drift.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');

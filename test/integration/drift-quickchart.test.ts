@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuickChartRenderer } from '../../src/charts/quickchart.js';
 import { renderChartPng } from '../../src/charts/render.js';
 import { buildDriftChart, type DriftChartConfig } from '../../src/charts/spec.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/domain/errors.js';
 
 /**
  * A self-hosted QuickChart on loopback: POST /chart draws the posted config (with the bot's own local

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalRenderer } from '../../src/charts/render.js';
-import type { MessageRef } from '../../src/commands/types.js';
+import type { MessageRef } from '../../src/domain/vocabulary.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy } from '../../src/config/policy.js';
 import { monitorSchema } from '../../src/config/policy-monitors.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFastFetch, fastFetch } from '../../src/net/fast-fetch.js';
+import { createFastFetch, fastFetch } from '../../src/lib/http-client.js';
 
 /** What the loopback server received, per request. */
 interface Seen {

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findRegisteredVersion } from '../../src/changes/registered-version.js';
-import { simulatedClock } from '../../src/clock.js';
+import { findRegisteredVersion } from '../../src/approvals/registered-version.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp, DatabricksApiError } from '../../src/databricks/http.js';
 import { createJobsClient, isFinished, type Jobs, succeeded } from '../../src/databricks/jobs.js';

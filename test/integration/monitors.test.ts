@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simulatedClock } from '../../src/clock.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { DatabricksApiError } from '../../src/databricks/http.js';
 import { createMonitorsClient, granularityText, type Monitors } from '../../src/databricks/monitors.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';

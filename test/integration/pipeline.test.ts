@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChangePipeline, type RunningChangePipeline } from '../../src/changes/pipeline.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
-import { type Clock, simulatedClock } from '../../src/clock.js';
+import { type Clock, simulatedClock } from '../../src/lib/clock.js';
 import { buildPlanFor, type PlanDeps } from '../../src/commands/index.js';
 import type {
   Actor,
@@ -15,13 +15,13 @@ import type {
   MutatingCommand,
   Origin,
   Reply,
-} from '../../src/commands/types.js';
+} from '../../src/domain/vocabulary.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { createRegistryClient, type Registry } from '../../src/databricks/registry.js';
 import { createServingClient, type Serving } from '../../src/databricks/serving.js';
 import { runRolloutWatch } from '../../src/jobs/rollout-watch.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';

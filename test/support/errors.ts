@@ -1,4 +1,4 @@
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/domain/errors.js';
 
 /** Awaits a promise that must fail with a UserError, and returns the error for assertions. */
 export async function userError(p: Promise<unknown>): Promise<UserError> {

@@ -1,4 +1,4 @@
-import { type Clock, simulatedClock } from '../../src/clock.js';
+import { type Clock, simulatedClock } from '../../src/lib/clock.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import {
   createDatabricksHttp,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Subcommand } from '../../src/commands/types.js';
+import type { Subcommand } from '../../src/domain/vocabulary.js';
 import {
   type AccessDecision,
   autoApplies,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalStatus } from '../../src/changes/approval.js';
-import { type AuditItem, summariseAudit } from '../../src/changes/approval-audit.js';
-import type { ChangeApprovalPlan } from '../../src/changes/approval-plan.js';
-import type { ApprovalRequest } from '../../src/changes/approval-store.js';
+import type { ApprovalStatus } from '../../src/approvals/state.js';
+import { type AuditItem, summariseAudit } from '../../src/approvals/audit-trail.js';
+import type { ChangeApprovalPlan } from '../../src/approvals/request-plan.js';
+import type { ApprovalRequest } from '../../src/approvals/store.js';
 import type { AuditEntry } from '../../src/changes/store.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   buildApprovalMessage,
   buildApprovalsListReply,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_STATUSES, type ApprovalStatus } from '../../src/changes/approval.js';
-import type { RetrainApprovalPlan } from '../../src/changes/approval-plan.js';
-import type { ApprovalRequest } from '../../src/changes/approval-store.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { APPROVAL_STATUSES, type ApprovalStatus } from '../../src/approvals/state.js';
+import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
+import type { ApprovalRequest } from '../../src/approvals/store.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { approvalNotices } from '../../src/slack/blocks/approval-notices.js';
 
 const NOW = Date.parse('2026-03-02T09:00:00Z');

@@ -4,7 +4,7 @@ import {
   type ApprovalEvent,
   type ApprovalState,
   decide,
-} from '../../src/changes/approval.js';
+} from '../../src/approvals/state.js';
 
 const REQUESTER = 'U0REQUEST';
 const AVERY = 'U0APPROVE';

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RetrainApprovalPlan } from '../../src/changes/approval-plan.js';
-import type { NewApprovalRequest } from '../../src/changes/approval-store.js';
+import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
+import type { NewApprovalRequest } from '../../src/approvals/store.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
 
 const plan: RetrainApprovalPlan = {

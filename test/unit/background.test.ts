@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBackground } from '../../src/changes/background.js';
+import { createBackground } from '../../src/lib/background.js';
 
 describe('background work of a service', () => {
   it('reports what a task throws with a correlation id, and shrugs off a broken logger', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SUBCOMMANDS } from '../../src/commands/subcommands.js';
-import type { SlackBlock, Subcommand } from '../../src/commands/types.js';
-import { UserError } from '../../src/errors.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import type { SlackBlock, Subcommand } from '../../src/domain/vocabulary.js';
+import { UserError } from '../../src/domain/errors.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildErrorReply, buildInternalErrorReply } from '../../src/slack/blocks/error.js';
 import { buildHelpReply, buildSubcommandHelpReply } from '../../src/slack/blocks/help.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SlackBlock } from '../../src/commands/types.js';
+import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import type { Endpoint, EndpointSummary, ServedVersion } from '../../src/databricks/serving.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildEndpointListReply, MAX_LISTED_ENDPOINTS } from '../../src/slack/blocks/endpoint-list.js';
 import { buildStatusReply, servedKey } from '../../src/slack/blocks/status.js';
 

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
 import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
-import { simulatedClock } from '../../src/clock.js';
-import type { DeployCommand, PromoteCommand } from '../../src/commands/types.js';
+import { simulatedClock } from '../../src/lib/clock.js';
+import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
 import type { EndpointConfig } from '../../src/databricks/serving.js';
 
 const MODEL = 'acme.mlops.churn_model';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertView } from '../../src/drift/alert-view.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   ACTION_DRIFT_ACKNOWLEDGE,
   ACTION_DRIFT_RETRAIN,

@@ -5,7 +5,7 @@ import {
   gateCovers,
   gateForChange,
   retrainTargetFor,
-} from '../../src/changes/gate.js';
+} from '../../src/approvals/gate.js';
 import type { AliasPlan, EndpointPlan, Plan } from '../../src/changes/types.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, type PolicyIssue, parsePolicy } from '../../src/config/policy.js';

@@ -7,7 +7,7 @@ import {
   sameAlias,
   versionNumberSchema,
 } from '../../src/databricks/model-names.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/domain/errors.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops' };
 

@@ -12,7 +12,7 @@ import {
 import type { DiffLine, Plan } from '../../src/changes/types.js';
 import type { ModelInfo, ModelVersionInfo } from '../../src/databricks/registry.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/databricks/serving.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/domain/errors.js';
 
 const MODEL = 'acme.mlops.churn_model';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/databricks/serving.js';
-import { checkBlocks } from '../../src/sandbox/slack/block-limits.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   buildApplyingReply,
   buildProgressMessage,

@@ -6,7 +6,7 @@ import {
   servedNameFor,
   toEndpoint,
 } from '../../src/databricks/serving.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/domain/errors.js';
 import { TrafficPicker } from '../../src/sandbox/workspace/invocations.js';
 
 const v = (version: number, name?: string) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_LIMITS, checkBlocks, formatBlockProblem } from '../../src/sandbox/slack/block-limits.js';
+import { BLOCK_LIMITS, checkBlocks, formatBlockProblem } from '../../src/slack/blocks/limits.js';
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const button = (actionId?: string) => ({

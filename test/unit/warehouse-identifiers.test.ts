@@ -7,7 +7,7 @@ import {
   WarehouseError,
   warehouseHttpPath,
 } from '../../src/databricks/warehouse.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/domain/errors.js';
 
 function codeOf(work: () => unknown): string | undefined {
   try {

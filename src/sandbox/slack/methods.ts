@@ -1,4 +1,4 @@
-import { checkBlocks, formatBlockProblem } from './block-limits.js';
+import { checkBlocks, formatBlockProblem } from '../../slack/blocks/limits.js';
 import type { SlackState, TwinChannel, TwinFile, TwinMessage, TwinUser } from './state.js';
 
 /** Who is calling and with which grant; built by the server from the token. */

@@ -2,7 +2,7 @@
  * What the twin's route modules share with its server: the context they get and the record an
  * invocation produces. Kept apart from server.ts so routes and server do not import each other.
  */
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../lib/clock.js';
 import type { WorkspaceState } from './state.js';
 
 /** One request a served endpoint answered; the sandbox appends it to the inference table. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, systemClock } from '../../clock.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
 import type { InferenceRecord, TwinContext } from './context.js';
 import { FaultInjector } from './faults.js';
 import { registerJobRoutes } from './jobs-routes.js';

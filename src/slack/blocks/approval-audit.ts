@@ -2,9 +2,9 @@
  * The `/mlops audit` answer: the latest changes and approval requests, one line each, with who
  * asked, who approved (or applied), when and how it ended. Pure.
  */
-import type { AuditItem } from '../../changes/approval-audit.js';
-import type { Reply, SlackBlock } from '../../commands/types.js';
-import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import type { AuditItem } from '../../approvals/audit-trail.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { BLOCK_LIMITS } from './limits.js';
 import {
   contextBlock,
   escapeKeepingLinks,

@@ -5,20 +5,20 @@
  * superseded (what changed), all without buttons. Pure: data in, text and blocks out.
  */
 
-import type { Evidence, VersionFacts } from '../../changes/approval-evidence.js';
+import type { Evidence, VersionFacts } from '../../approvals/evidence.js';
 import {
   type ApprovalPlan,
   approvalTitle,
   type ChangeStep,
   primaryStep,
-} from '../../changes/approval-plan.js';
-import type { ApprovalRequest } from '../../changes/approval-store.js';
-import type { ApprovalMessageOptions } from '../../changes/approvals.js';
-import { describeApprovers } from '../../changes/gate.js';
+} from '../../approvals/request-plan.js';
+import type { ApprovalRequest } from '../../approvals/store.js';
+import type { ApprovalMessageOptions } from '../../approvals/service.js';
+import { describeApprovers } from '../../approvals/gate.js';
 import { describeTraffic } from '../../changes/plan.js';
-import type { Reply, SlackBlock } from '../../commands/types.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../databricks/links.js';
-import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import { BLOCK_LIMITS } from './limits.js';
 import {
   ACTION_APPROVAL_APPROVE,
   ACTION_APPROVAL_REJECT,

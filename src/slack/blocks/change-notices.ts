@@ -7,7 +7,7 @@
 import { changeTitle } from '../../changes/describe.js';
 import type { Change } from '../../changes/store.js';
 import type { Plan } from '../../changes/types.js';
-import type { Reply } from '../../commands/types.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { escapeMrkdwn } from './format.js';
 
 /** An ephemeral answer that leaves the message the button was on as it is. */

@@ -4,10 +4,10 @@
  * a failing check and its recovery, the `/mlops drift` report, and the command's own reply.
  * The summary never depends on the chart: a chart that cannot be drawn leaves a note, not a gap.
  */
-import type { Reply, SlackBlock } from '../../commands/types.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import type { AlertView, WindowView } from '../../drift/alert-view.js';
 import type { AlertState, CheckSummary, FailureView, ReportRule } from '../../drift/types.js';
-import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import { BLOCK_LIMITS } from './limits.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
 import {
   codeBlocks,

@@ -1,8 +1,8 @@
 /** Every serving endpoint, one compact line each. */
-import type { Reply, SlackBlock } from '../../commands/types.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../databricks/links.js';
 import type { EndpointSummary } from '../../databricks/serving.js';
-import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import { BLOCK_LIMITS } from './limits.js';
 import { contextBlock, escapeMrkdwn, headerBlock, link, sectionBlock, versionLabel } from './format.js';
 
 /** Most endpoints listed; the rest are counted. Keeps the message well under Slack's total size. */

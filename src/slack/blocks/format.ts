@@ -3,8 +3,8 @@
  * tables, and the block shapes we use. No Slack calls here.
  */
 import { shortModel } from '../../changes/describe.js';
-import type { SlackBlock } from '../../commands/types.js';
-import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import type { SlackBlock } from '../../domain/vocabulary.js';
+import { BLOCK_LIMITS } from './limits.js';
 
 /**
  * Escapes the three characters Slack's mrkdwn treats as control characters.

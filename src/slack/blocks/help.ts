@@ -1,6 +1,6 @@
 /** The help messages: every subcommand at a glance, or one in detail. */
 import { SUBCOMMAND_NAMES, SUBCOMMANDS } from '../../commands/subcommands.js';
-import type { Reply, Subcommand } from '../../commands/types.js';
+import type { Reply, Subcommand } from '../../domain/vocabulary.js';
 import { codeBlocks, contextBlock, escapeMrkdwn, headerBlock, sectionBlock } from './format.js';
 
 /**

@@ -6,9 +6,9 @@
 import type { PlanReplyOptions } from '../../changes/pipeline.js';
 import { diffPlan, summarisePlan } from '../../changes/plan.js';
 import type { DiffLine, Plan } from '../../changes/types.js';
-import type { Reply, SlackBlock } from '../../commands/types.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
-import { BLOCK_LIMITS } from '../../sandbox/slack/block-limits.js';
+import { BLOCK_LIMITS } from './limits.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './action-ids.js';
 import {
   codeBlocks,

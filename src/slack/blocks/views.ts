@@ -2,7 +2,7 @@
  * The Block Kit implementations of the views the domain services take (PipelineViews,
  * ApprovalViews, DriftViews): wiring only, the builders live next door.
  */
-import type { ApprovalViews } from '../../changes/approvals.js';
+import type { ApprovalViews } from '../../approvals/service.js';
 import type { PipelineViews } from '../../changes/pipeline.js';
 import type { DriftViews } from '../../drift/types.js';
 import {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { loadConfig } from '../../../src/config/load.js';
-import { silentLogger } from '../../../src/logger.js';
+import { silentLogger } from '../../../src/lib/logger.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/start.js';
 
 /** Debian's Chromium; CHROMIUM_PATH points elsewhere on other systems. Never a downloaded browser. */

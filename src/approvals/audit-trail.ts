@@ -4,7 +4,7 @@
  * approved request ran (its trigger id is `approval:<request id>:<step>`) is folded into that
  * request, so a promotion to Production reads as one line.
  */
-import type { AuditEntry } from './audit.js';
+import type { AuditEntry } from '../changes/audit.js';
 
 export interface AuditItem {
   /** The request or change id. */

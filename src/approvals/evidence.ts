@@ -8,8 +8,8 @@
 
 import { modelVersionUrl } from '../databricks/links.js';
 import type { ModelVersionInfo, Registry } from '../databricks/registry.js';
-import { isUserError } from '../errors.js';
-import { type ApprovalPlan, primaryStep } from './approval-plan.js';
+import { isUserError } from '../domain/errors.js';
+import { type ApprovalPlan, primaryStep } from './request-plan.js';
 
 export interface VersionFacts {
   version: number;

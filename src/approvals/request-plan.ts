@@ -8,13 +8,13 @@
  * digest of the job's settings. Building reads Databricks through injected functions; comparing
  * and describing are pure.
  */
-import type { DeployCommand, MutatingCommand } from '../commands/types.js';
+import type { DeployCommand, MutatingCommand } from '../domain/vocabulary.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
-import { isUserError } from '../errors.js';
-import { changeTitle, shortModel } from './describe.js';
+import { isUserError } from '../domain/errors.js';
+import { changeTitle, shortModel } from '../changes/describe.js';
 import { bindingFor, type Defaults } from './gate.js';
-import { describeStaleness, describeTraffic } from './plan.js';
-import { type Plan, planTarget } from './types.js';
+import { describeStaleness, describeTraffic } from '../changes/plan.js';
+import { type Plan, planTarget } from '../changes/types.js';
 
 /** One change the request makes, run through the change pipeline once approved. */
 export interface ChangeStep {

@@ -11,20 +11,20 @@ import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { webApi } from '@slack/bolt';
-import { createJobSettingsReader } from './changes/approval-job.js';
-import { type Clock, systemClock } from './clock.js';
-import { describeRule } from './config/access.js';
-import { type AppConfig, describeConfig, displayPath } from './config/env.js';
-import { type LoadOptions, loadConfig } from './config/load.js';
-import { groupRefsIn, type Policy, policyTargets } from './config/policy.js';
-import { createTokenProvider, OAuthError, type TokenProvider } from './databricks/auth.js';
-import { ConfigError, type DatabricksConnection } from './databricks/config.js';
-import { createDatabricksHttp, DatabricksApiError, DatabricksTransportError } from './databricks/http.js';
-import { createMonitorsClient } from './databricks/monitors.js';
-import { createRegistryClient, type Registry } from './databricks/registry.js';
-import { createServingClient, type Serving } from './databricks/serving.js';
-import { createDatabricksWarehouse, type Warehouse, warehouseHttpPath } from './databricks/warehouse.js';
-import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './doctor/drift-checks.js';
+import { createJobSettingsReader } from '../approvals/job-settings.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import { describeRule } from '../config/access.js';
+import { type AppConfig, describeConfig, displayPath } from '../config/env.js';
+import { type LoadOptions, loadConfig } from '../config/load.js';
+import { groupRefsIn, type Policy, policyTargets } from '../config/policy.js';
+import { createTokenProvider, OAuthError, type TokenProvider } from '../databricks/auth.js';
+import { ConfigError, type DatabricksConnection } from '../databricks/config.js';
+import { createDatabricksHttp, DatabricksApiError, DatabricksTransportError } from '../databricks/http.js';
+import { createMonitorsClient } from '../databricks/monitors.js';
+import { createRegistryClient, type Registry } from '../databricks/registry.js';
+import { createServingClient, type Serving } from '../databricks/serving.js';
+import { createDatabricksWarehouse, type Warehouse, warehouseHttpPath } from '../databricks/warehouse.js';
+import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
 import {
   type CheckResult,
   type CheckStatus,
@@ -33,12 +33,12 @@ import {
   ok,
   plural,
   skip,
-} from './doctor/report.js';
-import { isUserError } from './errors.js';
-import { startSlackTwin } from './sandbox/slack/start-slack-twin.js';
-import { startDatabricksTwins } from './sandbox/start.js';
-import { createDirectory, type UsergroupsClient } from './slack/directory.js';
-import { BOT_SCOPES } from './slack/scopes.js';
+} from './report.js';
+import { isUserError } from '../domain/errors.js';
+import { startSlackTwin } from '../sandbox/slack/start-slack-twin.js';
+import { startDatabricksTwins } from '../sandbox/start.js';
+import { createDirectory, type UsergroupsClient } from '../slack/directory.js';
+import { BOT_SCOPES } from '../slack/scopes.js';
 
 export type { CheckResult, CheckStatus, DoctorWarehouse };
 export { formatResults };

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { MessageRef } from '../commands/types.js';
+import type { MessageRef } from '../domain/vocabulary.js';
 import type { Approvers } from '../config/policy-gates.js';
 import {
   APPROVAL_STATUSES,
@@ -21,10 +21,10 @@ import {
   type ApprovalState,
   type ApprovalStatus,
   decide,
-} from './approval.js';
-import type { Evidence } from './approval-evidence.js';
-import type { ApprovalPlan } from './approval-plan.js';
-import type { AuditEntry, AuditInput } from './audit.js';
+} from './state.js';
+import type { Evidence } from './evidence.js';
+import type { ApprovalPlan } from './request-plan.js';
+import type { AuditEntry, AuditInput } from '../changes/audit.js';
 
 const statusList = APPROVAL_STATUSES.map((s) => `'${s}'`).join(', ');
 

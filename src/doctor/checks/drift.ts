@@ -4,23 +4,23 @@
  * exists.
  */
 import { z } from 'zod';
-import type { JobSettingsReader } from '../changes/approval-job.js';
-import { type AppConfig, displayPath } from '../config/env.js';
-import type { Policy } from '../config/policy.js';
-import type { MonitorConfig } from '../config/policy-monitors.js';
-import type { DatabricksConnection } from '../databricks/config.js';
-import { DatabricksApiError } from '../databricks/http.js';
-import { resolveModelName } from '../databricks/model-names.js';
-import type { Monitors } from '../databricks/monitors.js';
+import type { JobSettingsReader } from '../../approvals/job-settings.js';
+import { type AppConfig, displayPath } from '../../config/env.js';
+import type { Policy } from '../../config/policy.js';
+import type { MonitorConfig } from '../../config/policy-monitors.js';
+import type { DatabricksConnection } from '../../databricks/config.js';
+import { DatabricksApiError } from '../../databricks/http.js';
+import { resolveModelName } from '../../databricks/model-names.js';
+import type { Monitors } from '../../databricks/monitors.js';
 import {
   columnName,
   sqlTimestamp,
   tableName,
   type Warehouse,
   WarehouseError,
-} from '../databricks/warehouse.js';
-import { isUserError } from '../errors.js';
-import { type CheckResult, fail, ok, plural, skip } from './report.js';
+} from '../../databricks/warehouse.js';
+import { isUserError } from '../../domain/errors.js';
+import { type CheckResult, fail, ok, plural, skip } from '../report.js';
 
 /** The drift watch's SQL warehouse as the doctor reads it: queries, and where it is for messages. */
 export interface DoctorWarehouse extends Pick<Warehouse, 'query'> {

@@ -12,20 +12,20 @@
  * run). After a crash, `resume()` takes each execution over and finishes it.
  */
 
-import type { Clock } from '../clock.js';
-import type { Actor, ChangePipeline, Messenger, MutatingCommand, Origin, Reply } from '../commands/types.js';
+import type { Clock } from '../lib/clock.js';
+import type { Actor, ChangePipeline, Messenger, MutatingCommand, Origin, Reply } from '../domain/vocabulary.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
 import type { JobRun, Jobs } from '../databricks/jobs.js';
 import { isFinished, succeeded } from '../databricks/jobs.js';
 import { jobRunUrl } from '../databricks/links.js';
 import type { MlflowRuns } from '../databricks/mlflow.js';
 import type { Registry } from '../databricks/registry.js';
-import { isUserError, UserError } from '../errors.js';
-import { describeFailure } from './apply.js';
-import { isFinalApproval } from './approval.js';
-import { type AuditItem, summariseAudit } from './approval-audit.js';
-import { type FiguresSource, gatherEvidence } from './approval-evidence.js';
-import type { JobSettingsReader } from './approval-job.js';
+import { isUserError, UserError } from '../domain/errors.js';
+import { describeFailure } from '../changes/apply.js';
+import { isFinalApproval } from './state.js';
+import { type AuditItem, summariseAudit } from './audit-trail.js';
+import { type FiguresSource, gatherEvidence } from './evidence.js';
+import type { JobSettingsReader } from './job-settings.js';
 import {
   type ApprovalPlan,
   approvalFingerprint,
@@ -37,10 +37,10 @@ import {
   describeStepChange,
   type RetrainApprovalPlan,
   rebuildChangeSteps,
-} from './approval-plan.js';
-import type { ApprovalRequest } from './approval-store.js';
-import { createBackground } from './background.js';
-import { changeTitle, formatElapsed, shortModel } from './describe.js';
+} from './request-plan.js';
+import type { ApprovalRequest } from './store.js';
+import { createBackground } from '../lib/background.js';
+import { changeTitle, formatElapsed, shortModel } from '../changes/describe.js';
 import {
   approversNeedGroups,
   checkApprover,
@@ -51,10 +51,10 @@ import {
   type RetrainTarget,
   retrainTargetFor,
 } from './gate.js';
-import type { RunningChangePipeline } from './pipeline.js';
+import type { RunningChangePipeline } from '../changes/pipeline.js';
 import { findRegisteredVersion } from './registered-version.js';
-import type { Change, ChangeStore } from './store.js';
-import type { ChangeStatus, Plan } from './types.js';
+import type { Change, ChangeStore } from '../changes/store.js';
+import type { ChangeStatus, Plan } from '../changes/types.js';
 
 /** What starts a gated retraining request; the drift alert's Retrain button calls it. */
 export interface RetrainRequest {

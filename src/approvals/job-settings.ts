@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DatabricksApiError, type DatabricksHttp } from '../databricks/http.js';
-import { UserError } from '../errors.js';
-import type { JobSettings } from './approval-plan.js';
+import { UserError } from '../domain/errors.js';
+import type { JobSettings } from './request-plan.js';
 
 export interface JobSettingsReader {
   getJob(jobId: number): Promise<JobSettings>;

@@ -7,20 +7,20 @@
  * in the sandbox console.
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import type { ApprovalService } from '../changes/approvals.js';
-import type { Policy } from '../config/policy.js';
-import { newCorrelationId, UserError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { ApprovalService } from '../../approvals/service.js';
+import type { Policy } from '../../config/policy.js';
+import { newCorrelationId, UserError } from '../../domain/errors.js';
+import type { Logger } from '../../lib/logger.js';
 import {
   ACTION_APPROVAL_APPROVE,
   ACTION_APPROVAL_REJECT,
   ACTION_APPROVAL_REJECT_CONFIRM,
   ACTION_APPROVAL_REJECT_DISMISS,
   ACTION_APPROVAL_REJECT_REASON,
-} from './blocks/action-ids.js';
-import { REJECT_REASON_BLOCK } from './blocks/approval.js';
-import { afterAcks, clickerOf, createGuard, sendReply } from './listener-kit.js';
-import { createSlowLane } from './slow-lane.js';
+} from '../blocks/action-ids.js';
+import { REJECT_REASON_BLOCK } from '../blocks/approval.js';
+import { afterAcks, clickerOf, createGuard, sendReply } from '../listener-kit.js';
+import { createSlowLane } from '../slow-lane.js';
 
 export interface ApprovalListenerDeps {
   approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject'>;
