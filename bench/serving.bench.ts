@@ -4,11 +4,11 @@
  * own overhead (auth, JSON, zod, mapping), the HTTP round trip, and the twin's handler.
  */
 import { performance } from 'node:perf_hooks';
-import { simulatedClock, systemClock } from '../src/lib/clock.js';
 import { staticTokenProvider } from '../src/databricks/auth.js';
 import { createDatabricksHttp } from '../src/databricks/http.js';
 import { waitForRollout } from '../src/databricks/rollout.js';
 import { createServingClient } from '../src/databricks/serving.js';
+import { simulatedClock, systemClock } from '../src/lib/clock.js';
 import { fastFetch } from '../src/lib/http-client.js';
 import { Router } from '../src/sandbox/workspace/router.js';
 import { startWorkspaceTwin, type TwinContext } from '../src/sandbox/workspace/server.js';

@@ -9,14 +9,14 @@ import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
 import type { CommandDeps } from './commands/deps.js';
 import { dispatch, parseCommand } from './commands/index.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './domain/vocabulary.js';
 import type { Policy } from './config/policy.js';
 import { newCorrelationId } from './domain/errors.js';
+import type { Actor, Origin, ParsedCommand, Reply } from './domain/vocabulary.js';
 import type { Logger } from './lib/logger.js';
-import { registerApprovalListeners } from './slack/listeners/approvals.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
 import type { Directory } from './slack/directory.js';
 import { createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
+import { registerApprovalListeners } from './slack/listeners/approvals.js';
 import { createSlowLane } from './slack/slow-lane.js';
 
 export interface AppDeps {

@@ -17,7 +17,6 @@ import {
 import { createChangePipeline, type RunningChangePipeline } from './changes/pipeline.js';
 import { type ChangeStore, createChangeStore } from './changes/store.js';
 import type { Plan } from './changes/types.js';
-import { type Clock, systemClock } from './lib/clock.js';
 import type { CommandDeps } from './commands/deps.js';
 import { buildPlanFor, type PlanDeps } from './commands/index.js';
 import { autoApplies, isProtected } from './config/access.js';
@@ -35,8 +34,9 @@ import { type DriftSettings, type RunningDriftWatch, startDriftWatch } from './d
 import { runApprovalExpiry } from './jobs/approval-expiry.js';
 import { runRolloutWatch } from './jobs/rollout-watch.js';
 import { type Schedule, startSchedule } from './jobs/schedule.js';
-import { type Logger, silentLogger } from './lib/logger.js';
+import { type Clock, systemClock } from './lib/clock.js';
 import { fastFetch } from './lib/http-client.js';
+import { type Logger, silentLogger } from './lib/logger.js';
 import { approvalViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
 import { createSlackDriftPublisher } from './slack/listeners/drift.js';

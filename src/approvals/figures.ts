@@ -4,13 +4,14 @@
  * the SQL warehouse with the drift check's queries (drift/queries.ts), one query per table, for
  * the two model ids only. The latest window with a value is taken per version.
  */
-import type { Clock } from '../lib/clock.js';
+
 import type { MonitorConfig } from '../config/policy-monitors.js';
 import { resolveModelName } from '../databricks/model-names.js';
 import type { Monitors } from '../databricks/monitors.js';
 import type { Warehouse } from '../databricks/warehouse.js';
 import { buildMetricQuery, type MetricRow, toWindows } from '../drift/queries.js';
 import { comparedValue, type MetricWindow, rulesOf, termsOf } from '../drift/rules.js';
+import type { Clock } from '../lib/clock.js';
 import type { FiguresSource, MonitorFigures } from './evidence.js';
 import type { Defaults } from './gate.js';
 

@@ -3,13 +3,14 @@
  * which job retrains a model or a monitor's model. Policy and actor in, decisions out; the user
  * groups of the actor are resolved by the caller (slack/directory.ts) and passed in.
  */
-import type { Actor } from '../domain/vocabulary.js';
+
+import type { MutatingSubcommand, Plan } from '../changes/types.js';
 import { describeRule } from '../config/access.js';
 import type { ApprovalPolicy, Approvers, Binding, Gate } from '../config/policy-gates.js';
 import { PRODUCTION_ALIAS } from '../config/policy-gates.js';
 import { resolveModelName, sameAlias } from '../databricks/model-names.js';
 import { UserError } from '../domain/errors.js';
-import type { MutatingSubcommand, Plan } from '../changes/types.js';
+import type { Actor } from '../domain/vocabulary.js';
 
 export interface Defaults {
   catalog: string;

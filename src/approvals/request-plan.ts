@@ -8,13 +8,14 @@
  * digest of the job's settings. Building reads Databricks through injected functions; comparing
  * and describing are pure.
  */
-import type { DeployCommand, MutatingCommand } from '../domain/vocabulary.js';
-import type { ApprovalPolicy } from '../config/policy-gates.js';
-import { isUserError } from '../domain/errors.js';
+
 import { changeTitle, shortModel } from '../changes/describe.js';
-import { bindingFor, type Defaults } from './gate.js';
 import { describeStaleness, describeTraffic } from '../changes/plan.js';
 import { type Plan, planTarget } from '../changes/types.js';
+import type { ApprovalPolicy } from '../config/policy-gates.js';
+import { isUserError } from '../domain/errors.js';
+import type { DeployCommand, MutatingCommand } from '../domain/vocabulary.js';
+import { bindingFor, type Defaults } from './gate.js';
 
 /** One change the request makes, run through the change pipeline once approved. */
 export interface ChangeStep {

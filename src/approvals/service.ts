@@ -12,8 +12,11 @@
  * run). After a crash, `resume()` takes each execution over and finishes it.
  */
 
-import type { Clock } from '../lib/clock.js';
-import type { Actor, ChangePipeline, Messenger, MutatingCommand, Origin, Reply } from '../domain/vocabulary.js';
+import { describeFailure } from '../changes/apply.js';
+import { changeTitle, formatElapsed, shortModel } from '../changes/describe.js';
+import type { RunningChangePipeline } from '../changes/pipeline.js';
+import type { Change, ChangeStore } from '../changes/store.js';
+import type { ChangeStatus, Plan } from '../changes/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
 import type { JobRun, Jobs } from '../databricks/jobs.js';
 import { isFinished, succeeded } from '../databricks/jobs.js';
@@ -21,11 +24,30 @@ import { jobRunUrl } from '../databricks/links.js';
 import type { MlflowRuns } from '../databricks/mlflow.js';
 import type { Registry } from '../databricks/registry.js';
 import { isUserError, UserError } from '../domain/errors.js';
-import { describeFailure } from '../changes/apply.js';
-import { isFinalApproval } from './state.js';
+import type {
+  Actor,
+  ChangePipeline,
+  Messenger,
+  MutatingCommand,
+  Origin,
+  Reply,
+} from '../domain/vocabulary.js';
+import { createBackground } from '../lib/background.js';
+import type { Clock } from '../lib/clock.js';
 import { type AuditItem, summariseAudit } from './audit-trail.js';
 import { type FiguresSource, gatherEvidence } from './evidence.js';
+import {
+  approversNeedGroups,
+  checkApprover,
+  type Defaults,
+  describeApprovers,
+  type GateRef,
+  gateForChange,
+  type RetrainTarget,
+  retrainTargetFor,
+} from './gate.js';
 import type { JobSettingsReader } from './job-settings.js';
+import { findRegisteredVersion } from './registered-version.js';
 import {
   type ApprovalPlan,
   approvalFingerprint,
@@ -38,23 +60,8 @@ import {
   type RetrainApprovalPlan,
   rebuildChangeSteps,
 } from './request-plan.js';
+import { isFinalApproval } from './state.js';
 import type { ApprovalRequest } from './store.js';
-import { createBackground } from '../lib/background.js';
-import { changeTitle, formatElapsed, shortModel } from '../changes/describe.js';
-import {
-  approversNeedGroups,
-  checkApprover,
-  type Defaults,
-  describeApprovers,
-  type GateRef,
-  gateForChange,
-  type RetrainTarget,
-  retrainTargetFor,
-} from './gate.js';
-import type { RunningChangePipeline } from '../changes/pipeline.js';
-import { findRegisteredVersion } from './registered-version.js';
-import type { Change, ChangeStore } from '../changes/store.js';
-import type { ChangeStatus, Plan } from '../changes/types.js';
 
 /** What starts a gated retraining request; the drift alert's Retrain button calls it. */
 export interface RetrainRequest {

@@ -13,8 +13,11 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { MessageRef } from '../domain/vocabulary.js';
+import type { AuditEntry, AuditInput } from '../changes/audit.js';
 import type { Approvers } from '../config/policy-gates.js';
+import type { MessageRef } from '../domain/vocabulary.js';
+import type { Evidence } from './evidence.js';
+import type { ApprovalPlan } from './request-plan.js';
 import {
   APPROVAL_STATUSES,
   type ApprovalDecision,
@@ -22,9 +25,6 @@ import {
   type ApprovalStatus,
   decide,
 } from './state.js';
-import type { Evidence } from './evidence.js';
-import type { ApprovalPlan } from './request-plan.js';
-import type { AuditEntry, AuditInput } from '../changes/audit.js';
 
 const statusList = APPROVAL_STATUSES.map((s) => `'${s}'`).join(', ');
 

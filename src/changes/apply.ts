@@ -3,7 +3,7 @@
  * update-config call followed by a watched rollout; an alias plan becomes one setAlias call. No
  * Slack and no store here: the pipeline decides what to record and show.
  */
-import type { Clock } from '../lib/clock.js';
+
 import { DatabricksApiError, DatabricksTransportError } from '../databricks/http.js';
 import type { Registry } from '../databricks/registry.js';
 import { type RolloutResult, type WaitForRolloutOptions, waitForRollout } from '../databricks/rollout.js';
@@ -15,6 +15,7 @@ import {
   sameConfig,
 } from '../databricks/serving.js';
 import { isUserError } from '../domain/errors.js';
+import type { Clock } from '../lib/clock.js';
 import { shortModel } from './describe.js';
 import { describeTraffic } from './plan.js';
 import type { AliasPlan, EndpointPlan, Plan } from './types.js';

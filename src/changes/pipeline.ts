@@ -6,7 +6,9 @@
  * go through the Messenger.
  */
 
-import type { Clock } from '../lib/clock.js';
+import type { Registry } from '../databricks/registry.js';
+import type { Endpoint, Serving } from '../databricks/serving.js';
+import { isUserError, UserError } from '../domain/errors.js';
 import type {
   Actor,
   ChangePipeline,
@@ -16,9 +18,8 @@ import type {
   Origin,
   Reply,
 } from '../domain/vocabulary.js';
-import type { Registry } from '../databricks/registry.js';
-import type { Endpoint, Serving } from '../databricks/serving.js';
-import { isUserError, UserError } from '../domain/errors.js';
+import { createBackground } from '../lib/background.js';
+import type { Clock } from '../lib/clock.js';
 import {
   describeFailure,
   type FollowOptions,
@@ -27,7 +28,6 @@ import {
   type Submitted,
   submitPlan,
 } from './apply.js';
-import { createBackground } from '../lib/background.js';
 import { describeStaleness, describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';

@@ -13,10 +13,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { type Clock, systemClock } from '../lib/clock.js';
-import type { MessageRef, MutatingCommand } from '../domain/vocabulary.js';
-import type { EndpointConfig } from '../databricks/serving.js';
 import { APPROVALS_MIGRATION, type ApprovalStore, createApprovalStore } from '../approvals/store.js';
+import type { EndpointConfig } from '../databricks/serving.js';
+import type { MessageRef, MutatingCommand } from '../domain/vocabulary.js';
+import { type Clock, systemClock } from '../lib/clock.js';
 import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
 export type { AuditEntry, AuditFilter, AuditInput } from './audit.js';

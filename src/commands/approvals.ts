@@ -3,10 +3,10 @@
  * and who may approve them. Read-only.
  */
 import { z } from 'zod';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import { buildApprovalsListReply } from '../slack/blocks/approval.js';
 import type { CommandDeps } from './deps.js';
 import { approvalsOf } from './retrain.js';
-import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const approvalsInputSchema = z.object({ subcommand: z.literal('approvals') }).strict();
 

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { resolveModelName } from '../databricks/model-names.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import { buildAuditReply } from '../slack/blocks/approval-audit.js';
 import type { CommandDeps } from './deps.js';
 import { approvalsOf } from './retrain.js';
-import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const auditInputSchema = z
   .object({

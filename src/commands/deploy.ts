@@ -7,10 +7,10 @@ import { planDeploy } from '../changes/plan.js';
 import type { EndpointPlan } from '../changes/types.js';
 import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Actor, DeployCommand, Origin, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema, modelRefSchema, onOffSchema, sizeSchema, versionRefSchema } from './schemas.js';
 import { usageOf } from './subcommands.js';
-import type { Actor, DeployCommand, Origin, Reply } from '../domain/vocabulary.js';
 
 /** The words of a deploy command; `model` is resolved against the defaults by parse.ts. */
 export const deployInputSchema = z

@@ -3,10 +3,10 @@
  * the vocabulary types that every layer shares import none of the services.
  */
 import type { ApprovalDesk } from '../approvals/service.js';
-import type { Clock } from '../lib/clock.js';
 import type { Registry } from '../databricks/registry.js';
 import type { EndpointConfig, Serving } from '../databricks/serving.js';
 import type { ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
+import type { Clock } from '../lib/clock.js';
 
 /** Everything a handler may use. Built once in the composition root. */
 export interface CommandDeps {

@@ -2,10 +2,10 @@
  * `/mlops help [subcommand]`: what each subcommand does and how to type it.
  */
 import { z } from 'zod';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import { buildHelpReply, buildSubcommandHelpReply } from '../slack/blocks/help.js';
 import type { CommandDeps } from './deps.js';
 import { isSubcommand, SUBCOMMAND_ALIASES, SUBCOMMAND_NAMES } from './subcommands.js';
-import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const helpInputSchema = z
   .object({

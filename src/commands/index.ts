@@ -3,6 +3,7 @@
  * handler, and the plan builder the change pipeline uses at Apply to rebuild a plan.
  */
 import type { Plan } from '../changes/types.js';
+import type { Actor, MutatingCommand, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import { handleApprovals } from './approvals.js';
 import { handleAudit } from './audit.js';
 import { buildDeployPlan, handleDeploy } from './deploy.js';
@@ -16,7 +17,6 @@ import { handleRetrain } from './retrain.js';
 import { buildRollbackPlan, handleRollback } from './rollback.js';
 import { buildSplitPlan, handleSplit } from './split.js';
 import { handleStatus } from './status.js';
-import type { Actor, MutatingCommand, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export { type ParseDefaults, parseCommand } from './parse.js';
 export { SLASH_COMMANDS, SUBCOMMANDS, type SubcommandSpec, usageOf } from './subcommands.js';

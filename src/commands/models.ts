@@ -3,10 +3,10 @@
  * creator and aliases.
  */
 import { z } from 'zod';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import { buildModelsReply } from '../slack/blocks/models.js';
 import type { CommandDeps } from './deps.js';
 import { modelRefSchema } from './schemas.js';
-import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const modelsInputSchema = z
   .object({ subcommand: z.literal('models'), model: modelRefSchema })

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { resolveModelName } from '../databricks/model-names.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { ParsedCommand, Subcommand } from '../domain/vocabulary.js';
 import { approvalsInputSchema } from './approvals.js';
 import { auditInputSchema } from './audit.js';
 import { deployInputSchema } from './deploy.js';
@@ -20,7 +21,6 @@ import { rollbackInputSchema } from './rollback.js';
 import { splitInputSchema } from './split.js';
 import { statusInputSchema } from './status.js';
 import { isSubcommand, SUBCOMMAND_ALIASES, SUBCOMMAND_NAMES, SUBCOMMANDS, usageOf } from './subcommands.js';
-import type { ParsedCommand, Subcommand } from '../domain/vocabulary.js';
 
 export interface ParseDefaults {
   catalog: string;

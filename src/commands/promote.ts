@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { planPromote } from '../changes/plan.js';
 import type { AliasPlan } from '../changes/types.js';
+import type { Actor, Origin, PromoteCommand, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { modelRefSchema, versionSchema } from './schemas.js';
-import type { Actor, Origin, PromoteCommand, Reply } from '../domain/vocabulary.js';
 
 /** The aliases promote may move, in their display spelling. */
 export const PROMOTABLE_ALIASES = ['Challenger', 'Champion', 'Production'] as const;

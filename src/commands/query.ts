@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { MAX_QUERY_BYTES } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Actor, Origin, ParsedCommand, QueryRecords, Reply } from '../domain/vocabulary.js';
 import { buildQueryReply } from '../slack/blocks/query.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema } from './schemas.js';
 import { usageOf } from './subcommands.js';
-import type { Actor, Origin, ParsedCommand, QueryRecords, Reply } from '../domain/vocabulary.js';
 
 /** Most records one query from Slack may send: the answer has to fit in a message. */
 export const MAX_QUERY_RECORDS = 100;

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
-import type { CommandDeps } from './deps.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
+import type { CommandDeps } from './deps.js';
 
 export const retrainInputSchema = z
   .object({

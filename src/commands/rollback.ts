@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { planRollback } from '../changes/plan.js';
 import type { EndpointPlan } from '../changes/types.js';
+import type { Actor, Origin, Reply, RollbackCommand } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema } from './schemas.js';
-import type { Actor, Origin, Reply, RollbackCommand } from '../domain/vocabulary.js';
 
 export const rollbackInputSchema = z
   .object({ subcommand: z.literal('rollback'), endpoint: endpointNameSchema, dryRun: z.boolean() })

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { planSplit, servedModelOf } from '../changes/plan.js';
 import type { EndpointPlan } from '../changes/types.js';
+import type { Actor, Origin, Reply, SplitCommand } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema, MAX_SPLIT_VERSIONS, routeSchema } from './schemas.js';
-import type { Actor, Origin, Reply, SplitCommand } from '../domain/vocabulary.js';
 
 export const splitInputSchema = z
   .object({

@@ -6,11 +6,11 @@ import { z } from 'zod';
 import type { Registry } from '../databricks/registry.js';
 import type { Endpoint } from '../databricks/serving.js';
 import { isUserError } from '../domain/errors.js';
+import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import { buildEndpointListReply } from '../slack/blocks/endpoint-list.js';
 import { buildStatusReply, servedKey } from '../slack/blocks/status.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema } from './schemas.js';
-import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 
 export const statusInputSchema = z
   .object({ subcommand: z.literal('status'), endpoint: endpointNameSchema.optional() })

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
-import type { Subcommand } from '../domain/vocabulary.js';
 import { ConfigError, type ConfigIssue } from '../databricks/config.js';
 import { resolveModelName } from '../databricks/model-names.js';
+import type { Subcommand } from '../domain/vocabulary.js';
 import {
   channelIdSchema,
   checked,

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from '../lib/clock.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import { type Clock, systemClock } from '../lib/clock.js';
 import type { Endpoint, Serving } from './serving.js';
 
 export type RolloutResult =

@@ -12,7 +12,6 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { webApi } from '@slack/bolt';
 import { createJobSettingsReader } from '../approvals/job-settings.js';
-import { type Clock, systemClock } from '../lib/clock.js';
 import { describeRule } from '../config/access.js';
 import { type AppConfig, describeConfig, displayPath } from '../config/env.js';
 import { type LoadOptions, loadConfig } from '../config/load.js';
@@ -24,21 +23,14 @@ import { createMonitorsClient } from '../databricks/monitors.js';
 import { createRegistryClient, type Registry } from '../databricks/registry.js';
 import { createServingClient, type Serving } from '../databricks/serving.js';
 import { createDatabricksWarehouse, type Warehouse, warehouseHttpPath } from '../databricks/warehouse.js';
-import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
-import {
-  type CheckResult,
-  type CheckStatus,
-  fail,
-  formatResults,
-  ok,
-  plural,
-  skip,
-} from './report.js';
 import { isUserError } from '../domain/errors.js';
+import { type Clock, systemClock } from '../lib/clock.js';
 import { startSlackTwin } from '../sandbox/slack/start-slack-twin.js';
 import { startDatabricksTwins } from '../sandbox/start.js';
 import { createDirectory, type UsergroupsClient } from '../slack/directory.js';
 import { BOT_SCOPES } from '../slack/scopes.js';
+import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
+import { type CheckResult, type CheckStatus, fail, formatResults, ok, plural, skip } from './report.js';
 
 export type { CheckResult, CheckStatus, DoctorWarehouse };
 export { formatResults };

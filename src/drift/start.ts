@@ -4,12 +4,11 @@
  * buttons. Nothing here decides anything; it connects the parts.
  */
 import type { App } from '@slack/bolt';
-import type { RetrainRequester } from '../approvals/service.js';
 import { retrainTargetFor } from '../approvals/gate.js';
+import type { RetrainRequester } from '../approvals/service.js';
 import type { ChangeStore } from '../changes/store.js';
 import { createQuickChartRenderer } from '../charts/quickchart.js';
 import { createLocalRenderer } from '../charts/render.js';
-import type { Clock } from '../lib/clock.js';
 import type { DriftCommands } from '../commands/deps.js';
 import type { Policy } from '../config/policy.js';
 import type { ChartRendererKind } from '../config/policy-monitors.js';
@@ -18,6 +17,7 @@ import type { Serving } from '../databricks/serving.js';
 import type { Warehouse } from '../databricks/warehouse.js';
 import { UserError } from '../domain/errors.js';
 import { type Schedule, startSchedule } from '../jobs/schedule.js';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { driftViews } from '../slack/blocks/views.js';
 import type { Directory } from '../slack/directory.js';

@@ -3,8 +3,8 @@
  * the publisher that carries messages and chart images to Slack (implemented in slack/).
  */
 import type { ChartRenderer } from '../charts/renderer.js';
-import type { MessageRef, Reply } from '../domain/vocabulary.js';
 import type { MonitorConfig } from '../config/policy-monitors.js';
+import type { MessageRef, Reply } from '../domain/vocabulary.js';
 import type { AlertView } from './alert-view.js';
 import type { DriftRule } from './rules.js';
 

@@ -4,10 +4,10 @@
  * `/mlops drift`. Checks of one monitor never overlap: a check asked for while one runs waits for it.
  */
 import type { ChartRenderer } from '../charts/renderer.js';
-import type { Origin, Reply } from '../domain/vocabulary.js';
 import type { ChartRendererKind, ChartsConfig, MonitorsConfig } from '../config/policy-monitors.js';
 import { resolveModelName } from '../databricks/model-names.js';
 import { UserError } from '../domain/errors.js';
+import type { Origin, Reply } from '../domain/vocabulary.js';
 import { type DriftCheckDeps, type DriftCheckResult, runDriftCheck } from '../jobs/drift-check.js';
 import type { ScheduledJob } from '../jobs/schedule.js';
 import { rulesOf } from './rules.js';

@@ -9,17 +9,17 @@
  * also posts the result of rules that had nothing new to say.
  */
 import { buildDriftChart, chartAltText, type DriftChartInput } from '../charts/spec.js';
-import type { Clock } from '../lib/clock.js';
-import type { MessageRef } from '../domain/vocabulary.js';
 import type { Monitors } from '../databricks/monitors.js';
 import type { Serving } from '../databricks/serving.js';
 import type { Warehouse } from '../databricks/warehouse.js';
+import { isUserError, UserError } from '../domain/errors.js';
+import type { MessageRef } from '../domain/vocabulary.js';
 import { type AlertView, buildAlertView, evaluateModel, type RuleEvaluation } from '../drift/alert-view.js';
 import { buildMetricQuery, type MetricRow, toWindows } from '../drift/queries.js';
 import { termsOf } from '../drift/rules.js';
 import type { DriftAlert, DriftStateStore } from '../drift/state-store.js';
 import type { CheckSummary, DriftPublisher, DriftViews, ReportRule, WatchedMonitor } from '../drift/types.js';
-import { isUserError, UserError } from '../domain/errors.js';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface DriftCheckDeps {

@@ -3,8 +3,9 @@
  * Resolved through usergroups.list (handle → id) and usergroups.users.list (id → members), cached
  * for a while, with concurrent lookups sharing one load.
  */
-import type { Clock } from '../lib/clock.js';
+
 import { UserError } from '../domain/errors.js';
+import type { Clock } from '../lib/clock.js';
 
 /** The part of Slack's WebClient the directory uses; Bolt's `app.client` satisfies it. */
 export interface UsergroupsClient {

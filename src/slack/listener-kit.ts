@@ -5,10 +5,10 @@
  * clicks is acknowledged first and served after.
  */
 import type { RespondFn } from '@slack/bolt';
-import type { Actor, Reply, Subcommand } from '../domain/vocabulary.js';
 import { checkAccess, checkChannel, needsGroups } from '../config/access.js';
 import type { Policy } from '../config/policy.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Actor, Reply, Subcommand } from '../domain/vocabulary.js';
 import type { Logger } from '../lib/logger.js';
 import { buildErrorReply, buildInternalErrorReply } from './blocks/error.js';
 import type { Directory } from './directory.js';

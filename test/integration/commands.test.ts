@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/changes/types.js';
-import { simulatedClock } from '../../src/lib/clock.js';
 import type { CommandDeps } from '../../src/commands/deps.js';
 import { buildPlanFor, dispatch, parseCommand } from '../../src/commands/index.js';
+import { createRegistryClient } from '../../src/databricks/registry.js';
+import { createServingClient, type EndpointConfig } from '../../src/databricks/serving.js';
+import { UserError } from '../../src/domain/errors.js';
 import type {
   Actor,
   ChangePipeline,
@@ -11,12 +13,10 @@ import type {
   Reply,
   SlackBlock,
 } from '../../src/domain/vocabulary.js';
-import { createRegistryClient } from '../../src/databricks/registry.js';
-import { createServingClient, type EndpointConfig } from '../../src/databricks/serving.js';
-import { UserError } from '../../src/domain/errors.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildPlanReply } from '../../src/slack/blocks/plan.js';
 import { startTwinWithClient } from '../support/workspace.js';
 

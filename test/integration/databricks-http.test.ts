@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { simulatedClock } from '../../src/lib/clock.js';
 import { createOAuthM2M, OAuthError, staticTokenProvider } from '../../src/databricks/auth.js';
 import {
   createDatabricksHttp,
@@ -11,6 +10,7 @@ import {
   parseErrorResponse,
   toQueryString,
 } from '../../src/databricks/http.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { startTwinWithClient } from '../support/workspace.js';
 

@@ -1,7 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simulatedClock } from '../../src/lib/clock.js';
 import { isUserError, type UserError } from '../../src/domain/errors.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import {
   APPROVER_USER_ID,
   APPROVERS_USERGROUP_ID,

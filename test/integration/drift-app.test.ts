@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy } from '../../src/config/policy.js';
 import { DEMO_BREACH_WINDOWS } from '../../src/sandbox/demo-tables.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   APPROVALS_CHANNEL_ID,
   MLOPS_CHANNEL_ID,
@@ -15,6 +14,7 @@ import {
   ACTION_DRIFT_RETRAIN,
   ACTION_DRIFT_SNOOZE,
 } from '../../src/slack/blocks/action-ids.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
 
 let twins: DatabricksTwins;

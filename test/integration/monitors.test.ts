@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simulatedClock } from '../../src/lib/clock.js';
 import { DatabricksApiError } from '../../src/databricks/http.js';
 import { createMonitorsClient, granularityText, type Monitors } from '../../src/databricks/monitors.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { Monitor } from '../../src/sandbox/workspace/state.js';
 import { userError } from '../support/errors.js';

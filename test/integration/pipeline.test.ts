@@ -5,8 +5,11 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChangePipeline, type RunningChangePipeline } from '../../src/changes/pipeline.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
-import { type Clock, simulatedClock } from '../../src/lib/clock.js';
 import { buildPlanFor, type PlanDeps } from '../../src/commands/index.js';
+import { staticTokenProvider } from '../../src/databricks/auth.js';
+import { createDatabricksHttp } from '../../src/databricks/http.js';
+import { createRegistryClient, type Registry } from '../../src/databricks/registry.js';
+import { createServingClient, type Serving } from '../../src/databricks/serving.js';
 import type {
   Actor,
   DeployCommand,
@@ -16,16 +19,13 @@ import type {
   Origin,
   Reply,
 } from '../../src/domain/vocabulary.js';
-import { staticTokenProvider } from '../../src/databricks/auth.js';
-import { createDatabricksHttp } from '../../src/databricks/http.js';
-import { createRegistryClient, type Registry } from '../../src/databricks/registry.js';
-import { createServingClient, type Serving } from '../../src/databricks/serving.js';
 import { runRolloutWatch } from '../../src/jobs/rollout-watch.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
+import { type Clock, simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';
 import { ACTION_APPLY } from '../../src/slack/blocks/action-ids.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { pipelineViews } from '../../src/slack/blocks/views.js';
 
 const RILEY: Actor = { userId: 'U0REQUEST', userName: 'riley' };

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatedClock } from '../../src/lib/clock.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { type RolloutResult, waitForRollout } from '../../src/databricks/rollout.js';
 import { createServingClient, type Endpoint, type Serving } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';
 import {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatedClock } from '../../src/lib/clock.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { endpointUrl } from '../../src/databricks/links.js';
 import { createServingClient, type EndpointConfigInput, type Serving } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 import {
   type InferenceRecord,
   startWorkspaceTwin,

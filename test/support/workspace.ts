@@ -1,10 +1,10 @@
-import { type Clock, simulatedClock } from '../../src/lib/clock.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import {
   createDatabricksHttp,
   type DatabricksHttpOptions,
   type RequestLog,
 } from '../../src/databricks/http.js';
+import { type Clock, simulatedClock } from '../../src/lib/clock.js';
 import { startWorkspaceTwin, type WorkspaceTwinOptions } from '../../src/sandbox/workspace/server.js';
 
 /**

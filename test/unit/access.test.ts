@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Subcommand } from '../../src/domain/vocabulary.js';
 import {
   type AccessDecision,
   autoApplies,
@@ -12,6 +11,7 @@ import {
 } from '../../src/config/access.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, parsePolicy } from '../../src/config/policy.js';
+import type { Subcommand } from '../../src/domain/vocabulary.js';
 
 /** The example policy: riley may change things, @ml-approvers too, churn-endpoint is protected. */
 const example = loadPolicy(EXAMPLE_POLICY_PATH);

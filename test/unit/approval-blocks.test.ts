@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalStatus } from '../../src/approvals/state.js';
 import { type AuditItem, summariseAudit } from '../../src/approvals/audit-trail.js';
 import type { ChangeApprovalPlan } from '../../src/approvals/request-plan.js';
+import type { ApprovalStatus } from '../../src/approvals/state.js';
 import type { ApprovalRequest } from '../../src/approvals/store.js';
 import type { AuditEntry } from '../../src/changes/store.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   buildApprovalMessage,
   buildApprovalsListReply,
   buildRejectPrompt,
 } from '../../src/slack/blocks/approval.js';
 import { buildAuditReply } from '../../src/slack/blocks/approval-audit.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 
 const HOST = 'https://adb-1.azuredatabricks.net';
 const NOW = Date.parse('2026-03-02T09:00:00Z');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_STATUSES, type ApprovalStatus } from '../../src/approvals/state.js';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
+import { APPROVAL_STATUSES, type ApprovalStatus } from '../../src/approvals/state.js';
 import type { ApprovalRequest } from '../../src/approvals/store.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { approvalNotices } from '../../src/slack/blocks/approval-notices.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 
 const NOW = Date.parse('2026-03-02T09:00:00Z');
 const plan: RetrainApprovalPlan = {

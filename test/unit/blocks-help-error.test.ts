@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SUBCOMMANDS } from '../../src/commands/subcommands.js';
-import type { SlackBlock, Subcommand } from '../../src/domain/vocabulary.js';
 import { UserError } from '../../src/domain/errors.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
+import type { SlackBlock, Subcommand } from '../../src/domain/vocabulary.js';
 import { buildErrorReply, buildInternalErrorReply } from '../../src/slack/blocks/error.js';
 import { buildHelpReply, buildSubcommandHelpReply } from '../../src/slack/blocks/help.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 
 function readable(blocks: SlackBlock[] | undefined): string {
   return JSON.stringify(blocks ?? [])

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import type { Endpoint, EndpointSummary, ServedVersion } from '../../src/databricks/serving.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
+import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import { buildEndpointListReply, MAX_LISTED_ENDPOINTS } from '../../src/slack/blocks/endpoint-list.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildStatusReply, servedKey } from '../../src/slack/blocks/status.js';
 
 const HOST = 'https://adb-1.2.azuredatabricks.net/';

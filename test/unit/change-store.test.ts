@@ -5,9 +5,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
 import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
-import { simulatedClock } from '../../src/lib/clock.js';
-import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
 import type { EndpointConfig } from '../../src/databricks/serving.js';
+import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
+import { simulatedClock } from '../../src/lib/clock.js';
 
 const MODEL = 'acme.mlops.churn_model';
 

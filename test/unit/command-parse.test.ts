@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/commands/parse.js';
 import { MAX_QUERY_RECORDS } from '../../src/commands/query.js';
 import { SLASH_COMMANDS, SUBCOMMANDS } from '../../src/commands/subcommands.js';
-import type { Subcommand } from '../../src/domain/vocabulary.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { Subcommand } from '../../src/domain/vocabulary.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops', endpoint: 'churn-endpoint' };
 const noDefaultEndpoint = { catalog: 'acme', schema: 'mlops' };

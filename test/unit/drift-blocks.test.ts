@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertView } from '../../src/drift/alert-view.js';
-import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   ACTION_DRIFT_ACKNOWLEDGE,
   ACTION_DRIFT_RETRAIN,
@@ -14,6 +13,7 @@ import {
   buildDriftReportMessage,
   buildDriftUpdateMessage,
 } from '../../src/slack/blocks/drift.js';
+import { checkBlocks } from '../../src/slack/blocks/limits.js';
 
 const DAY = 86_400_000;
 const d = (i: number) => Date.parse('2026-11-14T00:00:00Z') + i * DAY;

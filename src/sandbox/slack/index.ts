@@ -1,4 +1,9 @@
-export { BLOCK_LIMITS, type BlockProblem, checkBlocks, formatBlockProblem } from '../../slack/blocks/limits.js';
+export {
+  BLOCK_LIMITS,
+  type BlockProblem,
+  checkBlocks,
+  formatBlockProblem,
+} from '../../slack/blocks/limits.js';
 export type { RecordedCall } from './call-log.js';
 export type { SlackFault } from './faults.js';
 export { SUPPORTED_METHODS } from './methods.js';

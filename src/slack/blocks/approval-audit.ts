@@ -4,7 +4,6 @@
  */
 import type { AuditItem } from '../../approvals/audit-trail.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
-import { BLOCK_LIMITS } from './limits.js';
 import {
   contextBlock,
   escapeKeepingLinks,
@@ -14,6 +13,7 @@ import {
   sectionBlock,
   truncate,
 } from './format.js';
+import { BLOCK_LIMITS } from './limits.js';
 
 const ICONS: Record<string, string> = {
   executed: ':white_check_mark:',

@@ -2,10 +2,11 @@
  * The short answers about an approval request, worded for Slack: what a click is told (ephemeral),
  * and the lines posted in threads. The approvals service says what happened; these say it.
  */
-import { approvalTitle } from '../../approvals/request-plan.js';
-import type { ApprovalRequest } from '../../approvals/store.js';
-import type { ApprovalNotices } from '../../approvals/service.js';
+
 import { describeApprovers } from '../../approvals/gate.js';
+import { approvalTitle } from '../../approvals/request-plan.js';
+import type { ApprovalNotices } from '../../approvals/service.js';
+import type { ApprovalRequest } from '../../approvals/store.js';
 import type { Reply } from '../../domain/vocabulary.js';
 import { buildApprovalNotice } from './approval.js';
 import { escapeMrkdwn } from './format.js';

@@ -6,19 +6,18 @@
  */
 
 import type { Evidence, VersionFacts } from '../../approvals/evidence.js';
+import { describeApprovers } from '../../approvals/gate.js';
 import {
   type ApprovalPlan,
   approvalTitle,
   type ChangeStep,
   primaryStep,
 } from '../../approvals/request-plan.js';
-import type { ApprovalRequest } from '../../approvals/store.js';
 import type { ApprovalMessageOptions } from '../../approvals/service.js';
-import { describeApprovers } from '../../approvals/gate.js';
+import type { ApprovalRequest } from '../../approvals/store.js';
 import { describeTraffic } from '../../changes/plan.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../databricks/links.js';
-import { BLOCK_LIMITS } from './limits.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import {
   ACTION_APPROVAL_APPROVE,
   ACTION_APPROVAL_REJECT,
@@ -41,6 +40,7 @@ import {
   shortModel,
   truncate,
 } from './format.js';
+import { BLOCK_LIMITS } from './limits.js';
 import { formatElapsed } from './progress.js';
 
 /** The block and input ids of the reject-reason prompt; the listener reads the reason there. */

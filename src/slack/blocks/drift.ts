@@ -7,7 +7,6 @@
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import type { AlertView, WindowView } from '../../drift/alert-view.js';
 import type { AlertState, CheckSummary, FailureView, ReportRule } from '../../drift/types.js';
-import { BLOCK_LIMITS } from './limits.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
 import {
   codeBlocks,
@@ -21,6 +20,7 @@ import {
   sectionBlock,
   truncate,
 } from './format.js';
+import { BLOCK_LIMITS } from './limits.js';
 
 type Message = Pick<Reply, 'text' | 'blocks'>;
 

@@ -1,9 +1,10 @@
 /** Every serving endpoint, one compact line each. */
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+
 import { endpointUrl } from '../../databricks/links.js';
 import type { EndpointSummary } from '../../databricks/serving.js';
-import { BLOCK_LIMITS } from './limits.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { contextBlock, escapeMrkdwn, headerBlock, link, sectionBlock, versionLabel } from './format.js';
+import { BLOCK_LIMITS } from './limits.js';
 
 /** Most endpoints listed; the rest are counted. Keeps the message well under Slack's total size. */
 export const MAX_LISTED_ENDPOINTS = 60;

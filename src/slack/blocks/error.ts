@@ -2,8 +2,9 @@
  * Replies for errors: a UserError shows its message and hint; anything else gets a short apology
  * with a correlation id, and never the error's own text (it may hold tokens or internals).
  */
-import type { Reply } from '../../domain/vocabulary.js';
+
 import type { UserError } from '../../domain/errors.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { contextBlock, escapeKeepingLinks, escapeMrkdwn, sectionBlock } from './format.js';
 
 /**

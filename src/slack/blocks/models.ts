@@ -1,7 +1,8 @@
 /** The versions of a model: status, creation time, creator and aliases, newest first. */
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+
 import { modelVersionUrl } from '../../databricks/links.js';
 import type { ModelVersionInfo } from '../../databricks/registry.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import {
   codeBlocks,
   contextBlock,

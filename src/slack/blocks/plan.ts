@@ -6,9 +6,8 @@
 import type { PlanReplyOptions } from '../../changes/pipeline.js';
 import { diffPlan, summarisePlan } from '../../changes/plan.js';
 import type { DiffLine, Plan } from '../../changes/types.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
-import { BLOCK_LIMITS } from './limits.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './action-ids.js';
 import {
   codeBlocks,
@@ -22,6 +21,7 @@ import {
   shortModel,
   truncate,
 } from './format.js';
+import { BLOCK_LIMITS } from './limits.js';
 
 export type { PlanReplyOptions };
 

@@ -1,6 +1,7 @@
 /** The answer to a query: the predictions as a table, and the version that answered. */
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+
 import { endpointUrl } from '../../databricks/links.js';
+import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import {
   codeBlocks,
   contextBlock,

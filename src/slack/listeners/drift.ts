@@ -7,16 +7,16 @@
  * right), records the click in the audit log, redraws the alert and answers the clicker ephemerally.
  */
 import type { App, BlockAction, ButtonAction, webApi } from '@slack/bolt';
-import type { RetrainRequester } from '../../approvals/service.js';
 import { retrainTargetFor } from '../../approvals/gate.js';
+import type { RetrainRequester } from '../../approvals/service.js';
 import type { ChangeStore } from '../../changes/store.js';
-import type { Clock } from '../../lib/clock.js';
-import type { Actor, Reply } from '../../domain/vocabulary.js';
 import type { Policy } from '../../config/policy.js';
+import { newCorrelationId, UserError } from '../../domain/errors.js';
+import type { Actor, Reply } from '../../domain/vocabulary.js';
 import type { DriftAlert, DriftStateStore } from '../../drift/state-store.js';
 import type { DriftPublisher, DriftViews, WatchedMonitor } from '../../drift/types.js';
-import { newCorrelationId, UserError } from '../../domain/errors.js';
 import { redrawAlert } from '../../jobs/drift-check.js';
+import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from '../blocks/action-ids.js';
 import { formatWindow } from '../blocks/drift.js';
