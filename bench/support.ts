@@ -1,11 +1,128 @@
-/** Setups the benches share: a bare Bolt app to compare acks with, and a warehouse on its twin. */
+/**
+ * Setups the benches share: the bot (the one place the benches start it), a bare Bolt app to
+ * compare acks with, and a warehouse on its twin.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
-import type { TokenProvider } from '../src/databricks/auth.js';
+import { startBot } from '../src/bot.js';
+import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
+import { loadPolicy } from '../src/config/policy.js';
+import { staticTokenProvider, type TokenProvider } from '../src/databricks/auth.js';
 import { createDatabricksWarehouse, type Warehouse } from '../src/databricks/warehouse.js';
 import { openSandboxDuckDb, type SandboxDb } from '../src/sandbox/duckdb.js';
+import { APPROVALS_CHANNEL_ID, REQUESTER_USER_ID } from '../src/sandbox/slack/index.js';
 import { startWarehouseTwin, type WarehouseTwin } from '../src/sandbox/warehouse/index.js';
 import { TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
+import type { TwinsReady } from './children.js';
+
+/** How a bench wants the bot: the example policy, plus a retrain gate for the approvals bench. */
+export interface BenchBotOptions {
+  /** Gate retraining on these approvers, `approvals` of them needed; also makes the bot fail fast. */
+  retrainGate?: { approvers: string[]; approvals: number };
+}
+
+/** What the benches need of a running bot, whatever src/ calls it. */
+export interface BenchBot {
+  eventsUrl: string;
+  /** Resolves once the bot's post-ack work (plans, replies, executions in flight) is done. */
+  idle(): Promise<void>;
+  /** Posts one retraining request per item (as the requester, in the approvals channel). */
+  requestRetrains(
+    items: Array<{ model: string; jobId: number; reason: string }>,
+  ): Promise<Array<{ id: string; ts: string }>>;
+  /** Waits until no request is pending, approved or executing; throws after `timeoutMs`. */
+  awaitFinal(ids: string[], timeoutMs: number): Promise<void>;
+  /** Each request's status, and how many executions the audit trail records for them in all. */
+  outcomes(ids: string[]): { statuses: Array<string | undefined>; executions: number };
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real bot against the twins on a fresh database. The benches reach src/ through this
+ * one function, so a change to the bot's options or its running shape is fixed here alone.
+ */
+export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions = {}): Promise<BenchBot> {
+  const policy = loadPolicy(EXAMPLE_POLICY_PATH);
+  const gate = options.retrainGate;
+  if (gate) {
+    policy.gates!.retrain = {
+      approvers: { users: gate.approvers, groups: [] },
+      approvals: gate.approvals,
+      expiresAfter: 86_400_000,
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
+  const bot = await startBot({
+    policy,
+    slack: {
+      mode: 'http',
+      botToken: twins.botToken,
+      signingSecret: TEST_SIGNING_SECRET,
+      apiUrl: twins.slackApiUrl,
+      port: 0,
+      host: '127.0.0.1',
+    },
+    databricks: { host: twins.workspaceUrl, tokens: staticTokenProvider(twins.workspaceToken) },
+    dbPath: join(dir, 'bench.db'),
+    ...(gate
+      ? {
+          slackRetries: { retries: 0 },
+          approvalWait: { initialDelayMs: 1_000, maxDelayMs: 2_000, timeoutMs: 120_000 },
+          approvalExpiryCron: false as const,
+        }
+      : {}),
+  });
+  const statusOf = (id: string) => bot.store.approvals.get(id)?.status;
+  const open = (id: string) => {
+    const s = statusOf(id);
+    return s === 'pending' || s === 'approved' || s === 'executing';
+  };
+  return {
+    eventsUrl: bot.eventsUrl!,
+    async idle() {
+      await bot.pipeline.idle();
+      await bot.approvals.idle();
+    },
+    async requestRetrains(items) {
+      for (const item of items) {
+        await bot.approvals.requestRetrain({
+          ...item,
+          actor: { userId: REQUESTER_USER_ID },
+          origin: { channelId: APPROVALS_CHANNEL_ID },
+        });
+      }
+      const jobs = new Set(items.map((i) => i.jobId));
+      return bot.approvals
+        .pending()
+        .filter((r) => r.plan.kind === 'retrain' && jobs.has(r.plan.jobId) && r.message)
+        .map((r) => ({ id: r.id, ts: r.message!.ts }));
+    },
+    async awaitFinal(ids, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await bot.approvals.idle();
+        const left = ids.filter(open).length;
+        if (left === 0) return;
+        if (Date.now() > deadline) throw new Error(`${left} of ${ids.length} requests still open`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    outcomes(ids) {
+      const executions = ids.reduce(
+        (n, id) => n + bot.store.recentAudit({ changeId: id, action: 'executing', limit: 10 }).length,
+        0,
+      );
+      return { statuses: ids.map(statusOf), executions };
+    },
+    async stop() {
+      await bot.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 /**
  * A Bolt app that only acknowledges: the floor a bot's ack latency is compared with.
