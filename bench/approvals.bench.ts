@@ -171,7 +171,7 @@ export default async function bench() {
       bot: await servers.bot.call<string>('start', ready, {
         retrainGate: { approvers: approverIds, approvals: REQUIRED },
       }),
-      bare: await servers.bare.call<string>('start', ready, {}),
+      bare: await servers.bare.call<string>('start', ready, { bareAcks: [ACTION_APPROVAL_APPROVE] }),
     };
 
     // The bare app's clicks carry the ids and message ts of the bot's latest requests, so both
@@ -199,6 +199,7 @@ export default async function bench() {
       const started = performance.now();
       load.proc.send({ url: urls[side], requests, responseUrls } satisfies ClickOrder);
       const { durations } = await answered;
+      await servers[side].call('cutProfile', `${label}-acks`);
       if (side === 'bare') return { durations, meter: await servers.bare.call<Meter>('meterStop', label) };
       // Every request ends (executed or failed) before counting, and before the next round.
       const ids = requests.map((r) => r.id);

@@ -37,7 +37,7 @@ export default async function bench() {
     await driver.next();
     const urls: Record<Side, string> = {
       bot: await servers.bot.call<string>('start', ready, {}),
-      bare: await servers.bare.call<string>('start', ready, {}),
+      bare: await servers.bare.call<string>('start', ready, { bareAcks: ['/mlops'] }),
     };
     const load = async (order: Omit<LoadOrder, 'responseUrls'>, total: number) => {
       const minted = twins.next<{ urls: string[] }>();
@@ -72,6 +72,7 @@ export default async function bench() {
     const round = async (side: Side, total: number, label: string) => {
       await servers[side].call('meterStart');
       const durations = await load(order(side), total);
+      await servers[side].call('cutProfile', `${label}-acks`);
       if (side === 'bot') {
         replies += total;
         await settled();
