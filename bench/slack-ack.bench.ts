@@ -85,11 +85,11 @@ export default async function bench() {
     await round('bot', WARMUP, 'warmup-bot');
     await round('bare', WARMUP, 'warmup-bare');
     const times: Record<Side, number[][]> = { bot: [], bare: [] };
-    const cpu: Record<Side, number[]> = { bot: [], bare: [] };
+    const meters: Record<Side, Meter[]> = { bot: [], bare: [] };
     for (const { side, round: r } of roundOrder(ROUNDS)) {
       const { durations, meter } = await round(side, TOTAL, `commands-${side}-${r}`);
       times[side][r] = durations;
-      cpu[side][r] = meter.cpuMs;
+      meters[side][r] = meter;
     }
     const clicks = await load({ ...order('bot'), kind: 'click' }, CLICKS);
     const rss = await servers.bot.call<number>('rss');
@@ -97,7 +97,9 @@ export default async function bench() {
     const bare = pooled(times.bare);
     const p = (a: number[], q: number) => `${percentile(a, q).toFixed(1)} ms`;
     const perCommand = (side: Side) =>
-      `${(cpu[side].reduce((a, b) => a + b, 0) / (ROUNDS * TOTAL)).toFixed(2)} ms`;
+      `${(meters[side].reduce((a, m) => a + m.cpuMs, 0) / (ROUNDS * TOTAL)).toFixed(2)} ms`;
+    const worstDelay = (side: Side) =>
+      `${Math.max(...meters[side].map((m) => m.loopDelayMaxMs)).toFixed(1)} ms`;
     return [
       {
         name: `/mlops ack p50, all rounds (${ROUNDS} × ${TOTAL} at ${CONCURRENCY} concurrent)`,
@@ -109,6 +111,10 @@ export default async function bench() {
       {
         name: 'CPU per command, modelgate / bare (incl. post-ack work)',
         value: `${perCommand('bot')} / ${perCommand('bare')}`,
+      },
+      {
+        name: 'event-loop delay max, worst round, modelgate / bare',
+        value: `${worstDelay('bot')} / ${worstDelay('bare')}`,
       },
       { name: `button click ack p99 (${CLICKS} clicks)`, value: p(clicks, 99) },
       { name: 'resident memory of the bot process after the run', value: `${rss.toFixed(0)} MB` },
