@@ -18,6 +18,7 @@ import type { DriftPublisher } from '../src/drift/types.js';
 import { runDriftCheck } from '../src/jobs/drift-check.js';
 import { DEMO_TABLES, seedDemoTables } from '../src/sandbox/demo-tables.js';
 import { driftViews } from '../src/slack/blocks/views.js';
+import { openDatabase } from '../src/storage/database.js';
 import { startWarehouseOnTwin } from './support.js';
 
 const TOKEN = 'dapi-bench';
@@ -37,7 +38,8 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
   const sql = await startWarehouseOnTwin(TOKEN);
   const { db, twin, warehouse } = sql;
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-drift-bench-'));
-  const state = createDriftStateStore(join(dir, 'modelgate.db'));
+  const stateDb = openDatabase(join(dir, 'modelgate.db'));
+  const state = createDriftStateStore(stateDb);
   const posts: string[] = [];
   const publisher: DriftPublisher = {
     async post(channel, message): Promise<MessageRef> {
@@ -179,7 +181,7 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
     });
     return rows;
   } finally {
-    state.close();
+    stateDb.close();
     await sql.stop();
     rmSync(dir, { recursive: true, force: true });
   }

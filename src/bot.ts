@@ -41,6 +41,7 @@ import { approvalViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
 import { createSlackDriftPublisher } from './slack/listeners/drift.js';
 import { createSlackMessenger } from './slack/messenger.js';
+import { openDatabase } from './storage/database.js';
 
 export type BotSlack =
   | {
@@ -102,7 +103,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const http = createDatabricksHttp({ ...options.databricks, clock });
   const serving = createServingClient(http);
   const registry = createRegistryClient(http);
-  const store = createChangeStore(options.dbPath, clock);
+  // The process's one connection: every store shares it, stop() closes it.
+  const db = openDatabase(options.dbPath);
+  const store = createChangeStore(db, clock);
   const { policy, slack } = options;
 
   const clientOptions: webApi.WebClientOptions = {
@@ -196,7 +199,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     monitors: createMonitorsClient(http),
     serving,
     publisher: createSlackDriftPublisher(app.client),
-    dbPath: options.dbPath,
+    db,
     clock,
     logger,
     ...(options.drift ? { settings: options.drift } : {}),
@@ -297,7 +300,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       ]);
       await drift?.stop();
       await warehouse?.close();
-      store.close();
+      db.close();
     },
   };
 }

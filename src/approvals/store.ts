@@ -1,6 +1,6 @@
 /**
- * Approval requests and their votes in the change store's SQLite database (store.ts appends the
- * migration below and hands this module its connection). The rules that must hold across
+ * Approval requests and their votes in the process's SQLite database (their tables are migration 2
+ * of storage/migrations.ts; changes/store.ts hands this module the connection). The rules that must hold across
  * concurrent clicks, Slack retries and restarts are enforced here, each in one IMMEDIATE
  * transaction:
  * - a vote is a row unique per (request, voter): a second vote by the same person is refused;
@@ -25,51 +25,6 @@ import {
   type ApprovalStatus,
   decide,
 } from './state.js';
-
-const statusList = APPROVAL_STATUSES.map((s) => `'${s}'`).join(', ');
-
-/** The approvals migration; store.ts appends it to its MIGRATIONS. Never edit it once shipped. */
-export const APPROVALS_MIGRATION = `
-  CREATE TABLE approval_requests (
-    id TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    gate TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('change', 'retrain')),
-    requester TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    thread_ts TEXT,
-    target TEXT NOT NULL,
-    plan_json TEXT NOT NULL,
-    evidence_json TEXT,
-    required INTEGER NOT NULL CHECK (required >= 1),
-    approvers_json TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN (${statusList})),
-    decided_by TEXT,
-    decided_at INTEGER,
-    reason TEXT,
-    outcome TEXT,
-    message_channel TEXT,
-    message_ts TEXT,
-    shown_status TEXT,
-    trigger_id TEXT,
-    attempt TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    run_id INTEGER
-  );
-  -- A Slack retry of the command that asked carries the same trigger id.
-  CREATE UNIQUE INDEX approval_requests_trigger_id ON approval_requests (trigger_id) WHERE trigger_id IS NOT NULL;
-  CREATE INDEX approval_requests_status ON approval_requests (status, expires_at);
-  CREATE INDEX approval_requests_target ON approval_requests (target, created_at);
-
-  CREATE TABLE approval_votes (
-    request_id TEXT NOT NULL REFERENCES approval_requests (id),
-    voter TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    PRIMARY KEY (request_id, voter)
-  );
-`;
 
 const requestRowSchema = z.object({
   id: z.string(),

@@ -9,11 +9,9 @@
  * - triggers refuse any UPDATE or DELETE of an audit row.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { APPROVALS_MIGRATION, type ApprovalStore, createApprovalStore } from '../approvals/store.js';
+import { type ApprovalStore, createApprovalStore } from '../approvals/store.js';
 import type { EndpointConfig } from '../databricks/serving.js';
 import type { MessageRef, MutatingCommand } from '../domain/vocabulary.js';
 import { type Clock, systemClock } from '../lib/clock.js';
@@ -195,84 +193,13 @@ export interface ChangeStore {
   recentAudit(filter?: AuditFilter): AuditEntry[];
   /** Approval requests and their votes, in the same database and audit log (approval-store.ts). */
   readonly approvals: ApprovalStore;
-  close(): void;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schema and migrations
+// Statement fragments (the tables themselves are in storage/migrations.ts)
 // ---------------------------------------------------------------------------------------------
 
-const statusList = CHANGE_STATUSES.map((s) => `'${s}'`).join(', ');
 const activeList = ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ');
-
-/** Migrations in order; the schema version is the number applied. Never edit one that shipped. */
-const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE changes (
-    id TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    requester TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    subcommand TEXT NOT NULL,
-    target TEXT NOT NULL,
-    input_json TEXT NOT NULL,
-    plan_json TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN (${statusList})),
-    applied_by TEXT,
-    applied_at INTEGER,
-    expect_config_version INTEGER,
-    message_channel TEXT,
-    message_ts TEXT,
-    message_finished INTEGER NOT NULL DEFAULT 0,
-    outcome TEXT,
-    error TEXT,
-    replaced_by TEXT,
-    trigger_id TEXT
-  );
-  -- One change per endpoint (or alias) at a time, whatever the callers do.
-  CREATE UNIQUE INDEX changes_one_active_per_target ON changes (target) WHERE status IN (${activeList});
-  -- A Slack retry of the same command carries the same trigger id.
-  CREATE UNIQUE INDEX changes_trigger_id ON changes (trigger_id) WHERE trigger_id IS NOT NULL;
-  CREATE INDEX changes_target_status ON changes (target, status, updated_at);
-
-  CREATE TABLE audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    change_id TEXT,
-    before_json TEXT,
-    after_json TEXT,
-    outcome TEXT,
-    detail TEXT
-  );
-  CREATE INDEX audit_target ON audit (target, seq);
-  CREATE INDEX audit_change ON audit (change_id, seq);
-  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-  `,
-  APPROVALS_MIGRATION,
-];
-
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-  const current = row?.version ?? 0;
-  if (current > MIGRATIONS.length) {
-    throw new Error(
-      `The change store at ${db.name} has schema version ${current}, newer than this modelgate (${MIGRATIONS.length}); upgrade modelgate or point MODELGATE_DB elsewhere.`,
-    );
-  }
-  db.transaction(() => {
-    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    if (row) db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
-    else db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
-  }).immediate();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Mapping
@@ -365,25 +292,18 @@ const isUniqueViolationOn = (e: unknown, column: string): boolean =>
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Opens (creating it and its directory if needed) the change store at `path`; `:memory:` works for
- * throwaway use. Reopening the same file later sees everything that was committed.
+ * The change store over the process's database connection (storage/database.ts opens and migrates
+ * it; whoever opened it closes it). A second store over another connection to the same file sees
+ * everything that was committed.
  *
  * @example
- * const store = createChangeStore(process.env.MODELGATE_DB ?? '.data/modelgate.db');
+ * const store = createChangeStore(openDatabase(process.env.MODELGATE_DB ?? '.data/modelgate.db'));
  * const { change } = store.createProposal({ requester: 'U1', channel: 'C1', input, plan });
  * store.transition(change.id, 'proposed', 'applying', { appliedBy: 'U1' }).won; // true once
  */
-export function createChangeStore(path: string, clock: Clock = systemClock): ChangeStore {
-  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+export function createChangeStore(db: Database.Database, clock: Clock = systemClock): ChangeStore {
   // Simulated clocks back off by fractions of a millisecond; the columns hold whole milliseconds.
   const now = (): number => Math.round(clock.now());
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  // Another process (a second replica, the doctor) may hold a write lock for a moment.
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
 
   const insertChange = db.prepare(`
     INSERT INTO changes (id, created_at, updated_at, requester, channel, subcommand, target, input_json,
@@ -578,10 +498,6 @@ export function createChangeStore(path: string, clock: Clock = systemClock): Cha
       }
       const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
       return db.prepare(sql).all(params).map(toAuditEntry);
-    },
-
-    close() {
-      if (db.open) db.close();
     },
   };
 }

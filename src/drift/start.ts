@@ -22,6 +22,7 @@ import type { Logger } from '../lib/logger.js';
 import { driftViews } from '../slack/blocks/views.js';
 import type { Directory } from '../slack/directory.js';
 import { registerDriftListeners } from '../slack/listeners/drift.js';
+import type { SqliteDatabase } from '../storage/database.js';
 import { createDriftStateStore, type DriftStateStore } from './state-store.js';
 import type { DriftPublisher } from './types.js';
 import { createDriftWatch, type DriftWatch } from './watch.js';
@@ -42,7 +43,8 @@ export interface DriftWiringOptions {
   monitors: Monitors;
   serving: Pick<Serving, 'get'>;
   publisher: DriftPublisher;
-  dbPath: string;
+  /** The process's database connection; its owner closes it. */
+  db: SqliteDatabase;
   clock: Clock;
   logger: Logger;
   settings?: DriftSettings;
@@ -75,13 +77,13 @@ const missingWarehouse: Warehouse = {
 /**
  * Starts the drift watch of a policy, or returns undefined when the policy has no monitors.
  *
- * @example const drift = startDriftWatch({ policy, warehouse, monitors, serving, publisher, dbPath, clock, logger });
+ * @example const drift = startDriftWatch({ policy, warehouse, monitors, serving, publisher, db, clock, logger });
  */
 export function startDriftWatch(options: DriftWiringOptions): RunningDriftWatch | undefined {
   const monitors = options.policy.monitors ?? {};
   if (Object.keys(monitors).length === 0) return undefined;
   const { clock, logger, publisher, settings = {} } = options;
-  const state = createDriftStateStore(options.dbPath);
+  const state = createDriftStateStore(options.db);
   const charts = options.policy.charts;
   const watch = createDriftWatch(
     {
@@ -151,7 +153,6 @@ export function startDriftWatch(options: DriftWiringOptions): RunningDriftWatch 
     async stop() {
       await schedule?.stop();
       await watch.idle();
-      state.close();
     },
   };
 }

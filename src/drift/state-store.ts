@@ -1,16 +1,14 @@
 /**
- * What the drift watch remembers between checks and restarts, in SQLite (better-sqlite3) next to the
- * change store (same MODELGATE_DB file, its own connection, its own tables and its own
- * `drift_schema_version`):
+ * What the drift watch remembers between checks and restarts, in SQLite (better-sqlite3) on the
+ * process's one connection to the MODELGATE_DB file (its tables are migration 3 of
+ * storage/migrations.ts):
  * - progress: the last complete window processed per monitor and model id (catch-up starts after it);
  * - alerts: one open alert at most per (monitor, rule, model id), with its Slack message, the windows it
  *   reported (never reported again), snooze and acknowledgement, and the view it was drawn from;
  * - failures: a failing check per monitor, reported once until it recovers.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { type AlertView, alertViewSchema } from './alert-view.js';
 
@@ -80,49 +78,7 @@ export interface DriftStateStore {
   setFailureMessage(monitor: string, ts: string): void;
   /** Clears the failure of a monitor that works again, returning what it was. */
   clearFailure(monitor: string): DriftFailure | undefined;
-  close(): void;
 }
-
-/** Migrations in order; never edit one that shipped. */
-const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE drift_progress (
-    monitor TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    last_window_start INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (monitor, model_id)
-  );
-  CREATE TABLE drift_alerts (
-    id TEXT PRIMARY KEY,
-    monitor TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-    channel TEXT NOT NULL,
-    ts TEXT,
-    opened_at INTEGER NOT NULL,
-    closed_at INTEGER,
-    snoozed_until INTEGER,
-    snoozed_by TEXT,
-    acknowledged_by TEXT,
-    acknowledged_at INTEGER,
-    windows_json TEXT NOT NULL,
-    view_json TEXT NOT NULL
-  );
-  CREATE UNIQUE INDEX drift_alerts_one_open ON drift_alerts (monitor, rule, model_id) WHERE status = 'open';
-  CREATE TABLE drift_failures (
-    monitor TEXT PRIMARY KEY,
-    since INTEGER NOT NULL,
-    last_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL,
-    code TEXT NOT NULL,
-    message TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    ts TEXT
-  );
-  `,
-];
 
 const alertRowSchema = z.object({
   id: z.string(),
@@ -188,37 +144,15 @@ function toFailure(raw: unknown): DriftFailure {
   };
 }
 
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS drift_schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT version FROM drift_schema_version').get() as { version: number } | undefined;
-  const current = row?.version ?? 0;
-  if (current > MIGRATIONS.length) {
-    throw new Error(
-      `The drift state in ${db.name} has schema version ${current}, newer than this modelgate (${MIGRATIONS.length}); upgrade modelgate or point MODELGATE_DB elsewhere.`,
-    );
-  }
-  db.transaction(() => {
-    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    if (row) db.prepare('UPDATE drift_schema_version SET version = ?').run(MIGRATIONS.length);
-    else db.prepare('INSERT INTO drift_schema_version (version) VALUES (?)').run(MIGRATIONS.length);
-  }).immediate();
-}
-
 /**
- * Opens (and migrates) the drift state in the SQLite file at `path`.
+ * The drift state over the process's database connection (storage/database.ts opens and migrates
+ * it; whoever opened it closes it).
  *
  * @example
- * const state = createDriftStateStore(config.dbPath);
+ * const state = createDriftStateStore(openDatabase(config.dbPath));
  * state.setProgress('churn', '*', Date.parse('2026-11-19'), Date.now());
  */
-export function createDriftStateStore(path: string): DriftStateStore {
-  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
-
+export function createDriftStateStore(db: Database.Database): DriftStateStore {
   const selectProgress = db.prepare(
     'SELECT last_window_start FROM drift_progress WHERE monitor = ? AND model_id = ?',
   );
@@ -348,9 +282,6 @@ export function createDriftStateStore(path: string): DriftStateStore {
           return toFailure(row);
         })
         .immediate();
-    },
-    close() {
-      db.close();
     },
   };
 }

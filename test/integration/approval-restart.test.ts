@@ -4,6 +4,7 @@ import { APPROVALS_CHANNEL_ID, APPROVER_USER_ID } from '../../src/sandbox/slack/
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../../src/slack/blocks/action-ids.js';
+import { openDatabase } from '../../src/storage/database.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
 
 let workspace: WorkspaceTwin;
@@ -96,9 +97,10 @@ describe('a restart between approval and the end of the execution', () => {
   it('executes, once, a request approved just before the process died', async () => {
     const req = await request('retrain churn_model');
     // The vote lands in the store, but the process dies before it starts the execution.
-    const other = createChangeStore(env.dbPath);
+    const otherDb = openDatabase(env.dbPath);
+    const other = createChangeStore(otherDb);
     const voted = other.approvals.vote(req.id, APPROVER_USER_ID, true, Date.now());
-    other.close();
+    otherDb.close();
     expect(voted.request?.status).toBe('approved');
     await env.restart();
     await messageShows(req, /Done: Retrain churn_model/);

@@ -21,6 +21,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { driftViews } from '../../src/slack/blocks/views.js';
 import { createSlackDriftPublisher } from '../../src/slack/listeners/drift.js';
+import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');
@@ -36,6 +37,7 @@ let twins: DatabricksTwins;
 let slack: SlackTwin;
 let warehouse: Warehouse;
 let state: DriftStateStore;
+let db: SqliteDatabase;
 let dir: string;
 let clock: ReturnType<typeof simulatedClock>;
 
@@ -143,13 +145,14 @@ beforeEach(async () => {
     tokens: staticTokenProvider(twins.workspace.token),
   });
   dir = mkdtempSync(join(tmpdir(), 'modelgate-drift-'));
-  state = createDriftStateStore(join(dir, 'modelgate.db'));
+  db = openDatabase(join(dir, 'modelgate.db'));
+  state = createDriftStateStore(db);
   clock = simulatedClock(day(0));
   await createMetricTables();
 });
 
 afterEach(async () => {
-  state.close();
+  db.close();
   await warehouse.close();
   await slack.stop();
   await twins.stop();

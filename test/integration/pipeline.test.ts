@@ -27,6 +27,7 @@ import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';
 import { ACTION_APPLY } from '../../src/slack/blocks/action-ids.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { pipelineViews } from '../../src/slack/blocks/views.js';
+import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const RILEY: Actor = { userId: 'U0REQUEST', userName: 'riley' };
 const AVERY: Actor = { userId: 'U0APPROVE', userName: 'avery' };
@@ -116,8 +117,10 @@ async function start(
   const errors: Harness['errors'] = [];
 
   const h = { twin, clock, serving, registry, messenger, errors, dbPath } as Harness;
+  let db: SqliteDatabase | undefined;
   h.open = (o = {}) => {
-    const store = createChangeStore(dbPath, clock);
+    db = openDatabase(dbPath);
+    const store = createChangeStore(db, clock);
     const planDeps: PlanDeps = {
       serving: realServing,
       registry,
@@ -142,14 +145,14 @@ async function start(
   };
   h.restart = () => {
     h.pipeline.stop();
-    h.store.close();
+    db?.close();
     return h.open();
   };
   h.open();
   cleanups.push(async () => {
     h.pipeline.stop();
     await h.pipeline.idle();
-    h.store.close();
+    db?.close();
     await twin.stop();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
 import type { NewApprovalRequest } from '../../src/approvals/store.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
+import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const plan: RetrainApprovalPlan = {
   kind: 'retrain',
@@ -29,14 +30,16 @@ const request = (over: Partial<NewApprovalRequest> = {}): NewApprovalRequest => 
 
 let dir: string;
 let path: string;
+let db: SqliteDatabase;
 let store: ChangeStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'modelgate-approvals-'));
   path = join(dir, 'store.db');
-  store = createChangeStore(path);
+  db = openDatabase(path);
+  store = createChangeStore(db);
 });
 afterEach(() => {
-  store.close();
+  db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -64,9 +67,11 @@ describe('the approval store', () => {
 
   it('lets one of two processes approve when both vote at the same moment', () => {
     const { request: r } = store.approvals.create(request({ required: 1 }));
-    const other = createChangeStore(path);
+    // A second process: its own connection to the same file.
+    const otherDb = openDatabase(path);
+    const other = createChangeStore(otherDb);
     const results = [store.approvals.vote(r.id, 'U1', true, 1), other.approvals.vote(r.id, 'U2', true, 1)];
-    other.close();
+    otherDb.close();
     expect(results.filter((x) => x.decision.kind === 'moved')).toHaveLength(1);
     expect(store.approvals.get(r.id)?.votes).toHaveLength(1);
   });

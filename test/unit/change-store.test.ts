@@ -8,6 +8,7 @@ import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
 import type { EndpointConfig } from '../../src/databricks/serving.js';
 import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
 import { simulatedClock } from '../../src/lib/clock.js';
+import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const MODEL = 'acme.mlops.churn_model';
 
@@ -65,6 +66,7 @@ const promoteInput: PromoteCommand = {
 
 let dir: string;
 let path: string;
+let db: SqliteDatabase;
 let store: ChangeStore;
 const clock = simulatedClock(Date.parse('2026-03-02T09:00:00Z'));
 
@@ -81,11 +83,12 @@ function propose(to = 3, endpoint = 'churn-endpoint', triggerId?: string) {
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'modelgate-store-'));
   path = join(dir, 'nested', 'modelgate.db');
-  store = createChangeStore(path, clock);
+  db = openDatabase(path);
+  store = createChangeStore(db, clock);
 });
 
 afterEach(() => {
-  store.close();
+  db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -116,8 +119,9 @@ describe('the change store', () => {
   it('uses WAL journaling and records its schema version', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    // 1: changes and audit; 2: approval requests and votes.
-    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 2 });
+    // One list for the whole file (storage/migrations.ts): 1 changes and audit; 2 approval requests
+    // and votes; 3 the drift state.
+    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 3 });
     raw.close();
   });
 
@@ -202,13 +206,14 @@ describe('the change store', () => {
 
   it('refuses to change or delete an audit row', () => {
     propose();
-    store.close();
+    db.close();
     const raw = new Database(path);
     expect(() => raw.prepare("UPDATE audit SET actor = 'U0EVIL'").run()).toThrow(/append-only/);
     expect(() => raw.prepare('DELETE FROM audit').run()).toThrow(/append-only/);
     expect(raw.prepare('SELECT actor FROM audit').all()).toEqual([{ actor: 'U0REQUEST' }]);
     raw.close();
-    store = createChangeStore(path, clock);
+    db = openDatabase(path);
+    store = createChangeStore(db, clock);
   });
 
   it('gives the config before the latest succeeded change of an endpoint, for rollback', () => {
@@ -267,9 +272,10 @@ describe('the change store', () => {
     store.transition(change.id, 'applying', 'rolling_out');
     store.setMessage(change.id, { channel: 'C0MLOPS', ts: '1.2' });
     store.audit({ actor: 'U0REQUEST', action: 'note', target: change.target, detail: 'hello' });
-    store.close();
+    db.close();
 
-    store = createChangeStore(path, clock);
+    db = openDatabase(path);
+    store = createChangeStore(db, clock);
     expect(store.inFlight()).toMatchObject([
       {
         id: change.id,

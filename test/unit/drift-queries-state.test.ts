@@ -6,6 +6,7 @@ import type { AlertView } from '../../src/drift/alert-view.js';
 import { buildMetricQuery, toWindows } from '../../src/drift/queries.js';
 import { conditionTerms } from '../../src/drift/rules.js';
 import { createDriftStateStore, type DriftStateStore } from '../../src/drift/state-store.js';
+import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const terms = conditionTerms({
   metric: 'js_distance',
@@ -83,6 +84,7 @@ describe('buildMetricQuery', () => {
 
 describe('drift state store', () => {
   let dir: string;
+  let db: SqliteDatabase;
   let state: DriftStateStore;
   const view = { monitor: 'churn', rule: 'drift', windows: [] } as unknown as AlertView;
   const validView: AlertView = {
@@ -98,10 +100,11 @@ describe('drift state store', () => {
   };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'modelgate-state-'));
-    state = createDriftStateStore(join(dir, 'modelgate.db'));
+    db = openDatabase(join(dir, 'modelgate.db'));
+    state = createDriftStateStore(db);
   });
   afterEach(() => {
-    state.close();
+    db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -128,8 +131,9 @@ describe('drift state store', () => {
   it('keeps progress moving forward only, across reopening', () => {
     state.setProgress('churn', '*', 200, 1);
     state.setProgress('churn', '*', 100, 2);
-    state.close();
-    state = createDriftStateStore(join(dir, 'modelgate.db'));
+    db.close();
+    db = openDatabase(join(dir, 'modelgate.db'));
+    state = createDriftStateStore(db);
     expect(state.progress('churn', '*')).toBe(200);
   });
 

@@ -1,0 +1,234 @@
+/**
+ * The one migration list for every table in the database file: changes and the audit log, approval
+ * requests and votes, the drift watch's state. The schema version is the number of migrations applied,
+ * kept in the single row of `schema_version`. Append new migrations at the end; never edit one that
+ * shipped (a file out there already ran it). Each migration is literal SQL, not built from the stores'
+ * constants, so changing a constant cannot silently change history.
+ */
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  /** What it adds, for error messages and the README. */
+  name: string;
+  sql: string;
+}
+
+/** Migrations in order; version N means the first N have run. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    // Shipped as MIGRATIONS[0] of changes/store.ts (schema_version 1).
+    name: 'changes and the append-only audit log',
+    sql: `
+  CREATE TABLE changes (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    requester TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    subcommand TEXT NOT NULL,
+    target TEXT NOT NULL,
+    input_json TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('proposed', 'cancelled', 'stale', 'applying', 'rolling_out', 'succeeded', 'failed', 'timed_out')),
+    applied_by TEXT,
+    applied_at INTEGER,
+    expect_config_version INTEGER,
+    message_channel TEXT,
+    message_ts TEXT,
+    message_finished INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    error TEXT,
+    replaced_by TEXT,
+    trigger_id TEXT
+  );
+  -- One change per endpoint (or alias) at a time, whatever the callers do.
+  CREATE UNIQUE INDEX changes_one_active_per_target ON changes (target) WHERE status IN ('applying', 'rolling_out');
+  -- A Slack retry of the same command carries the same trigger id.
+  CREATE UNIQUE INDEX changes_trigger_id ON changes (trigger_id) WHERE trigger_id IS NOT NULL;
+  CREATE INDEX changes_target_status ON changes (target, status, updated_at);
+
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    change_id TEXT,
+    before_json TEXT,
+    after_json TEXT,
+    outcome TEXT,
+    detail TEXT
+  );
+  CREATE INDEX audit_target ON audit (target, seq);
+  CREATE INDEX audit_change ON audit (change_id, seq);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
+  },
+  {
+    // Shipped as APPROVALS_MIGRATION of approvals/store.ts (schema_version 2).
+    name: 'approval requests and votes',
+    sql: `
+  CREATE TABLE approval_requests (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    gate TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('change', 'retrain')),
+    requester TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    target TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    evidence_json TEXT,
+    required INTEGER NOT NULL CHECK (required >= 1),
+    approvers_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'executing', 'executed', 'failed', 'rejected', 'expired', 'superseded')),
+    decided_by TEXT,
+    decided_at INTEGER,
+    reason TEXT,
+    outcome TEXT,
+    message_channel TEXT,
+    message_ts TEXT,
+    shown_status TEXT,
+    trigger_id TEXT,
+    attempt TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_id INTEGER
+  );
+  -- A Slack retry of the command that asked carries the same trigger id.
+  CREATE UNIQUE INDEX approval_requests_trigger_id ON approval_requests (trigger_id) WHERE trigger_id IS NOT NULL;
+  CREATE INDEX approval_requests_status ON approval_requests (status, expires_at);
+  CREATE INDEX approval_requests_target ON approval_requests (target, created_at);
+
+  CREATE TABLE approval_votes (
+    request_id TEXT NOT NULL REFERENCES approval_requests (id),
+    voter TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (request_id, voter)
+  );
+`,
+  },
+  {
+    // Shipped as MIGRATIONS[0] of drift/state-store.ts, tracked apart in drift_schema_version 1.
+    // IF NOT EXISTS because a file from before storage/ may hold these tables already, whatever its
+    // schema_version says (see adoptDriftTracker); the definitions are the ones that shipped.
+    name: 'drift watch state (progress, alerts, failures)',
+    sql: `
+  CREATE TABLE IF NOT EXISTS drift_progress (
+    monitor TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    last_window_start INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (monitor, model_id)
+  );
+  CREATE TABLE IF NOT EXISTS drift_alerts (
+    id TEXT PRIMARY KEY,
+    monitor TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    channel TEXT NOT NULL,
+    ts TEXT,
+    opened_at INTEGER NOT NULL,
+    closed_at INTEGER,
+    snoozed_until INTEGER,
+    snoozed_by TEXT,
+    acknowledged_by TEXT,
+    acknowledged_at INTEGER,
+    windows_json TEXT NOT NULL,
+    view_json TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS drift_alerts_one_open ON drift_alerts (monitor, rule, model_id) WHERE status = 'open';
+  CREATE TABLE IF NOT EXISTS drift_failures (
+    monitor TEXT PRIMARY KEY,
+    since INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    ts TEXT
+  );
+  `,
+  },
+];
+
+/** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */
+const LEGACY_DRIFT_TRACKER = 'drift_schema_version';
+const LEGACY_DRIFT_VERSION = 1;
+
+/** A database written by a newer modelgate: refused, never migrated down. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly supported: number,
+    readonly tracker: string,
+  ) {
+    super(
+      `The database ${file} has schema version ${found} (${tracker}), but this modelgate knows versions up to ${supported}: a newer modelgate wrote it. ` +
+        'Run that newer modelgate (or a later one) against it, or point MODELGATE_DB at another file. It is never migrated down.',
+    );
+  }
+}
+
+const hasTable = (db: Database.Database, name: string): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+
+function versionIn(db: Database.Database, table: string): number {
+  if (!hasTable(db, table)) return 0;
+  // An empty tracker table is a start-up that died before its first migration committed.
+  const row = db.prepare(`SELECT max(version) AS version FROM ${table}`).get() as { version: number | null };
+  return row.version ?? 0;
+}
+
+/**
+ * Adopts the layout written before storage/: the drift state kept its own tracker, and its tables
+ * may exist whatever `schema_version` says. The four cases, all inside migrate's transaction:
+ * - neither tracker (a new file): every migration runs;
+ * - only `schema_version` (the drift watch never ran): migrations from that version on run, the drift
+ *   tables are created;
+ * - only `drift_schema_version` (drift state alone, e.g. a drift-only tool): the change and approval
+ *   tables are created, the drift migration finds its tables (IF NOT EXISTS);
+ * - both: the same, from `schema_version`'s version.
+ * A drift tracker above 1 comes from a newer modelgate and is refused; otherwise it is dropped, so the
+ * file ends with one tracker.
+ */
+function adoptDriftTracker(db: Database.Database): void {
+  const drift = versionIn(db, LEGACY_DRIFT_TRACKER);
+  if (drift > LEGACY_DRIFT_VERSION) {
+    throw new SchemaTooNewError(db.name, drift, LEGACY_DRIFT_VERSION, LEGACY_DRIFT_TRACKER);
+  }
+  if (hasTable(db, LEGACY_DRIFT_TRACKER)) db.exec(`DROP TABLE ${LEGACY_DRIFT_TRACKER}`);
+}
+
+/**
+ * Brings the database to the latest schema in one IMMEDIATE transaction (two processes starting at
+ * once take turns; a failed migration leaves the file as it was). Idempotent: a file at the latest
+ * version is left alone. Returns the version the file is at now.
+ *
+ * @example migrate(db); // 3 on a new file, and again on every later open
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  return db
+    .transaction((): number => {
+      const current = versionIn(db, 'schema_version');
+      if (current > migrations.length) {
+        throw new SchemaTooNewError(db.name, current, migrations.length, 'schema_version');
+      }
+      const legacy = hasTable(db, LEGACY_DRIFT_TRACKER);
+      if (legacy) adoptDriftTracker(db);
+      if (current === migrations.length && !legacy) return current;
+      for (const migration of migrations.slice(current)) db.exec(migration.sql);
+      db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+      db.exec('DELETE FROM schema_version');
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(migrations.length);
+      return migrations.length;
+    })
+    .immediate();
+}
