@@ -6,6 +6,7 @@
 import { UserError } from '../domain/errors.js';
 import type {
   Actor,
+  MutatingCommand,
   MutatingSubcommand,
   Origin,
   ParsedCommand,
@@ -129,8 +130,6 @@ export function endpointOf(parsed: ParsedCommand, defaults: ParseDefaults): stri
 }
 
 /** Whether a parsed command changes something through the pipeline (and so needs a plan). */
-export function isMutating(
-  parsed: ParsedCommand,
-): parsed is Extract<ParsedCommand, { subcommand: MutatingSubcommand }> {
+export function isMutating(parsed: ParsedCommand): parsed is MutatingCommand {
   return SUBCOMMANDS[parsed.subcommand].mutating;
 }
