@@ -8,10 +8,10 @@ import type { ApprovalService } from './approvals/service.js';
 import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
 import type { CommandDeps } from './commands/deps.js';
-import { dispatch, parseCommand } from './commands/index.js';
+import { dispatch, endpointOf, parseCommand } from './commands/index.js';
 import type { Policy } from './config/policy.js';
 import { newCorrelationId } from './domain/errors.js';
-import type { Actor, Origin, ParsedCommand, Reply } from './domain/vocabulary.js';
+import type { Actor, Origin, Reply } from './domain/vocabulary.js';
 import type { Logger } from './lib/logger.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
 import type { Directory } from './slack/directory.js';
@@ -64,7 +64,7 @@ export function registerListeners(app: App, deps: AppDeps): void {
     await lane.run(async () => {
       const reply = await guarded(`/mlops ${command.text.split(' ')[0] ?? ''}`, async () => {
         const parsed = parseCommand(command.text, policy.defaults);
-        await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy));
+        await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
         return dispatch(parsed, deps.commands, actor, origin);
       });
       await send(respond, reply, '/mlops');
@@ -102,20 +102,4 @@ export function registerListeners(app: App, deps: AppDeps): void {
   app.error(async (err) => {
     logger.error('unhandled listener error:', err);
   });
-}
-
-/** The endpoint a command changes, for protected-endpoint rules (deploy may use the default). */
-function endpointOf(parsed: ParsedCommand, policy: Policy): string | undefined {
-  switch (parsed.subcommand) {
-    case 'deploy':
-      return parsed.endpoint ?? policy.defaults.endpoint;
-    case 'split':
-    case 'rollback':
-    case 'query':
-      return parsed.endpoint;
-    case 'status':
-      return parsed.endpoint;
-    default:
-      return undefined;
-  }
 }

@@ -15,10 +15,10 @@ import {
   gateChanges,
 } from './approvals/service.js';
 import { createChangePipeline, type RunningChangePipeline } from './changes/pipeline.js';
+import { buildPlanFor, type PlanDeps } from './changes/plan/index.js';
 import { type ChangeStore, createChangeStore } from './changes/store.js';
 import type { Plan } from './changes/types.js';
 import type { CommandDeps } from './commands/deps.js';
-import { buildPlanFor, type PlanDeps } from './commands/index.js';
 import { autoApplies, isProtected } from './config/access.js';
 import { groupRefsIn, type Policy } from './config/policy.js';
 import type { TokenProvider } from './databricks/auth.js';
@@ -37,7 +37,7 @@ import { type Schedule, startSchedule } from './jobs/schedule.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { fastFetch } from './lib/http-client.js';
 import { type Logger, silentLogger } from './lib/logger.js';
-import { approvalViews, pipelineViews } from './slack/blocks/views.js';
+import { approvalViews, commandViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
 import { createSlackDriftPublisher } from './slack/listeners/drift.js';
 import { createSlackMessenger } from './slack/messenger.js';
@@ -156,7 +156,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     onError: (err, id) => logger.error(`[${id}] change pipeline:`, err),
     ...(options.rolloutWait ? { waitOptions: options.rolloutWait } : {}),
   });
-  const commands: CommandDeps = { ...planDeps, changes: pipeline, clock, workspaceHost: http.host };
+  const commands: CommandDeps = {
+    ...planDeps,
+    changes: pipeline,
+    views: commandViews,
+    clock,
+    workspaceHost: http.host,
+  };
   const directory = createDirectory(app.client, clock, options.directoryTtlMs ?? 5 * 60_000, {
     refs: groupRefsIn(policy),
   });

@@ -10,7 +10,7 @@
  */
 
 import { changeTitle, shortModel } from '../changes/describe.js';
-import { describeStaleness, describeTraffic } from '../changes/plan.js';
+import { describeStaleness, describeTraffic } from '../changes/plan/index.js';
 import { type Plan, planTarget } from '../changes/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
 import { isUserError } from '../domain/errors.js';

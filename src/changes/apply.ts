@@ -17,7 +17,7 @@ import {
 import { isUserError } from '../domain/errors.js';
 import type { Clock } from '../lib/clock.js';
 import { shortModel } from './describe.js';
-import { describeTraffic } from './plan.js';
+import { describeTraffic } from './plan/index.js';
 import type { AliasPlan, EndpointPlan, Plan } from './types.js';
 
 export interface ApplyDeps {

@@ -28,7 +28,7 @@ import {
   type Submitted,
   submitPlan,
 } from './apply.js';
-import { describeStaleness, describeTraffic } from './plan.js';
+import { describeStaleness, describeTraffic } from './plan/index.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';
 

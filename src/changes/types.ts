@@ -5,7 +5,7 @@
  */
 import type { EndpointConfig } from '../databricks/serving.js';
 
-export type MutatingSubcommand = 'deploy' | 'split' | 'promote' | 'rollback';
+export type { MutatingSubcommand } from '../domain/vocabulary.js';
 
 /** A change to what an endpoint serves: its served versions and traffic split. */
 export interface EndpointPlan {

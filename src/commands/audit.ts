@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { resolveModelName } from '../databricks/model-names.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
-import { buildAuditReply } from '../slack/blocks/approval-audit.js';
 import type { CommandDeps } from './deps.js';
 import { approvalsOf } from './retrain.js';
+import { type CommandSpec, noEndpoint } from './spec.js';
 
 export const auditInputSchema = z
   .object({
@@ -30,7 +30,7 @@ export async function handleAudit(
 ): Promise<Reply> {
   const desk = approvalsOf(deps);
   if (input.target === undefined) {
-    return buildAuditReply(desk.auditTrail(), { now: deps.clock.now() });
+    return deps.views.audit(desk.auditTrail(), { now: deps.clock.now() });
   }
   // The same word may name an endpoint or a model: show both.
   let model: string | undefined;
@@ -41,5 +41,26 @@ export async function handleAudit(
   }
   const endpoint = input.target.includes('.') ? undefined : input.target;
   const items = desk.auditTrail({ ...(model ? { model } : {}), ...(endpoint ? { endpoint } : {}) });
-  return buildAuditReply(items, { now: deps.clock.now(), subject: input.target });
+  return deps.views.audit(items, { now: deps.clock.now(), subject: input.target });
 }
+
+export const auditCommand: CommandSpec<'audit'> = {
+  name: 'audit',
+  summary: 'Show the latest changes with requester, approver, time and outcome',
+  usage: '/mlops audit [model|endpoint]',
+  mutating: false,
+  takesDryRun: false,
+  details: [
+    'From the append-only audit log: changes applied through the bot and approval requests, newest first. With a model: its alias moves and retraining; with an endpoint: its changes.',
+  ],
+  examples: ['/mlops audit', '/mlops audit churn_model', '/mlops audit churn-endpoint'],
+  schema: auditInputSchema,
+  parse(w) {
+    const { words } = w.split();
+    w.tooMany(words, 1);
+    const target = words[0]?.text;
+    return w.validate(auditInputSchema, { subcommand: 'audit', ...(target !== undefined ? { target } : {}) });
+  },
+  handle: handleAudit,
+  endpointOf: noEndpoint,
+};

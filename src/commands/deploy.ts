@@ -3,16 +3,15 @@
  * make an endpoint serve one version at 100 %, creating the endpoint when it does not exist.
  */
 import { z } from 'zod';
-import { planDeploy } from '../changes/plan.js';
-import type { EndpointPlan } from '../changes/types.js';
-import type { Endpoint, Serving } from '../databricks/serving.js';
-import { isUserError, UserError } from '../domain/errors.js';
+import { buildDeployPlan } from '../changes/plan/index.js';
+import { UserError } from '../domain/errors.js';
 import type { Actor, DeployCommand, Origin, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
+import type { CommandWords, ParseDefaults } from './parse.js';
 import { endpointNameSchema, modelRefSchema, onOffSchema, sizeSchema, versionRefSchema } from './schemas.js';
-import { usageOf } from './subcommands.js';
+import { type CommandSpec, usageOf } from './spec.js';
 
-/** The words of a deploy command; `model` is resolved against the defaults by parse.ts. */
+/** The words of a deploy command; `model` is resolved against the defaults by `parse`. */
 export const deployInputSchema = z
   .object({
     subcommand: z.literal('deploy'),
@@ -27,48 +26,59 @@ export const deployInputSchema = z
 
 export type DeployInput = DeployCommand;
 
-/** The endpoint, or undefined when there is none by that name. */
-export async function getEndpointIfExists(serving: Serving, name: string): Promise<Endpoint | undefined> {
-  try {
-    return await serving.get(name);
-  } catch (e) {
-    if (isUserError(e) && e.code === 'endpoint_not_found') return undefined;
-    throw e;
+/** Positional model and version, `to <endpoint>`, `size=` and `scale-to-zero=`, in any order. */
+function parseDeploy(w: CommandWords, defaults: ParseDefaults): DeployInput {
+  const { words, dryRun } = w.split();
+  const positional: string[] = [];
+  const options: { endpoint?: string; size?: string; scaleToZero?: string } = {};
+  const setOption = (name: keyof typeof options, value: string, shown: string) => {
+    if (options[name] !== undefined) w.add(`${shown} is given twice; give it once.`);
+    options[name] = value;
+  };
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const lower = word.text.toLowerCase();
+    if (!word.quoted && lower === 'to') {
+      const next = words[i + 1];
+      if (!next) w.add('Say which endpoint after "to".');
+      else setOption('endpoint', next.text, 'The endpoint');
+      i++;
+    } else if (word.text.includes('=')) {
+      const eq = word.text.indexOf('=');
+      const key = word.text.slice(0, eq).toLowerCase();
+      const value = word.text.slice(eq + 1);
+      if (key === 'size') setOption('size', value, 'size=');
+      else if (['scale-to-zero', 'scale_to_zero', 'scaletozero'].includes(key)) {
+        setOption('scaleToZero', value, 'scale-to-zero=');
+      } else if (key === 'to' || key === 'endpoint') setOption('endpoint', value, 'The endpoint');
+      else w.add(`Unknown option "${word.text.slice(0, eq)}"; deploy takes size= and scale-to-zero=.`);
+    } else {
+      positional.push(word.text);
+    }
   }
-}
-
-/**
- * Reads the endpoint and the version (resolving an alias) and plans the deploy.
- *
- * @example await buildDeployPlan({ subcommand: 'deploy', model: 'acme.mlops.churn_model', target: { version: 3 }, dryRun: false }, deps)
- */
-export async function buildDeployPlan(
-  input: DeployInput,
-  deps: Pick<CommandDeps, 'serving' | 'registry' | 'defaults'>,
-): Promise<EndpointPlan> {
-  const endpointName = input.endpoint ?? deps.defaults.endpoint;
-  if (!endpointName) {
-    throw new UserError(
-      'bad_input',
-      'Say which endpoint to deploy to: there is no default endpoint in the policy.',
-      usageOf('deploy'),
+  if (positional.length > 2) {
+    w.add(
+      `Unexpected ${positional
+        .slice(2)
+        .map((p) => `"${p}"`)
+        .join(' ')}; to name the endpoint write "to <endpoint>".`,
     );
   }
-  const { target } = input;
-  const [version, endpoint] = await Promise.all([
-    'version' in target
-      ? deps.registry.getVersion(input.model, target.version)
-      : deps.registry.resolveAlias(input.model, target.alias),
-    getEndpointIfExists(deps.serving, endpointName),
-  ]);
-  return planDeploy({
-    endpointName,
-    endpoint,
-    version,
-    ...(input.size ? { size: input.size } : {}),
-    ...(input.scaleToZero !== undefined ? { scaleToZero: input.scaleToZero } : {}),
-    ...('alias' in target ? { alias: target.alias } : {}),
+  const [model, target] = positional;
+  const endpoint = options.endpoint ?? defaults.endpoint;
+  if (endpoint === undefined && model !== undefined && target !== undefined) {
+    w.add('Say which endpoint with "to <endpoint>": the policy has no default endpoint.');
+  }
+  const parsed = w.validate(deployInputSchema, {
+    subcommand: 'deploy',
+    model,
+    target,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(options.size !== undefined ? { size: options.size } : {}),
+    ...(options.scaleToZero !== undefined ? { scaleToZero: options.scaleToZero } : {}),
+    dryRun,
   });
+  return { ...parsed, model: w.resolveModel(parsed.model, defaults) };
 }
 
 /** Plans the deploy and hands it to the change pipeline, which shows it with Apply / Cancel. */
@@ -78,6 +88,36 @@ export async function handleDeploy(
   actor: Actor,
   origin: Origin,
 ): Promise<Reply> {
+  if (!(input.endpoint ?? deps.defaults.endpoint)) {
+    throw new UserError(
+      'bad_input',
+      'Say which endpoint to deploy to: there is no default endpoint in the policy.',
+      usageOf(deployCommand),
+    );
+  }
   const plan = await buildDeployPlan(input, deps);
   return deps.changes.propose({ input, plan, actor, origin, dryRun: input.dryRun });
 }
+
+export const deployCommand: CommandSpec<'deploy'> = {
+  name: 'deploy',
+  summary: 'Make an endpoint serve one model version at 100% (creates the endpoint if needed)',
+  usage:
+    '/mlops deploy <model> <version|@alias> [to <endpoint>] [size=Small|Medium|Large] [scale-to-zero=on|off] [--dry-run]',
+  mutating: true,
+  takesDryRun: true,
+  details: [
+    'The version is a number (3 or v3) or an alias (@Champion). Only READY versions can be deployed.',
+    'Without "to <endpoint>" the default endpoint of the policy is used. Size and scale-to-zero default to those of the version of the same model already served, else Small with scale-to-zero on.',
+    'The bot shows the plan first; nothing changes until you press Apply. --dry-run shows the plan only.',
+  ],
+  examples: [
+    '/mlops deploy churn_model 3',
+    '/mlops deploy churn_model @Challenger to churn-endpoint size=Medium',
+    '/mlops deploy churn_model v3 scale-to-zero=off --dry-run',
+  ],
+  schema: deployInputSchema,
+  parse: parseDeploy,
+  handle: handleDeploy,
+  endpointOf: (input, defaults) => input.endpoint ?? defaults.endpoint,
+};

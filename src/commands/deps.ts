@@ -1,24 +1,21 @@
 /**
- * What /mlops handlers may use, built once in the composition root. Kept apart from types.ts so
- * the vocabulary types that every layer shares import none of the services.
+ * What /mlops handlers may use, built once in the composition root. Kept apart from the
+ * vocabulary so the types every layer shares import none of the services.
  */
 import type { ApprovalDesk } from '../approvals/service.js';
-import type { Registry } from '../databricks/registry.js';
-import type { EndpointConfig, Serving } from '../databricks/serving.js';
+import type { PlanDeps } from '../changes/plan/index.js';
 import type { ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
+import type { CommandViews } from './views.js';
 
-/** Everything a handler may use. Built once in the composition root. */
-export interface CommandDeps {
-  serving: Serving;
-  registry: Registry;
+/** Everything a handler may use: the reads behind plans, and more. Built once in the composition root. */
+export interface CommandDeps extends PlanDeps {
   changes: ChangePipeline;
-  /** Previous config of an endpoint from the bot's own history, for rollback. */
-  history: { previousConfig(endpoint: string): Promise<EndpointConfig | undefined> };
+  /** How read-only answers look (slack/blocks/views.ts `commandViews`). */
+  views: CommandViews;
   clock: Clock;
   /** Workspace base URL, for links in messages. */
   workspaceHost: string;
-  defaults: { catalog: string; schema: string; endpoint?: string };
   /** Drift checks on demand; absent when no monitor or no SQL warehouse is configured. */
   drift?: DriftCommands;
   /** Retraining requests, pending approvals and the audit trail; absent where approvals are not wired. */

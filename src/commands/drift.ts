@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
+import { type CommandSpec, noEndpoint } from './spec.js';
 
 export const driftInputSchema = z
   .object({
@@ -39,3 +40,28 @@ export async function handleDrift(
   }
   return deps.drift.check(input.monitor, origin);
 }
+
+export const driftCommand: CommandSpec<'drift'> = {
+  name: 'drift',
+  summary: 'Run a drift check now and post the result with its charts',
+  usage: '/mlops drift [monitor]',
+  mutating: false,
+  takesDryRun: false,
+  details: [
+    'Reads the monitor’s metric tables now and checks its rules (see monitors: in the policy file). New violating windows become alerts in the monitor’s channel, as on the schedule; the result of the other rules, healthy or not, is posted here with its chart.',
+    'Without a monitor, every monitor is checked.',
+  ],
+  examples: ['/mlops drift', '/mlops drift churn'],
+  schema: driftInputSchema,
+  parse(w) {
+    const { words } = w.split();
+    w.tooMany(words, 1);
+    const monitor = words[0]?.text;
+    return w.validate(driftInputSchema, {
+      subcommand: 'drift',
+      ...(monitor !== undefined ? { monitor } : {}),
+    });
+  },
+  handle: handleDrift,
+  endpointOf: noEndpoint,
+};

@@ -1,25 +1,109 @@
 /**
- * The /mlops subcommands: the one explicit registry, the dispatcher from a parsed command to its
- * handler, and the plan builder the change pipeline uses at Apply to rebuild a plan.
+ * The /mlops subcommands: THE one list of specs, and what derives from it: parsing the command
+ * text, dispatching to a handler, help, the endpoint a command touches, and which subcommands
+ * change something.
  */
-import type { Plan } from '../changes/types.js';
-import type { Actor, MutatingCommand, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
-import { handleApprovals } from './approvals.js';
-import { handleAudit } from './audit.js';
-import { buildDeployPlan, handleDeploy } from './deploy.js';
+import { UserError } from '../domain/errors.js';
+import type {
+  Actor,
+  MutatingCommand,
+  MutatingSubcommand,
+  Origin,
+  ParsedCommand,
+  Reply,
+  Subcommand,
+} from '../domain/vocabulary.js';
+import { approvalsCommand } from './approvals.js';
+import { auditCommand } from './audit.js';
+import { deployCommand } from './deploy.js';
 import type { CommandDeps } from './deps.js';
-import { handleDrift } from './drift.js';
-import { handleHelp } from './help.js';
-import { handleModels } from './models.js';
-import { buildPromotePlan, handlePromote } from './promote.js';
-import { handleQuery } from './query.js';
-import { handleRetrain } from './retrain.js';
-import { buildRollbackPlan, handleRollback } from './rollback.js';
-import { buildSplitPlan, handleSplit } from './split.js';
-import { handleStatus } from './status.js';
+import { driftCommand } from './drift.js';
+import { createHelpCommand, subcommandNamed } from './help.js';
+import { modelsCommand } from './models.js';
+import { CommandWords, distance, normaliseText, type ParseDefaults } from './parse.js';
+import { promoteCommand } from './promote.js';
+import { queryCommand } from './query.js';
+import { retrainCommand } from './retrain.js';
+import { rollbackCommand } from './rollback.js';
+import type { AnyCommandSpec, CommandSpec, InputOf } from './spec.js';
+import { splitCommand } from './split.js';
+import { statusCommand } from './status.js';
 
-export { type ParseDefaults, parseCommand } from './parse.js';
-export { SLASH_COMMANDS, SUBCOMMANDS, type SubcommandSpec, usageOf } from './subcommands.js';
+export type { CommandDeps } from './deps.js';
+export type { ParseDefaults } from './parse.js';
+export { type AnyCommandSpec, type CommandSpec, type InputOf, usageOf } from './spec.js';
+export type { CommandHelp, CommandViews } from './views.js';
+
+/** The slash command the app registers; manifest.yml must list exactly these. */
+export const SLASH_COMMANDS = ['/mlops'] as const;
+
+/**
+ * Every subcommand by name, in the order help lists them. The type makes the compiler check that
+ * each subcommand of the vocabulary has exactly one spec, and that `mutating` matches
+ * MUTATING_SUBCOMMANDS.
+ */
+export const SUBCOMMANDS: { readonly [N in Subcommand]: CommandSpec<N> } = {
+  status: statusCommand,
+  models: modelsCommand,
+  deploy: deployCommand,
+  split: splitCommand,
+  query: queryCommand,
+  promote: promoteCommand,
+  rollback: rollbackCommand,
+  drift: driftCommand,
+  retrain: retrainCommand,
+  approvals: approvalsCommand,
+  audit: auditCommand,
+  help: createHelpCommand(() => COMMANDS),
+};
+
+/** The specs as a list, in help order. */
+export const COMMANDS: readonly AnyCommandSpec[] = Object.values(SUBCOMMANDS);
+
+/** The subcommand names, in help order. */
+export const SUBCOMMAND_NAMES: readonly Subcommand[] = COMMANDS.map((c) => c.name);
+
+/** The subcommands that change something through the pipeline; equal to MUTATING_SUBCOMMANDS. */
+export const MUTATING_COMMANDS = COMMANDS.filter((c) => c.mutating).map(
+  (c) => c.name,
+) as MutatingSubcommand[];
+
+/** "deploy, split, promote, rollback, retrain": named when --dry-run goes to another subcommand. */
+const DRY_RUN_NAMES = COMMANDS.filter((c) => c.takesDryRun)
+  .map((c) => c.name)
+  .join(', ');
+
+function unknownSubcommand(word: string): never {
+  const near = SUBCOMMAND_NAMES.map((n) => ({ n, d: distance(word.toLowerCase(), n) }))
+    .filter((x) => x.d <= 2)
+    .sort((a, b) => a.d - b.d)[0];
+  throw new UserError(
+    'bad_input',
+    `"${word}" is not a subcommand.${near ? ` Did you mean ${near.n}?` : ''}`,
+    `Usage: /mlops <subcommand> …, where the subcommand is one of ${SUBCOMMAND_NAMES.join(', ')}. Run /mlops help for details.`,
+  );
+}
+
+/**
+ * Parses the text after `/mlops`: the first word picks the spec (or an alias of it), whose
+ * `parse` reads the rest. Empty text means help.
+ *
+ * @example
+ * parseCommand('deploy churn_model v3 to churn-endpoint --dry-run', { catalog: 'acme', schema: 'mlops' })
+ * // { subcommand: 'deploy', model: 'acme.mlops.churn_model', target: { version: 3 }, endpoint: 'churn-endpoint', dryRun: true }
+ */
+export function parseCommand(text: string, defaults: ParseDefaults): ParsedCommand {
+  const norm = normaliseText(text);
+  const first = /^\s*(\S+)/.exec(norm);
+  if (!first) return { subcommand: 'help' };
+  const spec = subcommandNamed(COMMANDS, first[1]!);
+  if (!spec) return unknownSubcommand(first[1]!);
+  return spec.parse(new CommandWords(norm.slice(first[0].length), spec, DRY_RUN_NAMES), defaults);
+}
+
+/** The spec of a parsed command, typed by its name. */
+const specOf = <N extends Subcommand>(input: InputOf<N>): CommandSpec<N> =>
+  SUBCOMMANDS[input.subcommand as N] as CommandSpec<N>;
 
 /**
  * Runs the handler of a parsed command. Handlers never talk to Slack: the caller sends the Reply.
@@ -32,62 +116,20 @@ export function dispatch(
   actor: Actor,
   origin: Origin,
 ): Promise<Reply> {
-  switch (parsed.subcommand) {
-    case 'help':
-      return handleHelp(parsed, deps, actor, origin);
-    case 'status':
-      return handleStatus(parsed, deps, actor, origin);
-    case 'models':
-      return handleModels(parsed, deps, actor, origin);
-    case 'query':
-      return handleQuery(parsed, deps, actor, origin);
-    case 'deploy':
-      return handleDeploy(parsed, deps, actor, origin);
-    case 'split':
-      return handleSplit(parsed, deps, actor, origin);
-    case 'promote':
-      return handlePromote(parsed, deps, actor, origin);
-    case 'rollback':
-      return handleRollback(parsed, deps, actor, origin);
-    case 'drift':
-      return handleDrift(parsed, deps, actor, origin);
-    case 'retrain':
-      return handleRetrain(parsed, deps, actor, origin);
-    case 'approvals':
-      return handleApprovals(parsed, deps, actor, origin);
-    case 'audit':
-      return handleAudit(parsed, deps, actor, origin);
-  }
+  return specOf(parsed).handle(parsed, deps, actor, origin);
 }
-
-/** What building a plan reads; a subset of CommandDeps, so the pipeline needs no `changes` of its own. */
-export type PlanDeps = Pick<CommandDeps, 'serving' | 'registry' | 'history' | 'defaults'>;
 
 /**
- * Builds the plan of a change from the state now: what the handlers show, and what the pipeline
- * rebuilds at Apply to spot a stale plan (compare fingerprints).
+ * The endpoint a command reads or changes, for the protected-endpoint rules (deploy may use the
+ * default endpoint); undefined when it touches none.
  *
- * @example const fresh = await buildPlanFor(stored.input, deps); if (fresh.fingerprint !== stored.plan.fingerprint) …
+ * @example endpointOf(parseCommand('rollback churn-endpoint', defaults), defaults) // 'churn-endpoint'
  */
-export function buildPlanFor(input: MutatingCommand, deps: PlanDeps): Promise<Plan> {
-  switch (input.subcommand) {
-    case 'deploy':
-      return buildDeployPlan(input, deps);
-    case 'split':
-      return buildSplitPlan(input, deps);
-    case 'promote':
-      return buildPromotePlan(input, deps);
-    case 'rollback':
-      return buildRollbackPlan(input, deps);
-  }
+export function endpointOf(parsed: ParsedCommand, defaults: ParseDefaults): string | undefined {
+  return specOf(parsed).endpointOf(parsed, defaults);
 }
 
-/** Whether a parsed command changes something (and so needs rights and a plan). */
+/** Whether a parsed command changes something through the pipeline (and so needs a plan). */
 export function isMutating(parsed: ParsedCommand): parsed is MutatingCommand {
-  return (
-    parsed.subcommand === 'deploy' ||
-    parsed.subcommand === 'split' ||
-    parsed.subcommand === 'promote' ||
-    parsed.subcommand === 'rollback'
-  );
+  return SUBCOMMANDS[parsed.subcommand].mutating;
 }

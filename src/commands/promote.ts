@@ -4,11 +4,11 @@
  * gate covers) is diverted there into an approval request (changes/approvals.ts `gateChanges`).
  */
 import { z } from 'zod';
-import { planPromote } from '../changes/plan.js';
-import type { AliasPlan } from '../changes/types.js';
+import { buildPromotePlan } from '../changes/plan/index.js';
 import type { Actor, Origin, PromoteCommand, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { modelRefSchema, versionSchema } from './schemas.js';
+import { type CommandSpec, noEndpoint } from './spec.js';
 
 /** The aliases promote may move, in their display spelling. */
 export const PROMOTABLE_ALIASES = ['Challenger', 'Champion', 'Production'] as const;
@@ -43,22 +43,7 @@ export const promoteInputSchema = z
 
 export type PromoteInput = PromoteCommand;
 
-/**
- * Reads the model's aliases and the version, and plans the alias move.
- *
- * @example await buildPromotePlan({ subcommand: 'promote', model: 'acme.mlops.churn_model', version: 3, alias: 'Champion', dryRun: false }, deps)
- */
-export async function buildPromotePlan(
-  input: PromoteInput,
-  deps: Pick<CommandDeps, 'registry'>,
-): Promise<AliasPlan> {
-  const [model, version] = await Promise.all([
-    deps.registry.getModel(input.model),
-    deps.registry.getVersion(input.model, input.version),
-  ]);
-  return planPromote({ model, alias: input.alias, version });
-}
-
+/** Plans the alias move and hands it to the change pipeline (which may divert it to an approval). */
 export async function handlePromote(
   input: PromoteInput,
   deps: CommandDeps,
@@ -68,3 +53,36 @@ export async function handlePromote(
   const plan = await buildPromotePlan(input, deps);
   return deps.changes.propose({ input, plan, actor, origin, dryRun: input.dryRun });
 }
+
+export const promoteCommand: CommandSpec<'promote'> = {
+  name: 'promote',
+  summary: 'Move the Challenger, Champion or Production alias of a model to a version',
+  usage: '/mlops promote <model> <version> <Challenger|Champion|Production> [--dry-run]',
+  mutating: true,
+  takesDryRun: true,
+  details: [
+    'Only READY versions can carry an alias. The bot shows the plan first; nothing changes until Apply.',
+    'Production needs a second person: the bot posts an approval request (in the approval channel when the policy names one) with the plan, the evidence and Approve / Reject buttons. When the policy binds Production to an endpoint, approval rolls the endpoint out to the version, then moves the alias.',
+  ],
+  examples: [
+    '/mlops promote churn_model 3 Champion',
+    '/mlops promote churn_model v4 Challenger --dry-run',
+    '/mlops promote churn_model 4 Production',
+  ],
+  schema: promoteInputSchema,
+  parse(w, defaults) {
+    const { words, dryRun } = w.split();
+    w.tooMany(words, 3);
+    const at = (i: number) => words[i]?.text;
+    const parsed = w.validate(promoteInputSchema, {
+      subcommand: 'promote',
+      model: at(0),
+      version: at(1),
+      alias: at(2),
+      dryRun,
+    });
+    return { ...parsed, model: w.resolveModel(parsed.model, defaults) };
+  },
+  handle: handlePromote,
+  endpointOf: noEndpoint,
+};

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { MAX_QUERY_BYTES } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
 import type { Actor, Origin, ParsedCommand, QueryRecords, Reply } from '../domain/vocabulary.js';
-import { buildQueryReply } from '../slack/blocks/query.js';
 import type { CommandDeps } from './deps.js';
+import type { CommandWords, Token } from './parse.js';
 import { endpointNameSchema } from './schemas.js';
-import { usageOf } from './subcommands.js';
+import { type CommandSpec, usageOf } from './spec.js';
 
 /** Most records one query from Slack may send: the answer has to fit in a message. */
 export const MAX_QUERY_RECORDS = 100;
@@ -86,7 +86,7 @@ export async function handleQuery(
 ): Promise<Reply> {
   const count = recordCount(input.input);
   // Callers other than the parser (tests, the sandbox console) get the same limits.
-  if (count > MAX_QUERY_RECORDS) throw new UserError('bad_input', tooMany(count), usageOf('query'));
+  if (count > MAX_QUERY_RECORDS) throw new UserError('bad_input', tooMany(count), usageOf(queryCommand));
   const size = Buffer.byteLength(JSON.stringify(input.input));
   if (size > MAX_QUERY_TEXT_BYTES) {
     throw new UserError(
@@ -108,7 +108,7 @@ export async function handleQuery(
     : served.length === 1
       ? served[0]
       : undefined;
-  return buildQueryReply({
+  return deps.views.query({
     endpoint: input.endpoint,
     records: count,
     predictions: result.predictions,
@@ -119,3 +119,81 @@ export async function handleQuery(
     workspaceHost: deps.workspaceHost,
   });
 }
+
+const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** `a=1 b="two words"` → one record; unquoted numbers become numbers. */
+function keyValueRecord(tokens: Token[], w: CommandWords): Record<string, unknown> | undefined {
+  const record: Record<string, unknown> = {};
+  for (const t of tokens) {
+    const eq = t.text.indexOf('=');
+    if (!t.quoted && t.text.startsWith('--')) {
+      w.add(`Unknown option "${t.text}"; query has no flags.`);
+      continue;
+    }
+    if (eq <= 0) {
+      w.add(`"${t.text}" is not key=value; write features as name=value, or give JSON.`);
+      continue;
+    }
+    const key = t.text.slice(0, eq);
+    const raw = t.text.slice(eq + 1);
+    if (Object.hasOwn(record, key)) w.add(`"${key}" is given twice.`);
+    // A quoted value stays text even when it looks like a number (zip codes, ids).
+    record[key] = !t.valueQuoted && NUMBER.test(raw) ? Number(raw) : raw;
+  }
+  return w.problems.length > 0 ? undefined : record;
+}
+
+/** The endpoint, then the records as typed: JSON stays JSON (dashes and all), key=value pairs are split. */
+function parseQuery(w: CommandWords): QueryInput {
+  const rest = w.text;
+  const m = /^\s*(\S+)/.exec(rest);
+  const endpoint = m?.[1];
+  const recordsText = m ? rest.slice(m[0].length).trim() : '';
+  let input: unknown;
+  if (endpoint?.startsWith('--')) {
+    w.add(`Unknown option "${endpoint}"; query has no flags.`);
+  } else if (endpoint !== undefined && recordsText === '') {
+    w.add('Give the records to send: a JSON list of objects, {"columns": …, "data": …}, or key=value pairs.');
+  } else if (Buffer.byteLength(recordsText) > MAX_QUERY_TEXT_BYTES) {
+    w.add(
+      `The records are ${Math.ceil(Buffer.byteLength(recordsText) / 1024)} KB; a query from Slack carries at most ${MAX_QUERY_TEXT_BYTES / 1024} KB. Send fewer records.`,
+    );
+  } else if (/^[[{]/.test(recordsText)) {
+    try {
+      input = JSON.parse(recordsText);
+    } catch (e) {
+      w.add(`The records are not valid JSON (${(e as Error).message}).`);
+    }
+  } else if (recordsText !== '') {
+    input = keyValueRecord(w.tokenize(recordsText), w);
+  }
+  if (endpoint === undefined) {
+    throw new UserError('bad_input', 'Say which endpoint to query, then the records to send.', w.hint);
+  }
+  return w.validate(queryInputSchema, {
+    subcommand: 'query',
+    endpoint,
+    ...(input !== undefined ? { input } : { input: [{}] }),
+  });
+}
+
+export const queryCommand: CommandSpec<'query'> = {
+  name: 'query',
+  summary: 'Send records to an endpoint and show the predictions',
+  usage: '/mlops query <endpoint> <records>',
+  mutating: false,
+  takesDryRun: false,
+  details: [
+    'Records are a JSON list of objects, JSON {"columns": [...], "data": [[...], ...]}, or key=value pairs for one record (numbers are read as numbers; quote text with spaces).',
+    'At most 100 records and 64 KB of text per query.',
+  ],
+  examples: [
+    '/mlops query churn-endpoint tenure=2 monthly_charges=95.5 contract=Month-to-month senior_citizen=1',
+    '/mlops query churn-endpoint [{"tenure": 60, "monthly_charges": 20, "contract": "Two year", "senior_citizen": 0}]',
+  ],
+  schema: queryInputSchema,
+  parse: parseQuery,
+  handle: handleQuery,
+  endpointOf: (input) => input.endpoint,
+};

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
+import { type CommandSpec, noEndpoint } from './spec.js';
 
 export const retrainInputSchema = z
   .object({
@@ -52,3 +53,33 @@ export async function handleRetrain(
     dryRun: input.dryRun,
   });
 }
+
+export const retrainCommand: CommandSpec<'retrain'> = {
+  name: 'retrain',
+  summary: "Ask for approval to run a monitor's or a model's retraining job",
+  usage: '/mlops retrain <monitor|model> [reason] [--dry-run]',
+  // A change, but through the approvals rather than the change pipeline: no plan, no Apply.
+  mutating: false,
+  takesDryRun: true,
+  details: [
+    'Uses the job the policy names (monitors.<name>.retrainJob, or retraining.<model>.job). The bot posts an approval request; once approved it runs the job (run-now, once, whatever the clicks), follows the run and posts how it ended, with a link and the model version it registered.',
+    'Words after the name are the reason shown to approvers.',
+  ],
+  examples: ['/mlops retrain churn', '/mlops retrain churn_model F1 dropped below 0.5 last week'],
+  schema: retrainInputSchema,
+  parse(w) {
+    const { words, dryRun } = w.split();
+    const reason = words
+      .slice(1)
+      .map((word) => word.text)
+      .join(' ');
+    return w.validate(retrainInputSchema, {
+      subcommand: 'retrain',
+      target: words[0]?.text,
+      ...(reason !== '' ? { reason } : {}),
+      dryRun,
+    });
+  },
+  handle: handleRetrain,
+  endpointOf: noEndpoint,
+};

@@ -3,11 +3,11 @@
  * the model an endpoint serves; versions not served yet are added, versions left out removed.
  */
 import { z } from 'zod';
-import { planSplit, servedModelOf } from '../changes/plan.js';
-import type { EndpointPlan } from '../changes/types.js';
+import { buildSplitPlan } from '../changes/plan/index.js';
 import type { Actor, Origin, Reply, SplitCommand } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema, MAX_SPLIT_VERSIONS, routeSchema } from './schemas.js';
+import type { CommandSpec } from './spec.js';
 
 export const splitInputSchema = z
   .object({
@@ -40,30 +40,7 @@ export const splitInputSchema = z
 
 export type SplitInput = SplitCommand;
 
-/**
- * Reads the endpoint and the versions it does not serve yet, and plans the split.
- *
- * @example await buildSplitPlan({ subcommand: 'split', endpoint: 'churn-endpoint', routes: [{ version: 2, percent: 90 }, { version: 3, percent: 10 }], dryRun: false }, deps)
- */
-export async function buildSplitPlan(
-  input: SplitInput,
-  deps: Pick<CommandDeps, 'serving' | 'registry'>,
-): Promise<EndpointPlan> {
-  const endpoint = await deps.serving.get(input.endpoint);
-  const model = servedModelOf(endpoint);
-  const served = new Set(
-    (endpoint.current?.servedVersions ?? [])
-      .filter((v) => v.modelName.toLowerCase() === model.toLowerCase())
-      .map((v) => v.modelVersion),
-  );
-  const newVersions = await Promise.all(
-    input.routes
-      .filter((r) => !served.has(String(r.version)))
-      .map((r) => deps.registry.getVersion(model, r.version)),
-  );
-  return planSplit({ endpoint, routes: input.routes, newVersions });
-}
-
+/** Plans the split and hands it to the change pipeline. */
 export async function handleSplit(
   input: SplitInput,
   deps: CommandDeps,
@@ -73,3 +50,23 @@ export async function handleSplit(
   const plan = await buildSplitPlan(input, deps);
   return deps.changes.propose({ input, plan, actor, origin, dryRun: input.dryRun });
 }
+
+export const splitCommand: CommandSpec<'split'> = {
+  name: 'split',
+  summary: 'Split the traffic of an endpoint between versions',
+  usage: '/mlops split <endpoint> <version>=<percent> … [--dry-run]',
+  mutating: true,
+  takesDryRun: true,
+  details: [
+    'Percentages are whole numbers adding up to 100; at most 10 versions. Versions not served yet are added (same size and scale-to-zero as the served ones); served versions you leave out are removed.',
+  ],
+  examples: ['/mlops split churn-endpoint 2=90 3=10', '/mlops split churn-endpoint v2=50 v3=50 --dry-run'],
+  schema: splitInputSchema,
+  parse(w) {
+    const { words, dryRun } = w.split();
+    const routes = words.slice(1).map((word) => word.text.replace(/,$/, ''));
+    return w.validate(splitInputSchema, { subcommand: 'split', endpoint: words[0]?.text, routes, dryRun });
+  },
+  handle: handleSplit,
+  endpointOf: (input) => input.endpoint,
+};

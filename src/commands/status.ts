@@ -7,10 +7,10 @@ import type { Registry } from '../databricks/registry.js';
 import type { Endpoint } from '../databricks/serving.js';
 import { isUserError } from '../domain/errors.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
-import { buildEndpointListReply } from '../slack/blocks/endpoint-list.js';
-import { buildStatusReply, servedKey } from '../slack/blocks/status.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema } from './schemas.js';
+import type { CommandSpec } from './spec.js';
+import { servedKey } from './views.js';
 
 export const statusInputSchema = z
   .object({ subcommand: z.literal('status'), endpoint: endpointNameSchema.optional() })
@@ -58,9 +58,34 @@ export async function handleStatus(
 ): Promise<Reply> {
   if (!input.endpoint) {
     const endpoints = await deps.serving.list();
-    return buildEndpointListReply(endpoints, deps.workspaceHost);
+    return deps.views.endpointList(endpoints, deps.workspaceHost);
   }
   const endpoint = await deps.serving.get(input.endpoint);
   const aliases = await aliasesOfServed(endpoint, deps.registry);
-  return buildStatusReply({ endpoint, aliases, workspaceHost: deps.workspaceHost });
+  return deps.views.status({ endpoint, aliases, workspaceHost: deps.workspaceHost });
 }
+
+export const statusCommand: CommandSpec<'status'> = {
+  name: 'status',
+  summary: 'Show an endpoint: readiness, rollout, served versions, traffic and aliases',
+  usage: '/mlops status [endpoint]',
+  mutating: false,
+  takesDryRun: false,
+  details: [
+    'With an endpoint: whether it is ready, any rollout in progress and what is pending, the served versions with size and scale-to-zero, the traffic split, the aliases pointing at the served versions, and a link to the endpoint page.',
+    'Without: every endpoint, one line each.',
+  ],
+  examples: ['/mlops status', '/mlops status churn-endpoint'],
+  schema: statusInputSchema,
+  parse(w) {
+    const { words } = w.split();
+    w.tooMany(words, 1);
+    const endpoint = words[0]?.text;
+    return w.validate(statusInputSchema, {
+      subcommand: 'status',
+      ...(endpoint !== undefined ? { endpoint } : {}),
+    });
+  },
+  handle: handleStatus,
+  endpointOf: (input) => input.endpoint,
+};

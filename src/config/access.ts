@@ -2,13 +2,14 @@
  * Who may do what, where: pure decisions over the policy. The Slack layer resolves the actor's user
  * groups (slack/directory.ts) and passes them in, so nothing here does I/O.
  */
-import type { Actor, Subcommand } from '../domain/vocabulary.js';
-import { type AccessRule, MUTATING_SUBCOMMANDS, type Policy } from './policy.js';
+import { type Actor, MUTATING_SUBCOMMANDS, type Subcommand } from '../domain/vocabulary.js';
+import type { AccessRule, Policy } from './policy.js';
 
 export type AccessDecision = { ok: true } | { ok: false; reason: string; hint: string };
 
 const ALLOWED: AccessDecision = { ok: true };
 
+/** Changes through the pipeline (the commands' specs say `mutating: true` for exactly these). */
 const isMutating = (s: Subcommand): boolean => (MUTATING_SUBCOMMANDS as readonly string[]).includes(s);
 
 /** A group reference as Slack shows it: a handle stays `@handle`, an id becomes a group mention. */

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
 import { ConfigError, type ConfigIssue } from '../databricks/config.js';
 import { resolveModelName } from '../databricks/model-names.js';
-import type { Subcommand } from '../domain/vocabulary.js';
+import { MUTATING_SUBCOMMANDS, type Subcommand } from '../domain/vocabulary.js';
 import {
   channelIdSchema,
   checked,
@@ -40,14 +40,6 @@ export const ACCESS_SUBCOMMANDS = [
   'audit',
 ] as const satisfies readonly Exclude<Subcommand, 'help'>[];
 export type AccessSubcommand = (typeof ACCESS_SUBCOMMANDS)[number];
-
-/** Subcommands that change something; only these can be auto-applied or touch a protected endpoint. */
-export const MUTATING_SUBCOMMANDS = [
-  'deploy',
-  'split',
-  'promote',
-  'rollback',
-] as const satisfies readonly MutatingSubcommand[];
 
 // Compile-time guards: the lists above name every subcommand of the shared contract.
 type Missing<All, Listed> = Exclude<All, Listed> extends never ? true : Exclude<All, Listed>;

@@ -92,6 +92,15 @@ export type RollbackCommand = { subcommand: 'rollback'; endpoint: string; dryRun
 
 export type MutatingCommand = DeployCommand | SplitCommand | PromoteCommand | RollbackCommand;
 
+/** The subcommands that change something through the change pipeline (a plan, Apply, protected endpoints). */
+export const MUTATING_SUBCOMMANDS = [
+  'deploy',
+  'split',
+  'promote',
+  'rollback',
+] as const satisfies readonly MutatingCommand['subcommand'][];
+export type MutatingSubcommand = (typeof MUTATING_SUBCOMMANDS)[number];
+
 export type QueryRecords =
   | { records: Array<Record<string, unknown>> }
   | { split: { columns: string[]; data: unknown[][] } };

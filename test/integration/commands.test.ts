@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildPlanFor } from '../../src/changes/plan/index.js';
 import type { Plan } from '../../src/changes/types.js';
 import type { CommandDeps } from '../../src/commands/deps.js';
-import { buildPlanFor, dispatch, parseCommand } from '../../src/commands/index.js';
+import { dispatch, parseCommand } from '../../src/commands/index.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { createServingClient, type EndpointConfig } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
@@ -18,6 +19,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildPlanReply } from '../../src/slack/blocks/plan.js';
+import { commandViews } from '../../src/slack/blocks/views.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
 const HOST = 'https://adb-1.2.azuredatabricks.net';
@@ -74,6 +76,7 @@ beforeEach(async () => {
     serving: createServingClient(started.http),
     registry: createRegistryClient(started.http),
     changes: pipeline,
+    views: commandViews,
     history,
     clock,
     workspaceHost: HOST,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SUBCOMMANDS } from '../../src/commands/subcommands.js';
+import { COMMANDS, SUBCOMMANDS } from '../../src/commands/index.js';
 import { UserError } from '../../src/domain/errors.js';
 import type { SlackBlock, Subcommand } from '../../src/domain/vocabulary.js';
 import { buildErrorReply, buildInternalErrorReply } from '../../src/slack/blocks/error.js';
@@ -15,7 +15,7 @@ function readable(blocks: SlackBlock[] | undefined): string {
 
 describe('help replies', () => {
   it('lists every subcommand with its summary and escaped usage, privately', () => {
-    const reply = buildHelpReply();
+    const reply = buildHelpReply(COMMANDS);
     expect(checkBlocks(reply.blocks)).toEqual([]);
     expect(reply.visibility).toBe('ephemeral');
     const text = readable(reply.blocks);
@@ -25,13 +25,19 @@ describe('help replies', () => {
     }
   });
 
+  it('names the changes that show a plan first, from the specs', () => {
+    expect(readable(buildHelpReply(COMMANDS).blocks)).toContain(
+      'Changes (deploy, split, promote, rollback) show a plan first',
+    );
+  });
+
   it('documents promoting to Production as a change that needs an approval', () => {
-    expect(readable(buildHelpReply().blocks)).toMatch(/Production/);
-    expect(readable(buildSubcommandHelpReply('promote').blocks)).toMatch(/approval request/);
+    expect(readable(buildHelpReply(COMMANDS).blocks)).toMatch(/Production/);
+    expect(readable(buildSubcommandHelpReply(SUBCOMMANDS.promote).blocks)).toMatch(/approval request/);
   });
 
   it.each(Object.keys(SUBCOMMANDS) as Subcommand[])('explains %s with usage and examples', (name) => {
-    const reply = buildSubcommandHelpReply(name);
+    const reply = buildSubcommandHelpReply(SUBCOMMANDS[name]);
     expect(checkBlocks(reply.blocks)).toEqual([]);
     expect(reply.text).toContain(`Usage: ${SUBCOMMANDS[name].usage}`);
     const text = readable(reply.blocks);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planDeploy, planPromote } from '../../src/changes/plan.js';
+import { planDeploy, planPromote } from '../../src/changes/plan/index.js';
 import type { Plan } from '../../src/changes/types.js';
 import type { ModelVersionInfo } from '../../src/databricks/registry.js';
 import type { Endpoint } from '../../src/databricks/serving.js';

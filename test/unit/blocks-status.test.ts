@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { servedKey } from '../../src/commands/views.js';
 import type { Endpoint, EndpointSummary, ServedVersion } from '../../src/databricks/serving.js';
 import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import { buildEndpointListReply, MAX_LISTED_ENDPOINTS } from '../../src/slack/blocks/endpoint-list.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
-import { buildStatusReply, servedKey } from '../../src/slack/blocks/status.js';
+import { buildStatusReply } from '../../src/slack/blocks/status.js';
 
 const HOST = 'https://adb-1.2.azuredatabricks.net/';
 const MODEL = 'acme.mlops.churn_model';

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from '../../src/commands/parse.js';
+import {
+  COMMANDS,
+  endpointOf,
+  isMutating,
+  MUTATING_COMMANDS,
+  parseCommand,
+  SLASH_COMMANDS,
+  SUBCOMMANDS,
+} from '../../src/commands/index.js';
 import { MAX_QUERY_RECORDS } from '../../src/commands/query.js';
-import { SLASH_COMMANDS, SUBCOMMANDS } from '../../src/commands/subcommands.js';
 import { UserError } from '../../src/domain/errors.js';
-import type { Subcommand } from '../../src/domain/vocabulary.js';
+import { MUTATING_SUBCOMMANDS, type Subcommand } from '../../src/domain/vocabulary.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops', endpoint: 'churn-endpoint' };
 const noDefaultEndpoint = { catalog: 'acme', schema: 'mlops' };
@@ -66,6 +73,41 @@ describe('the subcommand registry', () => {
       expect(parseCommand(`help ${name}`, defaults)).toEqual({ subcommand: 'help', topic: name });
       expect(SUBCOMMANDS[name as Subcommand].usage.startsWith(`/mlops ${name}`)).toBe(true);
     }
+  });
+
+  it('lists each subcommand once, under its own name, in help order', () => {
+    expect(COMMANDS.map((c) => c.name)).toEqual(Object.keys(SUBCOMMANDS));
+    for (const [name, spec] of Object.entries(SUBCOMMANDS)) expect(spec.name).toBe(name);
+    expect(new Set(COMMANDS.map((c) => c.name)).size).toBe(COMMANDS.length);
+  });
+
+  it('derives the changing subcommands from the specs, equal to the vocabulary list', () => {
+    expect(MUTATING_COMMANDS).toEqual([...MUTATING_SUBCOMMANDS]);
+    expect(isMutating(parseCommand('rollback churn-endpoint', defaults))).toBe(true);
+    expect(isMutating(parseCommand('retrain churn', defaults))).toBe(false);
+    expect(isMutating(parseCommand('status', defaults))).toBe(false);
+  });
+
+  it('takes --dry-run on every change, retrain included, and only there', () => {
+    expect(COMMANDS.filter((c) => c.takesDryRun).map((c) => c.name)).toEqual([
+      ...MUTATING_SUBCOMMANDS,
+      'retrain',
+    ]);
+  });
+
+  it.each([
+    { text: 'deploy churn_model 3', want: 'churn-endpoint' },
+    { text: 'deploy churn_model 3 to staging', want: 'staging' },
+    { text: 'split churn-endpoint 2=90 3=10', want: 'churn-endpoint' },
+    { text: 'rollback churn-endpoint', want: 'churn-endpoint' },
+    { text: 'query churn-endpoint a=1', want: 'churn-endpoint' },
+    { text: 'status churn-endpoint', want: 'churn-endpoint' },
+    { text: 'status', want: undefined },
+    { text: 'promote churn_model 3 Champion', want: undefined },
+    { text: 'retrain churn', want: undefined },
+    { text: 'models churn_model', want: undefined },
+  ])('says "$text" touches endpoint $want', ({ text, want }) => {
+    expect(endpointOf(parseCommand(text, defaults), defaults)).toBe(want);
   });
 });
 

@@ -8,7 +8,7 @@ import {
   planRollback,
   planSplit,
   summarisePlan,
-} from '../../src/changes/plan.js';
+} from '../../src/changes/plan/index.js';
 import type { DiffLine, Plan } from '../../src/changes/types.js';
 import type { ModelInfo, ModelVersionInfo } from '../../src/databricks/registry.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/databricks/serving.js';

@@ -15,7 +15,7 @@ import {
 } from '../../approvals/request-plan.js';
 import type { ApprovalMessageOptions } from '../../approvals/service.js';
 import type { ApprovalRequest } from '../../approvals/store.js';
-import { describeTraffic } from '../../changes/plan.js';
+import { describeTraffic } from '../../changes/plan/index.js';
 import { endpointUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import {

@@ -1,23 +1,24 @@
 /** The help messages: every subcommand at a glance, or one in detail. */
-import { SUBCOMMAND_NAMES, SUBCOMMANDS } from '../../commands/subcommands.js';
-import type { Reply, Subcommand } from '../../domain/vocabulary.js';
+import type { CommandHelp } from '../../commands/views.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { codeBlocks, contextBlock, escapeMrkdwn, headerBlock, sectionBlock } from './format.js';
 
 /**
- * @example buildHelpReply().blocks // header, one section per subcommand, a closing context
+ * Every subcommand at a glance, in the order given.
+ *
+ * @example buildHelpReply(COMMANDS).blocks // header, one section per subcommand, a closing context
  */
-export function buildHelpReply(): Reply {
-  const lines = SUBCOMMAND_NAMES.map(
-    (name) =>
-      `*${name}*: ${escapeMrkdwn(SUBCOMMANDS[name].summary)}\n\`${escapeMrkdwn(SUBCOMMANDS[name].usage)}\``,
-  );
+export function buildHelpReply(commands: readonly CommandHelp[]): Reply {
+  const names = commands.map((c) => c.name);
+  const lines = commands.map((c) => `*${c.name}*: ${escapeMrkdwn(c.summary)}\n\`${escapeMrkdwn(c.usage)}\``);
+  const changes = commands.filter((c) => c.mutating).map((c) => c.name);
   return {
-    text: `/mlops subcommands: ${SUBCOMMAND_NAMES.join(', ')}. Run /mlops help <subcommand> for details.`,
+    text: `/mlops subcommands: ${names.join(', ')}. Run /mlops help <subcommand> for details.`,
     blocks: [
       headerBlock('/mlops: model serving from Slack'),
       sectionBlock(lines.join('\n')),
       contextBlock([
-        'Changes (deploy, split, promote, rollback) show a plan first; nothing changes until you press Apply. Add --dry-run to only see the plan.',
+        `Changes (${changes.join(', ')}) show a plan first; nothing changes until you press Apply. Add --dry-run to only see the plan.`,
         'Promoting to Production, retraining, and whatever the policy gates need a second person: the bot posts an approval request with Approve / Reject buttons instead of a plan.',
         'Run `/mlops help &lt;subcommand&gt;` for details and examples.',
       ]),
@@ -27,10 +28,12 @@ export function buildHelpReply(): Reply {
 }
 
 /**
- * @example buildSubcommandHelpReply('deploy')
+ * One subcommand in detail: summary, usage, details and examples.
+ *
+ * @example buildSubcommandHelpReply(SUBCOMMANDS.deploy)
  */
-export function buildSubcommandHelpReply(name: Subcommand): Reply {
-  const spec = SUBCOMMANDS[name];
+export function buildSubcommandHelpReply(spec: CommandHelp): Reply {
+  const { name } = spec;
   const blocks = [
     headerBlock(`/mlops ${name}`),
     sectionBlock(`${escapeMrkdwn(spec.summary)}.\n\`${escapeMrkdwn(spec.usage)}\``),

@@ -1,7 +1,7 @@
 /** The versions of a model: status, creation time, creator and aliases, newest first. */
 
+import type { ModelsView } from '../../commands/views.js';
 import { modelVersionUrl } from '../../databricks/links.js';
-import type { ModelVersionInfo } from '../../databricks/registry.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import {
   codeBlocks,
@@ -17,13 +17,7 @@ import {
 /** Most versions listed; older ones are counted. */
 export const MAX_LISTED_VERSIONS = 25;
 
-export interface ModelsView {
-  /** Three-part model name. */
-  model: string;
-  /** Newest first. */
-  versions: ModelVersionInfo[];
-  workspaceHost: string;
-}
+export type { ModelsView };
 
 /**
  * @example buildModelsReply({ model: 'acme.mlops.churn_model', versions, workspaceHost })

@@ -4,7 +4,7 @@
  */
 
 import type { PlanReplyOptions } from '../../changes/pipeline.js';
-import { diffPlan, summarisePlan } from '../../changes/plan.js';
+import { diffPlan, summarisePlan } from '../../changes/plan/index.js';
 import type { DiffLine, Plan } from '../../changes/types.js';
 import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';

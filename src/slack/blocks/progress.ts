@@ -6,7 +6,7 @@
 
 import { changeTitle, formatElapsed } from '../../changes/describe.js';
 import type { ProgressPhase, ProgressView } from '../../changes/pipeline.js';
-import { describeTraffic } from '../../changes/plan.js';
+import { describeTraffic } from '../../changes/plan/index.js';
 import type { AliasPlan, EndpointPlan, Plan } from '../../changes/types.js';
 import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
 import type { Endpoint } from '../../databricks/serving.js';

@@ -1,5 +1,6 @@
 /** The answer to a query: the predictions as a table, and the version that answered. */
 
+import type { QueryView } from '../../commands/views.js';
 import { endpointUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import {
@@ -17,17 +18,7 @@ export const MAX_SHOWN_PREDICTIONS = 25;
 /** Most prediction fields shown as columns. */
 export const MAX_PREDICTION_COLUMNS = 6;
 
-export interface QueryView {
-  endpoint: string;
-  /** How many records were sent. */
-  records: number;
-  predictions: unknown[];
-  /** The served entity that answered, as Databricks named it. */
-  servedName?: string;
-  /** The model version behind that served entity, when known. */
-  answeredBy?: { modelName: string; modelVersion: string };
-  workspaceHost: string;
-}
+export type { QueryView };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,5 +1,6 @@
 /** The status of one endpoint: readiness, rollout, served versions with traffic and aliases, link. */
 
+import { type StatusView, servedKey } from '../../commands/views.js';
 import { endpointUrl } from '../../databricks/links.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../databricks/serving.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
@@ -16,16 +17,7 @@ import {
   versionLabel,
 } from './format.js';
 
-/** Key of a model version in the alias map: lower-case model name and version. */
-export const servedKey = (modelName: string, version: string | number) =>
-  `${modelName.toLowerCase()}@${version}`;
-
-export interface StatusView {
-  endpoint: Endpoint;
-  /** Aliases per `servedKey(model, version)`. */
-  aliases: Map<string, string[]>;
-  workspaceHost: string;
-}
+export type { StatusView };
 
 const trafficOf = (config: EndpointConfig, name: string) =>
   config.traffic.find((r) => r.servedName === name)?.percent ?? 0;

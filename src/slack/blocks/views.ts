@@ -1,17 +1,20 @@
 /**
  * The Block Kit implementations of the views the domain services take (PipelineViews,
- * ApprovalViews, DriftViews): wiring only, the builders live next door.
+ * ApprovalViews, DriftViews, CommandViews): wiring only, the builders live next door.
  */
 import type { ApprovalViews } from '../../approvals/service.js';
 import type { PipelineViews } from '../../changes/pipeline.js';
+import type { CommandViews } from '../../commands/views.js';
 import type { DriftViews } from '../../drift/types.js';
 import {
   buildApprovalDryRunReply,
   buildApprovalMessage,
   buildApprovalNotice,
+  buildApprovalsListReply,
   buildRejectPrompt,
   buildRequestedReply,
 } from './approval.js';
+import { buildAuditReply } from './approval-audit.js';
 import { approvalNotices } from './approval-notices.js';
 import {
   buildCancelledReply,
@@ -31,9 +34,14 @@ import {
   buildDriftReportMessage,
   buildDriftUpdateMessage,
 } from './drift.js';
+import { buildEndpointListReply } from './endpoint-list.js';
 import { link } from './format.js';
+import { buildHelpReply, buildSubcommandHelpReply } from './help.js';
+import { buildModelsReply } from './models.js';
 import { buildPlanReply } from './plan.js';
 import { buildApplyingReply, buildProgressMessage } from './progress.js';
+import { buildQueryReply } from './query.js';
+import { buildStatusReply } from './status.js';
 
 export const pipelineViews: PipelineViews = {
   planReply: buildPlanReply,
@@ -66,4 +74,15 @@ export const driftViews: DriftViews = {
   failureRecovered: buildDriftFailureRecoveredMessage,
   report: buildDriftReportMessage,
   checkReply: buildDriftCheckReply,
+};
+
+export const commandViews: CommandViews = {
+  help: buildHelpReply,
+  subcommandHelp: buildSubcommandHelpReply,
+  endpointList: buildEndpointListReply,
+  status: buildStatusReply,
+  models: buildModelsReply,
+  query: buildQueryReply,
+  approvals: buildApprovalsListReply,
+  audit: buildAuditReply,
 };

@@ -1,0 +1,13 @@
+/** What building a plan reads: the ports a planner needs, and nothing that changes anything. */
+import type { Registry } from '../../databricks/registry.js';
+import type { EndpointConfig, Serving } from '../../databricks/serving.js';
+
+/** The reads behind every plan. The command handlers' deps include these. */
+export interface PlanDeps {
+  serving: Serving;
+  registry: Registry;
+  /** Previous config of an endpoint from the bot's own history, for rollback. */
+  history: { previousConfig(endpoint: string): Promise<EndpointConfig | undefined> };
+  /** Where `deploy` goes without `to <endpoint>`, and the names short model names resolve against. */
+  defaults: { catalog: string; schema: string; endpoint?: string };
+}

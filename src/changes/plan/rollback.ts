@@ -1,0 +1,71 @@
+/**
+ * Rollback: restore the served versions and traffic an endpoint had before the bot's last change
+ * to it, from the bot's own history. Reads both, then plans with the pure `planRollback`.
+ */
+import { type Endpoint, type EndpointConfig, normaliseConfig } from '../../databricks/serving.js';
+import { UserError } from '../../domain/errors.js';
+import type { RollbackCommand } from '../../domain/vocabulary.js';
+import type { EndpointPlan } from '../types.js';
+import type { PlanDeps } from './deps.js';
+import { refuseNoOp } from './diff.js';
+import { endpointFingerprint } from './fingerprint.js';
+
+export interface RollbackPlanInput {
+  endpoint: Endpoint;
+  /** The config the endpoint served before the bot's last change, from the change store. */
+  previous: EndpointConfig | undefined;
+}
+
+/**
+ * Rollback: restore the served versions and traffic the endpoint had before the bot's last change.
+ *
+ * @example planRollback({ endpoint, previous: await history.previousConfig('churn') })
+ */
+export function planRollback(input: RollbackPlanInput): EndpointPlan {
+  const { endpoint, previous } = input;
+  if (!previous) {
+    throw new UserError(
+      'no_history',
+      `The bot has no earlier config of ${endpoint.name} to roll back to.`,
+      `Rollback restores what the bot changed. Use \`/mlops deploy\` or \`/mlops split\` to set the config you want.`,
+    );
+  }
+  const after = normaliseConfig({
+    servedVersions: previous.servedVersions.map(
+      ({ name, modelName, modelVersion, workloadSize, scaleToZero }) => ({
+        name,
+        modelName,
+        modelVersion,
+        workloadSize,
+        scaleToZero,
+      }),
+    ),
+    traffic: previous.traffic.map((r) => ({ servedName: r.servedName, percent: r.percent })),
+  });
+  refuseNoOp(endpoint.name, endpoint.current, after, 'The previous config is already live.');
+  return {
+    kind: 'endpoint',
+    subcommand: 'rollback',
+    endpoint: endpoint.name,
+    create: false,
+    ...(endpoint.current ? { before: endpoint.current } : {}),
+    after,
+    fingerprint: endpointFingerprint(endpoint),
+  };
+}
+
+/**
+ * Reads the endpoint and its previous config from the history, and plans the rollback.
+ *
+ * @example await buildRollbackPlan({ subcommand: 'rollback', endpoint: 'churn-endpoint', dryRun: false }, deps)
+ */
+export async function buildRollbackPlan(
+  input: RollbackCommand,
+  deps: Pick<PlanDeps, 'serving' | 'history'>,
+): Promise<EndpointPlan> {
+  const [endpoint, previous] = await Promise.all([
+    deps.serving.get(input.endpoint),
+    deps.history.previousConfig(input.endpoint),
+  ]);
+  return planRollback({ endpoint, previous });
+}
