@@ -31,7 +31,6 @@ const KNOWN_CYCLES: readonly string[] = [
   'commands → databricks',
   'commands → domain',
   'commands → lib',
-  'commands → slack',
   'config → changes',
   'config → databricks',
   'config → domain',
