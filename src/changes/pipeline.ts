@@ -15,7 +15,6 @@ import type {
   MessageRef,
   Messenger,
   MutatingCommand,
-  Origin,
   Reply,
 } from '../domain/vocabulary.js';
 import { createBackground } from '../lib/background.js';
@@ -30,7 +29,7 @@ import {
 } from './apply.js';
 import { describeStaleness, describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
-import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';
+import type { ChangeOutcome, EndpointPlan, MutatingSubcommand, Plan } from './types.js';
 
 export interface PlanReplyOptions {
   /** The stored change; without it (or in a dry run) no buttons are shown. */
@@ -130,7 +129,14 @@ export interface ResumeSummary {
 
 export interface RunningChangePipeline extends ChangePipeline {
   /** The requester pressed Apply. Returns at once; the rollout is followed in the background. */
-  apply(changeId: string, clicker: Actor, origin?: Origin): Promise<Reply>;
+  apply(changeId: string, clicker: Actor): Promise<Reply>;
+  /**
+   * Runs a stored change on behalf of `actor` (an approved request) and resolves with how it
+   * ended. No requester check and no staleness check: whoever calls it has decided already (the
+   * approval checked the plan against what is live). A change already running or finished is not
+   * run again: its outcome is awaited or read. Rejects only when the pipeline is stopping.
+   */
+  execute(changeId: string, actor: Actor): Promise<ChangeOutcome>;
   cancel(changeId: string, clicker: Actor): Promise<Reply>;
   /** At start-up: follow again what a previous process left in flight, finish open messages. */
   resume(): Promise<ResumeSummary>;
@@ -157,6 +163,31 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     ...(deps.correlationId ? { correlationId: deps.correlationId } : {}),
   });
   const { report, track } = background;
+  /** Per change: the run or follower of this process, resolving with how the change ended. */
+  const runs = new Map<string, Promise<ChangeOutcome>>();
+
+  /**
+   * Runs `work` in the background once per change: a second call for the same change gets the
+   * first one's promise. Work that gives up because the pipeline stops rejects with the reason.
+   */
+  function start(id: string, work: () => Promise<ChangeOutcome | undefined>): Promise<ChangeOutcome> {
+    const running = runs.get(id);
+    if (running) return running;
+    const outcome = work().then((o) => {
+      if (o) return o;
+      background.signal.throwIfAborted();
+      throw new Error(`change ${id} was moved on by another process`);
+    });
+    runs.set(id, outcome);
+    track(async () => {
+      try {
+        await outcome;
+      } finally {
+        runs.delete(id);
+      }
+    });
+    return outcome;
+  }
 
   // -------------------------------------------------------------------------------------------
   // Replies about a change that cannot be acted on as asked
@@ -234,6 +265,42 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         correlationId?: string;
       };
 
+  /** How a change ended, from the store; undefined while it is not final. */
+  function outcomeOf(change: Change | undefined): ChangeOutcome | undefined {
+    if (!change) return undefined;
+    const base = { changeId: change.id, plan: change.plan };
+    switch (change.status) {
+      case 'succeeded':
+        return { status: 'succeeded', ...base, ...(change.outcome ? { summary: change.outcome } : {}) };
+      case 'failed':
+      case 'timed_out':
+      case 'cancelled':
+        return { status: change.status, ...base, ...(change.error ? { reason: change.error } : {}) };
+      case 'stale':
+        return {
+          status: 'stale',
+          ...base,
+          ...(change.error ? { what: change.error } : {}),
+          ...(change.replacedBy ? { replacedBy: change.replacedBy } : {}),
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  /** The outcome of an ending this process recorded. */
+  function outcomeOfEnding(change: Change, ending: Ending): ChangeOutcome {
+    const base = { changeId: change.id, plan: change.plan };
+    if (ending.status === 'succeeded') return { status: 'succeeded', ...base, summary: ending.summary };
+    return {
+      status: ending.status,
+      ...base,
+      reason: ending.reason,
+      ...(ending.hint ? { hint: ending.hint } : {}),
+      ...(ending.correlationId ? { correlationId: ending.correlationId } : {}),
+    };
+  }
+
   /** What an endpoint serves now, for "still serving"; undefined when it cannot be read. */
   async function readEndpoint(plan: Plan): Promise<Endpoint | undefined> {
     if (plan.kind !== 'endpoint') return undefined;
@@ -245,7 +312,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   }
 
   /** Records how the change ended (once: compare-and-set) and finishes its message. */
-  async function finish(change: Change, ref: MessageRef | undefined, ending: Ending): Promise<void> {
+  async function finish(change: Change, ref: MessageRef | undefined, ending: Ending): Promise<ChangeOutcome> {
     const { before, after } = planStates(change.plan);
     const endState =
       change.plan.kind === 'endpoint'
@@ -269,7 +336,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
             : detail,
       },
     });
-    if (!t.won) return; // someone else ended it already (a second resume); their message stands
+    // Someone else ended it already (a second resume); their message and outcome stand.
+    if (!t.won) return outcomeOf(store.get(change.id)) ?? outcomeOfEnding(change, ending);
     const v =
       ending.status === 'succeeded'
         ? view(t.change, 'succeeded', { summary: ending.summary, ...endpointOf(ending.endpoint) })
@@ -280,15 +348,20 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
             ...endpointOf(ending.endpoint),
           });
     await showFinal(t.change, ref ?? t.change.message, v);
+    return outcomeOfEnding(t.change, ending);
   }
 
   const endpointOf = (endpoint: Endpoint | undefined) => (endpoint ? { endpoint } : {});
 
   /** Ends a change that broke on our side: the message says so, with a correlation id. */
-  async function finishAfterBug(change: Change, ref: MessageRef | undefined, err: unknown): Promise<void> {
+  async function finishAfterBug(
+    change: Change,
+    ref: MessageRef | undefined,
+    err: unknown,
+  ): Promise<ChangeOutcome> {
     const correlationId = report(err);
     const name = change.plan.kind === 'endpoint' ? ` ${change.plan.endpoint}` : '';
-    await finish(change, ref, {
+    return finish(change, ref, {
       status: 'failed',
       reason: 'The bot hit an internal error while applying this change.',
       hint: `Check what is live with \`/mlops status${name}\` before trying again.`,
@@ -297,7 +370,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     });
   }
 
-  async function follow(change: Change, ref: MessageRef | undefined): Promise<void> {
+  async function follow(change: Change, ref: MessageRef | undefined): Promise<ChangeOutcome> {
     const plan = change.plan as EndpointPlan;
     const outcome = await followRollout(plan, serving, {
       clock,
@@ -310,16 +383,22 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         if (endpoint.updating) await show(ref, view(change, 'rolling_out', { endpoint }));
       },
     });
-    await finish(change, ref, outcome);
+    return finish(change, ref, outcome);
   }
 
-  /** Follows a change that is `rolling_out`, guarding against bugs and shutdown. */
-  async function followGuarded(change: Change, ref: MessageRef | undefined): Promise<void> {
+  /**
+   * Follows a change that is `rolling_out`, guarding against bugs and shutdown. Undefined when
+   * the pipeline stops: the change stays rolling_out and the next resume() follows it again.
+   */
+  async function followGuarded(
+    change: Change,
+    ref: MessageRef | undefined,
+  ): Promise<ChangeOutcome | undefined> {
     try {
-      await follow(change, ref);
+      return await follow(change, ref);
     } catch (e) {
-      if (background.signal.aborted) return; // stays rolling_out; the next resume() follows it again
-      await finishAfterBug(change, ref, e);
+      if (background.signal.aborted) return undefined;
+      return finishAfterBug(change, ref, e);
     }
   }
 
@@ -340,7 +419,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     }
   }
 
-  async function run(change: Change): Promise<void> {
+  /** Makes the call that starts a change and follows it to its end. */
+  async function run(change: Change): Promise<ChangeOutcome | undefined> {
     let ref = change.message;
     try {
       ref ??= await post(change, view(change, 'starting'));
@@ -352,29 +432,27 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         if (!text) throw e;
         const anyway = isUserError(e) ? undefined : await acceptedAnyway(change.plan);
         if (!anyway) {
-          await finish(change, ref, {
+          return finish(change, ref, {
             status: 'failed',
             ...text,
             ...endpointOf(await readEndpoint(change.plan)),
           });
-          return;
         }
         submitted = anyway;
       }
       if (submitted.kind === 'done') {
-        await finish(change, ref, { status: 'succeeded', summary: submitted.summary });
-        return;
+        return finish(change, ref, { status: 'succeeded', summary: submitted.summary });
       }
       const t = store.transition(change.id, 'applying', 'rolling_out', {
         ...(submitted.expectConfigVersion !== undefined
           ? { expectConfigVersion: submitted.expectConfigVersion }
           : {}),
       });
-      if (!t.won) return;
+      if (!t.won) return outcomeOf(store.get(change.id));
       await show(ref, view(t.change, 'rolling_out', { endpoint: submitted.endpoint }));
-      await followGuarded(t.change, ref);
+      return await followGuarded(t.change, ref);
     } catch (e) {
-      await finishAfterBug(change, ref, e);
+      return finishAfterBug(change, ref, e);
     }
   }
 
@@ -416,12 +494,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       if (!t.won) return;
       summary.followed++;
       const resumed = t.change;
-      track(async () => {
+      void start(resumed.id, async () => {
         const ref =
           resumed.message ??
           (await post(resumed, view(resumed, 'rolling_out', { endpoint: where.endpoint })));
-        await followGuarded(resumed, ref);
-      });
+        return followGuarded(resumed, ref);
+      }).catch(() => undefined);
       return;
     }
     summary.ended++;
@@ -440,10 +518,10 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     try {
       if (change.status === 'rolling_out' && change.plan.kind === 'endpoint') {
         summary.followed++;
-        track(async () => {
+        void start(change.id, async () => {
           const ref = change.message ?? (await post(change, view(change, 'rolling_out')));
-          await followGuarded(change, ref);
-        });
+          return followGuarded(change, ref);
+        }).catch(() => undefined);
         return;
       }
       await resumeApplying(change, summary);
@@ -479,7 +557,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   // The pipeline
   // -------------------------------------------------------------------------------------------
 
-  async function apply(changeId: string, clicker: Actor, _origin?: Origin): Promise<Reply> {
+  async function apply(changeId: string, clicker: Actor): Promise<Reply> {
     if (background.signal.aborted) return views.restarting();
     const change = store.get(changeId);
     if (!change) return views.statusNotice(undefined, changeId);
@@ -565,8 +643,48 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     });
     if (!started.won) return views.statusNotice(store.get(change.id), changeId);
     const running = started.change;
-    track(() => run(running));
+    void start(running.id, () => run(running)).catch(() => undefined);
     return views.applying(fresh, running.id, running.channel);
+  }
+
+  async function execute(changeId: string, actor: Actor): Promise<ChangeOutcome> {
+    background.signal.throwIfAborted();
+    const running = runs.get(changeId);
+    if (running) return running;
+    const change = store.get(changeId);
+    if (!change) return { status: 'not_started', changeId, why: 'unknown' };
+    const ended = outcomeOf(change);
+    if (ended) return ended;
+    if (change.status !== 'proposed') {
+      // In flight, left by a previous process and not followed yet: pick it up as resume() would.
+      await resumeOne(change, { followed: 0, ended: 0, messagesFinished: 0 });
+      const picked = runs.get(changeId) ?? outcomeOf(store.get(changeId));
+      if (picked) return picked;
+      background.signal.throwIfAborted();
+      throw new Error(`change ${changeId} is ${store.get(changeId)?.status} and nobody follows it`);
+    }
+    const won = store.transition(change.id, 'proposed', 'applying', {
+      appliedBy: actor.userId,
+      appliedAt: clock.now(),
+      audit: { actor: actor.userId, action: 'applied', target: change.target, ...planStates(change.plan) },
+    });
+    if (!won.won) {
+      if (won.reason === 'target_busy') {
+        return {
+          status: 'not_started',
+          changeId,
+          plan: change.plan,
+          why: 'busy',
+          ...(won.holder ? { holder: won.holder } : {}),
+        };
+      }
+      // Someone else moved it first (a second caller): wait for theirs, or read how it ended.
+      return (
+        runs.get(changeId) ?? outcomeOf(won.change) ?? { status: 'not_started', changeId, why: 'unknown' }
+      );
+    }
+    const applying = won.change;
+    return start(applying.id, () => run(applying));
   }
 
   return {
@@ -589,13 +707,15 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         return planReply(change, views.busyNote(holder, plan));
       }
       if (deps.autoApplies(input.subcommand, plan)) {
-        const reply = await apply(change.id, actor, origin);
+        const reply = await apply(change.id, actor);
         return { ...reply, replaceOriginal: false };
       }
       return planReply(change);
     },
 
     apply,
+
+    execute,
 
     async cancel(changeId, clicker) {
       const change = store.get(changeId);

@@ -207,7 +207,7 @@ describe('plan, apply, follow', () => {
     const id = applyValue(plan);
     expect(h.store.get(id)?.status).toBe('proposed');
 
-    const reply = await h.pipeline.apply(id, RILEY, ORIGIN);
+    const reply = await h.pipeline.apply(id, RILEY);
 
     expect(reply).toMatchObject({ replaceOriginal: true });
     expect(reply.text).toContain(`Applying change ${id}`);

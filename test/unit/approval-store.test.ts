@@ -2,9 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionResult } from '../../src/approvals/execution-result.js';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
 import type { NewApprovalRequest } from '../../src/approvals/store.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
+import { executionText } from '../../src/slack/blocks/approval-outcome.js';
+
+const DONE: ExecutionResult = { kind: 'changes', ok: true, done: ['done'] };
 
 const plan: RetrainApprovalPlan = {
   kind: 'retrain',
@@ -82,12 +86,16 @@ describe('the approval store', () => {
     expect(taken).toBeDefined();
     expect(store.approvals.takeOver(r.id, first!.attempt)).toBeUndefined();
     expect(store.approvals.recordRun(r.id, first!.attempt, 7)).toBe(false);
-    expect(
-      store.approvals.finish(r.id, first!.attempt, { ok: true, outcome: 'done' }, 'U1').decision.kind,
-    ).toBe('refused');
+    expect(store.approvals.finish(r.id, first!.attempt, DONE, 'U1').decision.kind).toBe('refused');
     expect(store.approvals.recordRun(r.id, taken!.attempt, 7)).toBe(true);
-    const done = store.approvals.finish(r.id, taken!.attempt, { ok: true, outcome: 'done' }, 'U1');
-    expect(done.request).toMatchObject({ status: 'executed', outcome: 'done', runId: 7, attempts: 2 });
+    const done = store.approvals.finish(r.id, taken!.attempt, DONE, 'U1');
+    // The outcome is stored as facts; it reads 'done'.
+    expect({ ...done.request, outcome: executionText(done.request!) }).toMatchObject({
+      status: 'executed',
+      outcome: 'done',
+      runId: 7,
+      attempts: 2,
+    });
   });
 
   it('expires what is due once, and writes every move to the append-only audit log', () => {

@@ -12,7 +12,7 @@ import {
   buildRejectPrompt,
   buildRequestedReply,
 } from './approval.js';
-import { approvalNotices } from './approval-notices.js';
+import { approvalNotices, buildExecutionProgress } from './approval-notices.js';
 import {
   buildCancelledReply,
   buildChangeBusyNote,
@@ -31,7 +31,6 @@ import {
   buildDriftReportMessage,
   buildDriftUpdateMessage,
 } from './drift.js';
-import { link } from './format.js';
 import { buildPlanReply } from './plan.js';
 import { buildApplyingReply, buildProgressMessage } from './progress.js';
 
@@ -55,7 +54,7 @@ export const approvalViews: ApprovalViews = {
   notice: buildApprovalNotice,
   notices: approvalNotices,
   rejectPrompt: buildRejectPrompt,
-  link,
+  progress: buildExecutionProgress,
 };
 
 export const driftViews: DriftViews = {
