@@ -29,7 +29,7 @@ import {
 } from './apply.js';
 import { describeStaleness, describeTraffic } from './plan.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
-import type { ChangeOutcome, EndpointPlan, MutatingSubcommand, Plan } from './types.js';
+import type { ChangeAdvice, ChangeOutcome, EndpointPlan, MutatingSubcommand, Plan } from './types.js';
 
 export interface PlanReplyOptions {
   /** The stored change; without it (or in a dry run) no buttons are shown. */
@@ -68,6 +68,8 @@ export interface ProgressView {
   /** Why, for `failed` and `timed_out` (already safe to show). */
   reason?: string;
   hint?: string;
+  /** What to do next, when no hint says it; the view words it. */
+  advice?: ChangeAdvice;
   /** Set when the failure was ours: people quote it, the logs carry it. */
   correlationId?: string;
 }
@@ -261,6 +263,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         status: 'failed' | 'timed_out';
         reason: string;
         hint?: string;
+        advice?: ChangeAdvice;
         endpoint?: Endpoint;
         correlationId?: string;
       };
@@ -297,6 +300,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       ...base,
       reason: ending.reason,
       ...(ending.hint ? { hint: ending.hint } : {}),
+      ...(ending.advice ? { advice: ending.advice } : {}),
       ...(ending.correlationId ? { correlationId: ending.correlationId } : {}),
     };
   }
@@ -344,6 +348,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         : view(t.change, ending.status, {
             reason: ending.reason,
             ...(ending.hint ? { hint: ending.hint } : {}),
+            ...(ending.advice ? { advice: ending.advice } : {}),
             ...(ending.correlationId ? { correlationId: ending.correlationId } : {}),
             ...endpointOf(ending.endpoint),
           });
@@ -360,11 +365,13 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     err: unknown,
   ): Promise<ChangeOutcome> {
     const correlationId = report(err);
-    const name = change.plan.kind === 'endpoint' ? ` ${change.plan.endpoint}` : '';
     return finish(change, ref, {
       status: 'failed',
       reason: 'The bot hit an internal error while applying this change.',
-      hint: `Check what is live with \`/mlops status${name}\` before trying again.`,
+      advice: {
+        kind: 'check_live',
+        ...(change.plan.kind === 'endpoint' ? { endpoint: change.plan.endpoint } : {}),
+      },
       correlationId,
       ...endpointOf(await readEndpoint(change.plan)),
     });
@@ -536,7 +543,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       await finish(change, change.message, {
         status: 'timed_out',
         reason: `After a restart the bot could not check this change: ${text.reason}`,
-        hint: 'It may or may not have been applied; check `/mlops status` before trying again.',
+        advice: { kind: 'check_if_applied' },
       });
     }
   }
