@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionResult } from '../../src/approvals/execution-result.js';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
@@ -45,6 +46,25 @@ afterEach(() => {
 });
 
 describe('the approval store', () => {
+  it('stores how an execution ended as facts, and still reads the sentence of an older row', () => {
+    const { request: r } = store.approvals.create(request({ required: 1 }));
+    store.approvals.vote(r.id, 'U1', true, 1);
+    const started = store.approvals.startExecution(r.id, 'U1')!;
+    store.approvals.finish(r.id, started.attempt, DONE, 'U1');
+    expect(store.approvals.get(r.id)).toMatchObject({ status: 'executed', result: DONE });
+    expect(store.approvals.get(r.id)?.outcome).toBeUndefined();
+    store.close();
+    // A row the previous version wrote: a sentence with a Slack link in the outcome column.
+    const db = new Database(path);
+    const legacy = '<https://ws.example/jobs/1/runs/9|run 9> of churn-retrain succeeded.';
+    db.prepare('UPDATE approval_requests SET outcome = ? WHERE id = ?').run(legacy, r.id);
+    db.close();
+    store = createChangeStore(path);
+    const old = store.approvals.get(r.id)!;
+    expect(old.result).toBeUndefined();
+    expect(executionText(old)).toBe(legacy);
+  });
+
   it('keeps one vote per person, and moves to approved on the vote that makes the quorum only', () => {
     const { request: r } = store.approvals.create(request());
     expect(store.approvals.vote(r.id, 'U1', true, 1).decision).toEqual({
