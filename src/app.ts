@@ -87,9 +87,7 @@ export function registerListeners(app: App, deps: AppDeps): void {
             await authorise(actor, channelId || change.channel, change.plan.subcommand, endpoint);
           }
           return verb === 'apply'
-            ? deps.pipeline.apply(action.value ?? '', actor, {
-                channelId: channelId || (change?.channel ?? ''),
-              })
+            ? deps.pipeline.apply(action.value ?? '', actor)
             : deps.pipeline.cancel(action.value ?? '', actor);
         });
         await send(respond, reply, `${verb} button`);

@@ -5,6 +5,9 @@
  * request, so a promotion to Production reads as one line.
  */
 import type { AuditEntry } from '../changes/audit.js';
+import { changeTitle } from '../changes/describe.js';
+import type { ChangeStore } from '../changes/store.js';
+import { approvalTitle } from './request-plan.js';
 
 export interface AuditItem {
   /** The request or change id. */
@@ -115,4 +118,49 @@ export function summariseAudit(rows: readonly AuditEntry[], lookups: AuditLookup
     }
   }
   return [...items.values()].sort((a, b) => b.at - a.at);
+}
+
+/**
+ * The latest changes and requests (for one model or endpoint, or all), newest first, read from
+ * the store: a request's steps file their rows under their own target, so the request's rows are
+ * fetched too.
+ *
+ * @example auditTrailOf(store, { endpoint: 'churn-endpoint', limit: 15 })
+ */
+export function auditTrailOf(
+  store: ChangeStore,
+  filter: { model?: string; endpoint?: string; limit?: number },
+): AuditItem[] {
+  const approvals = store.approvals;
+  const targets: string[] = [];
+  const prefixes: string[] = [];
+  if (filter.endpoint) targets.push(`endpoint:${filter.endpoint}`);
+  if (filter.model) {
+    prefixes.push(`alias:${filter.model}@`);
+    targets.push(`retrain:${filter.model}`);
+  }
+  const rows =
+    targets.length + prefixes.length > 0
+      ? approvals.auditFor({ targets, prefixes, limit: 500 })
+      : store.recentAudit({ limit: 500 });
+  const requestIds = new Set<string>();
+  for (const row of rows) {
+    const id = requestOfTrigger(row.changeId ? store.get(row.changeId)?.triggerId : undefined);
+    if (id) requestIds.add(id);
+  }
+  const extra = [...requestIds].flatMap((id) => store.recentAudit({ changeId: id, limit: 100 }));
+  const seen = new Set(rows.map((r) => r.seq));
+  const all = [...rows, ...extra.filter((r) => !seen.has(r.seq))];
+  return summariseAudit(all, {
+    requestTitle: (id) => {
+      const r = approvals.get(id);
+      return r ? approvalTitle(r.plan) : undefined;
+    },
+    change: (id) => {
+      const c = store.get(id);
+      return c
+        ? { title: changeTitle(c.plan), ...(c.triggerId ? { triggerId: c.triggerId } : {}) }
+        : undefined;
+    },
+  }).slice(0, filter.limit ?? 15);
 }

@@ -17,6 +17,7 @@ import type { AuditEntry, AuditInput } from '../changes/audit.js';
 import type { Approvers } from '../config/policy-gates.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Evidence } from './evidence.js';
+import { type ExecutionResult, parseExecutionResult } from './execution-result.js';
 import type { ApprovalPlan } from './request-plan.js';
 import {
   APPROVAL_STATUSES,
@@ -100,9 +101,11 @@ export interface ApprovalRequest {
   /** Who rejected it, or whose vote made the quorum. */
   decidedBy?: string;
   decidedAt?: number;
-  /** Rejection reason, what changed (superseded), or why the execution failed. */
+  /** Rejection reason, what changed (superseded), or why the execution failed (older rows). */
   reason?: string;
-  /** How the execution ended, readable. */
+  /** How the execution ended, as facts (the views word them). */
+  result?: ExecutionResult;
+  /** How the execution ended, as a sentence: rows written before facts were stored. */
   outcome?: string;
   /** The request message, updated in place. */
   message?: MessageRef;
@@ -168,12 +171,7 @@ export interface ApprovalStore {
   /** Records the job run a retraining started (holder of the attempt only). */
   recordRun(id: string, attempt: string, runId: number): boolean;
   /** `executing` → `executed` / `failed`, by the holder of the attempt only. */
-  finish(
-    id: string,
-    attempt: string,
-    result: { ok: true; outcome: string } | { ok: false; reason: string },
-    actor: string,
-  ): Applied;
+  finish(id: string, attempt: string, result: ExecutionResult, actor: string): Applied;
   setMessage(id: string, ref: MessageRef): void;
   /** Records what status the message shows now. */
   markShown(id: string, status: ApprovalStatus): void;
@@ -237,7 +235,11 @@ function toRequest(raw: unknown, votes: Vote[], frozen: Frozen): ApprovalRequest
   if (row.decided_by !== null) r.decidedBy = row.decided_by;
   if (row.decided_at !== null) r.decidedAt = row.decided_at;
   if (row.reason !== null) r.reason = row.reason;
-  if (row.outcome !== null) r.outcome = row.outcome;
+  if (row.outcome !== null) {
+    const result = parseExecutionResult(row.outcome);
+    if (result) r.result = result;
+    else r.outcome = row.outcome;
+  }
   if (row.message_channel !== null && row.message_ts !== null) {
     r.message = { channel: row.message_channel, ts: row.message_ts };
   }
@@ -531,12 +533,7 @@ export function createApprovalStore(
   });
 
   const finishTx = db.transaction(
-    (
-      id: string,
-      attempt: string,
-      result: { ok: true; outcome: string } | { ok: false; reason: string },
-      actor: string,
-    ): Applied => {
+    (id: string, attempt: string, result: ExecutionResult, actor: string): Applied => {
       const r = get(id);
       if (!r) return { decision: { kind: 'refused', reason: 'not_executing' }, request: undefined };
       const decision = decide(stateOf(r), { type: 'finish', ok: result.ok });
@@ -545,8 +542,9 @@ export function createApprovalStore(
         id,
         attempt,
         to: decision.to,
-        outcome: result.ok ? result.outcome : null,
-        reason: result.ok ? null : result.reason,
+        // Facts, never sentences: the views word them (and can change their words).
+        outcome: JSON.stringify(result),
+        reason: null,
         now: now(),
       }).changes;
       if (changed !== 1) return { decision: { kind: 'refused', reason: 'not_executing' }, request: r };
@@ -556,7 +554,7 @@ export function createApprovalStore(
         target: r.target,
         changeId: id,
         outcome: decision.to,
-        detail: result.ok ? result.outcome : result.reason,
+        detail: JSON.stringify(result),
       });
       return { decision, request: get(id) };
     },

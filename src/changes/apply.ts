@@ -18,7 +18,7 @@ import { isUserError } from '../domain/errors.js';
 import type { Clock } from '../lib/clock.js';
 import { shortModel } from './describe.js';
 import { describeTraffic } from './plan/index.js';
-import type { AliasPlan, EndpointPlan, Plan } from './types.js';
+import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from './types.js';
 
 export interface ApplyDeps {
   serving: Serving;
@@ -34,7 +34,7 @@ export type Submitted =
 export type RolloutOutcome =
   | { status: 'succeeded'; summary: string; endpoint: Endpoint }
   | { status: 'failed'; reason: string; hint?: string; endpoint?: Endpoint }
-  | { status: 'timed_out'; reason: string; hint?: string; endpoint?: Endpoint };
+  | { status: 'timed_out'; reason: string; hint?: string; advice?: ChangeAdvice; endpoint?: Endpoint };
 
 /** A failure told in words a Slack user can read; undefined when the error is ours (a bug). */
 export interface FailureText {
@@ -156,7 +156,9 @@ export async function followRollout(
     return {
       status: 'timed_out',
       reason: text.reason,
-      hint: text.hint ?? `The rollout may still be going on; check \`/mlops status ${plan.endpoint}\`.`,
+      ...(text.hint
+        ? { hint: text.hint }
+        : { advice: { kind: 'rollout_may_continue', endpoint: plan.endpoint } }),
     };
   }
   switch (result.outcome) {
@@ -172,7 +174,7 @@ export async function followRollout(
       return {
         status: 'timed_out',
         reason: `The rollout on ${plan.endpoint} had not finished when the bot stopped waiting.`,
-        hint: `It may still finish; check \`/mlops status ${plan.endpoint}\` or the endpoint page.`,
+        advice: { kind: 'rollout_may_finish', endpoint: plan.endpoint },
         endpoint: result.endpoint,
       };
   }

@@ -1,36 +1,25 @@
 /**
  * The one pipeline every change goes through: propose (plan shown with Apply/Cancel) → apply
  * (compare-and-set, staleness check, one Databricks call) → follow the rollout in the background,
- * updating one channel message to its end → record the outcome and an audit row. `resume()` picks
+ * updating one channel message to its end → record the outcome and an audit row. An approved
+ * change comes in through `execute` instead of Apply and gets its outcome back. `resume()` picks
  * up what a previous process left in flight. No Bolt here: replies are returned, channel messages
- * go through the Messenger.
+ * go through the Messenger. The running and following live in runner.ts, the channel message in
+ * progress-message.ts; this file holds the contracts and the entry points.
  */
 
 import type { Registry } from '../databricks/registry.js';
 import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
-import type {
-  Actor,
-  ChangePipeline,
-  MessageRef,
-  Messenger,
-  MutatingCommand,
-  Origin,
-  Reply,
-} from '../domain/vocabulary.js';
+import type { Actor, ChangePipeline, Messenger, MutatingCommand, Reply } from '../domain/vocabulary.js';
 import { createBackground } from '../lib/background.js';
 import type { Clock } from '../lib/clock.js';
-import {
-  describeFailure,
-  type FollowOptions,
-  followRollout,
-  locatePlan,
-  type Submitted,
-  submitPlan,
-} from './apply.js';
-import { describeStaleness, describeTraffic } from './plan/index.js';
-import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
-import type { EndpointPlan, MutatingSubcommand, Plan } from './types.js';
+import { describeFailure, type FollowOptions } from './apply.js';
+import { describeStaleness } from './plan/index.js';
+import { createProgressMessage } from './progress-message.js';
+import { createChangeRunner } from './runner.js';
+import { type Change, type ChangeStore, planStates } from './store.js';
+import type { ChangeAdvice, ChangeOutcome, MutatingSubcommand, Plan } from './types.js';
 
 export interface PlanReplyOptions {
   /** The stored change; without it (or in a dry run) no buttons are shown. */
@@ -69,6 +58,8 @@ export interface ProgressView {
   /** Why, for `failed` and `timed_out` (already safe to show). */
   reason?: string;
   hint?: string;
+  /** What to do next, when no hint says it; the view words it. */
+  advice?: ChangeAdvice;
   /** Set when the failure was ours: people quote it, the logs carry it. */
   correlationId?: string;
 }
@@ -130,7 +121,14 @@ export interface ResumeSummary {
 
 export interface RunningChangePipeline extends ChangePipeline {
   /** The requester pressed Apply. Returns at once; the rollout is followed in the background. */
-  apply(changeId: string, clicker: Actor, origin?: Origin): Promise<Reply>;
+  apply(changeId: string, clicker: Actor): Promise<Reply>;
+  /**
+   * Runs a stored change on behalf of `actor` (an approved request) and resolves with how it
+   * ended. No requester check and no staleness check: whoever calls it has decided already (the
+   * approval checked the plan against what is live). A change already running or finished is not
+   * run again: its outcome is awaited or read. Rejects only when the pipeline is stopping.
+   */
+  execute(changeId: string, actor: Actor): Promise<ChangeOutcome>;
   cancel(changeId: string, clicker: Actor): Promise<Reply>;
   /** At start-up: follow again what a previous process left in flight, finish open messages. */
   resume(): Promise<ResumeSummary>;
@@ -156,7 +154,18 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     ...(deps.onError ? { onError: deps.onError } : {}),
     ...(deps.correlationId ? { correlationId: deps.correlationId } : {}),
   });
-  const { report, track } = background;
+  const { report } = background;
+  const message = createProgressMessage({ store, messenger, views, clock, workspaceHost, report });
+  const runner = createChangeRunner({
+    store,
+    serving,
+    registry,
+    clock,
+    background,
+    message,
+    ...(deps.waitOptions ? { waitOptions: deps.waitOptions } : {}),
+  });
+  const { outcomeOf } = runner;
 
   // -------------------------------------------------------------------------------------------
   // Replies about a change that cannot be acted on as asked
@@ -174,312 +183,10 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   }
 
   // -------------------------------------------------------------------------------------------
-  // The progress message
-  // -------------------------------------------------------------------------------------------
-
-  function view(change: Change, phase: ProgressPhase, extra: Partial<ProgressView> = {}): ProgressView {
-    return {
-      changeId: change.id,
-      plan: change.plan,
-      phase,
-      requester: change.requester,
-      ...(change.appliedBy !== undefined ? { appliedBy: change.appliedBy } : {}),
-      startedAt: change.appliedAt ?? change.createdAt,
-      now: clock.now(),
-      workspaceHost,
-      ...extra,
-    };
-  }
-
-  /** Posts the message once; a failure to post is logged and the change goes on without it. */
-  async function post(change: Change, v: ProgressView): Promise<MessageRef | undefined> {
-    try {
-      const ref = await messenger.post(change.channel, views.progress(v));
-      store.setMessage(change.id, ref);
-      return ref;
-    } catch (e) {
-      report(e);
-      return undefined;
-    }
-  }
-
-  async function show(ref: MessageRef | undefined, v: ProgressView): Promise<boolean> {
-    if (!ref) return false;
-    try {
-      await messenger.update(ref, views.progress(v));
-      return true;
-    } catch (e) {
-      report(e);
-      return false;
-    }
-  }
-
-  /** Shows a final state: updates the message, or posts one when there is none yet. */
-  async function showFinal(change: Change, ref: MessageRef | undefined, v: ProgressView): Promise<void> {
-    const shown = ref ? await show(ref, v) : (await post(change, v)) !== undefined;
-    if (shown) store.markMessageFinished(change.id);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Running a change
-  // -------------------------------------------------------------------------------------------
-
-  type Ending =
-    | { status: 'succeeded'; summary: string; endpoint?: Endpoint }
-    | {
-        status: 'failed' | 'timed_out';
-        reason: string;
-        hint?: string;
-        endpoint?: Endpoint;
-        correlationId?: string;
-      };
-
-  /** What an endpoint serves now, for "still serving"; undefined when it cannot be read. */
-  async function readEndpoint(plan: Plan): Promise<Endpoint | undefined> {
-    if (plan.kind !== 'endpoint') return undefined;
-    try {
-      return await serving.get(plan.endpoint);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Records how the change ended (once: compare-and-set) and finishes its message. */
-  async function finish(change: Change, ref: MessageRef | undefined, ending: Ending): Promise<void> {
-    const { before, after } = planStates(change.plan);
-    const endState =
-      change.plan.kind === 'endpoint'
-        ? (ending.endpoint?.current ?? null)
-        : ending.status === 'succeeded'
-          ? after
-          : before;
-    const detail = ending.status === 'succeeded' ? ending.summary : ending.reason;
-    const t = store.transition(change.id, ACTIVE_STATUSES, ending.status, {
-      ...(ending.status === 'succeeded' ? { outcome: ending.summary } : { error: ending.reason }),
-      audit: {
-        actor: change.appliedBy ?? change.requester,
-        action: ending.status,
-        target: change.target,
-        before,
-        after: endState,
-        outcome: ending.status,
-        detail:
-          ending.status === 'failed' && ending.correlationId
-            ? `${detail} (ref ${ending.correlationId})`
-            : detail,
-      },
-    });
-    if (!t.won) return; // someone else ended it already (a second resume); their message stands
-    const v =
-      ending.status === 'succeeded'
-        ? view(t.change, 'succeeded', { summary: ending.summary, ...endpointOf(ending.endpoint) })
-        : view(t.change, ending.status, {
-            reason: ending.reason,
-            ...(ending.hint ? { hint: ending.hint } : {}),
-            ...(ending.correlationId ? { correlationId: ending.correlationId } : {}),
-            ...endpointOf(ending.endpoint),
-          });
-    await showFinal(t.change, ref ?? t.change.message, v);
-  }
-
-  const endpointOf = (endpoint: Endpoint | undefined) => (endpoint ? { endpoint } : {});
-
-  /** Ends a change that broke on our side: the message says so, with a correlation id. */
-  async function finishAfterBug(change: Change, ref: MessageRef | undefined, err: unknown): Promise<void> {
-    const correlationId = report(err);
-    const name = change.plan.kind === 'endpoint' ? ` ${change.plan.endpoint}` : '';
-    await finish(change, ref, {
-      status: 'failed',
-      reason: 'The bot hit an internal error while applying this change.',
-      hint: `Check what is live with \`/mlops status${name}\` before trying again.`,
-      correlationId,
-      ...endpointOf(await readEndpoint(change.plan)),
-    });
-  }
-
-  async function follow(change: Change, ref: MessageRef | undefined): Promise<void> {
-    const plan = change.plan as EndpointPlan;
-    const outcome = await followRollout(plan, serving, {
-      clock,
-      signal: background.signal,
-      ...(change.expectConfigVersion !== undefined
-        ? { expectConfigVersion: change.expectConfigVersion }
-        : {}),
-      ...(deps.waitOptions ? { wait: deps.waitOptions } : {}),
-      onChange: async (endpoint) => {
-        if (endpoint.updating) await show(ref, view(change, 'rolling_out', { endpoint }));
-      },
-    });
-    await finish(change, ref, outcome);
-  }
-
-  /** Follows a change that is `rolling_out`, guarding against bugs and shutdown. */
-  async function followGuarded(change: Change, ref: MessageRef | undefined): Promise<void> {
-    try {
-      await follow(change, ref);
-    } catch (e) {
-      if (background.signal.aborted) return; // stays rolling_out; the next resume() follows it again
-      await finishAfterBug(change, ref, e);
-    }
-  }
-
-  /** After a call whose answer did not arrive: did Databricks take it anyway? */
-  async function acceptedAnyway(plan: Plan): Promise<Submitted | undefined> {
-    if (plan.kind !== 'endpoint') return undefined;
-    try {
-      const where = await locatePlan(plan, serving);
-      if (where.state !== 'rolling_out') return undefined;
-      const version = where.endpoint.pending?.configVersion;
-      return {
-        kind: 'rollout',
-        endpoint: where.endpoint,
-        ...(version !== undefined ? { expectConfigVersion: version } : {}),
-      };
-    } catch {
-      return undefined;
-    }
-  }
-
-  async function run(change: Change): Promise<void> {
-    let ref = change.message;
-    try {
-      ref ??= await post(change, view(change, 'starting'));
-      let submitted: Submitted;
-      try {
-        submitted = await submitPlan(change.plan, { serving, registry });
-      } catch (e) {
-        const text = describeFailure(e);
-        if (!text) throw e;
-        const anyway = isUserError(e) ? undefined : await acceptedAnyway(change.plan);
-        if (!anyway) {
-          await finish(change, ref, {
-            status: 'failed',
-            ...text,
-            ...endpointOf(await readEndpoint(change.plan)),
-          });
-          return;
-        }
-        submitted = anyway;
-      }
-      if (submitted.kind === 'done') {
-        await finish(change, ref, { status: 'succeeded', summary: submitted.summary });
-        return;
-      }
-      const t = store.transition(change.id, 'applying', 'rolling_out', {
-        ...(submitted.expectConfigVersion !== undefined
-          ? { expectConfigVersion: submitted.expectConfigVersion }
-          : {}),
-      });
-      if (!t.won) return;
-      await show(ref, view(t.change, 'rolling_out', { endpoint: submitted.endpoint }));
-      await followGuarded(t.change, ref);
-    } catch (e) {
-      await finishAfterBug(change, ref, e);
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Resume after a restart
-  // -------------------------------------------------------------------------------------------
-
-  const NOT_REACHED = {
-    reason: 'The bot restarted before the change reached Databricks; nothing was changed.',
-    hint: 'Run the command again to make a new plan.',
-  };
-
-  async function resumeApplying(change: Change, summary: ResumeSummary): Promise<void> {
-    const plan = change.plan;
-    if (plan.kind === 'alias') {
-      let now: number | undefined;
-      try {
-        now = (await registry.resolveAlias(plan.model, plan.alias)).version;
-      } catch (e) {
-        if (!(isUserError(e) && e.code === 'alias_not_found')) throw e;
-      }
-      summary.ended++;
-      if (now === plan.toVersion) {
-        await finish(change, change.message, {
-          status: 'succeeded',
-          summary: `${plan.alias} points at v${plan.toVersion}.`,
-        });
-      } else {
-        await finish(change, change.message, { status: 'failed', ...NOT_REACHED });
-      }
-      return;
-    }
-    const where = await locatePlan(plan, serving);
-    if (where.state === 'rolling_out') {
-      const version = where.endpoint.pending?.configVersion;
-      const t = store.transition(change.id, 'applying', 'rolling_out', {
-        ...(version !== undefined ? { expectConfigVersion: version } : {}),
-      });
-      if (!t.won) return;
-      summary.followed++;
-      const resumed = t.change;
-      track(async () => {
-        const ref =
-          resumed.message ??
-          (await post(resumed, view(resumed, 'rolling_out', { endpoint: where.endpoint })));
-        await followGuarded(resumed, ref);
-      });
-      return;
-    }
-    summary.ended++;
-    if (where.state === 'applied') {
-      await finish(change, change.message, {
-        status: 'succeeded',
-        summary: `${plan.endpoint} serves ${describeTraffic(where.endpoint.current)}.`,
-        endpoint: where.endpoint,
-      });
-      return;
-    }
-    await finish(change, change.message, { status: 'failed', ...NOT_REACHED, ...endpointOf(where.endpoint) });
-  }
-
-  async function resumeOne(change: Change, summary: ResumeSummary): Promise<void> {
-    try {
-      if (change.status === 'rolling_out' && change.plan.kind === 'endpoint') {
-        summary.followed++;
-        track(async () => {
-          const ref = change.message ?? (await post(change, view(change, 'rolling_out')));
-          await followGuarded(change, ref);
-        });
-        return;
-      }
-      await resumeApplying(change, summary);
-    } catch (e) {
-      // Databricks unreadable at start-up: end the change rather than leave its message open.
-      const text = describeFailure(e);
-      if (!text) {
-        await finishAfterBug(change, change.message, e);
-        return;
-      }
-      summary.ended++;
-      await finish(change, change.message, {
-        status: 'timed_out',
-        reason: `After a restart the bot could not check this change: ${text.reason}`,
-        hint: 'It may or may not have been applied; check `/mlops status` before trying again.',
-      });
-    }
-  }
-
-  /** The final message of a change that ended, rebuilt from the store. */
-  function finalView(change: Change): ProgressView {
-    switch (change.status) {
-      case 'succeeded':
-        return view(change, 'succeeded', change.outcome ? { summary: change.outcome } : {});
-      case 'timed_out':
-        return view(change, 'timed_out', change.error ? { reason: change.error } : {});
-      default:
-        return view(change, 'failed', { reason: change.error ?? `The change ended as ${change.status}.` });
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
   // The pipeline
   // -------------------------------------------------------------------------------------------
 
-  async function apply(changeId: string, clicker: Actor, _origin?: Origin): Promise<Reply> {
+  async function apply(changeId: string, clicker: Actor): Promise<Reply> {
     if (background.signal.aborted) return views.restarting();
     const change = store.get(changeId);
     if (!change) return views.statusNotice(undefined, changeId);
@@ -565,8 +272,49 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     });
     if (!started.won) return views.statusNotice(store.get(change.id), changeId);
     const running = started.change;
-    track(() => run(running));
+    void runner.run(running).catch(() => undefined);
     return views.applying(fresh, running.id, running.channel);
+  }
+
+  async function execute(changeId: string, actor: Actor): Promise<ChangeOutcome> {
+    background.signal.throwIfAborted();
+    const running = runner.running(changeId);
+    if (running) return running;
+    const change = store.get(changeId);
+    if (!change) return { status: 'not_started', changeId, why: 'unknown' };
+    const ended = outcomeOf(change);
+    if (ended) return ended;
+    if (change.status !== 'proposed') {
+      // In flight, left by a previous process and not followed yet: pick it up as resume() would.
+      await runner.resumeOne(change, { followed: 0, ended: 0, messagesFinished: 0 });
+      const picked = runner.running(changeId) ?? outcomeOf(store.get(changeId));
+      if (picked) return picked;
+      background.signal.throwIfAborted();
+      throw new Error(`change ${changeId} is ${store.get(changeId)?.status} and nobody follows it`);
+    }
+    const won = store.transition(change.id, 'proposed', 'applying', {
+      appliedBy: actor.userId,
+      appliedAt: clock.now(),
+      audit: { actor: actor.userId, action: 'applied', target: change.target, ...planStates(change.plan) },
+    });
+    if (!won.won) {
+      if (won.reason === 'target_busy') {
+        return {
+          status: 'not_started',
+          changeId,
+          plan: change.plan,
+          why: 'busy',
+          ...(won.holder ? { holder: won.holder } : {}),
+        };
+      }
+      // Someone else moved it first (a second caller): wait for theirs, or read how it ended.
+      return (
+        runner.running(changeId) ??
+        outcomeOf(won.change) ?? { status: 'not_started', changeId, why: 'unknown' }
+      );
+    }
+    const applying = won.change;
+    return runner.run(applying);
   }
 
   return {
@@ -589,13 +337,15 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         return planReply(change, views.busyNote(holder, plan));
       }
       if (deps.autoApplies(input.subcommand, plan)) {
-        const reply = await apply(change.id, actor, origin);
+        const reply = await apply(change.id, actor);
         return { ...reply, replaceOriginal: false };
       }
       return planReply(change);
     },
 
     apply,
+
+    execute,
 
     async cancel(changeId, clicker) {
       const change = store.get(changeId);
@@ -620,10 +370,9 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       const summary: ResumeSummary = { followed: 0, ended: 0, messagesFinished: 0 };
       // Taken first, so changes that end while we resume are finished once, by their follower.
       const unfinished = store.unfinishedMessages();
-      for (const change of store.inFlight()) await resumeOne(change, summary);
+      for (const change of store.inFlight()) await runner.resumeOne(change, summary);
       for (const change of unfinished) {
-        const v = finalView(change);
-        await showFinal(change, change.message, v);
+        await message.showFinal(change, change.message, message.finalView(change));
         if (store.get(change.id)?.messageFinished) summary.messagesFinished++;
       }
       return summary;

@@ -65,3 +65,43 @@ export type ChangeStatus =
 /** Key that serialises changes: one change in flight per endpoint or per model alias. */
 export const planTarget = (plan: Plan): string =>
   plan.kind === 'endpoint' ? `endpoint:${plan.endpoint}` : `alias:${plan.model}@${plan.alias.toLowerCase()}`;
+
+/** What to do after a change that did not end well; the views word it (with the command to run). */
+export type ChangeAdvice =
+  /** Check what is live (on this endpoint) before trying again. */
+  | { kind: 'check_live'; endpoint?: string }
+  /** After a restart the bot could not tell whether it was applied. */
+  | { kind: 'check_if_applied' }
+  /** The bot lost track of the rollout; it may still be going on. */
+  | { kind: 'rollout_may_continue'; endpoint: string }
+  /** The bot stopped waiting for the rollout; it may still finish. */
+  | { kind: 'rollout_may_finish'; endpoint: string };
+
+/**
+ * How one change ended, as data: what `execute` returns and what the views render. `summary`,
+ * `reason` and `what` are plain sentences (no markup); `hint` says what to do next.
+ */
+export type ChangeOutcome =
+  | { status: 'succeeded'; changeId: string; plan: Plan; summary?: string }
+  | {
+      status: 'failed' | 'timed_out' | 'cancelled';
+      changeId: string;
+      plan: Plan;
+      reason?: string;
+      hint?: string;
+      advice?: ChangeAdvice;
+      correlationId?: string;
+    }
+  /** The change was refused as out of date; `replacedBy` is the fresh proposal, if one was made. */
+  | { status: 'stale'; changeId: string; plan: Plan; what?: string; replacedBy?: string }
+  /** It never started: another change holds its target (`holder`), or there is no such change. */
+  | { status: 'not_started'; changeId: string; plan?: Plan; why: 'busy' | 'unknown'; holder?: ChangeHolder };
+
+/** The change holding a target, as far as a busy notice tells of it. */
+export interface ChangeHolder {
+  id: string;
+  plan: Plan;
+  requester: string;
+  appliedBy?: string;
+  appliedAt?: number;
+}

@@ -203,6 +203,48 @@ const actions = (h: Harness, changeId: string) =>
     .map((a) => a.action)
     .reverse();
 
+describe('execute: a change run for an approved request', () => {
+  it('runs the stored plan as the given actor and resolves with how it ended', async () => {
+    const h = await start();
+    const id = applyValue(await propose(h, deploy(3)));
+    const before = h.twin.requests.length;
+
+    const outcome = await h.pipeline.execute(id, { userId: 'U0APPROVE' });
+
+    expect(outcome).toMatchObject({
+      status: 'succeeded',
+      changeId: id,
+      summary: 'churn-endpoint serves churn_model v3 100%.',
+    });
+    expect(h.store.get(id)).toMatchObject({ status: 'succeeded', appliedBy: 'U0APPROVE' });
+    expect(actions(h, id)).toEqual(['proposed', 'applied', 'succeeded']);
+    // No rebuild of the plan: the first call is the one that changes the endpoint.
+    expect(h.twin.requests[before]?.route).toBe(PUT_CONFIG);
+    // A second call does not run it again: it reads how it ended.
+    expect(await h.pipeline.execute(id, { userId: 'U0APPROVE' })).toMatchObject({ status: 'succeeded' });
+    expect(configPuts(h)).toHaveLength(1);
+  });
+
+  it('says which change holds the target instead of starting', async () => {
+    const h = await start();
+    const first = applyValue(await propose(h, deploy(3)));
+    await h.pipeline.apply(first, RILEY);
+    const second = h.store.createProposal({
+      requester: 'U0REQUEST',
+      channel: 'C0MLOPS',
+      input: h.store.get(first)!.input,
+      plan: h.store.get(first)!.plan,
+      triggerId: 'approval:apr-test:0',
+    }).change;
+
+    const outcome = await h.pipeline.execute(second.id, { userId: 'U0APPROVE' });
+
+    expect(outcome).toMatchObject({ status: 'not_started', why: 'busy', holder: { id: first } });
+    expect(h.store.get(second.id)?.status).toBe('proposed');
+    await h.pipeline.idle();
+  });
+});
+
 describe('plan, apply, follow', () => {
   it('applies a deploy and updates one channel message from rolling out to ready', async () => {
     const h = await start();
@@ -210,7 +252,7 @@ describe('plan, apply, follow', () => {
     const id = applyValue(plan);
     expect(h.store.get(id)?.status).toBe('proposed');
 
-    const reply = await h.pipeline.apply(id, RILEY, ORIGIN);
+    const reply = await h.pipeline.apply(id, RILEY);
 
     expect(reply).toMatchObject({ replaceOriginal: true });
     expect(reply.text).toContain(`Applying change ${id}`);

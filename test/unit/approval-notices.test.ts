@@ -95,8 +95,16 @@ describe('lines posted in threads', () => {
   });
 
   it('says how it ended, with the outcome or the reason', () => {
-    const done = approvalNotices.finished(request('executed'), { ok: true, outcome: 'It registered v4.' });
-    const failed = approvalNotices.finished(request('failed'), { ok: false, reason: 'the run failed.' });
+    const done = approvalNotices.finished(request('executed'), {
+      kind: 'changes',
+      ok: true,
+      done: ['It registered v4.'],
+    });
+    const failed = approvalNotices.finished(request('failed'), {
+      kind: 'refused',
+      ok: false,
+      reason: 'the run failed.',
+    });
     expect(done.text).toMatch(/^:white_check_mark: .*is done\. It registered v4\./);
     expect(failed.text).toMatch(/^:x: .*failed: the run failed\./);
   });

@@ -1,11 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionResult } from '../../src/approvals/execution-result.js';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
 import type { NewApprovalRequest } from '../../src/approvals/store.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
+import { executionText } from '../../src/slack/blocks/approval-outcome.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+
+const DONE: ExecutionResult = { kind: 'changes', ok: true, done: ['done'] };
 
 const plan: RetrainApprovalPlan = {
   kind: 'retrain',
@@ -44,6 +49,26 @@ afterEach(() => {
 });
 
 describe('the approval store', () => {
+  it('stores how an execution ended as facts, and still reads the sentence of an older row', () => {
+    const { request: r } = store.approvals.create(request({ required: 1 }));
+    store.approvals.vote(r.id, 'U1', true, 1);
+    const started = store.approvals.startExecution(r.id, 'U1')!;
+    store.approvals.finish(r.id, started.attempt, DONE, 'U1');
+    expect(store.approvals.get(r.id)).toMatchObject({ status: 'executed', result: DONE });
+    expect(store.approvals.get(r.id)?.outcome).toBeUndefined();
+    db.close();
+    // A row the previous version wrote: a sentence with a Slack link in the outcome column.
+    const raw = new Database(path);
+    const legacy = '<https://ws.example/jobs/1/runs/9|run 9> of churn-retrain succeeded.';
+    raw.prepare('UPDATE approval_requests SET outcome = ? WHERE id = ?').run(legacy, r.id);
+    raw.close();
+    db = openDatabase(path);
+    store = createChangeStore(db);
+    const old = store.approvals.get(r.id)!;
+    expect(old.result).toBeUndefined();
+    expect(executionText(old)).toBe(legacy);
+  });
+
   it('keeps one vote per person, and moves to approved on the vote that makes the quorum only', () => {
     const { request: r } = store.approvals.create(request());
     expect(store.approvals.vote(r.id, 'U1', true, 1).decision).toEqual({
@@ -87,12 +112,16 @@ describe('the approval store', () => {
     expect(taken).toBeDefined();
     expect(store.approvals.takeOver(r.id, first!.attempt)).toBeUndefined();
     expect(store.approvals.recordRun(r.id, first!.attempt, 7)).toBe(false);
-    expect(
-      store.approvals.finish(r.id, first!.attempt, { ok: true, outcome: 'done' }, 'U1').decision.kind,
-    ).toBe('refused');
+    expect(store.approvals.finish(r.id, first!.attempt, DONE, 'U1').decision.kind).toBe('refused');
     expect(store.approvals.recordRun(r.id, taken!.attempt, 7)).toBe(true);
-    const done = store.approvals.finish(r.id, taken!.attempt, { ok: true, outcome: 'done' }, 'U1');
-    expect(done.request).toMatchObject({ status: 'executed', outcome: 'done', runId: 7, attempts: 2 });
+    const done = store.approvals.finish(r.id, taken!.attempt, DONE, 'U1');
+    // The outcome is stored as facts; it reads 'done'.
+    expect({ ...done.request, outcome: executionText(done.request!) }).toMatchObject({
+      status: 'executed',
+      outcome: 'done',
+      runId: 7,
+      attempts: 2,
+    });
   });
 
   it('expires what is due once, and writes every move to the append-only audit log', () => {

@@ -2,8 +2,10 @@
  * The `/mlops audit` answer: the latest changes and approval requests, one line each, with who
  * asked, who approved (or applied), when and how it ended. Pure.
  */
+
 import type { AuditItem } from '../../approvals/audit-trail.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { auditDetailText } from './approval-outcome.js';
 import {
   contextBlock,
   escapeKeepingLinks,
@@ -51,7 +53,7 @@ export function auditLine(item: AuditItem): string {
     ? `${item.outcome === 'withdrawn' ? 'withdrawn' : 'rejected'} by <@${item.rejectedBy}>`
     : '';
   const outcome = OUTCOME_WORDS[item.outcome] ?? item.outcome.replace(/_/g, ' ');
-  const detail = item.detail ? ` — ${escapeKeepingLinks(truncate(item.detail, 300))}` : '';
+  const detail = item.detail ? ` — ${escapeKeepingLinks(truncate(auditDetailText(item.detail), 300))}` : '';
   const parts = [who, approved, rejected].filter((p) => p !== '').join(', ');
   return `${ICONS[item.outcome] ?? '•'} *${escapeMrkdwn(item.title)}* \`${item.id}\` · ${formatUtc(new Date(item.at))} · *${outcome}*${parts ? ` · ${parts}` : ''}${detail}`;
 }

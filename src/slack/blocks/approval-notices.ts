@@ -5,10 +5,11 @@
 
 import { describeApprovers } from '../../approvals/gate.js';
 import { approvalTitle } from '../../approvals/request-plan.js';
-import type { ApprovalNotices } from '../../approvals/service.js';
+import type { ApprovalNotices, ExecutionProgress } from '../../approvals/service.js';
 import type { ApprovalRequest } from '../../approvals/store.js';
 import type { Reply } from '../../domain/vocabulary.js';
 import { buildApprovalNotice } from './approval.js';
+import { describeExecution, executionText } from './approval-outcome.js';
 import { escapeMrkdwn } from './format.js';
 
 const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${escapeMrkdwn(approvalTitle(r.plan))})`;
@@ -46,7 +47,7 @@ export function buildApprovalStatusNotice(r: ApprovalRequest | undefined, id: st
       return buildApprovalNotice(`${ref(r)} was already approved${by} and is done.`);
     case 'failed':
       return buildApprovalNotice(
-        `${ref(r)} was approved${by}, but it failed: ${r.reason ?? 'see the request message'}`,
+        `${ref(r)} was approved${by}, but it failed: ${executionText(r) ?? 'see the request message'}`,
       );
     case 'rejected':
       return buildApprovalNotice(
@@ -110,8 +111,32 @@ export const approvalNotices: ApprovalNotices = {
       `:ballot_box_with_ballot: <@${r.requester}> asked for *${escapeMrkdwn(approvalTitle(r.plan))}*; the request \`${r.id}\` waits for approval in <#${channel}>.`,
     ),
 
+  restarting: () => buildApprovalNotice('The bot is restarting; press Approve again in a minute.'),
+
   finished: (r, result) =>
     line(
-      `${result.ok ? ':white_check_mark:' : ':x:'} *${escapeMrkdwn(approvalTitle(r.plan))}* ${result.ok ? `is done. ${result.outcome}` : `failed: ${result.reason}`}`,
+      `${result.ok ? ':white_check_mark:' : ':x:'} *${escapeMrkdwn(approvalTitle(r.plan))}* ${result.ok ? 'is done.' : 'failed:'} ${describeExecution(result)}`,
     ),
 };
+
+/**
+ * The line about an execution under way, shown in the request message.
+ *
+ * @example buildExecutionProgress({ kind: 'run', runId: 42 }) // 'Job run 42 started; following it…'
+ */
+export function buildExecutionProgress(p: ExecutionProgress): string {
+  switch (p.kind) {
+    case 'starting_job':
+      return 'Starting the job…';
+    case 'applying':
+      return 'Applying the change…';
+    case 'restarted':
+      return 'Executing after a restart…';
+    case 'resumed':
+      return 'Picked up again after a restart…';
+    case 'step':
+      return `Step ${p.step} of ${p.of}: ${p.title}…`;
+    case 'run':
+      return `Job run ${p.runId} started; following it…`;
+  }
+}

@@ -25,6 +25,7 @@ import {
   ACTION_APPROVAL_REJECT_DISMISS,
   ACTION_APPROVAL_REJECT_REASON,
 } from './action-ids.js';
+import { executionText } from './approval-outcome.js';
 import {
   codeBlocks,
   contextBlock,
@@ -144,9 +145,9 @@ function statusLine(r: ApprovalRequest, options: ApprovalMessageOptions): string
     case 'executing':
       return `:hourglass_flowing_sand: Approved by ${approvedBy}. ${escapeMrkdwn(options.progress ?? 'Executing…')}`;
     case 'executed':
-      return `:white_check_mark: Approved by ${approvedBy} and done. ${escapeKeepingLinks(r.outcome ?? '')}`.trim();
+      return `:white_check_mark: Approved by ${approvedBy} and done. ${escapeKeepingLinks(executionText(r) ?? '')}`.trim();
     case 'failed':
-      return `:x: Approved by ${approvedBy}, but it failed: ${escapeKeepingLinks(truncate(r.reason ?? 'unknown reason', 1500))}`;
+      return `:x: Approved by ${approvedBy}, but it failed: ${escapeKeepingLinks(truncate(executionText(r) ?? 'unknown reason', 1500))}`;
     case 'rejected': {
       const who =
         r.decidedBy === r.requester
@@ -233,8 +234,8 @@ export function buildApprovalMessage(
   const detail =
     r.status === 'pending'
       ? ` Requested by <@${r.requester}>; ${r.votes.length} of ${r.required} approvals. Approve or Reject.`
-      : r.status === 'executed'
-        ? ` ${r.outcome ?? ''}`
+      : r.status === 'executed' || (r.status === 'failed' && r.result)
+        ? ` ${executionText(r) ?? ''}`
         : r.status === 'failed' || r.status === 'superseded' || r.status === 'rejected'
           ? r.reason
             ? ` ${r.reason}`

@@ -6,7 +6,7 @@
 
 import { changeTitle } from '../../changes/describe.js';
 import type { Change } from '../../changes/store.js';
-import type { Plan } from '../../changes/types.js';
+import type { ChangeHolder, Plan } from '../../changes/types.js';
 import type { Reply } from '../../domain/vocabulary.js';
 import { escapeMrkdwn } from './format.js';
 
@@ -57,7 +57,8 @@ export function buildChangeStatusNotice(change: Change | undefined, id: string):
 }
 
 /** Who holds the target, in mrkdwn. */
-function busyText(holder: Change | undefined, plan: Plan): string {
+/** Who holds a target and since when, in mrkdwn. */
+export function busyText(holder: ChangeHolder | undefined, plan: Plan): string {
   if (!holder) return `Another change is in progress on ${targetName(plan)}.`;
   const since =
     holder.appliedAt !== undefined
@@ -67,7 +68,7 @@ function busyText(holder: Change | undefined, plan: Plan): string {
 }
 
 /** Apply refused: another change holds the target. */
-export function buildChangeBusyNotice(holder: Change | undefined, plan: Plan): Reply {
+export function buildChangeBusyNotice(holder: ChangeHolder | undefined, plan: Plan): Reply {
   return notice(`${busyText(holder, plan)} Press Apply again when it has finished.`);
 }
 

@@ -7,7 +7,7 @@
 import { changeTitle, formatElapsed } from '../../changes/describe.js';
 import type { ProgressPhase, ProgressView } from '../../changes/pipeline.js';
 import { describeTraffic } from '../../changes/plan/index.js';
-import type { AliasPlan, EndpointPlan, Plan } from '../../changes/types.js';
+import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../../changes/types.js';
 import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
 import type { Endpoint } from '../../databricks/serving.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
@@ -111,8 +111,9 @@ function outcomeLines(view: ProgressView): string[] {
       if (view.plan.kind === 'endpoint') lines.push(...serving(view.endpoint));
       break;
   }
-  if (view.hint && (view.phase === 'failed' || view.phase === 'timed_out')) {
-    lines.push(`_${escapeMrkdwn(truncate(view.hint, 500))}_`);
+  const hint = view.hint ?? (view.advice ? adviceText(view.advice) : undefined);
+  if (hint && (view.phase === 'failed' || view.phase === 'timed_out')) {
+    lines.push(`_${escapeMrkdwn(truncate(hint, 500))}_`);
   }
   if (view.correlationId) lines.push(`Reference: \`${escapeMrkdwn(view.correlationId)}\``);
   return lines;
@@ -182,4 +183,22 @@ export function buildApplyingReply(plan: Plan, changeId: string, channel: string
     visibility: 'in_channel',
     replaceOriginal: true,
   };
+}
+
+/**
+ * What to do after a change that did not end well, in words with the command to run.
+ *
+ * @example adviceText({ kind: 'rollout_may_finish', endpoint: 'churn-endpoint' }) // 'It may still finish; check `/mlops status churn-endpoint` or the endpoint page.'
+ */
+export function adviceText(advice: ChangeAdvice): string {
+  switch (advice.kind) {
+    case 'check_live':
+      return `Check what is live with \`/mlops status${advice.endpoint ? ` ${advice.endpoint}` : ''}\` before trying again.`;
+    case 'check_if_applied':
+      return 'It may or may not have been applied; check `/mlops status` before trying again.';
+    case 'rollout_may_continue':
+      return `The rollout may still be going on; check \`/mlops status ${advice.endpoint}\`.`;
+    case 'rollout_may_finish':
+      return `It may still finish; check \`/mlops status ${advice.endpoint}\` or the endpoint page.`;
+  }
 }

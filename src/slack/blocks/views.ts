@@ -15,7 +15,7 @@ import {
   buildRequestedReply,
 } from './approval.js';
 import { buildAuditReply } from './approval-audit.js';
-import { approvalNotices } from './approval-notices.js';
+import { approvalNotices, buildExecutionProgress } from './approval-notices.js';
 import {
   buildCancelledReply,
   buildChangeBusyNote,
@@ -35,7 +35,6 @@ import {
   buildDriftUpdateMessage,
 } from './drift.js';
 import { buildEndpointListReply } from './endpoint-list.js';
-import { link } from './format.js';
 import { buildHelpReply, buildSubcommandHelpReply } from './help.js';
 import { buildModelsReply } from './models.js';
 import { buildPlanReply } from './plan.js';
@@ -63,7 +62,7 @@ export const approvalViews: ApprovalViews = {
   notice: buildApprovalNotice,
   notices: approvalNotices,
   rejectPrompt: buildRejectPrompt,
-  link,
+  progress: buildExecutionProgress,
 };
 
 export const driftViews: DriftViews = {

@@ -1,0 +1,149 @@
+/**
+ * Making requests: a gated change or a retraining becomes a stored request with its plan (built
+ * once, here), its evidence, and a message with Approve / Reject in the approval channel.
+ */
+import { changeTitle, shortModel } from '../changes/describe.js';
+import { UserError } from '../domain/errors.js';
+import type { Actor, ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
+import type { ApprovalContext } from './context.js';
+import { gatherEvidence } from './evidence.js';
+import { describeApprovers, type GateRef, gateForChange } from './gate.js';
+import {
+  type ApprovalPlan,
+  approvalFingerprint,
+  approvalTarget,
+  buildChangeSteps,
+  type ChangeApprovalPlan,
+  type RetrainApprovalPlan,
+} from './request-plan.js';
+import { type RequiredGate, requireGate } from './rights.js';
+import type { RetrainRequest } from './service.js';
+
+export interface Intake {
+  requestChange(request: Parameters<ChangePipeline['propose']>[0], gate?: GateRef): Promise<Reply>;
+  requestRetrain(input: RetrainRequest): Promise<Reply>;
+}
+
+/** @example const intake = createIntake(ctx); await intake.requestChange({ input, plan, actor, origin, dryRun: false }); */
+export function createIntake(ctx: ApprovalContext): Intake {
+  const { deps, approvals, message } = ctx;
+  const { views, policy, clock, workspaceHost } = deps;
+  const report = (e: unknown) => ctx.background.report(e);
+
+  function dryRun(plan: ApprovalPlan, gate: RequiredGate): Reply {
+    return views.dryRun(plan, {
+      gate: gate.name,
+      required: gate.gate.approvals,
+      approversText: describeApprovers(gate.gate.approvers),
+      workspaceHost,
+    });
+  }
+
+  async function makeRequest(input: {
+    gate: RequiredGate;
+    plan: ApprovalPlan;
+    actor: Actor;
+    origin: Origin;
+    threadTs?: string;
+  }): Promise<Reply> {
+    const { gate, plan, actor, origin } = input;
+    const same = approvals
+      .pending()
+      .find(
+        (p) => p.target === approvalTarget(plan) && approvalFingerprint(p.plan) === approvalFingerprint(plan),
+      );
+    if (same?.triggerId !== undefined && same.triggerId === origin.triggerId) {
+      // A Slack retry of the same command: answer as before, never a second request.
+      return views.requested(same, same.message?.channel, origin.channelId);
+    }
+    if (same) return views.notices.samePending(same);
+    const evidence = await gatherEvidence(plan, {
+      registry: deps.registry,
+      workspaceHost,
+      ...(deps.figures ? { figures: deps.figures } : {}),
+      onError: report,
+    });
+    const { request, duplicate } = approvals.create({
+      gate: gate.name,
+      requester: actor.userId,
+      channel: origin.channelId,
+      ...(input.threadTs ? { threadTs: input.threadTs } : {}),
+      target: approvalTarget(plan),
+      plan,
+      evidence,
+      required: gate.gate.approvals,
+      approvers: gate.gate.approvers,
+      expiresAt: clock.now() + gate.gate.expiresAfter,
+      ...(origin.triggerId ? { triggerId: origin.triggerId } : {}),
+    });
+    // A Slack retry of the same command: answer as before, never a second request.
+    if (duplicate) return views.requested(request, request.message?.channel, origin.channelId);
+    const channel = policy.approvalChannel ?? origin.channelId;
+    const thread =
+      policy.approvalChannel === undefined || policy.approvalChannel === origin.channelId
+        ? input.threadTs
+        : undefined;
+    const posted = await message.post(request, channel, thread);
+    if (posted && input.threadTs && thread === undefined) {
+      try {
+        await deps.messenger.post(
+          origin.channelId,
+          views.notices.askedElsewhere(request, channel),
+          input.threadTs,
+        );
+      } catch (e) {
+        report(e);
+      }
+    }
+    return views.requested(request, posted ? channel : undefined, origin.channelId);
+  }
+
+  return {
+    async requestChange(request, gateRef) {
+      const { input, plan, actor, origin } = request;
+      const gate = requireGate(gateRef ?? gateForChange(policy, input.subcommand, plan), changeTitle(plan));
+      const steps = await buildChangeSteps(input, plan, ctx.stepDeps);
+      const approvalPlan: ChangeApprovalPlan = { kind: 'change', steps };
+      if (request.dryRun) return dryRun(approvalPlan, gate);
+      return makeRequest({ gate, plan: approvalPlan, actor, origin });
+    },
+
+    async requestRetrain(input) {
+      const gate = requireGate(
+        { name: 'retrain', gate: policy.gates?.retrain },
+        `Retraining ${shortModel(input.model)}`,
+      );
+      const job = await deps.jobSettings.getJob(input.jobId);
+      const declared = new Set(job.parameters.map((p) => p.name));
+      const parameters: Record<string, string> = { ...(input.parameters ?? {}) };
+      if (declared.has('reason') && parameters.reason === undefined)
+        parameters.reason = input.reason.slice(0, 200);
+      const unknown = Object.keys(parameters).filter((p) => !declared.has(p));
+      if (unknown.length > 0) {
+        throw new UserError(
+          'unknown_job_parameter',
+          `Job ${job.name} (${job.jobId}) has no parameter ${unknown.join(', ')}.`,
+          `Its parameters are ${[...declared].join(', ') || 'none'}; fix \`retraining\` in the policy file.`,
+        );
+      }
+      const plan: RetrainApprovalPlan = {
+        kind: 'retrain',
+        model: input.model,
+        jobId: job.jobId,
+        jobName: job.name,
+        parameters,
+        ...(input.monitor ? { monitor: input.monitor } : {}),
+        reason: input.reason,
+        fingerprint: job.fingerprint,
+      };
+      if (input.dryRun) return dryRun(plan, gate);
+      return makeRequest({
+        gate,
+        plan,
+        actor: input.actor,
+        origin: input.origin,
+        ...(input.threadTs ? { threadTs: input.threadTs } : {}),
+      });
+    },
+  };
+}
