@@ -20,7 +20,7 @@ import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/st
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { driftViews } from '../../src/slack/blocks/views.js';
-import { createSlackDriftPublisher } from '../../src/slack/listeners/drift.js';
+import { createSlackDriftPublisher } from '../../src/slack/publisher.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');
