@@ -8,6 +8,7 @@
 import { isUserError } from '../domain/errors.js';
 import { type AlertView, buildAlertView, type RuleEvaluation } from './alert-view.js';
 import type { DriftAlert, NewAlert } from './state-store.js';
+import type { WatchedMonitor } from './types.js';
 
 /** A monitor as the decision sees it. */
 export interface DecideMonitor {
@@ -16,6 +17,22 @@ export interface DecideMonitor {
   channel: string;
   /** Whether its alerts offer Retrain. */
   retrain: boolean;
+}
+
+/**
+ * A watched monitor as the decision sees it (Retrain: a job known for it, else its retrainJob).
+ *
+ * @example decideMonitorOf(watched.churn) // { name: 'churn', model: 'acme.mlops.churn_model', channel: 'C0MLOPS', retrain: true }
+ */
+export function decideMonitorOf(
+  m: Pick<WatchedMonitor, 'name' | 'model' | 'config' | 'retrainable'>,
+): DecideMonitor {
+  return {
+    name: m.name,
+    model: m.model,
+    channel: m.config.channel,
+    retrain: m.retrainable ?? m.config.retrainJob !== undefined,
+  };
 }
 
 /** The evaluations of one model id, and the latest window that had ended by `now`. */

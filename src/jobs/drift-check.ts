@@ -7,7 +7,7 @@
  * The drift watch (drift/watch.ts) runs it on each monitor's schedule and for the drift command,
  * which passes `report: true` to also post the result of rules that had nothing new to say.
  */
-import { decide } from '../drift/decide.js';
+import { decide, decideMonitorOf, failureOf } from '../drift/decide.js';
 import { deliver } from '../drift/deliver.js';
 import { evaluateMonitor } from '../drift/evaluate.js';
 import { type MonitorRead, readMonitor } from '../drift/read.js';
@@ -28,48 +28,48 @@ export async function runDriftCheck(
   options: DriftCheckOptions = {},
 ): Promise<DriftCheckResult> {
   const at = now.getTime();
-  const report = (e: Parameters<NonNullable<DriftCheckDeps['report']>>[0]) => deps.report?.(e);
-  report({ kind: 'start', monitor: monitor.name, at });
+  const base = { monitor: monitor.name, channel: monitor.config.channel, evaluations: [], since: now };
+  deps.report?.({ kind: 'start', monitor: monitor.name, at });
+  let read: MonitorRead;
+  try {
+    read = await readMonitor(deps, monitor, at);
+  } catch (error) {
+    // Shutting down: a wait cut short is not a failure to report.
+    const actions = deps.signal?.aborted
+      ? []
+      : decide({ monitor: decideMonitorOf(monitor), read: { ok: false, error }, now: at });
+    const { message, hint } = failureOf(error);
+    const delivered = await deliver(deps, monitor, actions, at);
+    const result: DriftCheckResult = {
+      ...base,
+      outcome: 'failed',
+      ...delivered,
+      queries: 0,
+      rowsFetched: 0,
+      error: { message, ...(hint ? { hint } : {}) },
+    };
+    deps.report?.({ kind: 'error', monitor: monitor.name, at, error });
+    return result;
+  }
 
-  const read: MonitorRead | { error: unknown } = await readMonitor(deps, monitor, at).catch(
-    (error: unknown) => ({ error }),
-  );
-  const models = 'error' in read ? [] : evaluateMonitor(monitor, read, at);
-  const actions =
-    'error' in read && deps.signal?.aborted
-      ? [] // Shutting down: a wait cut short is not a failure to report.
-      : decide({
-          monitor: {
-            name: monitor.name,
-            model: monitor.model,
-            channel: monitor.config.channel,
-            retrain: monitor.retrainable ?? monitor.config.retrainJob !== undefined,
-          },
-          read: 'error' in read ? { ok: false, error: read.error } : { ok: true, models, ...read },
-          now: at,
-          ...(options.report ? { report: { channel: options.reportChannel ?? monitor.config.channel } } : {}),
-        });
-  const delivered = await deliver(deps, monitor, actions, at);
-
-  const failure = actions.find((a) => a.kind === 'record-failure')?.failure;
+  const models = evaluateMonitor(monitor, read, at);
+  const reportChannel = options.reportChannel ?? monitor.config.channel;
+  const actions = decide({
+    monitor: decideMonitorOf(monitor),
+    read: { ok: true, models, openAlerts: read.openAlerts, progress: read.progress },
+    now: at,
+    ...(options.report ? { report: { channel: reportChannel } } : {}),
+  });
   const result: DriftCheckResult = {
-    monitor: monitor.name,
-    channel: monitor.config.channel,
-    outcome: 'error' in read ? 'failed' : 'ok',
-    ...delivered,
-    queries: 'error' in read ? 0 : read.queries,
-    rowsFetched: 'error' in read ? 0 : read.rowsFetched,
-    since: 'error' in read ? now : read.since,
+    ...base,
+    outcome: 'ok',
+    ...(await deliver(deps, monitor, actions, at)),
+    queries: read.queries,
+    rowsFetched: read.rowsFetched,
+    since: read.since,
     evaluations: models.flatMap((m) => m.evaluations),
-    ...('error' in read || !read.refreshNote ? {} : { refreshNote: read.refreshNote }),
-    ...(failure
-      ? { error: { message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) } }
-      : {}),
+    ...(read.refreshNote ? { refreshNote: read.refreshNote } : {}),
   };
-  report(
-    'error' in read
-      ? { kind: 'error', monitor: monitor.name, at, error: read.error }
-      : { kind: 'ok', monitor: monitor.name, at, result },
-  );
+  deps.report?.({ kind: 'ok', monitor: monitor.name, at, result });
   return result;
 }
