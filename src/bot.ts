@@ -18,6 +18,7 @@ import { createChangePipeline, type RunningChangePipeline } from './changes/pipe
 import { buildPlanFor, type PlanDeps } from './changes/plan/index.js';
 import { type ChangeStore, createChangeStore } from './changes/store.js';
 import type { Plan } from './changes/types.js';
+import { chartRenderers } from './charts/renderers.js';
 import type { CommandDeps } from './commands/deps.js';
 import { autoApplies, isProtected } from './config/access.js';
 import { groupRefsIn, type Policy } from './config/policy.js';
@@ -30,17 +31,21 @@ import { createRegistryClient } from './databricks/registry.js';
 import type { WaitForRolloutOptions } from './databricks/rollout.js';
 import { createServingClient } from './databricks/serving.js';
 import { createDatabricksWarehouse } from './databricks/warehouse.js';
-import { type DriftSettings, type RunningDriftWatch, startDriftWatch } from './drift/start.js';
+import { createDriftStateStore, type DriftStateStore } from './drift/state-store.js';
+import { createDriftWatch, type DriftSettings, type DriftWatch } from './drift/watch.js';
 import { runApprovalExpiry } from './jobs/approval-expiry.js';
+import { runDriftCheck } from './jobs/drift-check.js';
 import { runRolloutWatch } from './jobs/rollout-watch.js';
-import { type Schedule, startSchedule } from './jobs/schedule.js';
+import { type Schedule, type ScheduledJob, startSchedule } from './jobs/schedule.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { fastFetch } from './lib/http-client.js';
 import { type Logger, silentLogger } from './lib/logger.js';
-import { approvalViews, commandViews, pipelineViews } from './slack/blocks/views.js';
+import { driftActionViews } from './slack/blocks/drift.js';
+import { approvalViews, commandViews, driftViews, pipelineViews } from './slack/blocks/views.js';
 import { createDirectory } from './slack/directory.js';
-import { createSlackDriftPublisher } from './slack/listeners/drift.js';
+import { registerDriftListeners } from './slack/listeners/drift.js';
 import { createSlackMessenger } from './slack/messenger.js';
+import { createSlackDriftPublisher } from './slack/publisher.js';
 import { openDatabase } from './storage/database.js';
 
 export type BotSlack =
@@ -86,8 +91,8 @@ export interface RunningBot {
   store: ChangeStore;
   /** Approval requests: votes, expiry, executions. */
   approvals: ApprovalService;
-  /** The drift watch, when the policy has monitors. */
-  drift?: RunningDriftWatch;
+  /** The drift watch and its state, when the policy has monitors. */
+  drift?: DriftWatch & { state: DriftStateStore };
   stop(): Promise<void>;
 }
 
@@ -199,17 +204,32 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         onLog: (level, message) => logger.debug(`[sql ${level}] ${message}`),
       })
     : undefined;
-  const drift = startDriftWatch({
-    policy,
-    warehouse,
-    monitors: createMonitorsClient(http),
-    serving,
-    publisher: createSlackDriftPublisher(app.client),
-    db,
-    clock,
-    logger,
-    ...(options.drift ? { settings: options.drift } : {}),
-  });
+  // Shutdown ends the drift checks' refresh waits at once.
+  const shutdown = new AbortController();
+  const driftState = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
+  const drift = driftState
+    ? createDriftWatch({
+        policy,
+        state: driftState,
+        warehouse,
+        monitors: createMonitorsClient(http),
+        serving,
+        publisher: createSlackDriftPublisher(app.client),
+        views: driftViews,
+        actionViews: driftActionViews,
+        audit: store,
+        retrain: approvals,
+        renderer: chartRenderers({
+          quickchartHost: policy.charts?.quickchartHost,
+          fetch: options.drift?.quickchartFetch,
+        }),
+        runCheck: runDriftCheck,
+        clock,
+        logger,
+        signal: shutdown.signal,
+        ...(options.drift ? { settings: options.drift } : {}),
+      })
+    : undefined;
   if (warehouse && policy.monitors) {
     figures = createMonitorFigures({
       warehouse,
@@ -221,11 +241,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   }
   if (drift) {
     commands.drift = drift.commands;
-    drift.registerListeners(app, {
-      audit: store,
-      directory,
-      ...(commands.approvals ? { retrain: commands.approvals } : {}),
-    });
+    registerDriftListeners(app, { policy, actions: drift.actions, directory, logger });
   }
 
   await runRolloutWatch(
@@ -252,29 +268,30 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   } catch (e) {
     logger.error('could not resume approvals:', e);
   }
-  const schedule: Schedule | undefined =
-    options.approvalExpiryCron === false
-      ? undefined
-      : startSchedule(
-          [
-            {
-              name: 'approval-expiry',
-              cron: options.approvalExpiryCron ?? '* * * * *',
-              run: async () => {
-                await runApprovalExpiry(
-                  {
-                    approvals,
-                    report: (e) => {
-                      if (e.kind === 'error') logger.error('approval expiry failed:', e.error);
-                    },
+  // The one schedule of the process: approval expiry and the drift checks.
+  const jobs: ScheduledJob[] = [
+    ...(options.approvalExpiryCron === false
+      ? []
+      : [
+          {
+            name: 'approval-expiry',
+            cron: options.approvalExpiryCron ?? '* * * * *',
+            run: async () => {
+              await runApprovalExpiry(
+                {
+                  approvals,
+                  report: (e) => {
+                    if (e.kind === 'error') logger.error('approval expiry failed:', e.error);
                   },
-                  clock.now(),
-                );
-              },
+                },
+                clock.now(),
+              );
             },
-          ],
-          logger,
-        );
+          },
+        ]),
+    ...(drift?.jobs ?? []),
+  ];
+  const schedule: Schedule | undefined = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
 
   let eventsUrl: string | undefined;
   if (slack.mode === 'http') {
@@ -293,8 +310,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     pipeline,
     store,
     approvals,
-    ...(drift ? { drift } : {}),
+    ...(drift && driftState ? { drift: { ...drift, state: driftState } } : {}),
     async stop() {
+      shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();
       approvals.stop();
       await schedule?.stop();
@@ -304,7 +322,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         Promise.all([pipeline.idle(), approvals.idle()]),
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
-      await drift?.stop();
+      await drift?.idle();
       await warehouse?.close();
       db.close();
     },

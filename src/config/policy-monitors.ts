@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { columnName, tableName } from '../databricks/warehouse-identifiers.js';
-import { scheduleProblem } from '../jobs/schedule.js';
+import { scheduleProblem } from '../lib/cron.js';
 import {
   channelIdSchema as channelSchema,
   checked,

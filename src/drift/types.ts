@@ -1,12 +1,19 @@
 /**
- * The drift watch's own small interfaces: a monitor as the checks use it (policy entry resolved), and
- * the publisher that carries messages and chart images to Slack (implemented in slack/).
+ * The drift watch's own small interfaces: a monitor as the checks use it (policy entry resolved), the
+ * publisher that carries messages and chart images to Slack (implemented in slack/publisher.ts), the
+ * views that word them (slack/blocks/), and the ports to the audit log and to retraining requests.
  */
 import type { ChartRenderer } from '../charts/renderer.js';
 import type { MonitorConfig } from '../config/policy-monitors.js';
-import type { MessageRef, Reply } from '../domain/vocabulary.js';
-import type { AlertView } from './alert-view.js';
+import type { Monitors } from '../databricks/monitors.js';
+import type { Serving } from '../databricks/serving.js';
+import type { Warehouse } from '../databricks/warehouse.js';
+import type { Actor, MessageRef, Origin, Reply } from '../domain/vocabulary.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { AlertView, RuleEvaluation } from './alert-view.js';
 import type { DriftRule } from './rules.js';
+import type { DriftAlert, DriftStateStore } from './state-store.js';
 
 /** A policy monitor, resolved once at start-up. */
 export interface WatchedMonitor {
@@ -89,7 +96,7 @@ export interface DriftViews {
   failure(f: FailureView): DriftMessage;
   /** The failing check works again. */
   failureRecovered(f: { monitor: string; since: number; attempts: number; at: number }): DriftMessage;
-  /** `/mlops drift`: the result of a check that posted no alert. */
+  /** The drift command's report: the result of a check that posted no alert. */
   report(input: {
     monitor: string;
     model: string;
@@ -97,6 +104,107 @@ export interface DriftViews {
     rules: readonly ReportRule[];
     chartsInThread: boolean;
   }): DriftMessage;
-  /** The ephemeral answer to `/mlops drift`. */
+  /** The ephemeral answer to the drift command. */
   checkReply(summaries: readonly CheckSummary[]): Reply;
 }
+
+/** The alert an action is about, as its replies name it. */
+export type AlertRef = Pick<DriftAlert, 'monitor' | 'rule' | 'modelId' | 'view'>;
+
+/** How the alert buttons answer the clicker (implemented in slack/blocks/drift.ts). */
+export interface DriftActionViews {
+  /** Snooze 24 h worked: until when, and what that means. */
+  snoozed(alert: AlertRef, until: number): Reply;
+  /** Acknowledge worked. */
+  acknowledged(alert: AlertRef): Reply;
+  /** Why retraining is asked for, shown to approvers. */
+  retrainReason(alert: AlertRef): string;
+}
+
+/** One line of the audit log (the change store's audit, seen from the drift side). */
+export interface DriftAuditEntry {
+  actor: string;
+  action: string;
+  target: string;
+  before?: unknown;
+  after?: unknown;
+  detail?: string;
+}
+
+/** Where alert clicks are recorded. */
+export interface DriftAudit {
+  audit(entry: DriftAuditEntry): void;
+}
+
+/** A gated retraining request, as a drift alert asks for one. */
+export interface DriftRetrainRequest {
+  model: string;
+  jobId: number;
+  monitor?: string;
+  reason: string;
+  actor: Actor;
+  origin: Origin;
+  /** The alert's thread: the request points there and reports its outcome there. */
+  threadTs?: string;
+  parameters?: Record<string, string>;
+}
+
+/**
+ * Retraining requests as the drift watch needs them (the approvals service implements it; this port
+ * keeps drift/ from importing approvals/).
+ */
+export interface DriftRetrainer {
+  /** The model and job a monitor's Retrain runs; throws UserError when the policy names none. */
+  retrainTarget(monitor: string): { model: string; jobId: number; parameters?: Record<string, string> };
+  requestRetrain(input: DriftRetrainRequest): Promise<Reply>;
+}
+
+/** What one check reads through and delivers to. */
+export interface DriftCheckDeps {
+  warehouse: Warehouse;
+  monitors: Pick<Monitors, 'findMetricTables' | 'refresh' | 'getRefresh'>;
+  serving: Pick<Serving, 'get'>;
+  state: DriftStateStore;
+  publisher: DriftPublisher;
+  views: DriftViews;
+  clock: Clock;
+  logger?: Logger;
+  /** Start, ok and error reports (a log line, a monitoring check-in). */
+  report?: (event: DriftCheckEvent) => void;
+  /** Waiting for a monitor refresh (refreshFirst). */
+  refreshWait?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number };
+  /** Shutdown: ends a refresh wait at once; the check then stops without posting. */
+  signal?: AbortSignal;
+}
+
+export type DriftCheckEvent =
+  | { kind: 'start'; monitor: string; at: number }
+  | { kind: 'ok'; monitor: string; at: number; result: DriftCheckResult }
+  | { kind: 'error'; monitor: string; at: number; error: unknown };
+
+export interface DriftCheckOptions {
+  /** Also post the result of rules with nothing new (healthy or not): the drift command. */
+  report?: boolean;
+  /** Where the report goes (default: the monitor's channel). */
+  reportChannel?: string;
+}
+
+export interface DriftCheckResult extends CheckSummary {
+  /** SQL statements issued (one per metric table in use). */
+  queries: number;
+  rowsFetched: number;
+  /** First window start read. */
+  since: Date;
+  evaluations: RuleEvaluation[];
+  /** Problems delivering to Slack (the check itself worked). */
+  deliveryErrors: string[];
+  refreshNote?: string;
+}
+
+/** One check of one monitor (jobs/drift-check.ts `runDriftCheck`), passed to the watch by wiring. */
+export type RunDriftCheck = (
+  deps: DriftCheckDeps,
+  monitor: WatchedMonitor,
+  now: Date,
+  options?: DriftCheckOptions,
+) => Promise<DriftCheckResult>;

@@ -1,50 +1,117 @@
 /**
- * The drift watch as the composition root wires it: the policy's monitors resolved once (model names,
- * rules, chart renderer), one scheduled job per monitor in its time zone, and `check` for
- * `/mlops drift`. Checks of one monitor never overlap: a check asked for while one runs waits for it.
+ * The drift watch, from collaborators the composition root built: the policy's monitors resolved once
+ * (model names, rules, chart renderer), one job description per monitor in its time zone (the one
+ * schedule runs them), the drift command, and the alert buttons' actions. Checks of one monitor never
+ * overlap: a check asked for while one runs waits for it. Opens no connection and starts no timer.
  */
 import type { ChartRenderer } from '../charts/renderer.js';
+import type { Policy } from '../config/policy.js';
 import type { ChartRendererKind, ChartsConfig, MonitorsConfig } from '../config/policy-monitors.js';
 import { resolveModelName } from '../databricks/model-names.js';
+import type { Monitors } from '../databricks/monitors.js';
+import type { Serving } from '../databricks/serving.js';
+import type { Warehouse } from '../databricks/warehouse.js';
 import { UserError } from '../domain/errors.js';
 import type { Origin, Reply } from '../domain/vocabulary.js';
-import { type DriftCheckDeps, type DriftCheckResult, runDriftCheck } from '../jobs/drift-check.js';
-import type { ScheduledJob } from '../jobs/schedule.js';
+import type { Clock } from '../lib/clock.js';
+import type { ScheduledJob } from '../lib/cron.js';
+import type { Logger } from '../lib/logger.js';
+import { createDriftAlertActions, type DriftAlertActions } from './alert-actions.js';
 import { rulesOf } from './rules.js';
-import type { WatchedMonitor } from './types.js';
+import type { DriftStateStore } from './state-store.js';
+import type {
+  DriftActionViews,
+  DriftAudit,
+  DriftCheckDeps,
+  DriftCheckOptions,
+  DriftCheckResult,
+  DriftPublisher,
+  DriftRetrainer,
+  DriftViews,
+  RunDriftCheck,
+  WatchedMonitor,
+} from './types.js';
 
-export interface DriftWatchOptions {
-  monitors: MonitorsConfig;
-  charts?: ChartsConfig;
-  defaults: { catalog: string; schema: string };
-  /** Builds the renderer of a kind (quickchart with its host, or local). */
+export interface DriftSettings {
+  /** Draw every chart with this renderer (the offline sandbox: local). */
+  renderer?: ChartRendererKind;
+  /** Replace every monitor's schedule (sandbox: every few minutes), or `false` for no schedule (tests). */
+  schedule?: string | false;
+  /** QuickChart POSTs go through this fetch (short URLs, self-hosted PNGs). */
+  quickchartFetch?: typeof fetch;
+}
+
+/** The drift command: runs checks now and says what was posted (commands/deps.ts DriftCommands). */
+export interface DriftCommands {
+  check(monitor: string | undefined, origin: Origin): Promise<Reply>;
+}
+
+export interface DriftWatchDeps {
+  policy: Pick<Policy, 'monitors' | 'charts' | 'defaults'>;
+  /** Built by wiring, on the process's database. */
+  state: DriftStateStore;
+  /** Undefined when no SQL warehouse is configured: checks then fail, once, saying how to set one. */
+  warehouse: Warehouse | undefined;
+  monitors: Pick<Monitors, 'findMetricTables' | 'refresh' | 'getRefresh'>;
+  serving: Pick<Serving, 'get'>;
+  publisher: DriftPublisher;
+  views: DriftViews;
+  actionViews: DriftActionViews;
+  /** Alert clicks go to the audit log. */
+  audit: DriftAudit;
+  /** Gated retraining requests (approvals); without it, Retrain says it is not available. */
+  retrain?: DriftRetrainer;
+  /** Builds the chart renderer of a kind (charts/renderers.ts). */
   renderer: (kind: ChartRendererKind) => ChartRenderer;
-  /** Forces one renderer for every monitor (the offline sandbox: local). */
-  forceRenderer?: ChartRendererKind;
-  /** Replaces every monitor's schedule (the sandbox checks every few minutes). */
-  scheduleOverride?: string;
-  /** Whether a monitor's Retrain button has a job to ask for (default: its retrainJob). */
-  canRetrain?: (monitor: string) => boolean;
+  /** One check of one monitor (jobs/drift-check.ts runDriftCheck). */
+  runCheck: RunDriftCheck;
+  clock: Clock;
+  logger: Logger;
+  /** Shutdown: ends refresh waits at once. */
+  signal?: AbortSignal;
+  settings?: DriftSettings;
+  /** Monitor refresh waits (tests shorten them). */
+  refreshWait?: DriftCheckDeps['refreshWait'];
 }
 
 export interface DriftWatch {
   monitors: readonly WatchedMonitor[];
-  /** One job per monitor, for `startSchedule`. */
-  jobs(): ScheduledJob[];
+  /** One job per monitor for the one schedule; none when the settings turn the schedule off. */
+  jobs: ScheduledJob[];
+  commands: DriftCommands;
+  actions: DriftAlertActions;
   /** Runs one check now (waiting for one in progress). */
-  check(name: string, now: Date, options?: Parameters<typeof runDriftCheck>[3]): Promise<DriftCheckResult>;
-  /** `/mlops drift [monitor]`: checks one monitor, or all, and says what was posted. */
-  checkFromCommand(name: string | undefined, origin: Origin, now: Date): Promise<Reply>;
+  check(name: string, now: Date, options?: DriftCheckOptions): Promise<DriftCheckResult>;
   /** Resolves when no check is running. */
   idle(): Promise<void>;
 }
 
+/** A warehouse that is not there: every check fails with the fix. */
+const missingWarehouse: Warehouse = {
+  async query() {
+    throw new UserError(
+      'no_warehouse',
+      'No SQL warehouse is configured, so the monitor tables cannot be read.',
+      'Set DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) to a warehouse the bot may use, and restart it.',
+    );
+  },
+  async close() {},
+};
+
 /**
  * The monitors of the policy, resolved.
  *
- * @example resolveMonitors(options).map((m) => m.model) // ['acme.mlops.churn_model']
+ * @example resolveMonitors({ monitors: policy.monitors, defaults, renderer }).map((m) => m.model) // ['acme.mlops.churn_model']
  */
-export function resolveMonitors(options: DriftWatchOptions): WatchedMonitor[] {
+export function resolveMonitors(options: {
+  monitors: MonitorsConfig;
+  charts?: ChartsConfig | undefined;
+  defaults: { catalog: string; schema: string };
+  renderer: (kind: ChartRendererKind) => ChartRenderer;
+  forceRenderer?: ChartRendererKind | undefined;
+  scheduleOverride?: string | undefined;
+  canRetrain?: ((monitor: string) => boolean) | undefined;
+}): WatchedMonitor[] {
   const renderers = new Map<ChartRendererKind, ChartRenderer>();
   const rendererOf = (kind: ChartRendererKind) => {
     let r = renderers.get(kind);
@@ -68,11 +135,50 @@ export function resolveMonitors(options: DriftWatchOptions): WatchedMonitor[] {
 
 /**
  * @example
- * const watch = createDriftWatch(checkDeps, { monitors: policy.monitors, charts: policy.charts, defaults: policy.defaults, renderer });
- * const schedule = startSchedule(watch.jobs(), logger);
+ * const drift = createDriftWatch({ policy, state, warehouse, monitors, serving, publisher, views, actionViews, audit, retrain, renderer, runCheck: runDriftCheck, clock, logger });
+ * const schedule = startSchedule([...otherJobs, ...drift.jobs], logger);
  */
-export function createDriftWatch(deps: DriftCheckDeps, options: DriftWatchOptions): DriftWatch {
-  const monitors = resolveMonitors(options);
+export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
+  const { clock, logger, settings = {} } = deps;
+  const retrain = deps.retrain;
+  const monitors = resolveMonitors({
+    monitors: deps.policy.monitors ?? {},
+    charts: deps.policy.charts,
+    defaults: deps.policy.defaults,
+    renderer: deps.renderer,
+    forceRenderer: settings.renderer,
+    scheduleOverride: typeof settings.schedule === 'string' ? settings.schedule : undefined,
+    canRetrain: retrain
+      ? (name) => {
+          try {
+            retrain.retrainTarget(name);
+            return true;
+          } catch {
+            return false;
+          }
+        }
+      : undefined,
+  });
+  const checkDeps: DriftCheckDeps = {
+    warehouse: deps.warehouse ?? missingWarehouse,
+    monitors: deps.monitors,
+    serving: deps.serving,
+    state: deps.state,
+    publisher: deps.publisher,
+    views: deps.views,
+    clock,
+    logger,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.refreshWait ? { refreshWait: deps.refreshWait } : {}),
+    report: (e) => {
+      if (e.kind === 'ok' && (e.result.alertsPosted || e.result.updatesPosted || e.result.recoveries)) {
+        logger.info(
+          `drift check ${e.monitor}: ${e.result.alertsPosted} alert(s), ${e.result.updatesPosted} update(s), ${e.result.recoveries} recovery(ies)`,
+        );
+      }
+      if (e.kind === 'error') logger.warn(`drift check ${e.monitor} failed:`, (e.error as Error).message);
+    },
+  };
   const running = new Map<string, Promise<unknown>>();
 
   function find(name: string): WatchedMonitor {
@@ -89,11 +195,11 @@ export function createDriftWatch(deps: DriftCheckDeps, options: DriftWatchOption
     return m;
   }
 
-  async function check(name: string, now: Date, options?: Parameters<typeof runDriftCheck>[3]) {
+  async function check(name: string, now: Date, options?: DriftCheckOptions) {
     const monitor = find(name);
     const before = running.get(monitor.name) ?? Promise.resolve();
     // Started after the previous check of the same monitor, whatever its outcome.
-    const run = before.catch(() => {}).then(() => runDriftCheck(deps, monitor, now, options));
+    const run = before.catch(() => {}).then(() => deps.runCheck(checkDeps, monitor, now, options));
     running.set(monitor.name, run);
     try {
       return await run;
@@ -104,33 +210,47 @@ export function createDriftWatch(deps: DriftCheckDeps, options: DriftWatchOption
 
   return {
     monitors,
-    jobs: () =>
-      monitors.map((m) => ({
-        name: `drift-check:${m.name}`,
-        cron: m.config.schedule,
-        timezone: m.config.timezone,
-        run: async (now: Date) => {
-          await check(m.name, now);
-        },
-      })),
-    check,
-    async checkFromCommand(name, origin, now) {
-      if (monitors.length === 0) {
-        throw new UserError(
-          'no_monitors',
-          'No monitor is configured.',
-          'Add one under monitors: in the policy file (see modelgate.example.yml).',
-        );
-      }
-      const targets = name ? [find(name)] : monitors;
-      const results: DriftCheckResult[] = [];
-      for (const m of targets) {
-        results.push(
-          await check(m.name, now, { report: true, reportChannel: origin.channelId || m.config.channel }),
-        );
-      }
-      return deps.views.checkReply(results);
+    jobs:
+      settings.schedule === false
+        ? []
+        : monitors.map((m) => ({
+            name: `drift-check:${m.name}`,
+            cron: m.config.schedule,
+            timezone: m.config.timezone,
+            run: async (now: Date) => {
+              await check(m.name, now);
+            },
+          })),
+    commands: {
+      async check(name, origin) {
+        const now = new Date(clock.now());
+        if (monitors.length === 0) {
+          throw new UserError(
+            'no_monitors',
+            'No monitor is configured.',
+            'Add one under monitors: in the policy file (see modelgate.example.yml).',
+          );
+        }
+        const targets = name ? [find(name)] : monitors;
+        const results: DriftCheckResult[] = [];
+        for (const m of targets) {
+          results.push(
+            await check(m.name, now, { report: true, reportChannel: origin.channelId || m.config.channel }),
+          );
+        }
+        return deps.views.checkReply(results);
+      },
     },
+    actions: createDriftAlertActions({
+      state: deps.state,
+      audit: deps.audit,
+      ...(retrain ? { retrain } : {}),
+      publisher: deps.publisher,
+      views: deps.views,
+      actionViews: deps.actionViews,
+      clock,
+    }),
+    check,
     async idle() {
       await Promise.all([...running.values()].map((p) => p.catch(() => {})));
     },

@@ -1,35 +1,18 @@
 /**
  * The only importer of node-cron: runs jobs on their schedules. A job is a function that runs
  * once and takes `now`; scheduling is wiring only. A job never overlaps itself, and one job's
- * failure is logged without touching the others.
+ * failure is logged without touching the others. One schedule per process: the composition root
+ * starts it with every job (approval expiry, the drift watch's checks).
  */
 import cron from 'node-cron';
+import type { ScheduledJob } from '../lib/cron.js';
 import type { Logger } from '../lib/logger.js';
 
-export interface ScheduledJob {
-  /** Stable name, for logs. */
-  name: string;
-  /** Five or six fields (seconds optional), node-cron syntax (not Quartz). */
-  cron: string;
-  /** IANA time zone the expression is read in; UTC by default. */
-  timezone?: string;
-  run(now: Date): Promise<void>;
-}
+export type { ScheduledJob };
 
 export interface Schedule {
   /** Stops every job; resolves when the runs in progress have finished. */
   stop(): Promise<void>;
-}
-
-/** Why a schedule is unusable, or undefined when it is fine (for config validation). */
-export function scheduleProblem(expression: string, timezone = 'UTC'): string | undefined {
-  if (!cron.validate(expression)) return `"${expression}" is not a valid cron expression`;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-  } catch {
-    return `"${timezone}" is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`;
-  }
-  return undefined;
 }
 
 /**

@@ -13,14 +13,18 @@ import { createDatabricksWarehouse, type Warehouse } from '../../src/databricks/
 import { rulesOf } from '../../src/drift/rules.js';
 import { createDriftStateStore, type DriftStateStore } from '../../src/drift/state-store.js';
 import type { WatchedMonitor } from '../../src/drift/types.js';
-import { type DriftCheckDeps, runDriftCheck } from '../../src/jobs/drift-check.js';
-import { simulatedClock } from '../../src/lib/clock.js';
+import { createDriftWatch } from '../../src/drift/watch.js';
+import type { DriftCheckDeps } from '../../src/jobs/drift-check.js';
+import { runDriftCheck } from '../../src/jobs/drift-check.js';
+import { simulatedClock, systemClock } from '../../src/lib/clock.js';
+import { silentLogger } from '../../src/lib/logger.js';
 import { MLOPS_CHANNEL_ID, type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/index.js';
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { driftActionViews } from '../../src/slack/blocks/drift.js';
 import { driftViews } from '../../src/slack/blocks/views.js';
-import { createSlackDriftPublisher } from '../../src/slack/listeners/drift.js';
+import { createSlackDriftPublisher } from '../../src/slack/publisher.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const DAY = 86_400_000;
@@ -346,6 +350,59 @@ describe('runDriftCheck', () => {
       expect(refreshes.map((r) => [r.trigger, r.state])).toContainEqual(['MANUAL', 'SUCCESS']);
       const polls = workspace.requests.filter((r) => r.method === 'GET' && /refreshes\/\d+$/.test(r.path));
       expect(polls.length).toBeGreaterThan(1);
+    } finally {
+      await workspace.stop();
+    }
+  });
+
+  it('stops at once when the bot shuts down during a refresh wait, and reports no failure', async () => {
+    // The twin's clock never moves, so the refresh stays pending; the check waits on real time.
+    const workspace = await startWorkspaceTwin({
+      state: seedDemoWorkspace({ now: day(20) }),
+      clock: simulatedClock(day(20)),
+    });
+    try {
+      const http = createDatabricksHttp({
+        host: workspace.url,
+        tokens: staticTokenProvider(workspace.token),
+      });
+      const shutdown = new AbortController();
+      const config = watched({
+        profileTable: undefined,
+        driftTable: undefined,
+        table: DEMO.monitoredTable,
+        refreshFirst: true,
+      }).config;
+      const drift = createDriftWatch({
+        policy: { monitors: { watch: config }, defaults: { catalog: 'acme', schema: 'mlops' } },
+        state,
+        warehouse,
+        monitors: createMonitorsClient(http),
+        serving: createServingClient(http),
+        publisher: deps().publisher,
+        views: driftViews,
+        actionViews: driftActionViews,
+        audit: { audit: () => {} },
+        renderer: () => createLocalRenderer(),
+        runCheck: runDriftCheck,
+        clock: systemClock,
+        logger: silentLogger,
+        signal: shutdown.signal,
+        refreshWait: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+      });
+      const [job] = drift.jobs;
+      const started = Date.now();
+      const run = job!.run(new Date(day(21)));
+      const refreshStarted = () =>
+        workspace.requests.some((r) => r.method === 'POST' && /refreshes$/.test(r.path));
+      while (!refreshStarted() && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 10));
+      expect(refreshStarted()).toBe(true);
+      shutdown.abort(new Error('the bot is shutting down'));
+      await run;
+      await drift.idle();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(topLevel()).toEqual([]);
+      expect(state.failure('watch')).toBeUndefined();
     } finally {
       await workspace.stop();
     }

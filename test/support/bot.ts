@@ -5,7 +5,7 @@ import { type RunningBot, startBot } from '../../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, type Policy } from '../../src/config/policy.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
-import type { DriftSettings } from '../../src/drift/start.js';
+import type { DriftSettings } from '../../src/drift/watch.js';
 import { type Clock, systemClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { type SlackSeed, type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/index.js';

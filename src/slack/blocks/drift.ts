@@ -6,7 +6,14 @@
  */
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
 import type { AlertView, WindowView } from '../../drift/alert-view.js';
-import type { AlertState, CheckSummary, FailureView, ReportRule } from '../../drift/types.js';
+import type {
+  AlertRef,
+  AlertState,
+  CheckSummary,
+  DriftActionViews,
+  FailureView,
+  ReportRule,
+} from '../../drift/types.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
 import {
   codeBlocks,
@@ -333,3 +340,33 @@ export function buildDriftCheckReply(summaries: readonly CheckSummary[]): Reply 
   const text = lines.join('\n').replace(/\*/g, '');
   return { text, blocks: [sectionBlock(lines.join('\n'))], visibility: 'ephemeral' };
 }
+
+/** Snooze 24 h worked: the clicker's ephemeral answer. */
+export function buildSnoozedReply(alert: AlertRef, until: number): Reply {
+  return {
+    text: `Snoozed ${alert.monitor} · ${alert.rule} until ${formatUtc(new Date(until))}. New violating windows are recorded without posting; a recovery is still posted.`,
+    visibility: 'ephemeral',
+  };
+}
+
+/** Acknowledge worked: the clicker's ephemeral answer. */
+export function buildAcknowledgedReply(alert: AlertRef): Reply {
+  return {
+    text: `Acknowledged ${alert.monitor} · ${alert.rule}: the alert now shows you are on it. New violating windows still go into its thread.`,
+    visibility: 'ephemeral',
+  };
+}
+
+/** Why Retrain asks for retraining, as approvers read it. */
+export function retrainReasonOf(alert: AlertRef): string {
+  const v = alert.view;
+  const last = v.windows[v.windows.length - 1];
+  return `Drift alert ${alert.monitor} · ${alert.rule} (model id ${alert.modelId}): ${v.ruleText}; ${v.counts.rule} violating window(s) in the last ${v.counts.history}${last ? `, latest ${formatWindow(last)}` : ''}.`;
+}
+
+/** The alert buttons' answers (drift/alert-actions.ts takes them). */
+export const driftActionViews: DriftActionViews = {
+  snoozed: buildSnoozedReply,
+  acknowledged: buildAcknowledgedReply,
+  retrainReason: retrainReasonOf,
+};

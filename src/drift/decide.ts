@@ -1,0 +1,255 @@
+/**
+ * The decision of a drift check, pure: from the rule evaluations, the open alerts, the progress and
+ * `now`, the list of things to do. Per rule and model id exactly one of: a new alert, re-posting an
+ * alert whose message never reached Slack, a thread update, recording new windows silently (snoozed),
+ * a recovery, or staying silent. Then, on request, a report of the silent rules, and the progress.
+ * A check that could not read records a failure instead. deliver.ts carries the actions out.
+ */
+import { isUserError } from '../domain/errors.js';
+import { type AlertView, buildAlertView, type RuleEvaluation } from './alert-view.js';
+import type { DriftAlert, NewAlert } from './state-store.js';
+import type { WatchedMonitor } from './types.js';
+
+/** A monitor as the decision sees it. */
+export interface DecideMonitor {
+  name: string;
+  model: string;
+  channel: string;
+  /** Whether its alerts offer Retrain. */
+  retrain: boolean;
+}
+
+/**
+ * A watched monitor as the decision sees it (Retrain: a job known for it, else its retrainJob).
+ *
+ * @example decideMonitorOf(watched.churn) // { name: 'churn', model: 'acme.mlops.churn_model', channel: 'C0MLOPS', retrain: true }
+ */
+export function decideMonitorOf(
+  m: Pick<WatchedMonitor, 'name' | 'model' | 'config' | 'retrainable'>,
+): DecideMonitor {
+  return {
+    name: m.name,
+    model: m.model,
+    channel: m.config.channel,
+    retrain: m.retrainable ?? m.config.retrainJob !== undefined,
+  };
+}
+
+/** The evaluations of one model id, and the latest window that had ended by `now`. */
+export interface ModelEvaluation {
+  modelId: string;
+  evaluations: RuleEvaluation[];
+  lastComplete?: number;
+}
+
+/** Why a check failed, as it is posted: a UserError's own words, or a generic line. */
+export interface CheckFailure {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export type DecideRead =
+  | {
+      ok: true;
+      models: readonly ModelEvaluation[];
+      /** Open alerts of the monitor (any rule, any model id). */
+      openAlerts: readonly DriftAlert[];
+      /** Last complete window processed per model id. */
+      progress: ReadonlyMap<string, number>;
+    }
+  | { ok: false; error: unknown };
+
+export interface DecideInput {
+  monitor: DecideMonitor;
+  read: DecideRead;
+  now: number;
+  /** Also report the rules with nothing new (the drift command), in this channel. */
+  report?: { channel: string };
+}
+
+/** A rule of a model id with nothing new, as the report shows it. */
+export interface ReportItem {
+  evaluation: RuleEvaluation;
+  view: AlertView;
+  openAlert?: DriftAlert;
+}
+
+export type DriftAction =
+  | { kind: 'record-failure'; failure: CheckFailure; cause: unknown }
+  | { kind: 'clear-failure' }
+  /** A new alert: post it (its chart drawn then) and remember where it is. */
+  | { kind: 'post-alert'; evaluation: RuleEvaluation; alert: NewAlert }
+  /** An open alert whose message never reached Slack: record the new windows, post it now. */
+  | {
+      kind: 'repost-alert';
+      evaluation: RuleEvaluation;
+      alert: DriftAlert;
+      windows: number[];
+      view: AlertView;
+    }
+  /** New windows of an open alert: `update` into its thread, then the alert redrawn with `view`. */
+  | {
+      kind: 'post-update';
+      evaluation: RuleEvaluation;
+      alert: DriftAlert;
+      windows: number[];
+      update: AlertView;
+      view: AlertView;
+    }
+  /** New windows of a snoozed alert: recorded, nothing posted. */
+  | {
+      kind: 'record-windows';
+      evaluation: RuleEvaluation;
+      alert: DriftAlert;
+      windows: number[];
+      view: AlertView;
+    }
+  /** The rule holds again: close the alert, post the recovery in its thread, redraw it. */
+  | { kind: 'post-recovery'; evaluation: RuleEvaluation; alert: DriftAlert; view: AlertView }
+  | { kind: 'stay-silent'; evaluation: RuleEvaluation }
+  | { kind: 'post-report'; modelId: string; channel: string; items: ReportItem[] }
+  /** Complete windows are done; a window still in progress is read again next time. */
+  | { kind: 'record-progress'; modelId: string; lastWindowStart: number };
+
+/**
+ * What a failure says in Slack: a UserError's own words, or a generic line (details go to the log).
+ *
+ * @example failureOf(new Error('boom')).code // 'internal'
+ */
+export function failureOf(e: unknown): CheckFailure {
+  if (isUserError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return {
+    code: 'internal',
+    message: 'The check stopped on an unexpected error.',
+    hint: 'The bot log has the details; the check runs again on schedule.',
+  };
+}
+
+/** The chart part of a stored view, kept when an alert is redrawn. */
+export const pickChart = (v: AlertView): Pick<AlertView, 'chartUrl' | 'chartAlt' | 'chartProblem'> => ({
+  ...(v.chartUrl ? { chartUrl: v.chartUrl } : {}),
+  ...(v.chartAlt ? { chartAlt: v.chartAlt } : {}),
+  ...(v.chartProblem ? { chartProblem: v.chartProblem } : {}),
+});
+
+/**
+ * Decides what one check does.
+ *
+ * @example decide({ monitor, read: { ok: true, models, openAlerts: [], progress: new Map() }, now })
+ * // [{ kind: 'clear-failure' }, { kind: 'post-alert', … }, { kind: 'record-progress', modelId: '*', … }]
+ */
+export function decide(input: DecideInput): DriftAction[] {
+  const { monitor, read, now } = input;
+  if (!read.ok) return [{ kind: 'record-failure', failure: failureOf(read.error), cause: read.error }];
+  const actions: DriftAction[] = [{ kind: 'clear-failure' }];
+  for (const model of read.models) {
+    const items: ReportItem[] = [];
+    for (const e of model.evaluations) {
+      const open = read.openAlerts.find(
+        (a) =>
+          a.status === 'open' &&
+          a.monitor === monitor.name &&
+          a.rule === e.rule.name &&
+          a.modelId === e.modelId,
+      );
+      const action = decideRule(monitor, e, open, read.progress.get(model.modelId), now);
+      actions.push(action);
+      if (action.kind === 'stay-silent' && input.report) {
+        items.push({
+          evaluation: e,
+          view: viewOf(monitor, e, [], now),
+          ...(open ? { openAlert: open } : {}),
+        });
+      }
+    }
+    if (input.report && items.length > 0) {
+      actions.push({ kind: 'post-report', modelId: model.modelId, channel: input.report.channel, items });
+    }
+    if (model.lastComplete !== undefined) {
+      actions.push({ kind: 'record-progress', modelId: model.modelId, lastWindowStart: model.lastComplete });
+    }
+  }
+  return actions;
+}
+
+/** The alert's view for these windows: one rule of one model id, as of now. */
+function viewOf(
+  monitor: DecideMonitor,
+  e: RuleEvaluation,
+  windows: readonly number[],
+  now: number,
+): AlertView {
+  return buildAlertView({
+    monitor: monitor.name,
+    model: monitor.model,
+    evaluation: e,
+    windows,
+    retrain: monitor.retrain,
+    now,
+  });
+}
+
+/** What one rule of one model id does after a successful read. */
+function decideRule(
+  monitor: DecideMonitor,
+  e: RuleEvaluation,
+  open: DriftAlert | undefined,
+  processed: number | undefined,
+  now: number,
+): DriftAction {
+  const alerted = new Set(open?.windows ?? []);
+  // Never alert twice on a window: only violations after the progress that no alert reported yet.
+  const fresh = e.verdicts
+    .filter((v) => v.status === 'violation' && (processed === undefined || v.start > processed))
+    .filter((v) => !alerted.has(v.start))
+    .map((v) => v.start);
+
+  if (open && !open.ts) {
+    return {
+      kind: 'repost-alert',
+      evaluation: e,
+      alert: open,
+      windows: fresh,
+      view: viewOf(monitor, e, [...alerted, ...fresh], now),
+    };
+  }
+  if (open) {
+    if (fresh.length > 0) {
+      const view = { ...viewOf(monitor, e, [...alerted, ...fresh], now), ...pickChart(open.view) };
+      const snoozed = open.snoozedUntil !== undefined && open.snoozedUntil > now;
+      if (snoozed) return { kind: 'record-windows', evaluation: e, alert: open, windows: fresh, view };
+      return {
+        kind: 'post-update',
+        evaluation: e,
+        alert: open,
+        windows: fresh,
+        update: viewOf(monitor, e, fresh, now),
+        view,
+      };
+    }
+    if (e.latest?.status === 'ok') {
+      return {
+        kind: 'post-recovery',
+        evaluation: e,
+        alert: open,
+        view: { ...viewOf(monitor, e, open.windows, now), ...pickChart(open.view) },
+      };
+    }
+  } else if (fresh.length > 0) {
+    return {
+      kind: 'post-alert',
+      evaluation: e,
+      alert: {
+        monitor: monitor.name,
+        rule: e.rule.name,
+        modelId: e.modelId,
+        channel: monitor.channel,
+        windows: fresh,
+        view: viewOf(monitor, e, fresh, now),
+        at: now,
+      },
+    };
+  }
+  return { kind: 'stay-silent', evaluation: e };
+}
