@@ -2,7 +2,8 @@
 import http from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
 import type { TokenProvider } from '../src/databricks/auth.js';
-import { createDatabricksWarehouse, type Warehouse } from '../src/databricks/warehouse.js';
+import { createDatabricksWarehouse } from '../src/databricks/warehouse.js';
+import type { Warehouse } from '../src/domain/ports/warehouse.js';
 import { openSandboxDuckDb, type SandboxDb } from '../src/sandbox/duckdb.js';
 import { startWarehouseTwin, type WarehouseTwin } from '../src/sandbox/warehouse/index.js';
 import { TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';

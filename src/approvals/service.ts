@@ -18,12 +18,11 @@ import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { Change, ChangeStore } from '../changes/store.js';
 import type { ChangeStatus, Plan } from '../changes/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
-import type { JobRun, Jobs } from '../databricks/jobs.js';
-import { isFinished, succeeded } from '../databricks/jobs.js';
-import { jobRunUrl } from '../databricks/links.js';
-import type { MlflowRuns } from '../databricks/mlflow.js';
-import type { Registry } from '../databricks/registry.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import { isFinished, succeeded } from '../domain/job-runs.js';
+import type { JobRun, Jobs } from '../domain/ports/jobs.js';
+import type { MlflowRuns } from '../domain/ports/mlflow.js';
+import type { Registry } from '../domain/ports/registry.js';
 import type {
   Actor,
   ChangePipeline,
@@ -32,6 +31,7 @@ import type {
   Origin,
   Reply,
 } from '../domain/vocabulary.js';
+import { jobRunUrl } from '../domain/workspace-links.js';
 import { createBackground } from '../lib/background.js';
 import type { Clock } from '../lib/clock.js';
 import { type AuditItem, summariseAudit } from './audit-trail.js';

@@ -6,9 +6,9 @@
  * go through the Messenger.
  */
 
-import type { Registry } from '../databricks/registry.js';
-import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Endpoint, Serving } from '../domain/ports/serving.js';
 import type {
   Actor,
   ChangePipeline,

@@ -3,18 +3,12 @@
  * readable diff and a fingerprint of the state the plan was built on. No I/O: callers read the
  * endpoint, model and versions and pass them in (see src/commands/{deploy,split,promote,rollback}.ts).
  */
-import type { ModelInfo, ModelVersionInfo } from '../databricks/registry.js';
-import { aliasVersion, requireReady } from '../databricks/registry.js';
-import {
-  type Endpoint,
-  type EndpointConfig,
-  normaliseConfig,
-  type ServedVersion,
-  sameConfig,
-  servedNameFor,
-  type WorkloadSize,
-} from '../databricks/serving.js';
+
+import { normaliseConfig, sameConfig, servedNameFor } from '../domain/endpoint-config.js';
 import { UserError } from '../domain/errors.js';
+import { aliasVersion, requireReady } from '../domain/model-versions.js';
+import type { ModelInfo, ModelVersionInfo } from '../domain/ports/registry.js';
+import type { Endpoint, EndpointConfig, ServedVersion, WorkloadSize } from '../domain/ports/serving.js';
 import type { AliasPlan, DiffLine, EndpointPlan, Plan } from './types.js';
 
 /** Size and scale-to-zero of a version nobody chose them for. */

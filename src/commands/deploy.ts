@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { planDeploy } from '../changes/plan.js';
 import type { EndpointPlan } from '../changes/types.js';
-import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Endpoint, Serving } from '../domain/ports/serving.js';
 import type { Actor, DeployCommand, Origin, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema, modelRefSchema, onOffSchema, sizeSchema, versionRefSchema } from './schemas.js';

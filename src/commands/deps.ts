@@ -3,8 +3,8 @@
  * the vocabulary types that every layer shares import none of the services.
  */
 import type { ApprovalDesk } from '../approvals/service.js';
-import type { Registry } from '../databricks/registry.js';
-import type { EndpointConfig, Serving } from '../databricks/serving.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { EndpointConfig, Serving } from '../domain/ports/serving.js';
 import type { ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 

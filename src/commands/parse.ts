@@ -5,8 +5,8 @@
  * with the exact usage of the subcommand as its hint.
  */
 import type { z } from 'zod';
-import { resolveModelName } from '../databricks/model-names.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import { resolveModelName } from '../domain/model-names.js';
 import type { ParsedCommand, Subcommand } from '../domain/vocabulary.js';
 import { approvalsInputSchema } from './approvals.js';
 import { auditInputSchema } from './audit.js';

@@ -9,7 +9,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
 import { ConfigError, type ConfigIssue } from '../databricks/config.js';
-import { resolveModelName } from '../databricks/model-names.js';
+import { resolveModelName } from '../domain/model-names.js';
 import type { Subcommand } from '../domain/vocabulary.js';
 import {
   channelIdSchema,

@@ -5,8 +5,8 @@
  */
 import type { ChartRenderer } from '../charts/renderer.js';
 import type { ChartRendererKind, ChartsConfig, MonitorsConfig } from '../config/policy-monitors.js';
-import { resolveModelName } from '../databricks/model-names.js';
 import { UserError } from '../domain/errors.js';
+import { resolveModelName } from '../domain/model-names.js';
 import type { Origin, Reply } from '../domain/vocabulary.js';
 import { type DriftCheckDeps, type DriftCheckResult, runDriftCheck } from '../jobs/drift-check.js';
 import type { ScheduledJob } from '../jobs/schedule.js';

@@ -9,10 +9,10 @@
  * also posts the result of rules that had nothing new to say.
  */
 import { buildDriftChart, chartAltText, type DriftChartInput } from '../charts/spec.js';
-import type { Monitors } from '../databricks/monitors.js';
-import type { Serving } from '../databricks/serving.js';
-import type { Warehouse } from '../databricks/warehouse.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Monitors } from '../domain/ports/monitors.js';
+import type { Serving } from '../domain/ports/serving.js';
+import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import { type AlertView, buildAlertView, evaluateModel, type RuleEvaluation } from '../drift/alert-view.js';
 import { buildMetricQuery, type MetricRow, toWindows } from '../drift/queries.js';

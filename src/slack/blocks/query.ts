@@ -1,7 +1,7 @@
 /** The answer to a query: the predictions as a table, and the version that answered. */
 
-import { endpointUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl } from '../../domain/workspace-links.js';
 import {
   codeBlocks,
   contextBlock,
