@@ -21,16 +21,10 @@ import type { ApprovalPolicy } from '../config/policy-gates.js';
 import { isUserError, UserError } from '../domain/errors.js';
 import { isFinished, succeeded } from '../domain/job-runs.js';
 import type { JobRun, Jobs } from '../domain/ports/jobs.js';
+import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
 import type { Registry } from '../domain/ports/registry.js';
-import type {
-  Actor,
-  ChangePipeline,
-  Messenger,
-  MutatingCommand,
-  Origin,
-  Reply,
-} from '../domain/vocabulary.js';
+import type { Actor, ChangePipeline, MutatingCommand, Origin, Reply } from '../domain/vocabulary.js';
 import { jobRunUrl } from '../domain/workspace-links.js';
 import { createBackground } from '../lib/background.js';
 import type { Clock } from '../lib/clock.js';

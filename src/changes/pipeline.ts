@@ -7,13 +7,13 @@
  */
 
 import { isUserError, UserError } from '../domain/errors.js';
+import type { Messenger } from '../domain/ports/messenger.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, Serving } from '../domain/ports/serving.js';
 import type {
   Actor,
   ChangePipeline,
   MessageRef,
-  Messenger,
   MutatingCommand,
   Origin,
   Reply,

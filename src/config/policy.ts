@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
-import { ConfigError, type ConfigIssue } from '../databricks/config.js';
 import { resolveModelName } from '../domain/model-names.js';
 import type { Subcommand } from '../domain/vocabulary.js';
 import {
@@ -19,6 +18,7 @@ import {
   show,
   userIdSchema,
 } from './checked.js';
+import { ConfigError, type ConfigIssue } from './databricks-connection.js';
 
 export { channelIdSchema, groupRefSchema, userIdSchema } from './checked.js';
 

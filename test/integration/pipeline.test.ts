@@ -10,13 +10,13 @@ import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { createServingClient } from '../../src/databricks/serving.js';
+import type { Messenger } from '../../src/domain/ports/messenger.js';
 import type { Registry } from '../../src/domain/ports/registry.js';
 import type { Serving } from '../../src/domain/ports/serving.js';
 import type {
   Actor,
   DeployCommand,
   MessageRef,
-  Messenger,
   MutatingCommand,
   Origin,
   Reply,

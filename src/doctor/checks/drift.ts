@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import type { JobSettingsReader } from '../../approvals/job-settings.js';
+import type { DatabricksConnection } from '../../config/databricks-connection.js';
 import { type AppConfig, displayPath } from '../../config/env.js';
 import type { Policy } from '../../config/policy.js';
 import type { MonitorConfig } from '../../config/policy-monitors.js';
-import type { DatabricksConnection } from '../../databricks/config.js';
 import { DatabricksApiError } from '../../databricks/http.js';
 import { isUserError } from '../../domain/errors.js';
 import { resolveModelName } from '../../domain/model-names.js';
