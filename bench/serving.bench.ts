@@ -6,8 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { staticTokenProvider } from '../src/databricks/auth.js';
 import { createDatabricksHttp } from '../src/databricks/http.js';
-import { waitForRollout } from '../src/databricks/rollout.js';
 import { createServingClient } from '../src/databricks/serving.js';
+import { waitForRollout } from '../src/domain/rollout.js';
 import { simulatedClock, systemClock } from '../src/lib/clock.js';
 import { fastFetch } from '../src/lib/http-client.js';
 import { Router } from '../src/sandbox/workspace/router.js';

@@ -4,7 +4,8 @@
  * - time and rows to read 365 daily windows × 50 feature columns × 3 model ids from the drift table.
  */
 import { z } from 'zod';
-import { sqlWindow, tableName } from '../src/databricks/warehouse.js';
+import { sqlWindow } from '../src/domain/ports/warehouse.js';
+import { tableName } from '../src/domain/sql-identifiers.js';
 import { DEMO_TABLES, seedDemoTables } from '../src/sandbox/demo-tables.js';
 import { startWarehouseOnTwin } from './support.js';
 

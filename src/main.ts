@@ -3,10 +3,10 @@
  * for whatever is not configured), start the bot, and stop cleanly on SIGTERM. No logic here.
  */
 import { type RunningBot, startBot } from './bot.js';
+import { ConfigError } from './config/databricks-connection.js';
 import { describeConfig, formatConfigError } from './config/env.js';
 import { loadConfig } from './config/load.js';
 import { createTokenProvider } from './databricks/auth.js';
-import { ConfigError } from './databricks/config.js';
 import { warehouseHttpPath } from './databricks/warehouse.js';
 import { createLogger } from './lib/logger.js';
 import { startSandbox } from './sandbox/start.js';

@@ -6,9 +6,9 @@
  * out, and the request is still made.
  */
 
-import { modelVersionUrl } from '../databricks/links.js';
-import type { ModelVersionInfo, Registry } from '../databricks/registry.js';
 import { isUserError } from '../domain/errors.js';
+import type { ModelVersionInfo, Registry } from '../domain/ports/registry.js';
+import { modelVersionUrl } from '../domain/workspace-links.js';
 import { type ApprovalPlan, primaryStep } from './request-plan.js';
 
 export interface VersionFacts {

@@ -8,9 +8,10 @@
 import { describeFailure } from '../changes/apply.js';
 import { changeTitle } from '../changes/describe.js';
 import type { ChangeOutcome } from '../changes/types.js';
-import { isFinished, type JobRun, succeeded } from '../databricks/jobs.js';
-import { jobRunUrl } from '../databricks/links.js';
 import { isUserError } from '../domain/errors.js';
+import { isFinished, succeeded } from '../domain/job-runs.js';
+import type { JobRun } from '../domain/ports/jobs.js';
+import { jobRunUrl } from '../domain/workspace-links.js';
 import { poll } from '../lib/poll.js';
 import type { ApprovalContext } from './context.js';
 import type { ExecutionResult } from './execution-result.js';

@@ -6,9 +6,9 @@
  */
 
 import type { MonitorConfig } from '../config/policy-monitors.js';
-import { resolveModelName } from '../databricks/model-names.js';
-import type { Monitors } from '../databricks/monitors.js';
-import type { Warehouse } from '../databricks/warehouse.js';
+import { resolveModelName } from '../domain/model-names.js';
+import type { Monitors } from '../domain/ports/monitors.js';
+import type { Warehouse } from '../domain/ports/warehouse.js';
 import { buildMetricQuery, type MetricRow, toWindows } from '../drift/queries.js';
 import { comparedValue, type MetricWindow, rulesOf, termsOf } from '../drift/rules.js';
 import type { Clock } from '../lib/clock.js';

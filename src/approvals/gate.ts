@@ -8,8 +8,8 @@ import type { MutatingSubcommand, Plan } from '../changes/types.js';
 import { describeRule } from '../config/access.js';
 import type { ApprovalPolicy, Approvers, Binding, Gate } from '../config/policy-gates.js';
 import { PRODUCTION_ALIAS } from '../config/policy-gates.js';
-import { resolveModelName, sameAlias } from '../databricks/model-names.js';
 import { UserError } from '../domain/errors.js';
+import { resolveModelName, sameAlias } from '../domain/model-names.js';
 import type { Actor } from '../domain/vocabulary.js';
 
 export interface Defaults {

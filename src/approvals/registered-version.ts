@@ -5,9 +5,11 @@
  * runs) is the answer. A version created meanwhile whose MLflow run cannot be read (another
  * workspace, no job tags) is reported as unconfirmed rather than claimed.
  */
-import type { JobRun } from '../databricks/jobs.js';
-import { JOB_RUN_ID_TAG, type MlflowRuns } from '../databricks/mlflow.js';
-import type { ModelVersionInfo, Registry } from '../databricks/registry.js';
+
+import { JOB_RUN_ID_TAG } from '../domain/job-runs.js';
+import type { JobRun } from '../domain/ports/jobs.js';
+import type { MlflowRuns } from '../domain/ports/mlflow.js';
+import type { ModelVersionInfo, Registry } from '../domain/ports/registry.js';
 
 export interface RegisteredVersion {
   version: ModelVersionInfo;

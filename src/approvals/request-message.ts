@@ -2,7 +2,8 @@
  * The request message: posted once, then kept up to date with the store, plus the lines told in
  * its thread. Best effort: Slack trouble is reported, never thrown.
  */
-import type { Messenger, Reply } from '../domain/vocabulary.js';
+import type { Messenger } from '../domain/ports/messenger.js';
+import type { Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { ApprovalViews } from './service.js';
 import type { ApprovalRequest, ApprovalStore } from './store.js';

@@ -14,17 +14,11 @@ import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
 import type { Plan } from '../changes/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
-import type { Jobs } from '../databricks/jobs.js';
-import type { MlflowRuns } from '../databricks/mlflow.js';
-import type { Registry } from '../databricks/registry.js';
-import type {
-  Actor,
-  ChangePipeline,
-  Messenger,
-  MutatingCommand,
-  Origin,
-  Reply,
-} from '../domain/vocabulary.js';
+import type { Jobs } from '../domain/ports/jobs.js';
+import type { Messenger } from '../domain/ports/messenger.js';
+import type { MlflowRuns } from '../domain/ports/mlflow.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Actor, ChangePipeline, MutatingCommand, Origin, Reply } from '../domain/vocabulary.js';
 import { createBackground } from '../lib/background.js';
 import type { Clock } from '../lib/clock.js';
 import { type AuditItem, auditTrailOf } from './audit-trail.js';

@@ -5,16 +5,11 @@
  */
 
 import { DatabricksApiError, DatabricksTransportError } from '../databricks/http.js';
-import type { Registry } from '../databricks/registry.js';
-import { type RolloutResult, type WaitForRolloutOptions, waitForRollout } from '../databricks/rollout.js';
-import {
-  type Endpoint,
-  type EndpointConfig,
-  type EndpointConfigInput,
-  type Serving,
-  sameConfig,
-} from '../databricks/serving.js';
+import { sameConfig } from '../domain/endpoint-config.js';
 import { isUserError } from '../domain/errors.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Endpoint, EndpointConfig, EndpointConfigInput, Serving } from '../domain/ports/serving.js';
+import { type RolloutResult, type WaitForRolloutOptions, waitForRollout } from '../domain/rollout.js';
 import type { Clock } from '../lib/clock.js';
 import { shortModel } from './describe.js';
 import { describeTraffic } from './plan/index.js';

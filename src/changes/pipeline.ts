@@ -8,10 +8,11 @@
  * progress-message.ts; this file holds the contracts and the entry points.
  */
 
-import type { Registry } from '../databricks/registry.js';
-import type { Endpoint, Serving } from '../databricks/serving.js';
 import { isUserError, UserError } from '../domain/errors.js';
-import type { Actor, ChangePipeline, Messenger, MutatingCommand, Reply } from '../domain/vocabulary.js';
+import type { Messenger } from '../domain/ports/messenger.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Endpoint, Serving } from '../domain/ports/serving.js';
+import type { Actor, ChangePipeline, MutatingCommand, Reply } from '../domain/vocabulary.js';
 import { createBackground } from '../lib/background.js';
 import type { Clock } from '../lib/clock.js';
 import { describeFailure, type FollowOptions } from './apply.js';

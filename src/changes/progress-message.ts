@@ -2,7 +2,8 @@
  * The channel message that follows one change: posted once, updated as the rollout moves, and
  * finished with how it ended. Best effort: Slack trouble is reported and the change goes on.
  */
-import type { MessageRef, Messenger } from '../domain/vocabulary.js';
+import type { Messenger } from '../domain/ports/messenger.js';
+import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { PipelineViews, ProgressPhase, ProgressView } from './pipeline.js';
 import type { Change, ChangeStore } from './store.js';

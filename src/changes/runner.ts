@@ -4,9 +4,10 @@
  * message. Also picks up what a previous process left in flight. Each run resolves with the
  * change's outcome, so `execute` callers get it back instead of reading the store.
  */
-import type { Registry } from '../databricks/registry.js';
-import type { Endpoint, Serving } from '../databricks/serving.js';
+
 import { isUserError } from '../domain/errors.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Endpoint, Serving } from '../domain/ports/serving.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Background } from '../lib/background.js';
 import type { Clock } from '../lib/clock.js';

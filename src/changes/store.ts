@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { type ApprovalStore, createApprovalStore } from '../approvals/store.js';
-import type { EndpointConfig } from '../databricks/serving.js';
+import type { EndpointConfig } from '../domain/ports/serving.js';
 import type { MessageRef, MutatingCommand } from '../domain/vocabulary.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';

@@ -3,7 +3,7 @@
  * Plan: what is there now and what will be after. Plans are built by pure functions in plan.ts,
  * stored and executed by the pipeline, and shown by the Block Kit builders.
  */
-import type { EndpointConfig } from '../databricks/serving.js';
+import type { EndpointConfig } from '../domain/ports/serving.js';
 
 export type { MutatingSubcommand } from '../domain/vocabulary.js';
 

@@ -95,19 +95,20 @@ export function createQuickChartRenderer(options: QuickChartRendererOptions = {}
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (e) {
-      throw new UserError(
-        'chart_unavailable',
-        `QuickChart at ${host} did not answer (${(e as Error).message}).`,
-        'Check that the QuickChart host is reachable from the bot, or set charts.renderer: local.',
-      );
+      throw new UserError('chart_unavailable', {
+        variant: 'unreachable',
+        host,
+        causeMessage: (e as Error).message,
+      });
     }
     if (!res.ok) {
       const detail = res.headers.get('x-quickchart-error');
-      throw new UserError(
-        'chart_unavailable',
-        `QuickChart at ${host} answered HTTP ${res.status}${detail ? `: ${detail}` : ''}.`,
-        'Check the QuickChart host, or set charts.renderer: local.',
-      );
+      throw new UserError('chart_unavailable', {
+        variant: 'http',
+        host,
+        status: res.status,
+        ...(detail ? { serviceMessage: detail } : {}),
+      });
     }
     return res;
   }
@@ -122,11 +123,7 @@ export function createQuickChartRenderer(options: QuickChartRendererOptions = {}
         const res = await post('/chart/create', qc.getPostData(), opts.signal);
         const json = (await res.json().catch(() => null)) as { success?: boolean; url?: string } | null;
         if (!json?.success || typeof json.url !== 'string') {
-          throw new UserError(
-            'chart_unavailable',
-            'QuickChart did not return a short URL.',
-            'Try again later, or set charts.renderer: local.',
-          );
+          throw new UserError('chart_unavailable', { variant: 'no_short_url' });
         }
         return { kind: 'url', url: json.url, short: true };
       }

@@ -4,7 +4,7 @@
  * retraining) or one endpoint, or everything. Read-only, from the append-only audit log.
  */
 import { z } from 'zod';
-import { resolveModelName } from '../databricks/model-names.js';
+import { resolveModelName } from '../domain/model-names.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { approvalsOf } from './retrain.js';

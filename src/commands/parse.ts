@@ -5,8 +5,8 @@
  * usage of the subcommand as its hint. `parseCommand` itself lives in index.ts, beside the list.
  */
 import type { z } from 'zod';
-import { resolveModelName } from '../databricks/model-names.js';
 import { isUserError, UserError } from '../domain/errors.js';
+import { resolveModelName } from '../domain/model-names.js';
 
 export interface ParseDefaults {
   catalog: string;

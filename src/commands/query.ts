@@ -3,7 +3,7 @@
  * the version that answered.
  */
 import { z } from 'zod';
-import { MAX_QUERY_BYTES } from '../databricks/serving.js';
+import { MAX_QUERY_BYTES } from '../domain/endpoint-config.js';
 import { isUserError, UserError } from '../domain/errors.js';
 import type { Actor, Origin, ParsedCommand, QueryRecords, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';

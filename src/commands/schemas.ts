@@ -3,8 +3,8 @@
  * the command text and turn them into typed values, with messages written for the person typing.
  */
 import { z } from 'zod';
-import { parseAliasName } from '../databricks/model-names.js';
-import { MAX_SERVED_VERSIONS } from '../databricks/serving.js';
+import { MAX_SERVED_VERSIONS } from '../domain/endpoint-config.js';
+import { parseAliasName } from '../domain/model-names.js';
 import type { VersionRef, WorkloadSizeInput } from '../domain/vocabulary.js';
 
 const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,63}$/;

@@ -3,9 +3,9 @@
  * aliases, link), or every endpoint on one compact line each.
  */
 import { z } from 'zod';
-import type { Registry } from '../databricks/registry.js';
-import type { Endpoint } from '../databricks/serving.js';
 import { isUserError } from '../domain/errors.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Endpoint } from '../domain/ports/serving.js';
 import type { Actor, Origin, ParsedCommand, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
 import { endpointNameSchema } from './schemas.js';

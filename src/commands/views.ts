@@ -5,8 +5,8 @@
  */
 import type { AuditItem } from '../approvals/audit-trail.js';
 import type { ApprovalRequest } from '../approvals/store.js';
-import type { ModelVersionInfo } from '../databricks/registry.js';
-import type { Endpoint, EndpointSummary } from '../databricks/serving.js';
+import type { ModelVersionInfo } from '../domain/ports/registry.js';
+import type { Endpoint, EndpointSummary } from '../domain/ports/serving.js';
 import type { Reply, Subcommand } from '../domain/vocabulary.js';
 
 /** What help says about one subcommand (every spec is one). */

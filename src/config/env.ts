@@ -6,6 +6,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { LogLevel } from '../lib/logger.js';
 import {
   ConfigError,
   type ConfigIssue,
@@ -13,9 +14,7 @@ import {
   isLoopbackHost,
   type ResolveOptions,
   resolveDatabricksConnection,
-} from '../databricks/config.js';
-
-import type { LogLevel } from '../lib/logger.js';
+} from './databricks-connection.js';
 
 export type { LogLevel };
 

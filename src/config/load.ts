@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue, type ResolveOptions } from '../databricks/config.js';
+import { ConfigError, type ConfigIssue, type ResolveOptions } from './databricks-connection.js';
 import { type AppConfig, displayPath, parseEnv } from './env.js';
 import { loadPolicy, type Policy } from './policy.js';
 

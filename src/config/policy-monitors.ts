@@ -7,7 +7,7 @@
  * paths in SQL text only through `columnName` and bind every column name and value as a parameter.
  */
 import { z } from 'zod';
-import { columnName, tableName } from '../databricks/warehouse-identifiers.js';
+import { columnName, tableName } from '../domain/sql-identifiers.js';
 import { scheduleProblem } from '../lib/cron.js';
 import {
   channelIdSchema as channelSchema,

@@ -8,8 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { MutatingSubcommand } from '../changes/types.js';
-import { ConfigError, type ConfigIssue } from '../databricks/config.js';
-import { resolveModelName } from '../databricks/model-names.js';
+import { resolveModelName } from '../domain/model-names.js';
 import { MUTATING_SUBCOMMANDS, type Subcommand } from '../domain/vocabulary.js';
 import {
   channelIdSchema,
@@ -19,6 +18,7 @@ import {
   show,
   userIdSchema,
 } from './checked.js';
+import { ConfigError, type ConfigIssue } from './databricks-connection.js';
 
 export { channelIdSchema, groupRefSchema, userIdSchema } from './checked.js';
 

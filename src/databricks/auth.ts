@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import type { DatabricksAuth } from '../config/databricks-connection.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
-import type { DatabricksAuth } from './config.js';
 
 /** Supplies a bearer token for every Databricks call, REST and SQL alike (one cache for both). */
 export interface TokenProvider {

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
+import { isLoopbackHost } from '../config/databricks-connection.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
 import type { TokenProvider } from './auth.js';
-import { isLoopbackHost } from './config.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type QueryValue =

@@ -1,50 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
+import type { JobRun, Jobs } from '../domain/ports/jobs.js';
 import { DatabricksApiError, type DatabricksHttp } from './http.js';
-
-export type JobRunState =
-  | 'QUEUED'
-  | 'PENDING'
-  | 'RUNNING'
-  | 'BLOCKED'
-  | 'WAITING'
-  | 'TERMINATING'
-  | 'TERMINATED'
-  | (string & {});
-
-export type TerminationType = 'SUCCESS' | 'CLIENT_ERROR' | 'INTERNAL_ERROR' | 'CLOUD_FAILURE' | (string & {});
-
-export interface JobRun {
-  runId: number;
-  jobId: number;
-  runName?: string;
-  state: JobRunState;
-  /** How the run ended; present once it is TERMINATED. `code` is e.g. SUCCESS, USER_CANCELED, RUN_EXECUTION_ERROR. */
-  result?: { type: TerminationType; code: string; message?: string };
-  /** Why a QUEUED run waits, e.g. MAX_CONCURRENT_RUNS_REACHED. */
-  queue?: { code: string; message?: string };
-  pageUrl?: string;
-  startedAt?: Date;
-  endedAt?: Date;
-  /** Job-level parameters the run used (value, or the job's default). */
-  parameters: Record<string, string>;
-  /** Ids of its task runs: work done inside the run (an MLflow run, say) is tagged with these. */
-  taskRunIds: number[];
-}
-
-export interface RunNowOptions {
-  /** Same token ⇒ same run; makes the call safe to retry. At most 64 characters. */
-  idempotencyToken?: string;
-  /** Job-level parameters; values are strings. */
-  parameters?: Record<string, string>;
-}
-
-/** Jobs API 2.2, for the retraining trigger. */
-export interface Jobs {
-  runNow(jobId: number, options?: RunNowOptions): Promise<{ runId: number; numberInJob?: number }>;
-  getRun(runId: number): Promise<JobRun>;
-  cancelRun(runId: number): Promise<void>;
-}
 
 const runNowSchema = z.looseObject({
   run_id: z.coerce.number().int(),
@@ -76,13 +33,6 @@ type RunJson = z.infer<typeof runSchema>;
 
 const BASE = '/api/2.2/jobs';
 const MAX_TOKEN = 64;
-
-/** True once a run has finished, whatever the outcome. */
-export const isFinished = (run: JobRun): boolean => run.state === 'TERMINATED';
-
-/** True when a run finished and did what it was asked to. */
-export const succeeded = (run: JobRun): boolean =>
-  run.state === 'TERMINATED' && run.result?.type === 'SUCCESS' && run.result.code === 'SUCCESS';
 
 function toRun(r: RunJson): JobRun {
   const details = r.status.termination_details;
@@ -123,13 +73,7 @@ function isMissing(e: unknown): e is DatabricksApiError {
   return e.status === 400 && e.errorCode === 'INVALID_PARAMETER_VALUE' && /does not exist/i.test(e.message);
 }
 
-function runNotFound(runId: number): UserError {
-  return new UserError(
-    'run_not_found',
-    `There is no job run ${runId}.`,
-    'Check the run id; runs older than 60 days are removed by Databricks.',
-  );
-}
+const runNotFound = (runId: number) => new UserError('run_not_found', { runId });
 
 /**
  * The Jobs 2.2 client. `runNow` is retried after a lost answer only when it carries an idempotency
@@ -164,11 +108,7 @@ export function createJobsClient(http: DatabricksHttp): Jobs {
         return { runId: res.run_id, ...(res.number_in_job ? { numberInJob: res.number_in_job } : {}) };
       } catch (e) {
         if (isMissing(e)) {
-          throw new UserError(
-            'job_not_found',
-            `There is no job ${jobId} in this workspace.`,
-            'Check the job id in the policy file, and that the bot principal has CAN MANAGE RUN on the job.',
-          );
+          throw new UserError('job_not_found', { jobId });
         }
         throw e;
       }

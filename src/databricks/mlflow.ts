@@ -5,18 +5,8 @@
  * registered it.
  */
 import { z } from 'zod';
+import type { MlflowRuns } from '../domain/ports/mlflow.js';
 import { DatabricksApiError, type DatabricksHttp } from './http.js';
-
-export const JOB_ID_TAG = 'mlflow.databricks.jobID';
-export const JOB_RUN_ID_TAG = 'mlflow.databricks.jobRunID';
-
-export interface MlflowRuns {
-  /**
-   * The run's tags, or undefined when the bot cannot see such a run here (another workspace, a
-   * deleted run, or no read access to its experiment).
-   */
-  getRunTags(runId: string): Promise<Record<string, string> | undefined>;
-}
 
 const runSchema = z.looseObject({
   run: z.looseObject({

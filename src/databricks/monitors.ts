@@ -1,53 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
+import type { MetricTables, MonitorApi, MonitorRefresh, Monitors } from '../domain/ports/monitors.js';
 import { DatabricksApiError, type DatabricksHttp, seg } from './http.js';
-
-export type MonitorApi = 'data-quality' | 'legacy';
-
-/** Where a monitor writes its metrics, and the columns the bot's queries need. */
-export interface MetricTables {
-  profileTable: string;
-  driftTable: string;
-  /** InferenceLog monitors only; the metric tables have a column of this name. */
-  modelIdColumn?: string;
-  predictionColumn?: string;
-  labelColumn?: string;
-  timestampColumn?: string;
-  /** In the metric tables' spelling, e.g. '1 day'. */
-  granularities?: string[];
-  /** Which API answered; refreshes go through the same one. */
-  api: MonitorApi;
-}
-
-export type RefreshState =
-  | 'PENDING'
-  | 'RUNNING'
-  | 'SUCCESS'
-  | 'FAILED'
-  | 'CANCELED'
-  | 'UNKNOWN'
-  | (string & {});
-
-export interface MonitorRefresh {
-  /** An int64 on the wire; kept as text so no precision is lost. */
-  refreshId: string;
-  /** Same spelling for both APIs (the data-quality prefix MONITOR_REFRESH_STATE_ is dropped). */
-  state: RefreshState;
-  trigger?: string;
-  startedAt?: Date;
-  endedAt?: Date;
-  message?: string;
-}
-
-export interface Monitors {
-  findMetricTables(monitoredTable: string): Promise<MetricTables>;
-  /**
-   * Starts a refresh unless one is already PENDING or RUNNING, in which case that one is returned
-   * with `started: false`.
-   */
-  refresh(monitoredTable: string): Promise<{ refresh: MonitorRefresh; started: boolean }>;
-  getRefresh(monitoredTable: string, refreshId: string): Promise<MonitorRefresh>;
-}
 
 const tableSchema = z.looseObject({ table_id: z.string(), full_name: z.string().nullish() });
 
@@ -133,11 +87,7 @@ function checkTableName(table: string): string {
   const name = table.trim();
   const parts = name.split('.');
   if (parts.length !== 3 || parts.some((p) => p === '')) {
-    throw new UserError(
-      'invalid_table_name',
-      `"${name}" is not a Unity Catalog table name.`,
-      'Write it as catalog.schema.table, e.g. acme.mlops.churn_inference.',
-    );
+    throw new UserError('invalid_table_name', { table: name });
   }
   return name;
 }
@@ -182,11 +132,10 @@ function metricTables(
   },
 ): MetricTables {
   if (!found.profile || !found.drift) {
-    throw new UserError(
-      'monitor_not_ready',
-      `The monitor on ${table} has no metric tables yet (status ${found.status ?? 'unknown'}).`,
-      'A new monitor creates its tables on its first refresh; try again in a few minutes.',
-    );
+    throw new UserError('monitor_not_ready', {
+      table,
+      ...(found.status != null ? { status: found.status } : {}),
+    });
   }
   return {
     profileTable: found.profile,
@@ -219,11 +168,7 @@ export function createMonitorsClient(http: DatabricksHttp): Monitors {
       ).table_id;
     } catch (e) {
       if (isNotFound(e)) {
-        throw new UserError(
-          'table_not_found',
-          `There is no table called ${table}.`,
-          'Check the monitored table in the policy file and that the bot can USE its catalog and schema.',
-        );
+        throw new UserError('table_not_found', { table });
       }
       throw e;
     }
@@ -280,11 +225,7 @@ export function createMonitorsClient(http: DatabricksHttp): Monitors {
       };
     } catch (e) {
       if (isNotFound(e)) {
-        throw new UserError(
-          'monitor_not_found',
-          `${table} has no data-profiling monitor.`,
-          'Create an InferenceLog monitor on it in Catalog Explorer (Quality tab), or fix the table in the policy file.',
-        );
+        throw new UserError('monitor_not_found', { table });
       }
       throw e;
     }
@@ -344,11 +285,7 @@ export function createMonitorsClient(http: DatabricksHttp): Monitors {
         return toRefresh(r);
       } catch (e) {
         if (isNotFound(e)) {
-          throw new UserError(
-            'refresh_not_found',
-            `The monitor on ${table} has no refresh ${refreshId}.`,
-            'Only the last refreshes are kept; start a new one if needed.',
-          );
+          throw new UserError('refresh_not_found', { table, refreshId });
         }
         throw e;
       }

@@ -1,49 +1,9 @@
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
+import { parseAliasName, parseModelName } from '../domain/model-names.js';
+import { requireReady } from '../domain/model-versions.js';
+import type { ModelAlias, ModelInfo, ModelVersionInfo, Registry } from '../domain/ports/registry.js';
 import { DatabricksApiError, type DatabricksHttp, seg } from './http.js';
-import { parseAliasName, parseModelName, sameAlias } from './model-names.js';
-
-export interface ModelAlias {
-  /** Display spelling as stored, e.g. 'Champion'. Compare with `sameAlias`: aliases are case-insensitive. */
-  alias: string;
-  version: number;
-}
-
-export interface ModelInfo {
-  fullName: string;
-  owner?: string;
-  comment?: string;
-  aliases: ModelAlias[];
-}
-
-export type ModelVersionStatus = 'READY' | 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION' | (string & {});
-
-export interface ModelVersionInfo {
-  /** Full three-part name of the model. */
-  modelName: string;
-  version: number;
-  status: ModelVersionStatus;
-  createdAt: Date;
-  createdBy?: string;
-  source?: string;
-  /** The MLflow run that produced the version. */
-  runId?: string;
-  comment?: string;
-  /** Aliases pointing at this version, display spelling. */
-  aliases: string[];
-}
-
-/** The Unity Catalog model registry as the bot sees it. Names are three-part `catalog.schema.model`. */
-export interface Registry {
-  getModel(fullName: string): Promise<ModelInfo>;
-  /** Every version, oldest first, each with the aliases pointing at it. */
-  listVersions(fullName: string): Promise<ModelVersionInfo[]>;
-  getVersion(fullName: string, version: number): Promise<ModelVersionInfo>;
-  resolveAlias(fullName: string, alias: string): Promise<ModelVersionInfo>;
-  /** Points the alias at a READY version, moving it if it pointed elsewhere. */
-  setAlias(fullName: string, alias: string, version: number): Promise<ModelAlias>;
-  deleteAlias(fullName: string, alias: string): Promise<void>;
-}
 
 const aliasSchema = z.looseObject({
   alias_name: z.string(),
@@ -85,26 +45,6 @@ const BASE = '/api/2.1/unity-catalog/models';
 /** Stop a server that keeps handing out tokens from making us loop forever. */
 const MAX_PAGES = 1000;
 
-/**
- * Throws unless the version is READY: only READY versions can be served or aliased.
- *
- * @example requireReady(await registry.getVersion('acme.mlops.churn_model', 4));
- */
-export function requireReady(version: ModelVersionInfo): void {
-  if (version.status === 'READY') return;
-  const hint =
-    version.status === 'PENDING_REGISTRATION'
-      ? 'Its files are still uploading; wait a minute and try again.'
-      : version.status === 'FAILED_REGISTRATION'
-        ? 'Its registration failed and it can never be served; register a new version.'
-        : 'Only READY versions can be deployed or aliased; check the version in Catalog Explorer.';
-  throw new UserError(
-    'version_not_ready',
-    `Version ${version.version} of ${version.modelName} is ${version.status}, not READY.`,
-    hint,
-  );
-}
-
 function toVersion(v: VersionJson): ModelVersionInfo {
   return {
     modelName: `${v.catalog_name}.${v.schema_name}.${v.model_name}`,
@@ -121,11 +61,7 @@ function toVersion(v: VersionJson): ModelVersionInfo {
 
 function checkVersion(version: number): void {
   if (!Number.isSafeInteger(version) || version < 1) {
-    throw new UserError(
-      'invalid_version',
-      `"${version}" is not a model version.`,
-      'Versions are 1, 2, 3, ...',
-    );
+    throw new UserError('invalid_version', { value: String(version), source: 'registry' });
   }
 }
 
@@ -163,11 +99,7 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
       };
     } catch (e) {
       if (isNotFound(e)) {
-        throw new UserError(
-          'model_not_found',
-          `There is no model called ${fullName}.`,
-          'Check the name (catalog.schema.model) and that the bot has USE CATALOG, USE SCHEMA and EXECUTE on it.',
-        );
+        throw new UserError('model_not_found', { variant: 'registry', model: fullName });
       }
       throw e;
     }
@@ -195,12 +127,7 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
       return explainNotFound(
         e,
         fullName,
-        () =>
-          new UserError(
-            'version_not_found',
-            `${fullName} has no version ${version}.`,
-            `Run \`/mlops versions ${fullName}\` to see its versions.`,
-          ),
+        () => new UserError('version_not_found', { model: fullName, version, suggestListing: true }),
       );
     }
   }
@@ -243,26 +170,13 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
       });
       return toVersion(v);
     } catch (e) {
-      return explainNotFound(
-        e,
-        fullName,
-        () =>
-          new UserError(
-            'alias_not_found',
-            `${fullName} has no alias "${alias}".`,
-            `Run \`/mlops versions ${fullName}\` to see its aliases.`,
-          ),
-      );
+      return explainNotFound(e, fullName, () => new UserError('alias_not_found', { model: fullName, alias }));
     }
   }
 
   function permissionHint(e: unknown, fullName: string): never {
     if (e instanceof DatabricksApiError && e.status === 403) {
-      throw new UserError(
-        'alias_permission_denied',
-        `The workspace refused to change aliases of ${fullName}: ${e.message}`,
-        'Only the model owner or a metastore admin can set or delete aliases; make the bot principal (or its group) the owner.',
-      );
+      throw new UserError('alias_permission_denied', { model: fullName, databricksMessage: e.message });
     }
     throw e;
   }
@@ -285,7 +199,7 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
         return explainNotFound(
           e,
           fullName,
-          () => new UserError('version_not_found', `${fullName} has no version ${version}.`),
+          () => new UserError('version_not_found', { model: fullName, version, suggestListing: false }),
         );
       }
       return permissionHint(e, fullName);
@@ -308,12 +222,7 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
         return explainNotFound(
           e,
           fullName,
-          () =>
-            new UserError(
-              'alias_not_found',
-              `${fullName} has no alias "${alias}".`,
-              `Run \`/mlops versions ${fullName}\` to see its aliases.`,
-            ),
+          () => new UserError('alias_not_found', { model: fullName, alias }),
         );
       }
       permissionHint(e, fullName);
@@ -321,9 +230,4 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
   }
 
   return { getModel, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };
-}
-
-/** The version an alias points at in a model read with its aliases, if the alias exists. */
-export function aliasVersion(model: ModelInfo, alias: string): number | undefined {
-  return model.aliases.find((a) => sameAlias(a.alias, alias))?.version;
 }

@@ -1,5 +1,18 @@
 import { z } from 'zod';
+import { checkName, MAX_QUERY_BYTES, normaliseConfig, sameConfig } from '../domain/endpoint-config.js';
 import { UserError } from '../domain/errors.js';
+import type {
+  CallOptions,
+  Endpoint,
+  EndpointConfig,
+  EndpointSummary,
+  InferenceTable,
+  InferenceTableInput,
+  QueryResult,
+  ServedVersion,
+  Serving,
+  WorkloadSize,
+} from '../domain/ports/serving.js';
 import {
   DatabricksApiError,
   type DatabricksHttp,
@@ -9,293 +22,10 @@ import {
 } from './http.js';
 
 // ---------------------------------------------------------------------------------------------
-// Domain types: what the rest of the app sees. No REST JSON leaves this file.
-// ---------------------------------------------------------------------------------------------
-
-export type WorkloadSize = 'Small' | 'Medium' | 'Large';
-export type UpdateState =
-  | 'NOT_UPDATING'
-  | 'IN_PROGRESS'
-  | 'UPDATE_FAILED'
-  | 'UPDATE_CANCELED'
-  | (string & {});
-
-/** One model version deployed on an endpoint ("served entity" in Databricks' words). */
-export interface ServedVersion {
-  /** The served entity name that traffic routes and the `served-model-name` header refer to. */
-  name: string;
-  /** Unity Catalog full name, e.g. main.ml.churn_model. */
-  modelName: string;
-  modelVersion: string;
-  workloadSize: WorkloadSize;
-  scaleToZero: boolean;
-  /** Deployment state, e.g. DEPLOYMENT_READY, DEPLOYMENT_CREATING, DEPLOYMENT_FAILED. */
-  state?: string;
-  /** Databricks' explanation of the deployment state (the reason when it failed). */
-  stateMessage?: string;
-}
-
-export interface TrafficRoute {
-  servedName: string;
-  percent: number;
-}
-
-export interface EndpointConfig {
-  servedVersions: ServedVersion[];
-  traffic: TrafficRoute[];
-  configVersion?: number;
-}
-
-export interface InferenceTable {
-  enabled: boolean;
-  catalog?: string;
-  schema?: string;
-  tablePrefix?: string;
-  /** `<catalog>.<schema>.<prefix>_payload`, where requests and responses land. */
-  payloadTable?: string;
-}
-
-export interface Endpoint {
-  name: string;
-  id?: string;
-  /** The live config answers queries (READY). */
-  ready: boolean;
-  /** A rollout is running (`updateState === 'IN_PROGRESS'`). */
-  updating: boolean;
-  updateState: UpdateState;
-  /** The live config; absent until the endpoint has deployed once. */
-  current?: EndpointConfig;
-  /** The config being rolled out, or the one that just failed to roll out. */
-  pending?: EndpointConfig;
-  /** Databricks' reason when `updateState` is UPDATE_FAILED or UPDATE_CANCELED. */
-  failureReason?: string;
-  creator?: string;
-  createdAt?: Date;
-  updatedAt?: Date;
-  inferenceTable?: InferenceTable;
-}
-
-/** What the list call knows: no traffic split, served versions reduced to their names. */
-export interface EndpointSummary {
-  name: string;
-  ready: boolean;
-  updating: boolean;
-  updateState: UpdateState;
-  creator?: string;
-  servedVersions: Array<Pick<ServedVersion, 'name' | 'modelName' | 'modelVersion'>>;
-}
-
-/** A served version as a caller asks for it; the name defaults to `servedNameFor(model, version)`. */
-export interface ServedVersionInput {
-  name?: string;
-  modelName: string;
-  modelVersion: string | number;
-  workloadSize?: WorkloadSize;
-  scaleToZero?: boolean;
-}
-
-export interface EndpointConfigInput {
-  servedVersions: ServedVersionInput[];
-  /** May be left out when there is a single served version (it then gets 100 %). */
-  traffic?: TrafficRoute[];
-}
-
-export interface CreateEndpointInput {
-  name: string;
-  config: EndpointConfigInput;
-  inferenceTable?: InferenceTableInput;
-  tags?: Record<string, string>;
-}
-
-export type InferenceTableInput =
-  | { enabled: true; catalog: string; schema: string; tablePrefix: string }
-  | { enabled: false };
-
-export type QueryInput =
-  | { records: Array<Record<string, unknown>>; clientRequestId?: string }
-  | { split: { columns: string[]; data: unknown[][]; index?: unknown[] }; clientRequestId?: string };
-
-export interface QueryResult {
-  predictions: unknown[];
-  /** Served entity that answered (the `served-model-name` header); map it to a version with the config. */
-  servedName?: string;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-}
-
-/** Model Serving as the app sees it. */
-export interface Serving {
-  list(options?: CallOptions): Promise<EndpointSummary[]>;
-  get(name: string, options?: CallOptions): Promise<Endpoint>;
-  /** Starts the first rollout; the endpoint comes back IN_PROGRESS. */
-  create(input: CreateEndpointInput, options?: CallOptions): Promise<Endpoint>;
-  /** Replaces the whole config (served versions and traffic); starts a rollout. */
-  updateConfig(name: string, config: EndpointConfigInput, options?: CallOptions): Promise<Endpoint>;
-  query(name: string, input: QueryInput, options?: CallOptions): Promise<QueryResult>;
-  /** Turns AI-gateway inference tables on or off; other AI-gateway settings are kept. */
-  setInferenceTable(name: string, table: InferenceTableInput, options?: CallOptions): Promise<InferenceTable>;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Limits and pure helpers
 // ---------------------------------------------------------------------------------------------
 
-export const MAX_SERVED_VERSIONS = 10;
-export const MAX_QUERY_BYTES = 16 * 1024 * 1024;
-const NAME_RE = /^[A-Za-z0-9_-]{1,63}$/;
 const WORKLOAD_SIZES: readonly string[] = ['Small', 'Medium', 'Large'];
-
-/**
- * The served entity name modelgate gives a model version: short model name, sanitised, `-<version>`.
- *
- * @example servedNameFor('main.ml.churn_model', 3) // 'churn_model-3'
- */
-export function servedNameFor(modelFullName: string, version: string | number): string {
-  const suffix = `-${String(version).replace(/[^A-Za-z0-9_-]/g, '_')}`;
-  const short = (modelFullName.split('.').pop() ?? '').replace(/[^A-Za-z0-9_-]/g, '_') || 'model';
-  return `${short.slice(0, 63 - suffix.length)}${suffix}`;
-}
-
-/**
- * Checks a config before it is sent and returns it with every name and route explicit: names default
- * to `servedNameFor`, and a served version without a route gets a 0 % route (keeps it warm).
- * Throws UserError with a hint on anything Databricks would refuse.
- *
- * @example normaliseConfig({ servedVersions: [{ modelName: 'main.ml.churn', modelVersion: 3 }] })
- */
-export function normaliseConfig(input: EndpointConfigInput): EndpointConfig {
-  const versions = input.servedVersions;
-  if (versions.length === 0) {
-    throw new UserError('invalid_config', 'A config needs at least one served model version.');
-  }
-  if (versions.length > MAX_SERVED_VERSIONS) {
-    throw new UserError(
-      'too_many_versions',
-      `An endpoint can serve at most ${MAX_SERVED_VERSIONS} versions; this config has ${versions.length}.`,
-      'Drop the versions that get 0 % of the traffic.',
-    );
-  }
-  const servedVersions: ServedVersion[] = versions.map((v) => {
-    const modelVersion = String(v.modelVersion).trim();
-    if (!/^\d+$/.test(modelVersion)) {
-      throw new UserError(
-        'invalid_version',
-        `"${modelVersion}" is not a model version number.`,
-        'Use the number shown in the registry, e.g. 3.',
-      );
-    }
-    if (!v.modelName.trim()) throw new UserError('invalid_config', 'A served version needs a model name.');
-    const name = v.name ?? servedNameFor(v.modelName, modelVersion);
-    checkName(name, 'served version');
-    return {
-      name,
-      modelName: v.modelName,
-      modelVersion,
-      workloadSize: v.workloadSize ?? 'Small',
-      scaleToZero: v.scaleToZero ?? false,
-    };
-  });
-  const names = new Set<string>();
-  const pairs = new Set<string>();
-  for (const v of servedVersions) {
-    if (names.has(v.name)) {
-      throw new UserError(
-        'duplicate_served_name',
-        `Two served versions are both called "${v.name}".`,
-        'Give each served version its own name.',
-      );
-    }
-    const pair = `${v.modelName.toLowerCase()}@${v.modelVersion}`;
-    if (pairs.has(pair)) {
-      throw new UserError(
-        'duplicate_version',
-        `Version ${v.modelVersion} of ${v.modelName} appears twice in the config.`,
-        'List each model version once.',
-      );
-    }
-    names.add(v.name);
-    pairs.add(pair);
-  }
-
-  const only = servedVersions[0]!;
-  const given =
-    input.traffic ?? (servedVersions.length === 1 ? [{ servedName: only.name, percent: 100 }] : []);
-  if (given.length === 0) {
-    throw new UserError(
-      'invalid_traffic',
-      'With more than one served version the traffic split must be given.',
-      `Say how to split it, e.g. ${servedVersions.map((v) => `${v.name}=${Math.floor(100 / servedVersions.length)}`).join(' ')} (adding up to 100).`,
-    );
-  }
-  const routed = new Set<string>();
-  for (const r of given) {
-    if (!names.has(r.servedName)) {
-      throw new UserError(
-        'invalid_traffic',
-        `The traffic split names "${r.servedName}", which is not a served version of this config.`,
-        `Route traffic only to: ${[...names].join(', ')}.`,
-      );
-    }
-    if (routed.has(r.servedName)) {
-      throw new UserError(
-        'invalid_traffic',
-        `"${r.servedName}" has two traffic routes.`,
-        'Give it one route.',
-      );
-    }
-    if (!Number.isInteger(r.percent) || r.percent < 0 || r.percent > 100) {
-      throw new UserError(
-        'invalid_traffic',
-        `${r.percent} % for "${r.servedName}" is not a whole percentage between 0 and 100.`,
-      );
-    }
-    routed.add(r.servedName);
-  }
-  const total = given.reduce((s, r) => s + r.percent, 0);
-  if (total !== 100) {
-    throw new UserError(
-      'invalid_traffic',
-      `The traffic split adds up to ${total} %, not 100 %.`,
-      'Adjust the percentages so they add up to exactly 100.',
-    );
-  }
-  const traffic = [
-    ...given.map((r) => ({ servedName: r.servedName, percent: r.percent })),
-    ...servedVersions.filter((v) => !routed.has(v.name)).map((v) => ({ servedName: v.name, percent: 0 })),
-  ];
-  return { servedVersions, traffic };
-}
-
-function checkName(name: string, what: string): void {
-  if (!NAME_RE.test(name)) {
-    throw new UserError(
-      'invalid_name',
-      `"${name}" is not a valid ${what} name.`,
-      'Use 1–63 letters, digits, "-" or "_".',
-    );
-  }
-}
-
-/** Whether two configs deploy the same versions with the same settings and split (order ignored). */
-export function sameConfig(a: EndpointConfig, b: EndpointConfig): boolean {
-  const versions = (c: EndpointConfig) =>
-    c.servedVersions
-      .map((v) =>
-        [v.name, v.modelName.toLowerCase(), v.modelVersion, v.workloadSize, v.scaleToZero].join('|'),
-      )
-      .sort()
-      .join(',');
-  // A route of 0 % and no route at all mean the same thing.
-  const routes = (c: EndpointConfig) =>
-    c.traffic
-      .filter((r) => r.percent > 0)
-      .map((r) => `${r.servedName}=${r.percent}`)
-      .sort()
-      .join(',');
-  return versions(a) === versions(b) && routes(a) === routes(b);
-}
 
 function toConfigJson(config: EndpointConfig) {
   return {
@@ -318,14 +48,10 @@ function toInferenceTableJson(t: InferenceTableInput) {
     ['catalog', t.catalog],
     ['schema', t.schema],
   ] as const) {
-    if (!value.trim()) throw new UserError('invalid_inference_table', `The inference table needs a ${key}.`);
+    if (!value.trim()) throw new UserError('invalid_inference_table', { variant: 'missing_part', part: key });
   }
   if (!/^[A-Za-z0-9_]{1,63}$/.test(t.tablePrefix)) {
-    throw new UserError(
-      'invalid_inference_table',
-      `"${t.tablePrefix}" is not a valid table name prefix.`,
-      'Use 1–63 letters, digits or "_".',
-    );
+    throw new UserError('invalid_inference_table', { variant: 'prefix', prefix: t.tablePrefix });
   }
   return { enabled: true, catalog_name: t.catalog, schema_name: t.schema, table_name_prefix: t.tablePrefix };
 }
@@ -513,39 +239,20 @@ export function toEndpoint(json: EndpointJson): Endpoint {
 // Errors → UserError where the user can act
 // ---------------------------------------------------------------------------------------------
 
-function notFound(name: string): UserError {
-  return new UserError(
-    'endpoint_not_found',
-    `No serving endpoint called "${name}".`,
-    'Run `/mlops status` to list the endpoints, or check the spelling.',
-  );
-}
+const notFound = (endpoint: string) => new UserError('endpoint_not_found', { endpoint });
 
-export function rolloutInProgress(name: string): UserError {
-  return new UserError(
-    'rollout_in_progress',
-    `A rollout is already in progress on ${name}.`,
-    `Wait for it to finish (\`/mlops status ${name}\`), then try again.`,
-  );
-}
+/** The error of a config change refused because another rollout is running. */
+export const rolloutInProgress = (endpoint: string) => new UserError('rollout_in_progress', { endpoint });
 
 /** The user-facing form of the errors of endpoint-scoped calls; anything else is rethrown as is. */
 function mapError(e: unknown, name: string, action: string): never {
   if (e instanceof DatabricksApiError) {
     if (e.status === 404) throw notFound(name);
     if (e.status === 403) {
-      throw new UserError(
-        'permission_denied',
-        `Databricks refused to ${action} ${name}: ${e.message}`,
-        'The bot’s principal needs CAN MANAGE (or CAN QUERY for queries) on the endpoint.',
-      );
+      throw new UserError('permission_denied', { endpoint: name, action, databricksMessage: e.message });
     }
     if (e.status === 400) {
-      throw new UserError(
-        'serving_rejected',
-        `Databricks refused to ${action} ${name}: ${e.message}`,
-        'Fix the request and try again.',
-      );
+      throw new UserError('serving_rejected', { endpoint: name, action, databricksMessage: e.message });
     }
   }
   throw e;
@@ -635,21 +342,20 @@ export function createServingClient(http: DatabricksHttp): Serving {
           // Maybe our own earlier attempt (its answer was lost): same config means it is done.
           const existing = await get(input.name, options);
           if (holds(existing, config)) return existing;
-          throw new UserError(
-            'endpoint_exists',
-            `An endpoint called "${input.name}" already exists with a different config.`,
-            `Pick another name, or change it with \`/mlops deploy ${input.name} …\`.`,
-          );
+          throw new UserError('endpoint_exists', { endpoint: input.name });
         }
         if (e instanceof DatabricksTransportError && e.kind !== 'aborted') {
-          throw new UserError(
-            'create_outcome_unknown',
-            `Lost the answer while creating endpoint "${input.name}" (${e.message}); it may or may not exist now.`,
-            `Check with \`/mlops status ${input.name}\`, or simply retry: an identical endpoint is recognised.`,
-          );
+          throw new UserError('create_outcome_unknown', {
+            endpoint: input.name,
+            transportMessage: e.message,
+          });
         }
         if (e instanceof DatabricksApiError && e.status === 404) {
-          throw new UserError('model_not_found', `Databricks refused to create ${input.name}: ${e.message}`);
+          throw new UserError('model_not_found', {
+            variant: 'create',
+            endpoint: input.name,
+            databricksMessage: e.message,
+          });
         }
         return mapError(e, input.name, 'create');
       }
@@ -687,11 +393,7 @@ export function createServingClient(http: DatabricksHttp): Serving {
       if (input.clientRequestId) body.client_request_id = input.clientRequestId;
       const size = Buffer.byteLength(JSON.stringify(body));
       if (size > MAX_QUERY_BYTES) {
-        throw new UserError(
-          'payload_too_large',
-          `The query is ${(size / 1024 / 1024).toFixed(1)} MB; Model Serving accepts at most 16 MB.`,
-          'Send fewer records per query.',
-        );
+        throw new UserError('payload_too_large', { bytes: size, maxBytes: MAX_QUERY_BYTES });
       }
       let header: string | undefined;
       const req: DatabricksRequest<z.infer<typeof queryResponseSchema>> = {
@@ -711,11 +413,7 @@ export function createServingClient(http: DatabricksHttp): Serving {
         return result;
       } catch (e) {
         if (e instanceof DatabricksApiError && e.status === 503) {
-          throw new UserError(
-            'endpoint_not_ready',
-            `Endpoint ${name} is not ready to answer queries: ${e.message}`,
-            `Check its state with \`/mlops status ${name}\` and try again once it is READY.`,
-          );
+          throw new UserError('endpoint_not_ready', { endpoint: name, databricksMessage: e.message });
         }
         return mapError(e, name, 'query');
       }
@@ -749,11 +447,7 @@ export function createServingClient(http: DatabricksHttp): Serving {
       } catch (e) {
         if (e instanceof DatabricksApiError && e.status === 400 && /already enabled/i.test(e.message)) {
           // Only the message tells this case apart (reference §0.1).
-          throw new UserError(
-            'inference_table_already_enabled',
-            `Endpoint ${name} already logs to another inference table.`,
-            'Disable the inference table first, then enable it with the new location.',
-          );
+          throw new UserError('inference_table_already_enabled', { endpoint: name });
         }
         return mapError(e, name, 'change the inference table of');
       }

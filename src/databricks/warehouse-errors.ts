@@ -1,38 +1,10 @@
 /**
- * Typed errors for SQL warehouse reads, and the mapping from what `@databricks/sql` throws. The driver's
+ * The mapping to typed SQL warehouse errors (WarehouseError, in domain/ports/warehouse.ts) from what `@databricks/sql` throws. The driver's
  * error classes are not exported from its package root (and its Thrift `StatusError` is not even an
  * `Error`), so the mapping goes by shape: `errorCode` + `response` for failed operations, `statusCode`
  * for HTTP refusals, `code` for sockets.
  */
-import { UserError } from '../domain/errors.js';
-
-export type WarehouseErrorCode =
-  | 'sql_error'
-  | 'auth'
-  | 'timeout'
-  | 'cancelled'
-  | 'warehouse_starting'
-  | 'connection'
-  | 'row_invalid'
-  | 'invalid_identifier'
-  | 'invalid_parameter';
-
-/**
- * A warehouse read that failed, with a stable `code` to branch on and a `hint` that says what to do.
- *
- * @example if (e instanceof WarehouseError && e.code === 'warehouse_starting') await retryLater();
- */
-export class WarehouseError extends UserError {
-  constructor(
-    override readonly code: WarehouseErrorCode,
-    message: string,
-    hint?: string,
-    readonly details: { sqlState?: string; cause?: unknown } = {},
-  ) {
-    super(code, message, hint);
-    if (details.cause !== undefined) this.cause = details.cause;
-  }
-}
+import { WarehouseError } from '../domain/ports/warehouse.js';
 
 // Texts Databricks gives while a stopped warehouse boots: OpenSession refused outright, or accepted and
 // then every operation on it rejected (classic/pro warehouses).
@@ -49,13 +21,9 @@ export const SESSION_LOST_PATTERNS = [
   /Session handle: SessionHandle \[[^\]]*\] has not been initialized or had already closed/,
 ];
 
-const STARTING_HINT =
-  'The SQL warehouse was stopped and is starting up, which can take a few minutes. Try again shortly, or keep it running (auto-stop) while the bot is in use.';
-
+/** The error of a query sent while a stopped warehouse boots. */
 export function startingError(cause: unknown): WarehouseError {
-  return new WarehouseError('warehouse_starting', 'The SQL warehouse is starting up.', STARTING_HINT, {
-    cause,
-  });
+  return new WarehouseError('warehouse_starting', {}, cause);
 }
 
 function messageOf(e: unknown): string {
@@ -73,12 +41,7 @@ export function toWarehouseError(e: unknown, httpPath: string): WarehouseError {
   if (e instanceof WarehouseError) return e;
   const message = messageOf(e);
   if (e instanceof TokenProviderError) {
-    return new WarehouseError(
-      'auth',
-      `Could not get a Databricks token: ${message}`,
-      'Check DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET for the service principal.',
-      { cause: e },
-    );
+    return new WarehouseError('auth', { variant: 'token_provider', causeMessage: message }, e);
   }
   if (STARTING_PATTERNS.some((p) => p.test(message))) return startingError(e);
 
@@ -100,80 +63,37 @@ export function toWarehouseError(e: unknown, httpPath: string): WarehouseError {
     if (shape.errorCode === 'TIMEOUT') {
       return new WarehouseError(
         'timeout',
-        `The query ran past the warehouse's statement timeout: ${text}`,
-        'Narrow the query (fewer windows or columns), or raise the statement timeout in the configuration.',
-        { sqlState, cause: e },
+        { variant: 'statement_timeout', warehouseMessage: text, sqlState },
+        e,
       );
     }
     if (shape.errorCode === 'CANCELED' || shape.errorCode === 'CLOSED') {
-      return new WarehouseError(
-        'cancelled',
-        'The query was cancelled on the SQL warehouse.',
-        'Run it again.',
-        { sqlState, cause: e },
-      );
+      return new WarehouseError('cancelled', { variant: 'on_warehouse', sqlState }, e);
     }
-    return new WarehouseError(
-      'sql_error',
-      text,
-      'Check the table and column names in the query; the SQLSTATE and error class say what the warehouse rejected.',
-      { sqlState, cause: e },
-    );
+    return new WarehouseError('sql_error', { variant: 'statement', warehouseMessage: text, sqlState }, e);
   }
 
   // The gateway refused the HTTP request before any Thrift was read.
   if (typeof shape.statusCode === 'number') {
     if (shape.statusCode === 401 || shape.statusCode === 403) {
-      return new WarehouseError(
-        'auth',
-        `The SQL warehouse refused the token (HTTP ${shape.statusCode}).`,
-        'Check that the token (or service principal) is valid and has CAN USE on the warehouse.',
-        { cause: e },
-      );
+      return new WarehouseError('auth', { variant: 'refused', status: shape.statusCode }, e);
     }
     if (shape.statusCode === 503) return startingError(e);
     if (shape.statusCode === 404) {
-      return new WarehouseError(
-        'connection',
-        `No SQL warehouse answers at ${httpPath} (HTTP 404).`,
-        'Check DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) against the warehouse’s Connection details.',
-        { cause: e },
-      );
+      return new WarehouseError('connection', { variant: 'no_warehouse_at', httpPath }, e);
     }
-    return new WarehouseError(
-      'connection',
-      `The SQL warehouse answered HTTP ${shape.statusCode}.`,
-      'The warehouse or its gateway is having trouble; try again in a minute.',
-      { cause: e },
-    );
+    return new WarehouseError('connection', { variant: 'http_status', status: shape.statusCode }, e);
   }
 
   if (/timed out/i.test(message) || shape.code === 'ETIMEDOUT') {
-    return new WarehouseError(
-      'timeout',
-      'The SQL warehouse did not answer in time.',
-      'Try again; if it keeps happening, check the warehouse.',
-      { cause: e },
-    );
+    return new WarehouseError('timeout', { variant: 'no_answer' }, e);
   }
   if (
     typeof shape.code === 'string' ||
     /ECONNREFUSED|ENOTFOUND|ECONNRESET|certificate|socket hang up/i.test(message)
   ) {
-    return new WarehouseError(
-      'connection',
-      `Could not reach the SQL warehouse: ${message}`,
-      'Check DATABRICKS_HOST and the network path to the workspace.',
-      { cause: e },
-    );
+    return new WarehouseError('connection', { variant: 'unreachable', causeMessage: message }, e);
   }
   // A Thrift status error (StatusError) or anything else the driver raised.
-  return new WarehouseError(
-    'sql_error',
-    message || 'The SQL warehouse rejected the request.',
-    'Check the query and the warehouse state.',
-    {
-      cause: e,
-    },
-  );
+  return new WarehouseError('sql_error', { variant: 'driver', driverMessage: message }, e);
 }

@@ -14,65 +14,19 @@
 import { auth, DBSQLClient, DBSQLParameter, DBSQLParameterType, type LogLevel } from '@databricks/sql';
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
+import {
+  type ParamValue,
+  type QueryOptions,
+  type Warehouse,
+  WarehouseError,
+} from '../domain/ports/warehouse.js';
 import type { TokenProvider } from './auth.js';
 import {
   SESSION_LOST_PATTERNS,
   startingError,
   TokenProviderError,
   toWarehouseError,
-  WarehouseError,
 } from './warehouse-errors.js';
-
-export { WarehouseError, type WarehouseErrorCode } from './warehouse-errors.js';
-export { columnName, type QuotedIdentifier, tableName } from './warehouse-identifiers.js';
-
-/** A DATE parameter (a plain `Date` binds as TIMESTAMP). */
-export interface SqlDate {
-  readonly kind: 'date';
-  readonly value: string;
-}
-
-/** Values a query may bind: strings, numbers (INTEGER/BIGINT/DOUBLE by value), bigint, booleans, Dates (TIMESTAMP), `sqlDate()`, NULL. */
-export type ParamValue = string | number | bigint | boolean | Date | SqlDate | null;
-
-export interface QueryOptions {
-  /** Abort to give up; the statement is cancelled on the warehouse. */
-  signal?: AbortSignal;
-  /** Client-side deadline; defaults to the statement timeout plus a little grace. */
-  timeoutMs?: number;
-}
-
-/** The domain view of a SQL warehouse. */
-export interface Warehouse {
-  query<T>(
-    sql: string,
-    params: Record<string, ParamValue>,
-    rowSchema: z.ZodType<T>,
-    opts?: QueryOptions,
-  ): Promise<T[]>;
-  close(): Promise<void>;
-}
-
-/**
- * Binds a calendar date as a DATE parameter.
- *
- * @example warehouse.query('SELECT * FROM t WHERE d >= :since', { since: sqlDate('2026-01-31') }, rowSchema)
- */
-export function sqlDate(value: Date | string): SqlDate {
-  const text = typeof value === 'string' ? value : value.toISOString().slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    throw new WarehouseError(
-      'invalid_parameter',
-      `"${text}" is not a date (yyyy-mm-dd).`,
-      'Pass a Date or a yyyy-mm-dd string.',
-    );
-  }
-  return { kind: 'date', value: text };
-}
-
-/** Zod helpers for result rows: the driver returns timestamps as Date and structs as objects. */
-export const sqlTimestamp = z.coerce.date();
-export const sqlWindow = z.object({ start: sqlTimestamp, end: sqlTimestamp });
 
 export const warehouseOptionsSchema = z
   .object({
@@ -107,30 +61,18 @@ export function warehouseHttpPath(env: Readonly<Record<string, string | undefine
   const path = env.DATABRICKS_HTTP_PATH?.trim();
   if (path) {
     if (!path.startsWith('/')) {
-      throw new UserError(
-        'invalid_config',
-        `DATABRICKS_HTTP_PATH "${path}" does not start with /.`,
-        'Copy the HTTP path from the SQL warehouse’s Connection details, e.g. /sql/1.0/warehouses/abc123.',
-      );
+      throw new UserError('invalid_config', { variant: 'http_path', value: path });
     }
     return path;
   }
   const id = env.DATABRICKS_WAREHOUSE_ID?.trim();
   if (id) {
     if (!/^[A-Za-z0-9]+$/.test(id)) {
-      throw new UserError(
-        'invalid_config',
-        `DATABRICKS_WAREHOUSE_ID "${id}" is not a warehouse id.`,
-        'Use the id from the warehouse URL or Connection details (letters and digits only).',
-      );
+      throw new UserError('invalid_config', { variant: 'warehouse_id', value: id });
     }
     return `/sql/1.0/warehouses/${id}`;
   }
-  throw new UserError(
-    'invalid_config',
-    'No SQL warehouse is configured.',
-    'Set DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) to the warehouse that can read the monitor tables.',
-  );
+  throw new UserError('invalid_config', { variant: 'no_warehouse_configured' });
 }
 
 /** Splits DATABRICKS_HOST into what the driver wants: a bare host name and a port (it always uses HTTPS). */
@@ -139,18 +81,10 @@ export function parseWarehouseHost(host: string): { hostname: string; port: numb
   try {
     url = new URL(/^[a-z]+:\/\//i.test(host) ? host : `https://${host}`);
   } catch {
-    throw new UserError(
-      'invalid_config',
-      `DATABRICKS_HOST "${host}" is not a URL or host name.`,
-      'Use the workspace URL, e.g. https://adb-123.4.azuredatabricks.net.',
-    );
+    throw new UserError('invalid_config', { variant: 'host_not_url', value: host });
   }
   if (url.protocol !== 'https:') {
-    throw new UserError(
-      'invalid_config',
-      `DATABRICKS_HOST "${host}" is not HTTPS.`,
-      'SQL warehouses only speak HTTPS; use an https:// URL.',
-    );
+    throw new UserError('invalid_config', { variant: 'host_not_https', value: host });
   }
   return { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 443 };
 }
@@ -166,33 +100,17 @@ function toDriverParams(params: Record<string, ParamValue>): Record<string, Driv
   const out: Record<string, DriverParam> = {};
   for (const [name, value] of Object.entries(params)) {
     if (!PARAM_NAME.test(name)) {
-      throw new WarehouseError(
-        'invalid_parameter',
-        `"${name}" is not a valid parameter name.`,
-        'Name parameters with letters, digits and underscores, and write them as :name in the SQL.',
-      );
+      throw new WarehouseError('invalid_parameter', { variant: 'name', name });
     }
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new WarehouseError(
-        'invalid_parameter',
-        `Parameter :${name} is ${value}.`,
-        'Pass a finite number, or null.',
-      );
+      throw new WarehouseError('invalid_parameter', { variant: 'not_finite', name, value });
     }
     if (value instanceof Date && Number.isNaN(value.getTime())) {
-      throw new WarehouseError(
-        'invalid_parameter',
-        `Parameter :${name} is an invalid Date.`,
-        'Pass a valid Date, or null.',
-      );
+      throw new WarehouseError('invalid_parameter', { variant: 'invalid_date', name });
     }
     if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
       if (value.kind !== 'date') {
-        throw new WarehouseError(
-          'invalid_parameter',
-          `Parameter :${name} has an unsupported type.`,
-          'Bind strings, numbers, booleans, Dates or sqlDate().',
-        );
+        throw new WarehouseError('invalid_parameter', { variant: 'unsupported_type', name });
       }
       out[name] = new DBSQLParameter({ type: DBSQLParameterType.DATE, value: value.value });
     } else {
@@ -347,11 +265,7 @@ export function createDatabricksWarehouse(options: WarehouseOptions): Warehouse 
       opts: QueryOptions = {},
     ) {
       if (closed) {
-        throw new WarehouseError(
-          'connection',
-          'The SQL warehouse client is closed.',
-          'This is a bug: a query ran after shutdown.',
-        );
+        throw new WarehouseError('connection', { variant: 'closed' });
       }
       const driverParams = toDriverParams(params);
       const timeoutMs = opts.timeoutMs ?? config.statementTimeoutSeconds * 1000 + 10_000;
@@ -372,12 +286,11 @@ export function createDatabricksWarehouse(options: WarehouseOptions): Warehouse 
       } catch (e) {
         if (e instanceof Abort) {
           throw e.reason === 'timeout'
-            ? new WarehouseError(
-                'timeout',
-                `The query took longer than ${Math.round(timeoutMs / 100) / 10} s and was cancelled.`,
-                'Narrow the query (fewer windows or columns) or allow it more time.',
-              )
-            : new WarehouseError('cancelled', 'The query was cancelled.', 'Run it again when needed.');
+            ? new WarehouseError('timeout', {
+                variant: 'deadline',
+                seconds: Math.round(timeoutMs / 100) / 10,
+              })
+            : new WarehouseError('cancelled', { variant: 'by_caller' });
         }
         throw toWarehouseError(e, httpPath);
       } finally {
@@ -396,9 +309,8 @@ export function createDatabricksWarehouse(options: WarehouseOptions): Warehouse 
         const [row, ...path] = issue?.path ?? [];
         throw new WarehouseError(
           'row_invalid',
-          `Row ${String(row)} from the warehouse does not have the expected shape: ${path.join('.') || '(row)'} ${issue?.message ?? ''}`.trim(),
-          'The table’s columns may have changed; compare DESCRIBE TABLE with the query’s row schema.',
-          { cause: parsed.error },
+          { row: String(row), path: path.join('.'), issue: issue?.message ?? '' },
+          parsed.error,
         );
       }
       return parsed.data;

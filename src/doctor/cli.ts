@@ -13,20 +13,24 @@ import { fileURLToPath } from 'node:url';
 import { webApi } from '@slack/bolt';
 import { createJobSettingsReader } from '../approvals/job-settings.js';
 import { describeRule } from '../config/access.js';
+import { ConfigError, type DatabricksConnection } from '../config/databricks-connection.js';
 import { type AppConfig, describeConfig, displayPath } from '../config/env.js';
 import { type LoadOptions, loadConfig } from '../config/load.js';
 import { groupRefsIn, type Policy, policyTargets } from '../config/policy.js';
 import { createTokenProvider, OAuthError, type TokenProvider } from '../databricks/auth.js';
-import { ConfigError, type DatabricksConnection } from '../databricks/config.js';
 import { createDatabricksHttp, DatabricksApiError, DatabricksTransportError } from '../databricks/http.js';
 import { createMonitorsClient } from '../databricks/monitors.js';
-import { createRegistryClient, type Registry } from '../databricks/registry.js';
-import { createServingClient, type Serving } from '../databricks/serving.js';
-import { createDatabricksWarehouse, type Warehouse, warehouseHttpPath } from '../databricks/warehouse.js';
-import { isUserError } from '../domain/errors.js';
+import { createRegistryClient } from '../databricks/registry.js';
+import { createServingClient } from '../databricks/serving.js';
+import { createDatabricksWarehouse, warehouseHttpPath } from '../databricks/warehouse.js';
+import { hasCode, isUserError } from '../domain/errors.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Serving } from '../domain/ports/serving.js';
+import type { Warehouse } from '../domain/ports/warehouse.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { startSlackTwin } from '../sandbox/slack/start-slack-twin.js';
 import { startDatabricksTwins } from '../sandbox/start.js';
+import { describeError } from '../slack/blocks/errors.js';
 import { createDirectory, type UsergroupsClient } from '../slack/directory.js';
 import { BOT_SCOPES } from '../slack/scopes.js';
 import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
@@ -274,8 +278,8 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
         results.push(
           fail(
             'Slack user groups',
-            isUserError(e) ? e.message : 'could not list user groups',
-            isUserError(e) && e.hint ? e.hint : 'run again',
+            isUserError(e) ? describeError(e).text : 'could not list user groups',
+            (isUserError(e) && describeError(e).hint) || 'run again',
           ),
         );
       }
@@ -310,7 +314,7 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
         ok(name, `exists (${ep.ready ? 'ready' : 'not ready'}${serving ? `, serving ${serving}` : ''})`),
       );
     } catch (e) {
-      const missing = isUserError(e) && e.code === 'endpoint_not_found';
+      const missing = hasCode(e, 'endpoint_not_found');
       const where = [
         policy.defaults.endpoint === endpoint ? 'defaults.endpoint' : undefined,
         policy.protectedEndpoints.some((p) => p.name === endpoint) ? 'protectedEndpoints' : undefined,
@@ -326,8 +330,8 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
             )
           : fail(
               name,
-              isUserError(e) ? e.message : 'could not be read',
-              isUserError(e) && e.hint ? e.hint : 'run again',
+              isUserError(e) ? describeError(e).text : 'could not be read',
+              (isUserError(e) && describeError(e).hint) || 'run again',
             ),
       );
     }
@@ -345,8 +349,8 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
       results.push(
         fail(
           name,
-          isUserError(e) ? e.message : 'could not be read',
-          isUserError(e) && e.hint ? e.hint : 'run again',
+          isUserError(e) ? describeError(e).text : 'could not be read',
+          (isUserError(e) && describeError(e).hint) || 'run again',
         ),
       );
     }

@@ -39,13 +39,6 @@ export interface MessageRef {
   ts: string;
 }
 
-/** Posting and updating channel messages; implemented over Slack's Web API in slack/. */
-export interface Messenger {
-  post(channel: string, message: Pick<Reply, 'text' | 'blocks'>, threadTs?: string): Promise<MessageRef>;
-  update(ref: MessageRef, message: Pick<Reply, 'text' | 'blocks'>): Promise<void>;
-  ephemeral(channel: string, user: string, message: Pick<Reply, 'text' | 'blocks'>): Promise<void>;
-}
-
 /**
  * The change pipeline as command handlers see it: they build a plan and hand it over.
  * `input` is the parsed command, kept so Apply can rebuild the plan and detect staleness.

@@ -8,7 +8,8 @@
  * the first window) is a named parameter.
  */
 import { z } from 'zod';
-import { columnName, type ParamValue, sqlTimestamp, tableName } from '../databricks/warehouse.js';
+import { type ParamValue, sqlTimestamp } from '../domain/ports/warehouse.js';
+import { columnName, tableName } from '../domain/sql-identifiers.js';
 import type { DriftTerm, MetricWindow, RuleTable } from './rules.js';
 
 export interface MetricQueryInput {

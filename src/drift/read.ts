@@ -4,8 +4,9 @@
  * metric tables and the model ids, and reads the windows needed with one query per metric table:
  * the new ones since the last complete window processed, plus the chart's history.
  */
-import type { MonitorRefresh } from '../databricks/monitors.js';
+
 import { UserError } from '../domain/errors.js';
+import type { MonitorRefresh } from '../domain/ports/monitors.js';
 import { poll } from '../lib/poll.js';
 import { buildMetricQuery, type MetricRow, toWindows } from './queries.js';
 import { type MetricWindow, termsOf } from './rules.js';

@@ -5,9 +5,9 @@
  */
 import type { ChartRenderer } from '../charts/renderer.js';
 import type { MonitorConfig } from '../config/policy-monitors.js';
-import type { Monitors } from '../databricks/monitors.js';
-import type { Serving } from '../databricks/serving.js';
-import type { Warehouse } from '../databricks/warehouse.js';
+import type { Monitors } from '../domain/ports/monitors.js';
+import type { Serving } from '../domain/ports/serving.js';
+import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { Actor, MessageRef, Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';

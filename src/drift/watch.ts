@@ -7,11 +7,11 @@
 import type { ChartRenderer } from '../charts/renderer.js';
 import type { Policy } from '../config/policy.js';
 import type { ChartRendererKind, ChartsConfig, MonitorsConfig } from '../config/policy-monitors.js';
-import { resolveModelName } from '../databricks/model-names.js';
-import type { Monitors } from '../databricks/monitors.js';
-import type { Serving } from '../databricks/serving.js';
-import type { Warehouse } from '../databricks/warehouse.js';
 import { UserError } from '../domain/errors.js';
+import { resolveModelName } from '../domain/model-names.js';
+import type { Monitors } from '../domain/ports/monitors.js';
+import type { Serving } from '../domain/ports/serving.js';
+import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { ScheduledJob } from '../lib/cron.js';

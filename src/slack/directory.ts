@@ -61,51 +61,27 @@ export function directoryError(e: unknown): UserError {
   const code = (e as { code?: unknown }).code;
   const slackError = slackErrorOf(e);
   if (slackError === 'missing_scope') {
-    return new UserError(
-      'directory_missing_scope',
-      'The bot cannot read Slack user groups: the app lacks the usergroups:read scope.',
-      'An admin must add usergroups:read under OAuth & Permissions (manifest.yml lists it) and reinstall the app.',
-    );
+    return new UserError('directory_missing_scope', {});
   }
   if (
     slackError &&
     ['invalid_auth', 'not_authed', 'token_revoked', 'account_inactive'].includes(slackError)
   ) {
-    return new UserError(
-      'directory_auth',
-      `Slack refused the bot token (${slackError}) while reading user groups.`,
-      'An admin should check SLACK_BOT_TOKEN with `npm run doctor`.',
-    );
+    return new UserError('directory_auth', { slackError });
   }
   if (
     slackError &&
     ['paid_teams_only', 'plan_upgrade_required', 'feature_not_enabled'].includes(slackError)
   ) {
-    return new UserError(
-      'directory_unavailable',
-      'This Slack workspace has no user groups (they need a paid plan).',
-      'An admin can list member ids under `users:` in the policy instead of `groups:`.',
-    );
+    return new UserError('directory_unavailable', {});
   }
   if (code === 'slack_webapi_rate_limited_error' || slackError === 'ratelimited') {
-    return new UserError(
-      'directory_rate_limited',
-      'Slack is rate-limiting user group lookups right now.',
-      'Try again in a minute.',
-    );
+    return new UserError('directory_rate_limited', {});
   }
   if (code === 'slack_webapi_request_error' || code === 'slack_webapi_http_error') {
-    return new UserError(
-      'directory_unreachable',
-      'Slack could not be reached to check your user groups.',
-      'Try again in a moment.',
-    );
+    return new UserError('directory_unreachable', {});
   }
-  return new UserError(
-    'directory_failed',
-    `Slack answered ${slackError ?? 'with an error'} when asked for user groups.`,
-    'Try again; if it persists, an admin can run `npm run doctor`.',
-  );
+  return new UserError('directory_failed', slackError ? { slackError } : {});
 }
 
 const normalise = (ref: string): string => (ref.startsWith('@') ? ref.toLowerCase() : ref);

@@ -86,12 +86,23 @@ export type Authorise = (
 export function createAuthorise(policy: Policy, directory: Pick<Directory, 'groupsOf'>): Authorise {
   return async (actor, channelId, subcommand, endpoint) => {
     const channel = checkChannel(policy, channelId);
-    if (!channel.ok) throw new UserError('channel_not_allowed', channel.reason, channel.hint);
+    if (!channel.ok) {
+      throw new UserError('channel_not_allowed', {
+        variant: 'access',
+        reason: channel.reason,
+        ...(channel.hint !== undefined ? { hint: channel.hint } : {}),
+      });
+    }
     const target = endpoint ? { endpoint } : {};
     const groups = needsGroups(policy, subcommand, target)
       ? await directory.groupsOf(actor.userId)
       : new Set<string>();
     const access = checkAccess(policy, actor, groups, subcommand, target);
-    if (!access.ok) throw new UserError('not_allowed', access.reason, access.hint);
+    if (!access.ok) {
+      throw new UserError('not_allowed', {
+        reason: access.reason,
+        ...(access.hint !== undefined ? { hint: access.hint } : {}),
+      });
+    }
   };
 }

@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import type { Messenger } from '../domain/vocabulary.js';
+import type { Messenger } from '../domain/ports/messenger.js';
 
 type Client = Pick<webApi.WebClient, 'chat'>;
 

@@ -4,8 +4,9 @@ import type { Plan } from '../../src/changes/types.js';
 import type { CommandDeps } from '../../src/commands/deps.js';
 import { dispatch, parseCommand } from '../../src/commands/index.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
-import { createServingClient, type EndpointConfig } from '../../src/databricks/serving.js';
+import { createServingClient } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type {
   Actor,
   ChangePipeline,

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { createServingClient } from '../../src/databricks/serving.js';
-import { createDatabricksWarehouse, tableName, type Warehouse } from '../../src/databricks/warehouse.js';
+import { createDatabricksWarehouse } from '../../src/databricks/warehouse.js';
+import type { Warehouse } from '../../src/domain/ports/warehouse.js';
+import { tableName } from '../../src/domain/sql-identifiers.js';
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
 import { DEMO } from '../../src/sandbox/workspace/demo.js';
 

@@ -4,12 +4,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findRegisteredVersion } from '../../src/approvals/registered-version.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp, DatabricksApiError } from '../../src/databricks/http.js';
-import { createJobsClient, isFinished, type Jobs, succeeded } from '../../src/databricks/jobs.js';
-import { jobRunUrl } from '../../src/databricks/links.js';
-import { createMlflowRuns, JOB_ID_TAG, JOB_RUN_ID_TAG } from '../../src/databricks/mlflow.js';
+import { createJobsClient } from '../../src/databricks/jobs.js';
+import { createMlflowRuns } from '../../src/databricks/mlflow.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
+import { isFinished, JOB_ID_TAG, JOB_RUN_ID_TAG, succeeded } from '../../src/domain/job-runs.js';
+import type { Jobs } from '../../src/domain/ports/jobs.js';
+import { jobRunUrl } from '../../src/domain/workspace-links.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { userError } from '../support/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
@@ -70,8 +73,8 @@ describe('starting a run', () => {
   it('explains a job that does not exist (400 INVALID_PARAMETER_VALUE from the workspace)', async () => {
     const err = await userError(jobs.runNow(123));
     expect(err.code).toBe('job_not_found');
-    expect(err.message).toContain('123');
-    expect(err.hint).toContain('policy file');
+    expect(describeError(err).text).toContain('123');
+    expect(describeError(err).hint).toContain('policy file');
   });
 
   it('refuses an idempotency token longer than 64 characters before calling the workspace', async () => {

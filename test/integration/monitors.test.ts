@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatabricksApiError } from '../../src/databricks/http.js';
-import { createMonitorsClient, granularityText, type Monitors } from '../../src/databricks/monitors.js';
+import { createMonitorsClient, granularityText } from '../../src/databricks/monitors.js';
+import type { Monitors } from '../../src/domain/ports/monitors.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { Monitor } from '../../src/sandbox/workspace/state.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { userError } from '../support/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
@@ -76,13 +78,13 @@ describe('finding the metric tables', () => {
   it('explains a table that does not exist', async () => {
     const err = await userError(monitors.findMetricTables('acme.mlops.nope'));
     expect(err.code).toBe('table_not_found');
-    expect(err.message).toContain('acme.mlops.nope');
+    expect(describeError(err).text).toContain('acme.mlops.nope');
   });
 
   it('explains a table that has no monitor in either API', async () => {
     const err = await userError(monitors.findMetricTables(DEMO.inferenceTable));
     expect(err.code).toBe('monitor_not_found');
-    expect(err.hint).toContain('InferenceLog');
+    expect(describeError(err).hint).toContain('InferenceLog');
   });
 
   it('refuses a name that is not catalog.schema.table without calling the workspace', async () => {

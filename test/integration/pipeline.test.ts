@@ -8,13 +8,15 @@ import { buildPlanFor, type PlanDeps } from '../../src/changes/plan/index.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
-import { createRegistryClient, type Registry } from '../../src/databricks/registry.js';
-import { createServingClient, type Serving } from '../../src/databricks/serving.js';
+import { createRegistryClient } from '../../src/databricks/registry.js';
+import { createServingClient } from '../../src/databricks/serving.js';
+import type { Messenger } from '../../src/domain/ports/messenger.js';
+import type { Registry } from '../../src/domain/ports/registry.js';
+import type { Serving } from '../../src/domain/ports/serving.js';
 import type {
   Actor,
   DeployCommand,
   MessageRef,
-  Messenger,
   MutatingCommand,
   Origin,
   Reply,

@@ -1,15 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DatabricksApiError } from '../../src/databricks/http.js';
-import {
-  aliasVersion,
-  createRegistryClient,
-  type ModelVersionInfo,
-  type Registry,
-  requireReady,
-} from '../../src/databricks/registry.js';
+import { createRegistryClient } from '../../src/databricks/registry.js';
+import { aliasVersion, requireReady } from '../../src/domain/model-versions.js';
+import type { ModelVersionInfo, Registry } from '../../src/domain/ports/registry.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { ModelVersion, VersionStatus } from '../../src/sandbox/workspace/state.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { userError } from '../support/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
@@ -59,8 +56,8 @@ describe('reading a model', () => {
     for (const name of ['acme.mlops.no_such_model', 'nocat.mlops.churn_model']) {
       const err = await userError(registry.getModel(name));
       expect(err.code).toBe('model_not_found');
-      expect(err.message).toContain(name);
-      expect(err.hint).toContain('catalog.schema.model');
+      expect(describeError(err).text).toContain(name);
+      expect(describeError(err).hint).toContain('catalog.schema.model');
     }
   });
 
@@ -131,7 +128,7 @@ describe('reading a version', () => {
   it('tells a missing version from a missing model', async () => {
     const missingVersion = await userError(registry.getVersion(DEMO.model, 9));
     expect(missingVersion.code).toBe('version_not_found');
-    expect(missingVersion.hint).toContain('/mlops versions');
+    expect(describeError(missingVersion).hint).toContain('/mlops versions');
     expect((await userError(registry.getVersion('acme.mlops.nope', 1))).code).toBe('model_not_found');
   });
 
@@ -149,7 +146,7 @@ describe('resolving an alias', () => {
   it('tells a missing alias from a missing model', async () => {
     const err = await userError(registry.resolveAlias(DEMO.model, 'Production'));
     expect(err.code).toBe('alias_not_found');
-    expect(err.message).toContain('Production');
+    expect(describeError(err).text).toContain('Production');
     expect((await userError(registry.resolveAlias('acme.mlops.nope', 'Champion'))).code).toBe(
       'model_not_found',
     );
@@ -196,10 +193,10 @@ describe('setting an alias', () => {
     addVersion(5, 'FAILED_REGISTRATION');
     const pending = await userError(registry.setAlias(DEMO.model, 'Champion', 4));
     expect(pending.code).toBe('version_not_ready');
-    expect(pending.message).toContain('PENDING_REGISTRATION');
-    expect(pending.hint).toContain('wait');
+    expect(describeError(pending).text).toContain('PENDING_REGISTRATION');
+    expect(describeError(pending).hint).toContain('wait');
     const failed = await userError(registry.setAlias(DEMO.model, 'Champion', 5));
-    expect(failed.hint).toContain('register a new version');
+    expect(describeError(failed).hint).toContain('register a new version');
     expect(routeCount(PUT_ALIAS_ROUTE)).toBe(0);
     expect(model().aliases.get('champion')?.version_num).toBe(2);
   });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
-import { type RolloutResult, waitForRollout } from '../../src/databricks/rollout.js';
-import { createServingClient, type Endpoint, type Serving } from '../../src/databricks/serving.js';
+import { createServingClient } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { Endpoint, Serving } from '../../src/domain/ports/serving.js';
+import { type RolloutResult, waitForRollout } from '../../src/domain/rollout.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';
@@ -13,6 +14,7 @@ import {
   type RegisteredModel,
   registeredModel,
 } from '../../src/sandbox/workspace/state.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const MODEL = 'main.ml.churn_model';
 const TEN_MINUTES = 10 * 60_000;
@@ -183,10 +185,10 @@ describe('waitForRollout', () => {
       const err = await waitForRollout(serving, 'churn-down', { clock }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserError);
       expect(err).toMatchObject({ code: 'rollout_watch_failed' });
-      expect((err as UserError).message).toMatch(
+      expect(describeError(err as UserError).text).toMatch(
         /^Lost track of the rollout on churn-down: Injected fault: HTTP 503/,
       );
-      expect((err as UserError).hint).toMatch(/may still be going on/);
+      expect(describeError(err as UserError).hint).toMatch(/may still be going on/);
     } finally {
       twin.faults.clear();
     }

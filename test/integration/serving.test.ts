@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
-import { endpointUrl } from '../../src/databricks/links.js';
-import { createServingClient, type EndpointConfigInput, type Serving } from '../../src/databricks/serving.js';
+import { createServingClient } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { EndpointConfigInput, Serving } from '../../src/domain/ports/serving.js';
+import { endpointUrl } from '../../src/domain/workspace-links.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import {
   type InferenceRecord,
@@ -16,6 +17,7 @@ import {
   type RegisteredModel,
   registeredModel,
 } from '../../src/sandbox/workspace/state.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const MODEL = 'main.ml.churn_model';
 const ROLLOUT_MS = 10 * 60_000;
@@ -151,7 +153,9 @@ describe('create', () => {
     await serving.create({ name: 'churn-taken', config: single(3) });
     const err = await caught(serving.create({ name: 'churn-taken', config: single(1) }));
     expect(err.code).toBe('endpoint_exists');
-    expect(err.message).toBe('An endpoint called "churn-taken" already exists with a different config.');
+    expect(describeError(err).text).toBe(
+      'An endpoint called "churn-taken" already exists with a different config.',
+    );
   });
 
   it('does not retry a create whose connection dropped and says the outcome is unknown', async () => {
@@ -159,7 +163,7 @@ describe('create', () => {
     const before = twin.requests.length;
     const err = await caught(serving.create({ name: 'churn-dropped', config: single(3) }));
     expect(err.code).toBe('create_outcome_unknown');
-    expect(err.message).toMatch(
+    expect(describeError(err).text).toMatch(
       /Lost the answer while creating endpoint "churn-dropped".*may or may not exist/,
     );
     expect(twin.requests.slice(before).filter((r) => r.method === 'POST')).toHaveLength(1);
@@ -168,7 +172,7 @@ describe('create', () => {
   it('refuses a version that is not READY with Databricks’ reason', async () => {
     const err = await caught(serving.create({ name: 'churn-pending', config: single(4) }));
     expect(err.code).toBe('serving_rejected');
-    expect(err.message).toMatch(
+    expect(describeError(err).text).toMatch(
       /version '4' .* is not ready to be served: its status is PENDING_REGISTRATION/,
     );
   });
@@ -180,19 +184,19 @@ describe('create', () => {
         config: { servedVersions: [{ modelName: 'main.ml.nope', modelVersion: 1 }] },
       }),
     );
-    expect(err.message).toMatch(/Model 'main.ml.nope' does not exist/);
+    expect(describeError(err).text).toMatch(/Model 'main.ml.nope' does not exist/);
   });
 
   it('refuses a version that does not exist', async () => {
     const err = await caught(serving.create({ name: 'churn-nover', config: single(99) }));
-    expect(err.message).toMatch(/Version '99' of model 'main.ml.churn_model' does not exist/);
+    expect(describeError(err).text).toMatch(/Version '99' of model 'main.ml.churn_model' does not exist/);
   });
 
   it('refuses an endpoint name Databricks would reject without sending anything', async () => {
     const before = twin.requests.length;
     const err = await caught(serving.create({ name: 'churn endpoint', config: single(3) }));
     expect(err.code).toBe('invalid_name');
-    expect(err.hint).toMatch(/1–63 letters, digits/);
+    expect(describeError(err).hint).toMatch(/1–63 letters, digits/);
     expect(twin.requests.length).toBe(before);
   });
 });
@@ -226,7 +230,7 @@ describe('list and get', () => {
   it('says clearly that an endpoint does not exist', async () => {
     const err = await caught(serving.get('no-such-endpoint'));
     expect(err.code).toBe('endpoint_not_found');
-    expect(err.message).toBe('No serving endpoint called "no-such-endpoint".');
+    expect(describeError(err).text).toBe('No serving endpoint called "no-such-endpoint".');
   });
 
   it('retries a read that met a 503 and returns the endpoint', async () => {
@@ -280,7 +284,7 @@ describe('updateConfig', () => {
     await serving.updateConfig('churn-busy', single(1));
     const err = await caught(serving.updateConfig('churn-busy', single(2)));
     expect(err.code).toBe('rollout_in_progress');
-    expect(err.message).toBe('A rollout is already in progress on churn-busy.');
+    expect(describeError(err).text).toBe('A rollout is already in progress on churn-busy.');
   });
 
   it('takes a 409 on a retried update as success when its own config is the one rolling out', async () => {
@@ -496,7 +500,7 @@ describe('query', () => {
   it('reports a record missing a feature with the model’s schema error', async () => {
     const err = await caught(serving.query('churn-formats', { records: [{ tenure: 3 }] }));
     expect(err.code).toBe('serving_rejected');
-    expect(err.message).toMatch(
+    expect(describeError(err).text).toMatch(
       /Model is missing inputs \['monthly_charges', 'contract', 'senior_citizen'\]/,
     );
   });
@@ -520,7 +524,7 @@ describe('query', () => {
     await serving.create({ name: 'churn-cold', config: single(3) });
     const err = await caught(serving.query('churn-cold', { records: [customer] }));
     expect(err.code).toBe('endpoint_not_ready');
-    expect(err.message).toMatch(/^Endpoint churn-cold is not ready to answer queries/);
+    expect(describeError(err).text).toMatch(/^Endpoint churn-cold is not ready to answer queries/);
   });
 
   it('says clearly that the endpoint to query does not exist', async () => {
@@ -562,7 +566,7 @@ describe('setInferenceTable', () => {
       }),
     );
     expect(err.code).toBe('inference_table_already_enabled');
-    expect(err.hint).toMatch(/Disable the inference table first/);
+    expect(describeError(err).hint).toMatch(/Disable the inference table first/);
     await serving.setInferenceTable('churn-logged', { enabled: false });
     const moved = await serving.setInferenceTable('churn-logged', {
       enabled: true,

@@ -12,7 +12,7 @@ import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
 import { APPROVAL_STATUSES } from '../../src/approvals/state.js';
 import { CHANGE_STATUSES, createChangeStore } from '../../src/changes/store.js';
 import type { EndpointPlan } from '../../src/changes/types.js';
-import type { EndpointConfig } from '../../src/databricks/serving.js';
+import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type { DeployCommand } from '../../src/domain/vocabulary.js';
 import type { AlertView } from '../../src/drift/alert-view.js';
 import { createDriftStateStore } from '../../src/drift/state-store.js';

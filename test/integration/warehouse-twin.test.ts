@@ -4,7 +4,8 @@ import { request } from 'node:https';
 import { DBSQLClient } from '@databricks/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDatabricksWarehouse, WarehouseError } from '../../src/databricks/warehouse.js';
+import { createDatabricksWarehouse } from '../../src/databricks/warehouse.js';
+import { WarehouseError } from '../../src/domain/ports/warehouse.js';
 import { openSandboxDuckDb, type SandboxDb } from '../../src/sandbox/duckdb.js';
 import { startWarehouseTwin, type WarehouseTwin } from '../../src/sandbox/warehouse/index.js';
 

@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { TokenProvider } from '../../src/databricks/auth.js';
-import {
-  createDatabricksWarehouse,
-  sqlDate,
-  sqlWindow,
-  tableName,
-  type Warehouse,
-  WarehouseError,
-  type WarehouseOptions,
-} from '../../src/databricks/warehouse.js';
+import { createDatabricksWarehouse, type WarehouseOptions } from '../../src/databricks/warehouse.js';
+import { sqlDate, sqlWindow, type Warehouse, WarehouseError } from '../../src/domain/ports/warehouse.js';
+import { tableName } from '../../src/domain/sql-identifiers.js';
 import {
   DEMO_TABLES,
   DEMO_THRESHOLDS,
@@ -18,6 +12,7 @@ import {
 } from '../../src/sandbox/demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from '../../src/sandbox/duckdb.js';
 import { startWarehouseTwin, type WarehouseTwin } from '../../src/sandbox/warehouse/index.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const TOKEN = 'dapi-warehouse-test';
 const NOW = new Date('2026-03-10T15:30:00Z');
@@ -194,21 +189,21 @@ describe('failures', () => {
   it('surfaces a SQL error as a sql_error with the Databricks error class, never as an empty result', async () => {
     const error = await failure(warehouse.query('SELECT * FROM acme.mlops.no_such_table', {}, z.object({})));
     expect(error.code).toBe('sql_error');
-    expect(error.message).toMatch(/^\[TABLE_OR_VIEW_NOT_FOUND\]/);
+    expect(describeError(error).text).toMatch(/^\[TABLE_OR_VIEW_NOT_FOUND\]/);
     expect(error.details.sqlState).toBe('42P01');
-    expect(error.hint).toBeTruthy();
+    expect(describeError(error).hint).toBeTruthy();
   });
 
   it('reports a marker without a parameter as UNBOUND_SQL_PARAMETER', async () => {
     const error = await failure(warehouse.query('SELECT :missing AS x', {}, z.object({ x: z.unknown() })));
     expect(error.code).toBe('sql_error');
-    expect(error.message).toMatch(/UNBOUND_SQL_PARAMETER.*missing/);
+    expect(describeError(error).text).toMatch(/UNBOUND_SQL_PARAMETER.*missing/);
   });
 
   it('rejects rows that do not match the row schema as row_invalid', async () => {
     const error = await failure(warehouse.query('SELECT 1 AS n', {}, z.object({ n: z.string() })));
     expect(error.code).toBe('row_invalid');
-    expect(error.message).toMatch(/Row 0 .*n/);
+    expect(describeError(error).text).toMatch(/Row 0 .*n/);
   });
 
   it('refuses a bad token with an auth error and drops it from the shared cache', async () => {
@@ -229,7 +224,7 @@ describe('failures', () => {
     };
     const error = await failure(connect({ tokens }).query('SELECT 1 AS n', {}, z.object({ n: z.number() })));
     expect(error.code).toBe('auth');
-    expect(error.message).toMatch(/OAuth client credentials/);
+    expect(describeError(error).text).toMatch(/OAuth client credentials/);
   });
 
   it('retries once with a fresh token when the refused one was stale', async () => {
@@ -250,7 +245,7 @@ describe('failures', () => {
     const cold = connect();
     const error = await failure(cold.query('SELECT 1 AS n', {}, z.object({ n: z.number() })));
     expect(error.code).toBe('warehouse_starting');
-    expect(error.hint).toMatch(/starting/);
+    expect(describeError(error).hint).toMatch(/starting/);
     await expect(cold.query('SELECT 1 AS n', {}, z.object({ n: z.number() }))).resolves.toEqual([{ n: 1 }]);
   });
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, SUBCOMMANDS } from '../../src/commands/index.js';
-import { UserError } from '../../src/domain/errors.js';
+import { type ErrorCode, type ErrorWords, UserError } from '../../src/domain/errors.js';
+import { WarehouseError } from '../../src/domain/ports/warehouse.js';
 import type { SlackBlock, Subcommand } from '../../src/domain/vocabulary.js';
 import { buildErrorReply, buildInternalErrorReply } from '../../src/slack/blocks/error.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { buildHelpReply, buildSubcommandHelpReply } from '../../src/slack/blocks/help.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 
@@ -64,5 +66,80 @@ describe('error replies', () => {
     expect(reply.visibility).toBe('ephemeral');
     expect(reply.text).toContain('corr-1234');
     expect(readable(reply.blocks)).toContain('`corr-1234`');
+  });
+});
+
+describe('wording coded errors at the edge', () => {
+  const cases: Array<{ name: string; err: UserError; want: ErrorWords }> = [
+    {
+      name: 'a missing endpoint, with the /mlops hint the adapter no longer writes',
+      err: new UserError('endpoint_not_found', { endpoint: 'churn' }),
+      want: {
+        text: 'No serving endpoint called "churn".',
+        hint: 'Run `/mlops status` to list the endpoints, or check the spelling.',
+      },
+    },
+    {
+      name: 'a refusal that relays the message Databricks sent',
+      err: new UserError('permission_denied', {
+        endpoint: 'churn',
+        action: 'update',
+        databricksMessage: 'User lacks CAN MANAGE',
+      }),
+      want: {
+        text: 'Databricks refused to update churn: User lacks CAN MANAGE',
+        hint: 'The bot’s principal needs CAN MANAGE (or CAN QUERY for queries) on the endpoint.',
+      },
+    },
+    {
+      name: 'a missing version found while moving an alias, without a hint',
+      err: new UserError('version_not_found', {
+        model: 'acme.mlops.churn',
+        version: 9,
+        suggestListing: false,
+      }),
+      want: { text: 'acme.mlops.churn has no version 9.' },
+    },
+    {
+      name: 'a warehouse that is starting',
+      err: new WarehouseError('warehouse_starting', {}),
+      want: {
+        text: 'The SQL warehouse is starting up.',
+        hint: 'The SQL warehouse was stopped and is starting up, which can take a few minutes. Try again shortly, or keep it running (auto-stop) while the bot is in use.',
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(`words ${c.name}`, () => {
+      expect(describeError(c.err)).toEqual(c.want);
+    });
+  }
+
+  it('puts a coded error into a private reply with its hint', () => {
+    const reply = buildErrorReply(new UserError('rollout_in_progress', { endpoint: 'churn' }));
+    expect(checkBlocks(reply.blocks)).toEqual([]);
+    expect(reply.visibility).toBe('ephemeral');
+    expect(reply.text).toBe(
+      'A rollout is already in progress on churn. Wait for it to finish (`/mlops status churn`), then try again.',
+    );
+  });
+
+  it('keeps the words of an error built with the legacy form', () => {
+    const err = new UserError('no_change', 'Nothing to change.', 'Pick another version.');
+    expect(describeError(err)).toEqual({ text: 'Nothing to change.', hint: 'Pick another version.' });
+    expect(err.details).toEqual({});
+  });
+
+  it('gives the same words through the deprecated message and hint of a coded error', () => {
+    const err = new UserError('alias_not_found', { model: 'acme.mlops.churn', alias: 'Champion' });
+    expect(err.message).toBe(describeError(err).text);
+    expect(err.hint).toBe('Run `/mlops versions acme.mlops.churn` to see its aliases.');
+  });
+
+  it('keeps the code and the data of a coded error apart from its words', () => {
+    const err = new UserError('job_not_found', { jobId: 123 });
+    const code: ErrorCode = err.code;
+    expect(code).toBe('job_not_found');
+    expect(err.details).toEqual({ jobId: 123 });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelVersionInfo } from '../../src/databricks/registry.js';
+import type { ModelVersionInfo } from '../../src/domain/ports/registry.js';
 import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildModelsReply, MAX_LISTED_VERSIONS } from '../../src/slack/blocks/models.js';

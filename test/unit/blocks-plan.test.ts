@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planDeploy, planPromote } from '../../src/changes/plan/index.js';
 import type { Plan } from '../../src/changes/types.js';
-import type { ModelVersionInfo } from '../../src/databricks/registry.js';
-import type { Endpoint } from '../../src/databricks/serving.js';
+import type { ModelVersionInfo } from '../../src/domain/ports/registry.js';
+import type { Endpoint } from '../../src/domain/ports/serving.js';
 import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import { ACTION_APPLY, ACTION_CANCEL } from '../../src/slack/blocks/action-ids.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
 import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
-import type { EndpointConfig } from '../../src/databricks/serving.js';
+import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';

@@ -4,7 +4,7 @@ import {
   normaliseHost,
   parseDatabricksCfg,
   resolveDatabricksConnection,
-} from '../../src/databricks/config.js';
+} from '../../src/config/databricks-connection.js';
 
 const noFile = {
   readFile: () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/databricks-connection.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, type PolicyIssue, parsePolicy } from '../../src/config/policy.js';
 import { metricTable } from '../../src/config/policy-monitors.js';
-import { ConfigError } from '../../src/databricks/config.js';
 
 function issuesOf(yaml: string): PolicyIssue[] {
   try {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError, type ConfigIssue } from '../../src/config/databricks-connection.js';
 import {
   DEFAULT_DB_PATH,
   describeConfig,
@@ -8,7 +9,6 @@ import {
   parseEnv,
 } from '../../src/config/env.js';
 import { loadConfig } from '../../src/config/load.js';
-import { ConfigError, type ConfigIssue } from '../../src/databricks/config.js';
 
 /** No ~/.databrickscfg: the tests see only the variables they pass. */
 const noProfile = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/domain/errors.js';
 import {
   modelNameSchema,
   parseAliasName,
@@ -6,8 +7,8 @@ import {
   resolveModelName,
   sameAlias,
   versionNumberSchema,
-} from '../../src/databricks/model-names.js';
-import { UserError } from '../../src/domain/errors.js';
+} from '../../src/domain/model-names.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops' };
 
@@ -49,8 +50,8 @@ describe('model names', () => {
   ])('refuses $input because it $problem', ({ input, problem }) => {
     const err = errorOf(() => parseModelName(input));
     expect(err.code).toBe('invalid_model_name');
-    expect(err.message).toContain(problem);
-    expect(err.hint).toContain('catalog.schema.model');
+    expect(describeError(err).text).toContain(problem);
+    expect(describeError(err).hint).toContain('catalog.schema.model');
   });
 
   it.each([

@@ -10,9 +10,9 @@ import {
   summarisePlan,
 } from '../../src/changes/plan/index.js';
 import type { DiffLine, Plan } from '../../src/changes/types.js';
-import type { ModelInfo, ModelVersionInfo } from '../../src/databricks/registry.js';
-import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/databricks/serving.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { ModelInfo, ModelVersionInfo } from '../../src/domain/ports/registry.js';
+import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';
 
 const MODEL = 'acme.mlops.churn_model';
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/databricks-connection.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import {
   closest,
@@ -10,7 +11,6 @@ import {
   parsePolicy,
   policyTargets,
 } from '../../src/config/policy.js';
-import { ConfigError } from '../../src/databricks/config.js';
 
 const fixture = (name: string) => new URL(`../fixtures/policy/${name}`, import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
-import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/databricks/serving.js';
+import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {
   buildApplyingReply,

@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type EndpointConfigInput,
-  normaliseConfig,
-  sameConfig,
-  servedNameFor,
-  toEndpoint,
-} from '../../src/databricks/serving.js';
+import { toEndpoint } from '../../src/databricks/serving.js';
+import { normaliseConfig, sameConfig, servedNameFor } from '../../src/domain/endpoint-config.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { EndpointConfigInput } from '../../src/domain/ports/serving.js';
 import { TrafficPicker } from '../../src/sandbox/workspace/invocations.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const v = (version: number, name?: string) => ({
   modelName: 'main.ml.churn_model',
@@ -128,7 +125,7 @@ describe('normaliseConfig', () => {
     }
     expect(caught).toBeInstanceOf(UserError);
     expect((caught as UserError).code).toBe(code);
-    expect((caught as UserError).message).toMatch(message);
+    expect(describeError(caught as UserError).text).toMatch(message);
   });
 });
 

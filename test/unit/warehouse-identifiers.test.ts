@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  columnName,
-  parseWarehouseHost,
-  sqlDate,
-  tableName,
-  WarehouseError,
-  warehouseHttpPath,
-} from '../../src/databricks/warehouse.js';
+import { parseWarehouseHost, warehouseHttpPath } from '../../src/databricks/warehouse.js';
 import { UserError } from '../../src/domain/errors.js';
+import { sqlDate, WarehouseError } from '../../src/domain/ports/warehouse.js';
+import { columnName, tableName } from '../../src/domain/sql-identifiers.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 function codeOf(work: () => unknown): string | undefined {
   try {
@@ -59,7 +55,7 @@ describe('tableName', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(WarehouseError);
-      expect((e as WarehouseError).hint).toMatch(/catalog\.schema\.table/);
+      expect(describeError(e as WarehouseError).hint).toMatch(/catalog\.schema\.table/);
     }
   });
 });

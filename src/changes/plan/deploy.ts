@@ -2,16 +2,12 @@
  * Deploy: the endpoint serves one version at 100 %, created when it does not exist. Reads the
  * endpoint and the version (resolving an alias), then plans with the pure `planDeploy`.
  */
-import type { ModelVersionInfo } from '../../databricks/registry.js';
-import { requireReady } from '../../databricks/registry.js';
-import {
-  type Endpoint,
-  normaliseConfig,
-  type Serving,
-  servedNameFor,
-  type WorkloadSize,
-} from '../../databricks/serving.js';
+
+import { normaliseConfig, servedNameFor } from '../../domain/endpoint-config.js';
 import { isUserError } from '../../domain/errors.js';
+import { requireReady } from '../../domain/model-versions.js';
+import type { ModelVersionInfo } from '../../domain/ports/registry.js';
+import type { Endpoint, Serving, WorkloadSize } from '../../domain/ports/serving.js';
 import type { DeployCommand } from '../../domain/vocabulary.js';
 import type { EndpointPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';

@@ -1,6 +1,6 @@
 /** What building a plan reads: the ports a planner needs, and nothing that changes anything. */
-import type { Registry } from '../../databricks/registry.js';
-import type { EndpointConfig, Serving } from '../../databricks/serving.js';
+import type { Registry } from '../../domain/ports/registry.js';
+import type { EndpointConfig, Serving } from '../../domain/ports/serving.js';
 
 /** The reads behind every plan. The command handlers' deps include these. */
 export interface PlanDeps {

@@ -2,9 +2,10 @@
  * What plans have in common and how they read: the small helpers every planner uses, the readable
  * diff, the one-line summary and the staleness sentence. Pure.
  */
-import type { EndpointConfig, ServedVersion, WorkloadSize } from '../../databricks/serving.js';
-import { sameConfig } from '../../databricks/serving.js';
+
+import { sameConfig } from '../../domain/endpoint-config.js';
 import { UserError } from '../../domain/errors.js';
+import type { EndpointConfig, ServedVersion, WorkloadSize } from '../../domain/ports/serving.js';
 import type { DiffLine, Plan } from '../types.js';
 
 /** Size and scale-to-zero of a version nobody chose them for. */

@@ -2,9 +2,10 @@
  * Fingerprints: a digest of the state a plan was built on. Apply (and approval) rebuild the plan
  * and refuse it as stale when the digest differs.
  */
-import type { ModelInfo } from '../../databricks/registry.js';
-import { aliasVersion } from '../../databricks/registry.js';
-import type { Endpoint } from '../../databricks/serving.js';
+
+import { aliasVersion } from '../../domain/model-versions.js';
+import type { ModelInfo } from '../../domain/ports/registry.js';
+import type { Endpoint } from '../../domain/ports/serving.js';
 import { onOff } from './diff.js';
 
 /**

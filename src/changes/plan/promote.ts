@@ -3,9 +3,10 @@
  * plans with the pure `planPromote`. A gated move (Production, or what a gate covers) is turned
  * into an approval request later, by the approvals; the plan is the same.
  */
-import type { ModelInfo, ModelVersionInfo } from '../../databricks/registry.js';
-import { aliasVersion, requireReady } from '../../databricks/registry.js';
+
 import { UserError } from '../../domain/errors.js';
+import { aliasVersion, requireReady } from '../../domain/model-versions.js';
+import type { ModelInfo, ModelVersionInfo } from '../../domain/ports/registry.js';
 import type { PromoteCommand } from '../../domain/vocabulary.js';
 import type { AliasPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';

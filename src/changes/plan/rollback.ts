@@ -2,8 +2,10 @@
  * Rollback: restore the served versions and traffic an endpoint had before the bot's last change
  * to it, from the bot's own history. Reads both, then plans with the pure `planRollback`.
  */
-import { type Endpoint, type EndpointConfig, normaliseConfig } from '../../databricks/serving.js';
+
+import { normaliseConfig } from '../../domain/endpoint-config.js';
 import { UserError } from '../../domain/errors.js';
+import type { Endpoint, EndpointConfig } from '../../domain/ports/serving.js';
 import type { RollbackCommand } from '../../domain/vocabulary.js';
 import type { EndpointPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';

@@ -3,15 +3,12 @@
  * yet are added, versions left out removed. Reads the endpoint and the new versions, then plans
  * with the pure `planSplit`.
  */
-import type { ModelVersionInfo } from '../../databricks/registry.js';
-import { requireReady } from '../../databricks/registry.js';
-import {
-  type Endpoint,
-  normaliseConfig,
-  type ServedVersion,
-  servedNameFor,
-} from '../../databricks/serving.js';
+
+import { normaliseConfig, servedNameFor } from '../../domain/endpoint-config.js';
 import { UserError } from '../../domain/errors.js';
+import { requireReady } from '../../domain/model-versions.js';
+import type { ModelVersionInfo } from '../../domain/ports/registry.js';
+import type { Endpoint, ServedVersion } from '../../domain/ports/serving.js';
 import type { SplitCommand } from '../../domain/vocabulary.js';
 import type { EndpointPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';

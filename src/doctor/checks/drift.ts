@@ -5,21 +5,16 @@
  */
 import { z } from 'zod';
 import type { JobSettingsReader } from '../../approvals/job-settings.js';
+import type { DatabricksConnection } from '../../config/databricks-connection.js';
 import { type AppConfig, displayPath } from '../../config/env.js';
 import type { Policy } from '../../config/policy.js';
 import type { MonitorConfig } from '../../config/policy-monitors.js';
-import type { DatabricksConnection } from '../../databricks/config.js';
 import { DatabricksApiError } from '../../databricks/http.js';
-import { resolveModelName } from '../../databricks/model-names.js';
-import type { Monitors } from '../../databricks/monitors.js';
-import {
-  columnName,
-  sqlTimestamp,
-  tableName,
-  type Warehouse,
-  WarehouseError,
-} from '../../databricks/warehouse.js';
 import { isUserError } from '../../domain/errors.js';
+import { resolveModelName } from '../../domain/model-names.js';
+import type { Monitors } from '../../domain/ports/monitors.js';
+import { sqlTimestamp, type Warehouse, WarehouseError } from '../../domain/ports/warehouse.js';
+import { columnName, tableName } from '../../domain/sql-identifiers.js';
 import { type CheckResult, fail, ok, plural, skip } from '../report.js';
 
 /** The drift watch's SQL warehouse as the doctor reads it: queries, and where it is for messages. */

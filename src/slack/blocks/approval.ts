@@ -16,8 +16,8 @@ import {
 import type { ApprovalMessageOptions } from '../../approvals/service.js';
 import type { ApprovalRequest } from '../../approvals/store.js';
 import { describeTraffic } from '../../changes/plan/index.js';
-import { endpointUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl } from '../../domain/workspace-links.js';
 import {
   ACTION_APPROVAL_APPROVE,
   ACTION_APPROVAL_REJECT,

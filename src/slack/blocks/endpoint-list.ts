@@ -1,8 +1,8 @@
 /** Every serving endpoint, one compact line each. */
 
-import { endpointUrl } from '../../databricks/links.js';
-import type { EndpointSummary } from '../../databricks/serving.js';
+import type { EndpointSummary } from '../../domain/ports/serving.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl } from '../../domain/workspace-links.js';
 import { contextBlock, escapeMrkdwn, headerBlock, link, sectionBlock, versionLabel } from './format.js';
 import { BLOCK_LIMITS } from './limits.js';
 

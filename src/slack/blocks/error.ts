@@ -1,20 +1,23 @@
 /**
- * Replies for errors: a UserError shows its message and hint; anything else gets a short apology
- * with a correlation id, and never the error's own text (it may hold tokens or internals).
+ * Replies for errors: a UserError shows its words and hint (slack/blocks/errors.ts); anything else
+ * gets a short apology with a correlation id, and never the error's own text (it may hold tokens
+ * or internals).
  */
 
 import type { UserError } from '../../domain/errors.js';
 import type { Reply } from '../../domain/vocabulary.js';
+import { describeError } from './errors.js';
 import { contextBlock, escapeKeepingLinks, escapeMrkdwn, sectionBlock } from './format.js';
 
 /**
- * @example buildErrorReply(new UserError('bad_input', 'Say which model.', 'Usage: /mlops models <model>'))
+ * @example buildErrorReply(new UserError('endpoint_not_found', { endpoint: 'churn' }))
  */
 export function buildErrorReply(err: UserError): Reply {
-  const blocks = [sectionBlock(escapeKeepingLinks(err.message))];
-  if (err.hint) blocks.push(contextBlock([escapeKeepingLinks(err.hint)]));
+  const { text, hint } = describeError(err);
+  const blocks = [sectionBlock(escapeKeepingLinks(text))];
+  if (hint) blocks.push(contextBlock([escapeKeepingLinks(hint)]));
   return {
-    text: err.hint ? `${err.message} ${err.hint}` : err.message,
+    text: hint ? `${text} ${hint}` : text,
     blocks,
     visibility: 'ephemeral',
   };

@@ -1,8 +1,8 @@
 /** The versions of a model: status, creation time, creator and aliases, newest first. */
 
 import type { ModelsView } from '../../commands/views.js';
-import { modelVersionUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { modelVersionUrl } from '../../domain/workspace-links.js';
 import {
   codeBlocks,
   contextBlock,

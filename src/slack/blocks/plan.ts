@@ -6,8 +6,8 @@
 import type { PlanReplyOptions } from '../../changes/pipeline.js';
 import { diffPlan, summarisePlan } from '../../changes/plan/index.js';
 import type { DiffLine, Plan } from '../../changes/types.js';
-import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl, modelVersionUrl } from '../../domain/workspace-links.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './action-ids.js';
 import {
   codeBlocks,

@@ -8,9 +8,9 @@ import { changeTitle, formatElapsed } from '../../changes/describe.js';
 import type { ProgressPhase, ProgressView } from '../../changes/pipeline.js';
 import { describeTraffic } from '../../changes/plan/index.js';
 import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../../changes/types.js';
-import { endpointUrl, modelVersionUrl } from '../../databricks/links.js';
-import type { Endpoint } from '../../databricks/serving.js';
+import type { Endpoint } from '../../domain/ports/serving.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl, modelVersionUrl } from '../../domain/workspace-links.js';
 import { escapeMrkdwn, shortModel, truncate } from './format.js';
 
 export type { ProgressPhase, ProgressView };

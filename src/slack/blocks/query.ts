@@ -1,8 +1,8 @@
 /** The answer to a query: the predictions as a table, and the version that answered. */
 
 import type { QueryView } from '../../commands/views.js';
-import { endpointUrl } from '../../databricks/links.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl } from '../../domain/workspace-links.js';
 import {
   codeBlocks,
   contextBlock,

@@ -1,9 +1,9 @@
 /** The status of one endpoint: readiness, rollout, served versions with traffic and aliases, link. */
 
 import { type StatusView, servedKey } from '../../commands/views.js';
-import { endpointUrl } from '../../databricks/links.js';
-import type { Endpoint, EndpointConfig, ServedVersion } from '../../databricks/serving.js';
+import type { Endpoint, EndpointConfig, ServedVersion } from '../../domain/ports/serving.js';
 import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import { endpointUrl } from '../../domain/workspace-links.js';
 import {
   codeBlocks,
   contextBlock,

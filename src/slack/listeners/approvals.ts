@@ -39,13 +39,10 @@ export interface ApprovalListenerDeps {
 function checkClickChannel(policy: ApprovalListenerDeps['policy'], channelId: string): void {
   const listed = policy.channels === undefined || policy.channels.includes(channelId);
   if (channelId === '' || channelId === policy.approvalChannel || listed) return;
-  throw new UserError(
-    'channel_not_allowed',
-    'modelgate does not act on approvals in this channel.',
-    policy.approvalChannel
-      ? `Approve or reject in <#${policy.approvalChannel}>.`
-      : 'Use the request message in the channel it was posted in.',
-  );
+  throw new UserError('channel_not_allowed', {
+    variant: 'approvals',
+    ...(policy.approvalChannel ? { approvalChannel: policy.approvalChannel } : {}),
+  });
 }
 
 interface ReasonState {

@@ -1,6 +1,11 @@
-import { isUserError, UserError } from '../domain/errors.js';
+/**
+ * Watching a rollout: reads the endpoint through the Serving port until its update ends, with the
+ * shared backoff helper (lib/poll.ts), so the injected clock and the abort signal govern every wait.
+ */
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { Endpoint, Serving } from './serving.js';
+import { poll } from '../lib/poll.js';
+import { isUserError, UserError } from './errors.js';
+import type { Endpoint, Serving } from './ports/serving.js';
 
 export type RolloutResult =
   | { outcome: 'ready'; endpoint: Endpoint }
@@ -63,47 +68,38 @@ export async function waitForRollout(
     expectConfigVersion,
     signal,
   } = options;
-  const deadline = clock.now() + timeoutMs;
-  let delay = initialDelayMs;
   let previous: Endpoint | undefined;
 
-  for (;;) {
+  const read = async () => {
     let ep: Endpoint;
     try {
       ep = await serving.get(endpoint, signal ? { signal } : {});
     } catch (e) {
       if (isUserError(e) || signal?.aborted) throw e;
-      throw new UserError(
-        'rollout_watch_failed',
-        `Lost track of the rollout on ${endpoint}: ${(e as Error).message}`,
-        `The rollout may still be going on; check with \`/mlops status ${endpoint}\`.`,
-      );
+      throw new UserError('rollout_watch_failed', { endpoint, causeMessage: (e as Error).message });
     }
     if (previous === undefined || fingerprint(ep) !== fingerprint(previous)) await onChange?.(ep, previous);
     previous = ep;
+    return ep.updating ? { done: false as const, seen: ep } : { done: true as const, value: ep };
+  };
 
-    if (!ep.updating) {
-      if (ep.updateState === 'NOT_UPDATING') {
-        const live = ep.current?.configVersion;
-        if (expectConfigVersion !== undefined && live !== undefined && live !== expectConfigVersion) {
-          return {
-            outcome: 'failed',
-            reason: `config version ${live} is live, not ${expectConfigVersion}: another change replaced this one`,
-            endpoint: ep,
-          };
-        }
-        return { outcome: 'ready', endpoint: ep };
-      }
+  const r = await poll(read, { clock, signal, timeoutMs, initialDelayMs, maxDelayMs, factor: backoffFactor });
+  if (r.status === 'timed_out') return { outcome: 'timed_out', endpoint: r.seen };
+  const ep = r.value;
+  if (ep.updateState === 'NOT_UPDATING') {
+    const live = ep.current?.configVersion;
+    if (expectConfigVersion !== undefined && live !== undefined && live !== expectConfigVersion) {
       return {
         outcome: 'failed',
-        reason: ep.failureReason ?? `the rollout ended in ${ep.updateState}`,
+        reason: `config version ${live} is live, not ${expectConfigVersion}: another change replaced this one`,
         endpoint: ep,
       };
     }
-
-    const left = deadline - clock.now();
-    if (left <= 0) return { outcome: 'timed_out', endpoint: ep };
-    await clock.sleep(Math.min(delay, left), signal);
-    delay = Math.min(maxDelayMs, delay * backoffFactor);
+    return { outcome: 'ready', endpoint: ep };
   }
+  return {
+    outcome: 'failed',
+    reason: ep.failureReason ?? `the rollout ended in ${ep.updateState}`,
+    endpoint: ep,
+  };
 }

@@ -1,3 +1,7 @@
+/**
+ * Where the Databricks workspace is and how to authenticate: from the environment or a
+ * `~/.databrickscfg` profile, every problem reported at once as a ConfigError.
+ */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

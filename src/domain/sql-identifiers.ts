@@ -3,7 +3,7 @@
  * configuration (a monitor's metric table, the model-id column) is validated and backtick-quoted here,
  * and anything that is not a plain identifier is refused before any query runs.
  */
-import { WarehouseError } from './warehouse-errors.js';
+import { WarehouseError } from './ports/warehouse.js';
 
 declare const quotedBrand: unique symbol;
 /** An identifier that passed validation and is backtick-quoted, safe to place in SQL text. */
@@ -14,15 +14,11 @@ export type QuotedIdentifier = string & { readonly [quotedBrand]: true };
 const PLAIN = /^[A-Za-z0-9_]+$/;
 const QUOTED = /^`([^`.\p{Cc}]+)`$/u;
 
-function part(text: string, what: string, whole: string): string {
+function part(text: string, what: 'table name' | 'column name', whole: string): string {
   const quoted = QUOTED.exec(text);
   const name = quoted ? quoted[1]! : text;
   if (!(quoted || PLAIN.test(text)) || name.trim() === '') {
-    throw new WarehouseError(
-      'invalid_identifier',
-      `"${whole}" is not a valid ${what}.`,
-      'Use letters, digits and underscores, or wrap a part in backticks (no backticks or dots inside).',
-    );
+    throw new WarehouseError('invalid_identifier', { variant: 'part', name: whole, what });
   }
   return `\`${name}\``;
 }
@@ -41,11 +37,7 @@ function splitParts(fullName: string): string[] {
 export function tableName(fullName: string): QuotedIdentifier {
   const parts = splitParts(fullName);
   if (parts.length !== 3 || parts.join('.') !== fullName) {
-    throw new WarehouseError(
-      'invalid_identifier',
-      `"${fullName}" is not a three-part table name.`,
-      'Write tables as catalog.schema.table, for example acme.mlops.churn_inference_profile_metrics.',
-    );
+    throw new WarehouseError('invalid_identifier', { variant: 'table', name: fullName, what: 'table name' });
   }
   return parts.map((p) => part(p, 'table name', fullName)).join('.') as QuotedIdentifier;
 }

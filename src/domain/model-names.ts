@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../domain/errors.js';
+import { type ErrorDetails, UserError } from './errors.js';
 
 /** One part of a Unity Catalog name as the bot accepts it: letters, digits, underscore, hyphen. */
 const NAME_PART = /^[A-Za-z0-9_-]+$/;
@@ -14,10 +14,12 @@ export interface ModelName {
   fullName: string;
 }
 
-function partProblem(part: string): string | undefined {
-  if (part === '') return 'has an empty part';
-  if (part.length > MAX_PART) return `has a part longer than ${MAX_PART} characters`;
-  if (!NAME_PART.test(part)) return `part "${part}" may only hold letters, digits, "_" and "-"`;
+type NameProblem = ErrorDetails<'invalid_model_name'>['problem'];
+
+function partProblem(part: string): NameProblem | undefined {
+  if (part === '') return { kind: 'empty_part' };
+  if (part.length > MAX_PART) return { kind: 'part_too_long', max: MAX_PART };
+  if (!NAME_PART.test(part)) return { kind: 'part_characters', part };
   return undefined;
 }
 
@@ -30,17 +32,11 @@ function partProblem(part: string): string | undefined {
 export function parseModelName(input: string): ModelName {
   const trimmed = input.trim();
   const parts = trimmed.split('.');
-  const problem =
+  const problem: NameProblem | undefined =
     parts.length !== 3
-      ? `has ${parts.length} part${parts.length === 1 ? '' : 's'}, not three`
+      ? { kind: 'parts', count: parts.length }
       : parts.map(partProblem).find((p) => p !== undefined);
-  if (problem) {
-    throw new UserError(
-      'invalid_model_name',
-      `"${trimmed}" is not a Unity Catalog model name: it ${problem}.`,
-      'Write it as catalog.schema.model, e.g. acme.mlops.churn_model.',
-    );
-  }
+  if (problem) throw new UserError('invalid_model_name', { input: trimmed, problem });
   const [catalog, schema, model] = parts.map((p) => p.toLowerCase()) as [string, string, string];
   return { catalog, schema, model, fullName: `${catalog}.${schema}.${model}` };
 }
@@ -76,13 +72,7 @@ export function parseAliasName(input: string): string {
   const alias = input.trim();
   const reserved = alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias);
   if (!ALIAS.test(alias) || alias.length > MAX_PART || reserved) {
-    throw new UserError(
-      'invalid_alias_name',
-      reserved
-        ? `"${alias}" is reserved and cannot be used as an alias.`
-        : `"${alias}" is not a valid alias name.`,
-      'Use letters, digits and underscores, starting with a letter, e.g. Champion or Challenger.',
-    );
+    throw new UserError('invalid_alias_name', { alias, reserved });
   }
   return alias;
 }

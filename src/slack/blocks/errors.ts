@@ -1,0 +1,434 @@
+/**
+ * The words for every error code: what happened and what to do, in the bot's voice. Adapters and
+ * domain code throw coded errors that carry data; this is where they become sentences and
+ * `/mlops …` hints. One entry per code (a missing one fails to compile).
+ */
+import {
+  type ErrorCode,
+  type ErrorDetails,
+  type ErrorWords,
+  installErrorWording,
+  type UserError,
+} from '../../domain/errors.js';
+
+type Wording = { [C in ErrorCode]: (d: ErrorDetails<C>) => ErrorWords };
+
+const words = (text: string, hint?: string): ErrorWords => (hint === undefined ? { text } : { text, hint });
+
+/** Codes still thrown with the legacy form carry their own words; these never run. */
+const legacyOnly = (): ErrorWords => ({ text: 'That could not be done.' });
+
+const WAREHOUSE_STARTING_HINT =
+  'The SQL warehouse was stopped and is starting up, which can take a few minutes. Try again shortly, or keep it running (auto-stop) while the bot is in use.';
+
+function modelNameProblem(p: ErrorDetails<'invalid_model_name'>['problem']): string {
+  switch (p.kind) {
+    case 'parts':
+      return `has ${p.count} part${p.count === 1 ? '' : 's'}, not three`;
+    case 'empty_part':
+      return 'has an empty part';
+    case 'part_too_long':
+      return `has a part longer than ${p.max} characters`;
+    case 'part_characters':
+      return `part "${p.part}" may only hold letters, digits, "_" and "-"`;
+  }
+}
+
+const WORDING: Wording = {
+  invalid_config: (d) => {
+    switch (d.variant) {
+      case 'no_versions':
+        return words('A config needs at least one served model version.');
+      case 'no_model_name':
+        return words('A served version needs a model name.');
+      case 'no_warehouse_configured':
+        return words(
+          'No SQL warehouse is configured.',
+          'Set DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) to the warehouse that can read the monitor tables.',
+        );
+      case 'http_path':
+        return words(
+          `DATABRICKS_HTTP_PATH "${d.value}" does not start with /.`,
+          'Copy the HTTP path from the SQL warehouse’s Connection details, e.g. /sql/1.0/warehouses/abc123.',
+        );
+      case 'warehouse_id':
+        return words(
+          `DATABRICKS_WAREHOUSE_ID "${d.value}" is not a warehouse id.`,
+          'Use the id from the warehouse URL or Connection details (letters and digits only).',
+        );
+      case 'host_not_url':
+        return words(
+          `DATABRICKS_HOST "${d.value}" is not a URL or host name.`,
+          'Use the workspace URL, e.g. https://adb-123.4.azuredatabricks.net.',
+        );
+      case 'host_not_https':
+        return words(
+          `DATABRICKS_HOST "${d.value}" is not HTTPS.`,
+          'SQL warehouses only speak HTTPS; use an https:// URL.',
+        );
+    }
+  },
+  too_many_versions: (d) =>
+    words(
+      `An endpoint can serve at most ${d.max} versions; this config has ${d.count}.`,
+      'Drop the versions that get 0 % of the traffic.',
+    ),
+  invalid_version: (d) =>
+    d.source === 'config'
+      ? words(`"${d.value}" is not a model version number.`, 'Use the number shown in the registry, e.g. 3.')
+      : words(`"${d.value}" is not a model version.`, 'Versions are 1, 2, 3, ...'),
+  duplicate_served_name: (d) =>
+    words(`Two served versions are both called "${d.servedName}".`, 'Give each served version its own name.'),
+  duplicate_version: (d) =>
+    words(`Version ${d.version} of ${d.model} appears twice in the config.`, 'List each model version once.'),
+  invalid_traffic: (d) => {
+    switch (d.variant) {
+      case 'split_missing':
+        return words(
+          'With more than one served version the traffic split must be given.',
+          `Say how to split it, e.g. ${d.servedNames.map((n) => `${n}=${Math.floor(100 / d.servedNames.length)}`).join(' ')} (adding up to 100).`,
+        );
+      case 'unknown_route':
+        return words(
+          `The traffic split names "${d.servedName}", which is not a served version of this config.`,
+          `Route traffic only to: ${d.servedNames.join(', ')}.`,
+        );
+      case 'two_routes':
+        return words(`"${d.servedName}" has two traffic routes.`, 'Give it one route.');
+      case 'bad_percent':
+        return words(`${d.percent} % for "${d.servedName}" is not a whole percentage between 0 and 100.`);
+      case 'total':
+        return words(
+          `The traffic split adds up to ${d.total} %, not 100 %.`,
+          'Adjust the percentages so they add up to exactly 100.',
+        );
+    }
+  },
+  invalid_name: (d) =>
+    words(`"${d.name}" is not a valid ${d.what} name.`, 'Use 1–63 letters, digits, "-" or "_".'),
+  invalid_inference_table: (d) =>
+    d.variant === 'missing_part'
+      ? words(`The inference table needs a ${d.part}.`)
+      : words(`"${d.prefix}" is not a valid table name prefix.`, 'Use 1–63 letters, digits or "_".'),
+  endpoint_not_found: (d) =>
+    words(
+      `No serving endpoint called "${d.endpoint}".`,
+      'Run `/mlops status` to list the endpoints, or check the spelling.',
+    ),
+  rollout_in_progress: (d) =>
+    words(
+      `A rollout is already in progress on ${d.endpoint}.`,
+      `Wait for it to finish (\`/mlops status ${d.endpoint}\`), then try again.`,
+    ),
+  permission_denied: (d) =>
+    words(
+      `Databricks refused to ${d.action} ${d.endpoint}: ${d.databricksMessage}`,
+      'The bot’s principal needs CAN MANAGE (or CAN QUERY for queries) on the endpoint.',
+    ),
+  serving_rejected: (d) =>
+    words(
+      `Databricks refused to ${d.action} ${d.endpoint}: ${d.databricksMessage}`,
+      'Fix the request and try again.',
+    ),
+  endpoint_exists: (d) =>
+    words(
+      `An endpoint called "${d.endpoint}" already exists with a different config.`,
+      `Pick another name, or change it with \`/mlops deploy ${d.endpoint} …\`.`,
+    ),
+  create_outcome_unknown: (d) =>
+    words(
+      `Lost the answer while creating endpoint "${d.endpoint}" (${d.transportMessage}); it may or may not exist now.`,
+      `Check with \`/mlops status ${d.endpoint}\`, or simply retry: an identical endpoint is recognised.`,
+    ),
+  model_not_found: (d) =>
+    d.variant === 'create'
+      ? words(`Databricks refused to create ${d.endpoint}: ${d.databricksMessage}`)
+      : words(
+          `There is no model called ${d.model}.`,
+          'Check the name (catalog.schema.model) and that the bot has USE CATALOG, USE SCHEMA and EXECUTE on it.',
+        ),
+  payload_too_large: (d) =>
+    words(
+      `The query is ${(d.bytes / 1024 / 1024).toFixed(1)} MB; Model Serving accepts at most ${d.maxBytes / 1024 / 1024} MB.`,
+      'Send fewer records per query.',
+    ),
+  endpoint_not_ready: (d) =>
+    words(
+      `Endpoint ${d.endpoint} is not ready to answer queries: ${d.databricksMessage}`,
+      `Check its state with \`/mlops status ${d.endpoint}\` and try again once it is READY.`,
+    ),
+  inference_table_already_enabled: (d) =>
+    words(
+      `Endpoint ${d.endpoint} already logs to another inference table.`,
+      'Disable the inference table first, then enable it with the new location.',
+    ),
+  rollout_watch_failed: (d) =>
+    words(
+      `Lost track of the rollout on ${d.endpoint}: ${d.causeMessage}`,
+      `The rollout may still be going on; check with \`/mlops status ${d.endpoint}\`.`,
+    ),
+  version_not_ready: (d) =>
+    words(
+      `Version ${d.version} of ${d.model} is ${d.status}, not READY.`,
+      d.status === 'PENDING_REGISTRATION'
+        ? 'Its files are still uploading; wait a minute and try again.'
+        : d.status === 'FAILED_REGISTRATION'
+          ? 'Its registration failed and it can never be served; register a new version.'
+          : 'Only READY versions can be deployed or aliased; check the version in Catalog Explorer.',
+    ),
+  version_not_found: (d) =>
+    words(
+      `${d.model} has no version ${d.version}.`,
+      d.suggestListing ? `Run \`/mlops versions ${d.model}\` to see its versions.` : undefined,
+    ),
+  alias_not_found: (d) =>
+    words(`${d.model} has no alias "${d.alias}".`, `Run \`/mlops versions ${d.model}\` to see its aliases.`),
+  alias_permission_denied: (d) =>
+    words(
+      `The workspace refused to change aliases of ${d.model}: ${d.databricksMessage}`,
+      'Only the model owner or a metastore admin can set or delete aliases; make the bot principal (or its group) the owner.',
+    ),
+  invalid_model_name: (d) =>
+    words(
+      `"${d.input}" is not a Unity Catalog model name: it ${modelNameProblem(d.problem)}.`,
+      'Write it as catalog.schema.model, e.g. acme.mlops.churn_model.',
+    ),
+  invalid_alias_name: (d) =>
+    words(
+      d.reserved
+        ? `"${d.alias}" is reserved and cannot be used as an alias.`
+        : `"${d.alias}" is not a valid alias name.`,
+      'Use letters, digits and underscores, starting with a letter, e.g. Champion or Challenger.',
+    ),
+  run_not_found: (d) =>
+    words(
+      `There is no job run ${d.runId}.`,
+      'Check the run id; runs older than 60 days are removed by Databricks.',
+    ),
+  job_not_found: (d) =>
+    words(
+      `There is no job ${d.jobId} in this workspace.`,
+      'Check the job id in the policy file, and that the bot principal has CAN MANAGE RUN on the job.',
+    ),
+  invalid_table_name: (d) =>
+    words(
+      `"${d.table}" is not a Unity Catalog table name.`,
+      'Write it as catalog.schema.table, e.g. acme.mlops.churn_inference.',
+    ),
+  monitor_not_ready: (d) =>
+    words(
+      `The monitor on ${d.table} has no metric tables yet (status ${d.status ?? 'unknown'}).`,
+      'A new monitor creates its tables on its first refresh; try again in a few minutes.',
+    ),
+  table_not_found: (d) =>
+    words(
+      `There is no table called ${d.table}.`,
+      'Check the monitored table in the policy file and that the bot can USE its catalog and schema.',
+    ),
+  monitor_not_found: (d) =>
+    words(
+      `${d.table} has no data-profiling monitor.`,
+      'Create an InferenceLog monitor on it in Catalog Explorer (Quality tab), or fix the table in the policy file.',
+    ),
+  refresh_not_found: (d) =>
+    words(
+      `The monitor on ${d.table} has no refresh ${d.refreshId}.`,
+      'Only the last refreshes are kept; start a new one if needed.',
+    ),
+  sql_error: (d) =>
+    d.variant === 'statement'
+      ? words(
+          d.warehouseMessage,
+          'Check the table and column names in the query; the SQLSTATE and error class say what the warehouse rejected.',
+        )
+      : words(
+          d.driverMessage || 'The SQL warehouse rejected the request.',
+          'Check the query and the warehouse state.',
+        ),
+  auth: (d) =>
+    d.variant === 'token_provider'
+      ? words(
+          `Could not get a Databricks token: ${d.causeMessage}`,
+          'Check DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET for the service principal.',
+        )
+      : words(
+          `The SQL warehouse refused the token (HTTP ${d.status}).`,
+          'Check that the token (or service principal) is valid and has CAN USE on the warehouse.',
+        ),
+  timeout: (d) => {
+    switch (d.variant) {
+      case 'statement_timeout':
+        return words(
+          `The query ran past the warehouse's statement timeout: ${d.warehouseMessage}`,
+          'Narrow the query (fewer windows or columns), or raise the statement timeout in the configuration.',
+        );
+      case 'deadline':
+        return words(
+          `The query took longer than ${d.seconds} s and was cancelled.`,
+          'Narrow the query (fewer windows or columns) or allow it more time.',
+        );
+      case 'no_answer':
+        return words(
+          'The SQL warehouse did not answer in time.',
+          'Try again; if it keeps happening, check the warehouse.',
+        );
+    }
+  },
+  cancelled: (d) =>
+    d.variant === 'on_warehouse'
+      ? words('The query was cancelled on the SQL warehouse.', 'Run it again.')
+      : words('The query was cancelled.', 'Run it again when needed.'),
+  warehouse_starting: () => words('The SQL warehouse is starting up.', WAREHOUSE_STARTING_HINT),
+  connection: (d) => {
+    switch (d.variant) {
+      case 'no_warehouse_at':
+        return words(
+          `No SQL warehouse answers at ${d.httpPath} (HTTP 404).`,
+          'Check DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) against the warehouse’s Connection details.',
+        );
+      case 'http_status':
+        return words(
+          `The SQL warehouse answered HTTP ${d.status}.`,
+          'The warehouse or its gateway is having trouble; try again in a minute.',
+        );
+      case 'unreachable':
+        return words(
+          `Could not reach the SQL warehouse: ${d.causeMessage}`,
+          'Check DATABRICKS_HOST and the network path to the workspace.',
+        );
+      case 'closed':
+        return words('The SQL warehouse client is closed.', 'This is a bug: a query ran after shutdown.');
+    }
+  },
+  row_invalid: (d) =>
+    words(
+      `Row ${d.row} from the warehouse does not have the expected shape: ${d.path || '(row)'} ${d.issue}`.trim(),
+      'The table’s columns may have changed; compare DESCRIBE TABLE with the query’s row schema.',
+    ),
+  invalid_identifier: (d) =>
+    d.variant === 'table'
+      ? words(
+          `"${d.name}" is not a three-part table name.`,
+          'Write tables as catalog.schema.table, for example acme.mlops.churn_inference_profile_metrics.',
+        )
+      : words(
+          `"${d.name}" is not a valid ${d.what}.`,
+          'Use letters, digits and underscores, or wrap a part in backticks (no backticks or dots inside).',
+        ),
+  invalid_parameter: (d) => {
+    switch (d.variant) {
+      case 'name':
+        return words(
+          `"${d.name}" is not a valid parameter name.`,
+          'Name parameters with letters, digits and underscores, and write them as :name in the SQL.',
+        );
+      case 'not_finite':
+        return words(`Parameter :${d.name} is ${d.value}.`, 'Pass a finite number, or null.');
+      case 'invalid_date':
+        return words(`Parameter :${d.name} is an invalid Date.`, 'Pass a valid Date, or null.');
+      case 'unsupported_type':
+        return words(
+          `Parameter :${d.name} has an unsupported type.`,
+          'Bind strings, numbers, booleans, Dates or sqlDate().',
+        );
+      case 'date_text':
+        return words(`"${d.value}" is not a date (yyyy-mm-dd).`, 'Pass a Date or a yyyy-mm-dd string.');
+    }
+  },
+  chart_unavailable: (d) => {
+    switch (d.variant) {
+      case 'unreachable':
+        return words(
+          `QuickChart at ${d.host} did not answer (${d.causeMessage}).`,
+          'Check that the QuickChart host is reachable from the bot, or set charts.renderer: local.',
+        );
+      case 'http':
+        return words(
+          `QuickChart at ${d.host} answered HTTP ${d.status}${d.serviceMessage ? `: ${d.serviceMessage}` : ''}.`,
+          'Check the QuickChart host, or set charts.renderer: local.',
+        );
+      case 'no_short_url':
+        return words(
+          'QuickChart did not return a short URL.',
+          'Try again later, or set charts.renderer: local.',
+        );
+    }
+  },
+  directory_missing_scope: () =>
+    words(
+      'The bot cannot read Slack user groups: the app lacks the usergroups:read scope.',
+      'An admin must add usergroups:read under OAuth & Permissions (manifest.yml lists it) and reinstall the app.',
+    ),
+  directory_auth: (d) =>
+    words(
+      `Slack refused the bot token (${d.slackError}) while reading user groups.`,
+      'An admin should check SLACK_BOT_TOKEN with `npm run doctor`.',
+    ),
+  directory_unavailable: () =>
+    words(
+      'This Slack workspace has no user groups (they need a paid plan).',
+      'An admin can list member ids under `users:` in the policy instead of `groups:`.',
+    ),
+  directory_rate_limited: () =>
+    words('Slack is rate-limiting user group lookups right now.', 'Try again in a minute.'),
+  directory_unreachable: () =>
+    words('Slack could not be reached to check your user groups.', 'Try again in a moment.'),
+  directory_failed: (d) =>
+    words(
+      `Slack answered ${d.slackError ?? 'with an error'} when asked for user groups.`,
+      'Try again; if it persists, an admin can run `npm run doctor`.',
+    ),
+  channel_not_allowed: (d) =>
+    d.variant === 'access'
+      ? words(d.reason, d.hint)
+      : words(
+          'modelgate does not act on approvals in this channel.',
+          d.approvalChannel
+            ? `Approve or reject in <#${d.approvalChannel}>.`
+            : 'Use the request message in the channel it was posted in.',
+        ),
+  not_allowed: (d) => words(d.reason, d.hint),
+  unknown_alert: () =>
+    words('The bot does not know this alert any more.', 'Run /mlops drift to check the monitor now.'),
+  alert_closed: (d) =>
+    words(
+      `This alert is closed: ${d.monitor} · ${d.rule} holds again.`,
+      'A new violation opens a new alert.',
+    ),
+  retrain_unavailable: () =>
+    words(
+      'Retraining requests are not available on this bot.',
+      'They go through the approvals service; ask whoever runs modelgate to enable it.',
+    ),
+  bad_input: legacyOnly,
+  unknown_endpoint: legacyOnly,
+  no_change: legacyOnly,
+  no_history: legacyOnly,
+  no_live_config: legacyOnly,
+  nothing_served: legacyOnly,
+  several_models: legacyOnly,
+  plan_check_failed: legacyOnly,
+  gate_missing: legacyOnly,
+  approvals_unavailable: legacyOnly,
+  drift_not_configured: legacyOnly,
+  granularity_not_monitored: legacyOnly,
+  no_monitors: legacyOnly,
+  no_retraining_job: legacyOnly,
+  no_warehouse: legacyOnly,
+  unknown_job_parameter: legacyOnly,
+  unknown_monitor: legacyOnly,
+};
+
+/**
+ * What a UserError says to a user: its sentence and, when there is one, a hint saying what to do.
+ *
+ * @example describeError(new UserError('endpoint_not_found', { endpoint: 'churn' }))
+ * // { text: 'No serving endpoint called "churn".', hint: 'Run `/mlops status` to list the endpoints, or check the spelling.' }
+ */
+export function describeError(e: UserError): ErrorWords {
+  if (e.legacyWords) return e.legacyWords;
+  return (WORDING[e.code] as (d: unknown) => ErrorWords)(e.details);
+}
+
+// Code that still reads err.message / err.hint gets these words too (see installErrorWording).
+installErrorWording(describeError);
