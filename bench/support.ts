@@ -76,7 +76,7 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
         }
       : {}),
   });
-  const statusOf = (id: string) => bot.store.approvals.get(id)?.status;
+  const statusOf = (id: string) => bot.requests.get(id)?.status;
   const open = (id: string) => {
     const s = statusOf(id);
     return s === 'pending' || s === 'approved' || s === 'executing';

@@ -7,29 +7,30 @@ import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver,
 import { registerListeners } from './app.js';
 import type { FiguresSource } from './approvals/evidence.js';
 import { createMonitorFigures } from './approvals/figures.js';
-import { createJobSettingsReader } from './approvals/job-settings.js';
 import {
   type ApprovalService,
   type BackoffOptions,
   createApprovalService,
   gateChanges,
 } from './approvals/service.js';
+import { type ApprovalStore, createApprovalStore } from './approvals/store.js';
 import { createChangePipeline, type RunningChangePipeline } from './changes/pipeline.js';
 import { buildPlanFor, type PlanDeps } from './changes/plan/index.js';
 import { type ChangeStore, createChangeStore } from './changes/store.js';
-import type { Plan } from './changes/types.js';
 import { chartRenderers } from './charts/renderers.js';
 import type { CommandDeps } from './commands/deps.js';
 import { autoApplies, isProtected } from './config/access.js';
 import { groupRefsIn, type Policy } from './config/policy.js';
 import type { TokenProvider } from './databricks/auth.js';
 import { createDatabricksHttp } from './databricks/http.js';
+import { createJobSettingsReader } from './databricks/job-settings.js';
 import { createJobsClient } from './databricks/jobs.js';
 import { createMlflowRuns } from './databricks/mlflow.js';
 import { createMonitorsClient } from './databricks/monitors.js';
 import { createRegistryClient } from './databricks/registry.js';
 import { createServingClient } from './databricks/serving.js';
 import { createDatabricksWarehouse } from './databricks/warehouse.js';
+import type { Plan } from './domain/change.js';
 import type { WaitForRolloutOptions } from './domain/rollout.js';
 import { createDriftStateStore, type DriftStateStore } from './drift/state-store.js';
 import { createDriftWatch, type DriftSettings, type DriftWatch } from './drift/watch.js';
@@ -89,6 +90,8 @@ export interface RunningBot {
   eventsUrl?: string;
   pipeline: RunningChangePipeline;
   store: ChangeStore;
+  /** Approval requests and their votes. */
+  requests: ApprovalStore;
   /** Approval requests: votes, expiry, executions. */
   approvals: ApprovalService;
   /** The drift watch and its state, when the policy has monitors. */
@@ -173,10 +176,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   });
   // The monitors' latest figures, for approvers; set once the drift watch's warehouse exists.
   let figures: FiguresSource | undefined;
+  // Approval requests share the connection and the change store's append-only audit log.
+  const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry));
   const approvals = createApprovalService({
     policy,
     defaults,
     store,
+    requests,
     pipeline,
     views: approvalViews,
     buildPlan: (input) => buildPlanFor(input, planDeps),
@@ -309,6 +315,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...(eventsUrl ? { eventsUrl } : {}),
     pipeline,
     store,
+    requests,
     approvals,
     ...(drift && driftState ? { drift: { ...drift, state: driftState } } : {}),
     async stop() {

@@ -8,6 +8,7 @@ import type { AuditEntry } from '../changes/audit.js';
 import { changeTitle } from '../changes/describe.js';
 import type { ChangeStore } from '../changes/store.js';
 import { approvalTitle } from './request-plan.js';
+import type { ApprovalStore } from './store.js';
 
 export interface AuditItem {
   /** The request or change id. */
@@ -125,13 +126,13 @@ export function summariseAudit(rows: readonly AuditEntry[], lookups: AuditLookup
  * the store: a request's steps file their rows under their own target, so the request's rows are
  * fetched too.
  *
- * @example auditTrailOf(store, { endpoint: 'churn-endpoint', limit: 15 })
+ * @example auditTrailOf(store, approvals, { endpoint: 'churn-endpoint', limit: 15 })
  */
 export function auditTrailOf(
-  store: ChangeStore,
+  store: Pick<ChangeStore, 'recentAudit' | 'get'>,
+  approvals: Pick<ApprovalStore, 'auditFor' | 'get'>,
   filter: { model?: string; endpoint?: string; limit?: number },
 ): AuditItem[] {
-  const approvals = store.approvals;
   const targets: string[] = [];
   const prefixes: string[] = [];
   if (filter.endpoint) targets.push(`endpoint:${filter.endpoint}`);

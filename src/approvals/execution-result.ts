@@ -5,7 +5,7 @@
  * before facts were stored hold a sentence instead; `parseExecutionResult` leaves those alone.
  */
 import { z } from 'zod';
-import type { ChangeHolder, Plan } from '../changes/types.js';
+import type { ChangeHolder, Plan } from '../domain/change.js';
 
 const holderSchema = z.object({
   id: z.string(),

@@ -7,7 +7,7 @@
  */
 import { describeFailure } from '../changes/apply.js';
 import { changeTitle } from '../changes/describe.js';
-import type { ChangeOutcome } from '../changes/types.js';
+import type { ChangeOutcome } from '../domain/change.js';
 import { isUserError } from '../domain/errors.js';
 import { isFinished, succeeded } from '../domain/job-runs.js';
 import type { JobRun } from '../domain/ports/jobs.js';

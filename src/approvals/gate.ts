@@ -4,10 +4,10 @@
  * groups of the actor are resolved by the caller (slack/directory.ts) and passed in.
  */
 
-import type { MutatingSubcommand, Plan } from '../changes/types.js';
 import { describeRule } from '../config/access.js';
 import type { ApprovalPolicy, Approvers, Binding, Gate } from '../config/policy-gates.js';
 import { PRODUCTION_ALIAS } from '../config/policy-gates.js';
+import type { MutatingSubcommand, Plan } from '../domain/change.js';
 import { UserError } from '../domain/errors.js';
 import { resolveModelName, sameAlias } from '../domain/model-names.js';
 import type { Actor } from '../domain/vocabulary.js';

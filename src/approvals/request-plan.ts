@@ -11,8 +11,8 @@
 
 import { changeTitle, shortModel } from '../changes/describe.js';
 import { describeStaleness, describeTraffic } from '../changes/plan/index.js';
-import { type Plan, planTarget } from '../changes/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
+import { type Plan, planTarget } from '../domain/change.js';
 import { isUserError } from '../domain/errors.js';
 import type { DeployCommand, MutatingCommand } from '../domain/vocabulary.js';
 import { bindingFor, type Defaults } from './gate.js';
@@ -47,14 +47,9 @@ export interface RetrainApprovalPlan {
 export type ApprovalPlan = ChangeApprovalPlan | RetrainApprovalPlan;
 
 /** A job's settings as far as a retraining request depends on them. */
-export interface JobSettings {
-  jobId: number;
-  name: string;
-  /** Job-level parameters and their defaults. */
-  parameters: Array<{ name: string; default: string }>;
-  /** Digest of the settings: a change to them makes a request stale. */
-  fingerprint: string;
-}
+import type { JobSettings } from '../domain/ports/jobs.js';
+
+export type { JobSettings };
 
 /** The step that was asked for (the last one). */
 export function primaryStep(plan: ChangeApprovalPlan): ChangeStep {

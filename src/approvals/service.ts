@@ -12,9 +12,9 @@
 
 import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
-import type { Plan } from '../changes/types.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
-import type { Jobs } from '../domain/ports/jobs.js';
+import type { Plan } from '../domain/change.js';
+import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
 import type { Registry } from '../domain/ports/registry.js';
@@ -28,11 +28,10 @@ import { createExecution } from './execution.js';
 import type { ExecutionResult } from './execution-result.js';
 import { type Defaults, type GateRef, gateForChange, type RetrainTarget, retrainTargetFor } from './gate.js';
 import { createIntake } from './intake.js';
-import type { JobSettingsReader } from './job-settings.js';
 import { createRequestMessage } from './request-message.js';
 import type { ApprovalPlan } from './request-plan.js';
 import { isFinalApproval } from './state.js';
-import type { ApprovalRequest } from './store.js';
+import type { ApprovalRequest, ApprovalStore } from './store.js';
 import { createVoting } from './voting.js';
 
 /** What starts a gated retraining request; the drift alert's Retrain button calls it. */
@@ -173,6 +172,8 @@ export interface ApprovalServiceDeps {
   policy: ApprovalPolicy;
   defaults: Defaults;
   store: ChangeStore;
+  /** The approval requests and votes; they write their audit rows through the change store's log. */
+  requests: ApprovalStore;
   /** Runs an approved step and resolves with how it ended. */
   pipeline: Pick<RunningChangePipeline, 'execute'>;
   /** Builds a command's plan against the live state (the same builder the pipeline uses). */
@@ -205,7 +206,7 @@ export interface ApprovalServiceDeps {
  */
 export function createApprovalService(deps: ApprovalServiceDeps): ApprovalService {
   const { policy, store, clock, workspaceHost, views } = deps;
-  const approvals = store.approvals;
+  const approvals = deps.requests;
   const background = createBackground({
     name: 'the approvals service',
     ...(deps.onError ? { onError: deps.onError } : {}),
@@ -247,7 +248,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
 
     retrainTarget: (name) => retrainTargetFor(policy, name, deps.defaults),
 
-    auditTrail: (filter = {}) => auditTrailOf(store, filter),
+    auditTrail: (filter = {}) => auditTrailOf(store, approvals, filter),
 
     async resume() {
       const summary: ApprovalResumeSummary = { started: 0, resumed: 0, messages: 0 };

@@ -4,16 +4,16 @@
  * Slack and no store here: the pipeline decides what to record and show.
  */
 
-import { DatabricksApiError, DatabricksTransportError } from '../databricks/http.js';
+import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../domain/change.js';
 import { sameConfig } from '../domain/endpoint-config.js';
 import { isUserError } from '../domain/errors.js';
+import { DatabricksApiError, DatabricksTransportError } from '../domain/ports/databricks-errors.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, EndpointConfig, EndpointConfigInput, Serving } from '../domain/ports/serving.js';
 import { type RolloutResult, type WaitForRolloutOptions, waitForRollout } from '../domain/rollout.js';
 import type { Clock } from '../lib/clock.js';
 import { shortModel } from './describe.js';
 import { describeTraffic } from './plan/index.js';
-import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from './types.js';
 
 export interface ApplyDeps {
   serving: Serving;

@@ -2,7 +2,7 @@
  * Plain-text words for changes and models, shared by the domain and the Slack views: no markup,
  * no Block Kit. Pure.
  */
-import type { Plan } from './types.js';
+import type { Plan } from '../domain/change.js';
 
 /** The last part of a three-part model name: what people call the model in a channel. */
 export function shortModel(fullName: string): string {

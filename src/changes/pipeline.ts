@@ -8,6 +8,7 @@
  * progress-message.ts; this file holds the contracts and the entry points.
  */
 
+import type { ChangeAdvice, ChangeOutcome, MutatingSubcommand, Plan } from '../domain/change.js';
 import { isUserError, UserError } from '../domain/errors.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { Registry } from '../domain/ports/registry.js';
@@ -20,7 +21,6 @@ import { describeStaleness } from './plan/index.js';
 import { createProgressMessage } from './progress-message.js';
 import { createChangeRunner } from './runner.js';
 import { type Change, type ChangeStore, planStates } from './store.js';
-import type { ChangeAdvice, ChangeOutcome, MutatingSubcommand, Plan } from './types.js';
 
 export interface PlanReplyOptions {
   /** The stored change; without it (or in a dry run) no buttons are shown. */

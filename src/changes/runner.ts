@@ -5,6 +5,7 @@
  * change's outcome, so `execute` callers get it back instead of reading the store.
  */
 
+import type { ChangeAdvice, ChangeOutcome, EndpointPlan, Plan } from '../domain/change.js';
 import { isUserError } from '../domain/errors.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, Serving } from '../domain/ports/serving.js';
@@ -23,7 +24,6 @@ import type { ResumeSummary } from './pipeline.js';
 import { describeTraffic } from './plan/index.js';
 import type { ProgressMessage } from './progress-message.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
-import type { ChangeAdvice, ChangeOutcome, EndpointPlan, Plan } from './types.js';
 
 export interface ChangeRunnerDeps {
   store: ChangeStore;

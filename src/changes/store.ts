@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { type ApprovalStore, createApprovalStore } from '../approvals/store.js';
 import type { EndpointConfig } from '../domain/ports/serving.js';
 import type { MessageRef, MutatingCommand } from '../domain/vocabulary.js';
 import { type Clock, systemClock } from '../lib/clock.js';
@@ -19,7 +18,7 @@ import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
 export type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
-import { type ChangeStatus, type MutatingSubcommand, type Plan, planTarget } from './types.js';
+import { type ChangeStatus, type MutatingSubcommand, type Plan, planTarget } from '../domain/change.js';
 
 // ---------------------------------------------------------------------------------------------
 // Row schemas and the domain types derived from them
@@ -191,8 +190,6 @@ export interface ChangeStore {
   /** Appends an audit row outside any transition. */
   audit(entry: AuditInput): void;
   recentAudit(filter?: AuditFilter): AuditEntry[];
-  /** Approval requests and their votes, in the same database and audit log (approval-store.ts). */
-  readonly approvals: ApprovalStore;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,8 +467,6 @@ export function createChangeStore(db: Database.Database, clock: Clock = systemCl
     },
 
     audit: (entry) => writeAudit(entry),
-
-    approvals: createApprovalStore(db, now, writeAudit),
 
     recentAudit(filter = {}) {
       const where: string[] = [];

@@ -1,10 +1,25 @@
 import type { z } from 'zod';
 import { isLoopbackHost } from '../config/databricks-connection.js';
+import {
+  DatabricksApiError,
+  type DatabricksError,
+  DatabricksTransportError,
+  type HttpMethod,
+  type TransportFailure,
+} from '../domain/ports/databricks-errors.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
+
+export {
+  DatabricksApiError,
+  type DatabricksError,
+  DatabricksTransportError,
+  type HttpMethod,
+  type TransportFailure,
+} from '../domain/ports/databricks-errors.js';
+
 import type { TokenProvider } from './auth.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type QueryValue =
   | string
   | number
@@ -35,42 +50,6 @@ export interface DatabricksRequest<T> {
   /** Sees the headers of the successful answer (e.g. `served-model-name` on invocations). */
   onResponseHeaders?: (headers: Headers) => void;
 }
-
-/** Databricks answered with an error (its envelope, or a bare status from a proxy). */
-export class DatabricksApiError extends Error {
-  override readonly name = 'DatabricksApiError';
-  constructor(
-    readonly status: number,
-    readonly errorCode: string,
-    message: string,
-    readonly requestId: string | undefined,
-    readonly method: HttpMethod,
-    readonly path: string,
-    readonly retryAfterMs?: number,
-    readonly details?: unknown,
-    public attempts = 1,
-  ) {
-    super(message);
-  }
-}
-
-export type TransportFailure = 'timeout' | 'connection' | 'aborted' | 'invalid_response';
-
-/** The call did not get a usable answer: timed out, connection failed, or the body made no sense. */
-export class DatabricksTransportError extends Error {
-  override readonly name = 'DatabricksTransportError';
-  constructor(
-    readonly kind: TransportFailure,
-    message: string,
-    readonly method: HttpMethod,
-    readonly path: string,
-    public attempts = 1,
-  ) {
-    super(message);
-  }
-}
-
-export type DatabricksError = DatabricksApiError | DatabricksTransportError;
 
 /** Encodes one path segment; UC dotted names keep their dots. */
 export const seg = (s: string | number): string => encodeURIComponent(String(s));

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 /**
  * Every code a UserError may carry. Code that branches on an error compares `e.code` with one of
  * these, so a typo fails to compile; the Slack edge (slack/blocks/errors.ts) has one wording per code.
@@ -300,13 +298,4 @@ export function isUserError(e: unknown): e is UserError {
  */
 export function hasCode<C extends ErrorCode>(e: unknown, code: C): e is UserError<C> {
   return e instanceof UserError && e.code === code;
-}
-
-/**
- * A short id that ties an apology shown in Slack to the log line with the real error.
- *
- * @example newCorrelationId() // 'c0ffee42'
- */
-export function newCorrelationId(): string {
-  return randomUUID().replace(/-/g, '').slice(0, 8);
 }

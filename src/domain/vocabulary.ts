@@ -2,8 +2,7 @@
  * Types shared by the /mlops subcommands, the change pipeline and the Slack layer. Handlers take
  * parsed input and small interfaces and return a Reply; only the Slack layer talks to Slack.
  */
-import type { types } from '@slack/bolt';
-import type { Plan } from '../changes/types.js';
+import type { Plan } from './change.js';
 
 /** Who is asking, as Slack tells it. */
 export interface Actor {
@@ -20,13 +19,20 @@ export interface Origin {
   triggerId?: string;
 }
 
-export type SlackBlock = types.KnownBlock | types.Block;
+/**
+ * One block of a message, as the Slack views build it (Block Kit). The domain only passes blocks
+ * through, so it names the shape Slack requires of every block and nothing more.
+ */
+export interface MessageBlock {
+  type: string;
+  block_id?: string;
+}
 
 /** What a handler answers. The Slack layer sends it through respond() or chat.postMessage. */
 export interface Reply {
   /** Fallback text: notifications, screen readers, and clients that cannot render blocks. */
   text: string;
-  blocks?: SlackBlock[];
+  blocks?: MessageBlock[];
   /** Ephemeral replies are seen by the requester only. */
   visibility: 'ephemeral' | 'in_channel';
   /** Replace the message the clicked button was on (button handlers). */

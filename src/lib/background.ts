@@ -4,7 +4,7 @@
  * signal that tells every follower the process is stopping, and a way to wait until all is done.
  */
 import { setMaxListeners } from 'node:events';
-import { newCorrelationId } from '../domain/errors.js';
+import { newCorrelationId } from './correlation-id.js';
 
 export interface BackgroundOptions {
   onError?: (err: unknown, correlationId: string) => void;

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createChangeStore } from '../../src/changes/store.js';
 import { APPROVALS_CHANNEL_ID, APPROVER_USER_ID } from '../../src/sandbox/slack/index.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../../src/slack/blocks/action-ids.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { openStores } from '../support/stores.js';
 
 let workspace: WorkspaceTwin;
 let env: BotOnTwins;
@@ -98,8 +98,7 @@ describe('a restart between approval and the end of the execution', () => {
     const req = await request('retrain churn_model');
     // The vote lands in the store, but the process dies before it starts the execution.
     const otherDb = openDatabase(env.dbPath);
-    const other = createChangeStore(otherDb);
-    const voted = other.approvals.vote(req.id, APPROVER_USER_ID, true, Date.now());
+    const voted = openStores(otherDb).approvals.vote(req.id, APPROVER_USER_ID, true, Date.now());
     otherDb.close();
     expect(voted.request?.status).toBe('approved');
     await env.restart();

@@ -1,23 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildPlanFor } from '../../src/changes/plan/index.js';
-import type { Plan } from '../../src/changes/types.js';
 import type { CommandDeps } from '../../src/commands/deps.js';
 import { dispatch, parseCommand } from '../../src/commands/index.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { createServingClient } from '../../src/databricks/serving.js';
+import type { Plan } from '../../src/domain/change.js';
 import { UserError } from '../../src/domain/errors.js';
 import type { EndpointConfig } from '../../src/domain/ports/serving.js';
-import type {
-  Actor,
-  ChangePipeline,
-  Origin,
-  ParsedCommand,
-  Reply,
-  SlackBlock,
-} from '../../src/domain/vocabulary.js';
+import type { Actor, ChangePipeline, Origin, ParsedCommand, Reply } from '../../src/domain/vocabulary.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import type { SlackBlock } from '../../src/slack/blocks/block-kit.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildPlanReply } from '../../src/slack/blocks/plan.js';
 import { commandViews } from '../../src/slack/blocks/views.js';

@@ -184,7 +184,8 @@ async function propose(h: Harness, input: MutatingCommand, actor = RILEY, origin
 function applyValue(reply: Reply): string {
   for (const block of reply.blocks ?? []) {
     if (block.type !== 'actions') continue;
-    for (const el of (block as { elements: Array<{ action_id?: string; value?: string }> }).elements) {
+    for (const el of (block as unknown as { elements: Array<{ action_id?: string; value?: string }> })
+      .elements) {
       if (el.action_id === ACTION_APPLY && el.value) return el.value;
     }
   }

@@ -11,13 +11,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
 import { APPROVAL_STATUSES } from '../../src/approvals/state.js';
 import { CHANGE_STATUSES, createChangeStore } from '../../src/changes/store.js';
-import type { EndpointPlan } from '../../src/changes/types.js';
+import type { EndpointPlan } from '../../src/domain/change.js';
 import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type { DeployCommand } from '../../src/domain/vocabulary.js';
 import type { AlertView } from '../../src/drift/alert-view.js';
 import { createDriftStateStore } from '../../src/drift/state-store.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 import { MIGRATIONS, migrate, SchemaTooNewError } from '../../src/storage/migrations.js';
+import { openStores } from '../support/stores.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'db');
 const ids = JSON.parse(readFileSync(join(FIXTURES, 'written-by-d8a0488.ids.json'), 'utf8')) as Record<
@@ -260,7 +261,7 @@ describe('a database written by d8a0488', () => {
   });
 
   it('keeps every approval request with its votes, decision, execution and message', () => {
-    const approvals = createChangeStore(openDb()).approvals;
+    const approvals = openStores(openDb()).approvals;
     expect(approvals.get(ids.approval_pending!)).toMatchObject({
       gate: 'production',
       requester: 'U0REQUEST',
@@ -437,7 +438,7 @@ describe('the other layouts a file from before storage/ can have', () => {
       'DROP TABLE approval_votes; DROP TABLE approval_requests; UPDATE schema_version SET version = 1;',
     );
     const db = openDb();
-    expect(createChangeStore(db).approvals.pending()).toEqual([]);
+    expect(openStores(db).approvals.pending()).toEqual([]);
     expect(createDriftStateStore(db).openAlert('churn', 'f1_drop', '*')?.id).toBe(ids.drift_open);
     expect(schemaOf(db)).toEqual(schemaOf(openDb(join(dir, 'fresh.db'))));
   });

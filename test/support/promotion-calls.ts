@@ -36,10 +36,7 @@ export async function countPromotionCalls(): Promise<PromotionCalls> {
       channel: APPROVALS_CHANNEL_ID,
       user: APPROVER_USER_ID,
     });
-    await env.slack.waitFor(
-      () => env.bot.store.approvals.get(req.id)?.status === 'executed' || undefined,
-      10_000,
-    );
+    await env.slack.waitFor(() => env.bot.requests.get(req.id)?.status === 'executed' || undefined, 10_000);
     await env.bot.approvals.idle();
     await env.bot.pipeline.idle();
     const mark2 = workspace.requests.length;

@@ -5,10 +5,11 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionResult } from '../../src/approvals/execution-result.js';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
-import type { NewApprovalRequest } from '../../src/approvals/store.js';
-import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
+import type { ApprovalStore, NewApprovalRequest } from '../../src/approvals/store.js';
+import type { ChangeStore } from '../../src/changes/store.js';
 import { executionText } from '../../src/slack/blocks/approval-outcome.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { openStores } from '../support/stores.js';
 
 const DONE: ExecutionResult = { kind: 'changes', ok: true, done: ['done'] };
 
@@ -37,11 +38,12 @@ let dir: string;
 let path: string;
 let db: SqliteDatabase;
 let store: ChangeStore;
+let approvals: ApprovalStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'modelgate-approvals-'));
   path = join(dir, 'store.db');
   db = openDatabase(path);
-  store = createChangeStore(db);
+  ({ changes: store, approvals } = openStores(db));
 });
 afterEach(() => {
   db.close();
@@ -50,12 +52,12 @@ afterEach(() => {
 
 describe('the approval store', () => {
   it('stores how an execution ended as facts, and still reads the sentence of an older row', () => {
-    const { request: r } = store.approvals.create(request({ required: 1 }));
-    store.approvals.vote(r.id, 'U1', true, 1);
-    const started = store.approvals.startExecution(r.id, 'U1')!;
-    store.approvals.finish(r.id, started.attempt, DONE, 'U1');
-    expect(store.approvals.get(r.id)).toMatchObject({ status: 'executed', result: DONE });
-    expect(store.approvals.get(r.id)?.outcome).toBeUndefined();
+    const { request: r } = approvals.create(request({ required: 1 }));
+    approvals.vote(r.id, 'U1', true, 1);
+    const started = approvals.startExecution(r.id, 'U1')!;
+    approvals.finish(r.id, started.attempt, DONE, 'U1');
+    expect(approvals.get(r.id)).toMatchObject({ status: 'executed', result: DONE });
+    expect(approvals.get(r.id)?.outcome).toBeUndefined();
     db.close();
     // A row the previous version wrote: a sentence with a Slack link in the outcome column.
     const raw = new Database(path);
@@ -63,58 +65,58 @@ describe('the approval store', () => {
     raw.prepare('UPDATE approval_requests SET outcome = ? WHERE id = ?').run(legacy, r.id);
     raw.close();
     db = openDatabase(path);
-    store = createChangeStore(db);
-    const old = store.approvals.get(r.id)!;
+    ({ changes: store, approvals } = openStores(db));
+    const old = approvals.get(r.id)!;
     expect(old.result).toBeUndefined();
     expect(executionText(old)).toBe(legacy);
   });
 
   it('keeps one vote per person, and moves to approved on the vote that makes the quorum only', () => {
-    const { request: r } = store.approvals.create(request());
-    expect(store.approvals.vote(r.id, 'U1', true, 1).decision).toEqual({
+    const { request: r } = approvals.create(request());
+    expect(approvals.vote(r.id, 'U1', true, 1).decision).toEqual({
       kind: 'voted',
       votes: 1,
       remaining: 1,
     });
-    expect(store.approvals.vote(r.id, 'U1', true, 2).decision).toEqual({
+    expect(approvals.vote(r.id, 'U1', true, 2).decision).toEqual({
       kind: 'refused',
       reason: 'already_voted',
     });
-    const won = store.approvals.vote(r.id, 'U2', true, 3);
+    const won = approvals.vote(r.id, 'U2', true, 3);
     expect(won.decision).toEqual({ kind: 'moved', from: 'pending', to: 'approved', votes: 2 });
     expect(won.request?.decidedBy).toBe('U2');
-    expect(store.approvals.vote(r.id, 'U3', true, 4).decision).toEqual({
+    expect(approvals.vote(r.id, 'U3', true, 4).decision).toEqual({
       kind: 'refused',
       reason: 'not_pending',
     });
-    expect(store.approvals.get(r.id)?.votes.map((v) => v.voter)).toEqual(['U1', 'U2']);
+    expect(approvals.get(r.id)?.votes.map((v) => v.voter)).toEqual(['U1', 'U2']);
   });
 
   it('lets one of two processes approve when both vote at the same moment', () => {
-    const { request: r } = store.approvals.create(request({ required: 1 }));
+    const { request: r } = approvals.create(request({ required: 1 }));
     // A second process: its own connection to the same file.
     const otherDb = openDatabase(path);
-    const other = createChangeStore(otherDb);
-    const results = [store.approvals.vote(r.id, 'U1', true, 1), other.approvals.vote(r.id, 'U2', true, 1)];
+    const other = openStores(otherDb);
+    const results = [approvals.vote(r.id, 'U1', true, 1), other.approvals.vote(r.id, 'U2', true, 1)];
     otherDb.close();
     expect(results.filter((x) => x.decision.kind === 'moved')).toHaveLength(1);
-    expect(store.approvals.get(r.id)?.votes).toHaveLength(1);
+    expect(approvals.get(r.id)?.votes).toHaveLength(1);
   });
 
   it('lets only one caller start an execution, and only its attempt finish it', () => {
-    const { request: r } = store.approvals.create(request({ required: 1 }));
-    store.approvals.vote(r.id, 'U1', true, 1);
-    const first = store.approvals.startExecution(r.id, 'U1');
+    const { request: r } = approvals.create(request({ required: 1 }));
+    approvals.vote(r.id, 'U1', true, 1);
+    const first = approvals.startExecution(r.id, 'U1');
     expect(first).toBeDefined();
-    expect(store.approvals.startExecution(r.id, 'U1')).toBeUndefined();
+    expect(approvals.startExecution(r.id, 'U1')).toBeUndefined();
     // A restart takes the execution over; the old attempt can no longer record or finish anything.
-    const taken = store.approvals.takeOver(r.id, first!.attempt);
+    const taken = approvals.takeOver(r.id, first!.attempt);
     expect(taken).toBeDefined();
-    expect(store.approvals.takeOver(r.id, first!.attempt)).toBeUndefined();
-    expect(store.approvals.recordRun(r.id, first!.attempt, 7)).toBe(false);
-    expect(store.approvals.finish(r.id, first!.attempt, DONE, 'U1').decision.kind).toBe('refused');
-    expect(store.approvals.recordRun(r.id, taken!.attempt, 7)).toBe(true);
-    const done = store.approvals.finish(r.id, taken!.attempt, DONE, 'U1');
+    expect(approvals.takeOver(r.id, first!.attempt)).toBeUndefined();
+    expect(approvals.recordRun(r.id, first!.attempt, 7)).toBe(false);
+    expect(approvals.finish(r.id, first!.attempt, DONE, 'U1').decision.kind).toBe('refused');
+    expect(approvals.recordRun(r.id, taken!.attempt, 7)).toBe(true);
+    const done = approvals.finish(r.id, taken!.attempt, DONE, 'U1');
     // The outcome is stored as facts; it reads 'done'.
     expect({ ...done.request, outcome: executionText(done.request!) }).toMatchObject({
       status: 'executed',
@@ -125,11 +127,11 @@ describe('the approval store', () => {
   });
 
   it('expires what is due once, and writes every move to the append-only audit log', () => {
-    const { request: due } = store.approvals.create(request({ expiresAt: 100 }));
-    const { request: later } = store.approvals.create(request({ expiresAt: 1_000, triggerId: 't2' }));
-    expect(store.approvals.expireDue(500).map((r) => r.id)).toEqual([due.id]);
-    expect(store.approvals.expireDue(500)).toEqual([]);
-    expect(store.approvals.get(later.id)?.status).toBe('pending');
+    const { request: due } = approvals.create(request({ expiresAt: 100 }));
+    const { request: later } = approvals.create(request({ expiresAt: 1_000, triggerId: 't2' }));
+    expect(approvals.expireDue(500).map((r) => r.id)).toEqual([due.id]);
+    expect(approvals.expireDue(500)).toEqual([]);
+    expect(approvals.get(later.id)?.status).toBe('pending');
     expect(store.recentAudit({ changeId: due.id }).map((a) => a.action)).toEqual([
       'expired',
       'approval_requested',
@@ -137,16 +139,16 @@ describe('the approval store', () => {
   });
 
   it('returns the first request for a Slack retry of the same command', () => {
-    const first = store.approvals.create(request({ triggerId: 'trigger-1' }));
-    const again = store.approvals.create(request({ triggerId: 'trigger-1' }));
+    const first = approvals.create(request({ triggerId: 'trigger-1' }));
+    const again = approvals.create(request({ triggerId: 'trigger-1' }));
     expect(again).toEqual({ request: first.request, duplicate: true });
-    expect(store.approvals.pending()).toHaveLength(1);
+    expect(approvals.pending()).toHaveLength(1);
   });
 
   it('records what made a request stale, from pending or from an execution', () => {
-    const { request: r } = store.approvals.create(request());
-    const moved = store.approvals.supersede(r.id, 'job 1001 changed', 'U1');
+    const { request: r } = approvals.create(request());
+    const moved = approvals.supersede(r.id, 'job 1001 changed', 'U1');
     expect(moved.request).toMatchObject({ status: 'superseded', reason: 'job 1001 changed' });
-    expect(store.approvals.supersede(r.id, 'again', 'U1').decision.kind).toBe('refused');
+    expect(approvals.supersede(r.id, 'again', 'U1').decision.kind).toBe('refused');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelVersionInfo } from '../../src/domain/ports/registry.js';
-import type { SlackBlock } from '../../src/domain/vocabulary.js';
+import type { SlackBlock } from '../../src/slack/blocks/block-kit.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildModelsReply, MAX_LISTED_VERSIONS } from '../../src/slack/blocks/models.js';
 import { buildQueryReply, MAX_SHOWN_PREDICTIONS } from '../../src/slack/blocks/query.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { planDeploy, planPromote } from '../../src/changes/plan/index.js';
-import type { Plan } from '../../src/changes/types.js';
+import type { Plan } from '../../src/domain/change.js';
 import type { ModelVersionInfo } from '../../src/domain/ports/registry.js';
 import type { Endpoint } from '../../src/domain/ports/serving.js';
-import type { SlackBlock } from '../../src/domain/vocabulary.js';
 import { ACTION_APPLY, ACTION_CANCEL } from '../../src/slack/blocks/action-ids.js';
+import type { SlackBlock } from '../../src/slack/blocks/block-kit.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildPlanReply } from '../../src/slack/blocks/plan.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { servedKey } from '../../src/commands/views.js';
 import type { Endpoint, EndpointSummary, ServedVersion } from '../../src/domain/ports/serving.js';
-import type { SlackBlock } from '../../src/domain/vocabulary.js';
+import type { SlackBlock } from '../../src/slack/blocks/block-kit.js';
 import { buildEndpointListReply, MAX_LISTED_ENDPOINTS } from '../../src/slack/blocks/endpoint-list.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildStatusReply } from '../../src/slack/blocks/status.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
-import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
+import type { AliasPlan, EndpointPlan } from '../../src/domain/change.js';
 import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
 import { simulatedClock } from '../../src/lib/clock.js';

@@ -6,12 +6,12 @@ import {
   gateForChange,
   retrainTargetFor,
 } from '../../src/approvals/gate.js';
-import type { AliasPlan, EndpointPlan, Plan } from '../../src/changes/types.js';
 import { ConfigError } from '../../src/config/databricks-connection.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, type PolicyIssue, parsePolicy } from '../../src/config/policy.js';
 import type { Gate } from '../../src/config/policy-gates.js';
 import { parseDuration } from '../../src/config/policy-gates.js';
+import type { AliasPlan, EndpointPlan, Plan } from '../../src/domain/change.js';
 import { userError } from '../support/errors.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops' };

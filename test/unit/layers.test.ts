@@ -1,7 +1,6 @@
 /**
  * Imports point inward: no cycles between the folders of src/, and no production file importing the
- * sandbox (scripts/check-layers.ts). While today's cycles are being removed, KNOWN_CYCLES lists them;
- * the test fails on any cycle not in it, and on a listed one that is gone, so the list only shrinks.
+ * sandbox (scripts/check-layers.ts). `npm run check:layers` prints the same report.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,60 +8,14 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkLayers, formatCycle, formatLayerReport, importSpecifiers } from '../../scripts/check-layers.js';
 
-/**
- * Each entry is an import between two folders (or root files) of src/ that lies on a cycle, as found
- * at the start of issue #11's storage branch (53ddb7a). Remove entries as the cycles go; never add one.
- * `npm run check:layers` shows each with its shortest cycle and the file-level imports behind it.
- */
-const KNOWN_CYCLES: readonly string[] = [
-  'approvals → changes',
-  'approvals → config',
-  'approvals → databricks',
-  'approvals → domain',
-  'approvals → drift',
-  'approvals → lib',
-  'changes → approvals',
-  'changes → databricks',
-  'changes → domain',
-  'changes → lib',
-  'charts → domain',
-  'config → changes',
-  'config → domain',
-  'config → lib',
-  'databricks → config',
-  'databricks → domain',
-  'databricks → lib',
-  'domain → changes',
-  'domain → lib',
-  'drift → charts',
-  'drift → config',
-  'drift → domain',
-  'drift → lib',
-  'lib → domain',
-];
-
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('the layers of src/', () => {
   const report = checkLayers(ROOT);
 
-  it('has no cycle between folders beyond the known ones, and each known one still exists', () => {
-    const found = new Set(report.cycles.map((c) => c.name));
-    const added = report.cycles.filter((c) => !KNOWN_CYCLES.includes(c.name));
-    const gone = KNOWN_CYCLES.filter((name) => !found.has(name));
-    const problems = [
-      ...(added.length > 0
-        ? [
-            `New cycle(s) between folders; make the import point inward:\n${added.map(formatCycle).join('\n')}`,
-          ]
-        : []),
-      ...(gone.length > 0
-        ? [
-            `No longer on a cycle (well done); remove from KNOWN_CYCLES in test/unit/layers.test.ts:\n  ${gone.join('\n  ')}`,
-          ]
-        : []),
-    ];
-    expect(problems.join('\n\n'), problems.join('\n\n')).toBe('');
+  it('has no cycle between folders', () => {
+    const problems = report.cycles.map(formatCycle).join('\n');
+    expect(problems, `Cycle(s) between folders; make the import point inward:\n${problems}`).toBe('');
   });
 
   it('has no production file importing the sandbox but the entry points that boot it', () => {

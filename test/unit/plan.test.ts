@@ -9,7 +9,7 @@ import {
   planSplit,
   summarisePlan,
 } from '../../src/changes/plan/index.js';
-import type { DiffLine, Plan } from '../../src/changes/types.js';
+import type { DiffLine, Plan } from '../../src/domain/change.js';
 import { UserError } from '../../src/domain/errors.js';
 import type { ModelInfo, ModelVersionInfo } from '../../src/domain/ports/registry.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AliasPlan, EndpointPlan } from '../../src/changes/types.js';
+import type { AliasPlan, EndpointPlan } from '../../src/domain/change.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import {

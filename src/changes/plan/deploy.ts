@@ -3,13 +3,13 @@
  * endpoint and the version (resolving an alias), then plans with the pure `planDeploy`.
  */
 
+import type { EndpointPlan } from '../../domain/change.js';
 import { normaliseConfig, servedNameFor } from '../../domain/endpoint-config.js';
 import { isUserError } from '../../domain/errors.js';
 import { requireReady } from '../../domain/model-versions.js';
 import type { ModelVersionInfo } from '../../domain/ports/registry.js';
 import type { Endpoint, Serving, WorkloadSize } from '../../domain/ports/serving.js';
 import type { DeployCommand } from '../../domain/vocabulary.js';
-import type { EndpointPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';
 import { busiestOf, DEFAULT_SCALE_TO_ZERO, DEFAULT_WORKLOAD_SIZE, refuseNoOp, versionKey } from './diff.js';
 import { endpointFingerprint } from './fingerprint.js';

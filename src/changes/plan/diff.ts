@@ -3,10 +3,10 @@
  * diff, the one-line summary and the staleness sentence. Pure.
  */
 
+import type { DiffLine, Plan } from '../../domain/change.js';
 import { sameConfig } from '../../domain/endpoint-config.js';
 import { UserError } from '../../domain/errors.js';
 import type { EndpointConfig, ServedVersion, WorkloadSize } from '../../domain/ports/serving.js';
-import type { DiffLine, Plan } from '../types.js';
 
 /** Size and scale-to-zero of a version nobody chose them for. */
 export const DEFAULT_WORKLOAD_SIZE: WorkloadSize = 'Small';

@@ -3,8 +3,9 @@
  * its reads (`buildXPlan`) and its pure planner (`planX`); `buildPlanFor` picks by subcommand.
  * The commands show a plan, the pipeline and the approvals rebuild it to spot a stale one.
  */
+
+import type { Plan } from '../../domain/change.js';
 import type { MutatingCommand } from '../../domain/vocabulary.js';
-import type { Plan } from '../types.js';
 import { buildDeployPlan } from './deploy.js';
 import type { PlanDeps } from './deps.js';
 import { buildPromotePlan } from './promote.js';

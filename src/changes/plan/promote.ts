@@ -4,11 +4,11 @@
  * into an approval request later, by the approvals; the plan is the same.
  */
 
+import type { AliasPlan } from '../../domain/change.js';
 import { UserError } from '../../domain/errors.js';
 import { aliasVersion, requireReady } from '../../domain/model-versions.js';
 import type { ModelInfo, ModelVersionInfo } from '../../domain/ports/registry.js';
 import type { PromoteCommand } from '../../domain/vocabulary.js';
-import type { AliasPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';
 import { shortName } from './diff.js';
 import { aliasFingerprint } from './fingerprint.js';

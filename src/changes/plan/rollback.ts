@@ -3,11 +3,11 @@
  * to it, from the bot's own history. Reads both, then plans with the pure `planRollback`.
  */
 
+import type { EndpointPlan } from '../../domain/change.js';
 import { normaliseConfig } from '../../domain/endpoint-config.js';
 import { UserError } from '../../domain/errors.js';
 import type { Endpoint, EndpointConfig } from '../../domain/ports/serving.js';
 import type { RollbackCommand } from '../../domain/vocabulary.js';
-import type { EndpointPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';
 import { refuseNoOp } from './diff.js';
 import { endpointFingerprint } from './fingerprint.js';

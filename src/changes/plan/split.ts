@@ -4,13 +4,13 @@
  * with the pure `planSplit`.
  */
 
+import type { EndpointPlan } from '../../domain/change.js';
 import { normaliseConfig, servedNameFor } from '../../domain/endpoint-config.js';
 import { UserError } from '../../domain/errors.js';
 import { requireReady } from '../../domain/model-versions.js';
 import type { ModelVersionInfo } from '../../domain/ports/registry.js';
 import type { Endpoint, ServedVersion } from '../../domain/ports/serving.js';
 import type { SplitCommand } from '../../domain/vocabulary.js';
-import type { EndpointPlan } from '../types.js';
 import type { PlanDeps } from './deps.js';
 import {
   busiestOf,

@@ -4,7 +4,6 @@
  * exists.
  */
 import { z } from 'zod';
-import type { JobSettingsReader } from '../../approvals/job-settings.js';
 import type { DatabricksConnection } from '../../config/databricks-connection.js';
 import { type AppConfig, displayPath } from '../../config/env.js';
 import type { Policy } from '../../config/policy.js';
@@ -12,6 +11,7 @@ import type { MonitorConfig } from '../../config/policy-monitors.js';
 import { DatabricksApiError } from '../../databricks/http.js';
 import { isUserError } from '../../domain/errors.js';
 import { resolveModelName } from '../../domain/model-names.js';
+import type { JobSettingsReader } from '../../domain/ports/jobs.js';
 import type { Monitors } from '../../domain/ports/monitors.js';
 import { sqlTimestamp, type Warehouse, WarehouseError } from '../../domain/ports/warehouse.js';
 import { columnName, tableName } from '../../domain/sql-identifiers.js';

@@ -42,3 +42,18 @@ export interface Jobs {
   getRun(runId: number): Promise<JobRun>;
   cancelRun(runId: number): Promise<void>;
 }
+
+/** A job's settings as a retraining request records them. */
+export interface JobSettings {
+  jobId: number;
+  name: string;
+  /** Job-level parameters and their defaults. */
+  parameters: Array<{ name: string; default: string }>;
+  /** Digest of the settings: a change to them makes a request stale. */
+  fingerprint: string;
+}
+
+/** Reads a job's settings (Jobs API `jobs/get`); the adapter is databricks/job-settings.ts. */
+export interface JobSettingsReader {
+  getJob(jobId: number): Promise<JobSettings>;
+}

@@ -4,8 +4,9 @@
  */
 
 import type { AuditItem } from '../../approvals/audit-trail.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { auditDetailText } from './approval-outcome.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   contextBlock,
   escapeKeepingLinks,

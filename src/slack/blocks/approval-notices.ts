@@ -10,6 +10,7 @@ import type { ApprovalRequest } from '../../approvals/store.js';
 import type { Reply } from '../../domain/vocabulary.js';
 import { buildApprovalNotice } from './approval.js';
 import { describeExecution, executionText } from './approval-outcome.js';
+import type { SlackBlock } from './block-kit.js';
 import { escapeMrkdwn } from './format.js';
 
 const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${escapeMrkdwn(approvalTitle(r.plan))})`;
@@ -19,10 +20,10 @@ const needs = (r: ApprovalRequest) =>
   `${r.required - r.votes.length} more from ${describeApprovers(r.approvers)}`;
 
 /** A line for a thread: the same text in a section. */
-const line = (text: string): Pick<Reply, 'text' | 'blocks'> => ({
-  text,
-  blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-});
+const line = (text: string): Pick<Reply, 'text' | 'blocks'> => {
+  const blocks: SlackBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  return { text, blocks };
+};
 
 /**
  * @example buildApprovalStatusNotice(undefined, 'apr-x') // 'There is no approval request `apr-x`.'

@@ -16,7 +16,7 @@ import {
 import type { ApprovalMessageOptions } from '../../approvals/service.js';
 import type { ApprovalRequest } from '../../approvals/store.js';
 import { describeTraffic } from '../../changes/plan/index.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../domain/workspace-links.js';
 import {
   ACTION_APPROVAL_APPROVE,
@@ -26,6 +26,7 @@ import {
   ACTION_APPROVAL_REJECT_REASON,
 } from './action-ids.js';
 import { executionText } from './approval-outcome.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   codeBlocks,
   contextBlock,
@@ -339,7 +340,7 @@ export function buildRejectPrompt(r: ApprovalRequest): Reply {
           },
         ],
       },
-    ],
+    ] satisfies SlackBlock[],
     visibility: 'ephemeral',
   };
 }

@@ -6,16 +6,16 @@
 
 import { changeTitle } from '../../changes/describe.js';
 import type { Change } from '../../changes/store.js';
-import type { ChangeHolder, Plan } from '../../changes/types.js';
+import type { ChangeHolder, Plan } from '../../domain/change.js';
 import type { Reply } from '../../domain/vocabulary.js';
+import type { SlackBlock } from './block-kit.js';
 import { escapeMrkdwn } from './format.js';
 
 /** An ephemeral answer that leaves the message the button was on as it is. */
-const notice = (text: string): Reply => ({
-  text,
-  blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
-  visibility: 'ephemeral',
-});
+const notice = (text: string): Reply => {
+  const blocks: SlackBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text } }];
+  return { text, blocks, visibility: 'ephemeral' };
+};
 
 /** What a target is called in a sentence: the endpoint, or "Champion of acme.mlops.churn_model". */
 function targetName(plan: Plan): string {

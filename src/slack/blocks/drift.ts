@@ -4,7 +4,7 @@
  * a failing check and its recovery, the `/mlops drift` report, and the command's own reply.
  * The summary never depends on the chart: a chart that cannot be drawn leaves a note, not a gap.
  */
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import type { AlertView, WindowView } from '../../drift/alert-view.js';
 import type {
   AlertRef,
@@ -15,6 +15,7 @@ import type {
   ReportRule,
 } from '../../drift/types.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   codeBlocks,
   contextBlock,

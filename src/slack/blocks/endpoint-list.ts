@@ -1,8 +1,9 @@
 /** Every serving endpoint, one compact line each. */
 
 import type { EndpointSummary } from '../../domain/ports/serving.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../domain/workspace-links.js';
+import type { SlackBlock } from './block-kit.js';
 import { contextBlock, escapeMrkdwn, headerBlock, link, sectionBlock, versionLabel } from './format.js';
 import { BLOCK_LIMITS } from './limits.js';
 

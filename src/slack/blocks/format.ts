@@ -3,7 +3,7 @@
  * tables, and the block shapes we use. No Slack calls here.
  */
 import { shortModel } from '../../changes/describe.js';
-import type { SlackBlock } from '../../domain/vocabulary.js';
+import type { SlackBlock } from './block-kit.js';
 import { BLOCK_LIMITS } from './limits.js';
 
 /**

@@ -1,8 +1,9 @@
 /** The versions of a model: status, creation time, creator and aliases, newest first. */
 
 import type { ModelsView } from '../../commands/views.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { modelVersionUrl } from '../../domain/workspace-links.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   codeBlocks,
   contextBlock,

@@ -5,10 +5,11 @@
 
 import type { PlanReplyOptions } from '../../changes/pipeline.js';
 import { diffPlan, summarisePlan } from '../../changes/plan/index.js';
-import type { DiffLine, Plan } from '../../changes/types.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { DiffLine, Plan } from '../../domain/change.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl, modelVersionUrl } from '../../domain/workspace-links.js';
 import { ACTION_APPLY, ACTION_CANCEL } from './action-ids.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   codeBlocks,
   contextBlock,

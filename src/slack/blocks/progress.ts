@@ -7,10 +7,11 @@
 import { changeTitle, formatElapsed } from '../../changes/describe.js';
 import type { ProgressPhase, ProgressView } from '../../changes/pipeline.js';
 import { describeTraffic } from '../../changes/plan/index.js';
-import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../../changes/types.js';
+import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../../domain/change.js';
 import type { Endpoint } from '../../domain/ports/serving.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl, modelVersionUrl } from '../../domain/workspace-links.js';
+import type { SlackBlock } from './block-kit.js';
 import { escapeMrkdwn, shortModel, truncate } from './format.js';
 
 export type { ProgressPhase, ProgressView };
@@ -168,17 +169,18 @@ export function buildProgressMessage(view: ProgressView): { text: string; blocks
  */
 export function buildApplyingReply(plan: Plan, changeId: string, channel: string): Reply {
   const title = changeTitle(plan);
+  const blocks: SlackBlock[] = [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `:arrow_forward: Applying change \`${changeId}\`: *${escapeMrkdwn(title)}*. Progress is posted in <#${channel}>.`,
+      },
+    },
+  ];
   return {
     text: `Applying change ${changeId}: ${title}. Progress is posted in the channel.`,
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `:arrow_forward: Applying change \`${changeId}\`: *${escapeMrkdwn(title)}*. Progress is posted in <#${channel}>.`,
-        },
-      },
-    ],
+    blocks,
     // It replaces the plan, which everyone in the channel saw.
     visibility: 'in_channel',
     replaceOriginal: true,

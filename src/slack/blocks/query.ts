@@ -1,8 +1,9 @@
 /** The answer to a query: the predictions as a table, and the version that answered. */
 
 import type { QueryView } from '../../commands/views.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../domain/workspace-links.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   codeBlocks,
   contextBlock,

@@ -2,8 +2,9 @@
 
 import { type StatusView, servedKey } from '../../commands/views.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../domain/ports/serving.js';
-import type { Reply, SlackBlock } from '../../domain/vocabulary.js';
+import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl } from '../../domain/workspace-links.js';
+import type { SlackBlock } from './block-kit.js';
 import {
   codeBlocks,
   contextBlock,

@@ -9,7 +9,8 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { ApprovalService } from '../../approvals/service.js';
 import type { Policy } from '../../config/policy.js';
-import { newCorrelationId, UserError } from '../../domain/errors.js';
+import { UserError } from '../../domain/errors.js';
+import { newCorrelationId } from '../../lib/correlation-id.js';
 import type { Logger } from '../../lib/logger.js';
 import {
   ACTION_APPROVAL_APPROVE,

@@ -6,9 +6,9 @@
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Policy } from '../../config/policy.js';
-import { newCorrelationId } from '../../domain/errors.js';
 import type { Actor, Origin, Reply } from '../../domain/vocabulary.js';
 import type { DriftAlertActions } from '../../drift/alert-actions.js';
+import { newCorrelationId } from '../../lib/correlation-id.js';
 import type { Logger } from '../../lib/logger.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from '../blocks/action-ids.js';
 import type { Directory } from '../directory.js';

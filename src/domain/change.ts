@@ -3,9 +3,9 @@
  * Plan: what is there now and what will be after. Plans are built by pure functions in plan.ts,
  * stored and executed by the pipeline, and shown by the Block Kit builders.
  */
-import type { EndpointConfig } from '../domain/ports/serving.js';
+import type { EndpointConfig } from './ports/serving.js';
 
-export type { MutatingSubcommand } from '../domain/vocabulary.js';
+export type { MutatingSubcommand } from './vocabulary.js';
 
 /** A change to what an endpoint serves: its served versions and traffic split. */
 export interface EndpointPlan {

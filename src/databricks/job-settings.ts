@@ -1,17 +1,14 @@
 /**
  * Reads a job's settings (Jobs API 2.2 `jobs/get`) for retraining requests: its name and
  * parameters, and a digest of the settings so a request made before the job changed goes stale.
- * Kept beside the approvals because nothing else needs it; the Jobs client covers runs only.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DatabricksApiError, type DatabricksHttp } from '../databricks/http.js';
 import { UserError } from '../domain/errors.js';
-import type { JobSettings } from './request-plan.js';
+import type { JobSettingsReader } from '../domain/ports/jobs.js';
+import { DatabricksApiError, type DatabricksHttp } from './http.js';
 
-export interface JobSettingsReader {
-  getJob(jobId: number): Promise<JobSettings>;
-}
+export type { JobSettingsReader } from '../domain/ports/jobs.js';
 
 const jobSchema = z.looseObject({
   job_id: z.coerce.number().int(),
