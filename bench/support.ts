@@ -7,7 +7,6 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
-import { startBot } from '../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../src/config/env.js';
 import { loadPolicy } from '../src/config/policy.js';
 import { staticTokenProvider, type TokenProvider } from '../src/databricks/auth.js';
@@ -16,6 +15,7 @@ import type { Warehouse } from '../src/domain/ports/warehouse.js';
 import { openSandboxDuckDb, type SandboxDb } from '../src/sandbox/duckdb.js';
 import { APPROVALS_CHANNEL_ID, REQUESTER_USER_ID } from '../src/sandbox/slack/index.js';
 import { startWarehouseTwin, type WarehouseTwin } from '../src/sandbox/warehouse/index.js';
+import { startBot } from '../src/wiring/bot.js';
 import { TEST_SIGNING_SECRET } from '../test/support/slack-requests.js';
 import type { TwinsReady } from './children.js';
 

@@ -1,9 +1,11 @@
 /**
- * The Slack surface: registers the /mlops command and the change buttons on a Bolt app. Listeners
- * acknowledge at once, then do the slow work and answer through response_url. Transport (HTTP,
- * Socket Mode, the sandbox) is chosen by the caller; nothing here does I/O on import.
+ * The Slack surface, registered in one place: the /mlops command and every button. Listeners
+ * acknowledge at once, then do the slow work in a lane and answer through response_url. The one
+ * error boundary lives here: a UserError becomes an ephemeral answer with its hint; anything else
+ * a short apology with a correlation id that is also logged. Transport (HTTP, Socket Mode, the
+ * sandbox) is chosen by the caller; nothing here does I/O on import.
  */
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { App, BlockAction, RespondFn } from '@slack/bolt';
 import type { ApprovalService } from './approvals/service.js';
 import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
@@ -11,47 +13,53 @@ import type { CommandDeps } from './commands/deps.js';
 import { dispatch, endpointOf, parseCommand } from './commands/index.js';
 import type { Policy } from './config/policy.js';
 import type { Actor, Origin, Reply } from './domain/vocabulary.js';
+import type { DriftAlertActions } from './drift/alert-actions.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
-import { ACTION_APPLY, ACTION_CANCEL } from './slack/blocks/action-ids.js';
 import type { Directory } from './slack/directory.js';
-import { createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
-import { registerApprovalListeners } from './slack/listeners/approvals.js';
+import { channelOf, clickerOf, createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
+import type { ActionTable } from './slack/listeners/actions.js';
+import { approvalActions } from './slack/listeners/approvals.js';
+import { changeActions } from './slack/listeners/changes.js';
+import { driftActions } from './slack/listeners/drift.js';
 import { createSlowLane } from './slack/slow-lane.js';
 
 export interface AppDeps {
   policy: Policy;
   commands: CommandDeps;
-  pipeline: RunningChangePipeline;
+  pipeline: Pick<RunningChangePipeline, 'apply' | 'cancel'>;
   /** Read-only use: which subcommand and endpoint a clicked change is about. */
   store: Pick<ChangeStore, 'get'>;
   directory: Directory;
   logger: Logger;
-  /** Approve / Reject of approval requests (slack/approval-listeners.ts); absent: not registered. */
-  approvals?: ApprovalService;
+  approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject'>;
+  /** The drift alert buttons, when the policy has monitors. */
+  drift?: { actions: DriftAlertActions } | undefined;
   correlationId?: () => string;
   /** How many commands and clicks are served at once after their ack (default 8). */
   slowWorkSlots?: number;
+  /**
+   * How many approval clicks are served at once (default 2). Few on purpose: a burst of clicks on
+   * one request is acknowledged first and decided after, and /mlops commands keep their own lane.
+   */
+  approvalSlots?: number;
 }
 
 /**
- * Registers every listener. The one boundary that turns errors into replies lives here: a
- * UserError becomes an ephemeral answer with its hint; anything else a short apology with a
- * correlation id that is also logged.
+ * Registers every listener on a Bolt app and returns it.
  *
- * @example registerListeners(new App({ token, signingSecret }), deps);
+ * @example createApp(adapters.app, { policy, commands, pipeline, store, directory, logger, approvals });
  */
-export function registerListeners(app: App, deps: AppDeps): void {
+export function createApp(app: App, deps: AppDeps): App {
   const { policy, logger } = deps;
-  const newId = deps.correlationId ?? newCorrelationId;
-  const lane = createSlowLane(deps.slowWorkSlots ?? 8);
-
-  const guarded = createGuard(logger, newId);
-
+  const lanes = {
+    default: createSlowLane(deps.slowWorkSlots ?? 8),
+    approvals: createSlowLane(deps.approvalSlots ?? 2),
+  };
+  const guarded = createGuard(logger, deps.correlationId ?? newCorrelationId);
   const send = (respond: RespondFn, reply: Reply, what: string) => sendReply(respond, reply, what, logger);
-
-  /** Channel and policy rights, checked on every command and every click. */
-  const authorise = createAuthorise(deps.policy, deps.directory);
+  // Channel and policy rights, checked on every command and every click.
+  const authorise = createAuthorise(policy, deps.directory);
 
   app.command('/mlops', async ({ command, ack, respond }) => {
     await ack();
@@ -61,7 +69,7 @@ export function registerListeners(app: App, deps: AppDeps): void {
       channelName: command.channel_name,
       triggerId: command.trigger_id,
     };
-    await lane.run(async () => {
+    await lanes.default.run(async () => {
       const reply = await guarded(`/mlops ${command.text.split(' ')[0] ?? ''}`, async () => {
         const parsed = parseCommand(command.text, policy.defaults);
         await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
@@ -71,33 +79,32 @@ export function registerListeners(app: App, deps: AppDeps): void {
     });
   });
 
-  for (const [actionId, verb] of [
-    [ACTION_APPLY, 'apply'],
-    [ACTION_CANCEL, 'cancel'],
-  ] as const) {
-    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
-      await ack();
-      await lane.run(async () => {
-        const actor: Actor = { userId: body.user.id, userName: body.user.name, teamId: body.team?.id };
-        const channelId = body.channel?.id ?? body.container?.channel_id ?? '';
-        const reply = await guarded(`${verb} button`, async () => {
-          const change = deps.store.get(action.value ?? '');
-          if (change) {
-            const endpoint = change.plan.kind === 'endpoint' ? change.plan.endpoint : undefined;
-            await authorise(actor, channelId || change.channel, change.plan.subcommand, endpoint);
-          }
-          return verb === 'apply'
-            ? deps.pipeline.apply(action.value ?? '', actor)
-            : deps.pipeline.cancel(action.value ?? '', actor);
-        });
-        await send(respond, reply, `${verb} button`);
-      });
+  const actions: ActionTable = {
+    ...changeActions({ pipeline: deps.pipeline, store: deps.store, authorise }),
+    ...approvalActions({ approvals: deps.approvals, policy }),
+    ...(deps.drift ? driftActions({ actions: deps.drift.actions, authorise }) : {}),
+  };
+  // One listener for every button: Bolt runs one middleware chain per click, not one per button.
+  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond }) => {
+    await ack();
+    const handler = actions[action.action_id];
+    // Link buttons and inputs send actions too; acknowledging them is all they need.
+    if (!handler) return;
+    await lanes[handler.lane].run(async () => {
+      const what = `${action.action_id} button`;
+      const click = {
+        actor: clickerOf(body),
+        channelId: channelOf(body),
+        value: 'value' in action && typeof action.value === 'string' ? action.value : '',
+        body,
+      };
+      const reply = await guarded(what, () => handler.handle(click));
+      await send(respond, reply, what);
     });
-  }
-
-  if (deps.approvals) registerApprovalListeners(app, { approvals: deps.approvals, policy, logger });
+  });
 
   app.error(async (err) => {
     logger.error('unhandled listener error:', err);
   });
+  return app;
 }

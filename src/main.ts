@@ -2,7 +2,7 @@
  * `npm start`: parse the environment and the policy once, build the real adapters (or the twins
  * for whatever is not configured), start the bot, and stop cleanly on SIGTERM. No logic here.
  */
-import { type RunningBot, startBot } from './bot.js';
+
 import { ConfigError } from './config/databricks-connection.js';
 import { describeConfig, formatConfigError } from './config/env.js';
 import { loadConfig } from './config/load.js';
@@ -10,6 +10,7 @@ import { createTokenProvider } from './databricks/auth.js';
 import { warehouseHttpPath } from './databricks/warehouse.js';
 import { createLogger } from './lib/logger.js';
 import { startSandbox } from './sandbox/start.js';
+import { type RunningBot, startBot } from './wiring/bot.js';
 
 let loaded: ReturnType<typeof loadConfig>;
 try {

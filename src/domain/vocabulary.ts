@@ -37,6 +37,8 @@ export interface Reply {
   visibility: 'ephemeral' | 'in_channel';
   /** Replace the message the clicked button was on (button handlers). */
   replaceOriginal?: boolean;
+  /** Remove the (ephemeral) message the clicked button was on instead of answering. */
+  deleteOriginal?: boolean;
 }
 
 /** A message the bot posted and may update later (rollout progress). */

@@ -1,8 +1,8 @@
 /**
  * Small pieces every Bolt listener of ours uses: the error boundary that turns errors into replies
  * (a UserError becomes its message and hint; anything else an apology with a correlation id that
- * is also logged), sending a Reply through response_url, and yielding after ack() so a burst of
- * clicks is acknowledged first and served after.
+ * is also logged), sending a Reply through response_url, who clicked and where, and the rights
+ * check. app.ts registers every listener with them; work after an ack goes through a slow lane.
  */
 import type { RespondFn } from '@slack/bolt';
 import { checkAccess, checkChannel, needsGroups } from '../config/access.js';
@@ -39,6 +39,10 @@ export async function sendReply(
   logger: Logger,
 ): Promise<void> {
   try {
+    if (reply.deleteOriginal) {
+      await respond({ delete_original: true });
+      return;
+    }
     await respond({
       response_type: reply.visibility,
       replace_original: reply.replaceOriginal ?? false,
@@ -49,12 +53,6 @@ export async function sendReply(
     logger.warn(`could not answer ${what}:`, (e as Error).message);
   }
 }
-
-/**
- * Lets the event loop flush this ack and read the requests already waiting before the slow work
- * starts, so a burst of clicks is acknowledged first and served after.
- */
-export const afterAcks = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The clicking user of a block action, as our handlers see them. */
 export function clickerOf(body: {
@@ -105,4 +103,28 @@ export function createAuthorise(policy: Policy, directory: Pick<Directory, 'grou
       });
     }
   };
+}
+
+/**
+ * The channel a click came from: the message's channel, or the container's (ephemeral messages
+ * and threads), or '' when Slack sent neither (a caller may fall back on what it stored).
+ */
+export function channelOf(body: { channel?: { id: string }; container?: { channel_id?: string } }): string {
+  return body.channel?.id ?? body.container?.channel_id ?? '';
+}
+
+/**
+ * Approval buttons live in the policy's channels and in its approval channel; a click whose
+ * channel Slack did not send is judged by the service alone.
+ */
+export function checkApprovalClickChannel(
+  policy: Pick<Policy, 'channels' | 'approvalChannel'>,
+  channelId: string,
+): void {
+  const listed = policy.channels === undefined || policy.channels.includes(channelId);
+  if (channelId === '' || channelId === policy.approvalChannel || listed) return;
+  throw new UserError('channel_not_allowed', {
+    variant: 'approvals',
+    ...(policy.approvalChannel ? { approvalChannel: policy.approvalChannel } : {}),
+  });
 }

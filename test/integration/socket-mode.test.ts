@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type RunningBot, startBot } from '../../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy } from '../../src/config/policy.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
@@ -12,6 +11,7 @@ import { BOT_USER_ID, type SlackTwin, startSlackTwin } from '../../src/sandbox/s
 import { slashCommandFields } from '../../src/sandbox/slack/payloads.js';
 import { seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { type RunningBot, startBot } from '../../src/wiring/bot.js';
 
 /**
  * Socket Mode, for teams without a public URL: the bot opens a WebSocket at the address

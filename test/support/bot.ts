@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningBot, startBot } from '../../src/bot.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, type Policy } from '../../src/config/policy.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
@@ -12,6 +11,7 @@ import { type SlackSeed, type SlackTwin, startSlackTwin } from '../../src/sandbo
 import type { WarehouseTwin } from '../../src/sandbox/warehouse/index.js';
 import { seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { type RunningBot, startBot } from '../../src/wiring/bot.js';
 import {
   blockAction,
   postToBolt,

@@ -1,0 +1,148 @@
+/**
+ * The edge of the process: every client is built once here, from concrete settings, and handed to
+ * the services. The same adapters run in production, in the sandbox and in the tests; only the
+ * addresses differ.
+ */
+import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
+import { groupRefsIn, type Policy } from '../config/policy.js';
+import type { TokenProvider } from '../databricks/auth.js';
+import { createDatabricksHttp, type DatabricksHttp } from '../databricks/http.js';
+import { createJobSettingsReader } from '../databricks/job-settings.js';
+import { createJobsClient } from '../databricks/jobs.js';
+import { createMlflowRuns } from '../databricks/mlflow.js';
+import { createMonitorsClient } from '../databricks/monitors.js';
+import { createRegistryClient } from '../databricks/registry.js';
+import { createServingClient } from '../databricks/serving.js';
+import { createDatabricksWarehouse } from '../databricks/warehouse.js';
+import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
+import type { Messenger } from '../domain/ports/messenger.js';
+import type { MlflowRuns } from '../domain/ports/mlflow.js';
+import type { Monitors } from '../domain/ports/monitors.js';
+import type { Registry } from '../domain/ports/registry.js';
+import type { Serving } from '../domain/ports/serving.js';
+import type { Warehouse } from '../domain/ports/warehouse.js';
+import type { DriftPublisher } from '../drift/types.js';
+import type { Clock } from '../lib/clock.js';
+import { fastFetch } from '../lib/http-client.js';
+import type { Logger } from '../lib/logger.js';
+import { createDirectory, type Directory } from '../slack/directory.js';
+import { createSlackMessenger } from '../slack/messenger.js';
+import { createSlackDriftPublisher } from '../slack/publisher.js';
+import { openDatabase, type SqliteDatabase } from '../storage/database.js';
+
+export type BotSlack =
+  | {
+      mode: 'http';
+      botToken: string;
+      signingSecret: string;
+      apiUrl?: string;
+      port: number;
+      /** Interface to listen on; the sandbox and tests use 127.0.0.1. */
+      host?: string;
+    }
+  | { mode: 'socket'; botToken: string; appToken: string; apiUrl?: string };
+
+export interface AdapterSettings {
+  policy: Policy;
+  slack: BotSlack;
+  databricks: { host: string; tokens: TokenProvider };
+  dbPath: string;
+  /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
+  warehouse?: { host: string; httpPath: string; ca?: string } | undefined;
+  clock: Clock;
+  logger: Logger;
+  /** Web API retries; defaults to five retries in five minutes (never Bolt's 30-minute default). */
+  slackRetries?: webApi.RetryOptions | undefined;
+  /** How long user-group memberships are cached (default 5 minutes). */
+  directoryTtlMs?: number | undefined;
+}
+
+export interface Adapters {
+  /** Bolt, on the chosen transport; initialised (auth.test passed), not yet listening. */
+  app: App;
+  http: DatabricksHttp;
+  serving: Serving;
+  registry: Registry;
+  jobs: Jobs;
+  jobSettings: JobSettingsReader;
+  mlflow: MlflowRuns;
+  monitors: Monitors;
+  warehouse: Warehouse | undefined;
+  messenger: Messenger;
+  publisher: DriftPublisher;
+  directory: Directory;
+  /** The process's one database connection: every store shares it; whoever stops the bot closes it. */
+  db: SqliteDatabase;
+}
+
+/**
+ * Builds every client once. A bad bot token stops start-up here (auth.test), with Slack's error.
+ *
+ * @example const adapters = await createAdapters({ policy, slack, databricks, dbPath, clock, logger });
+ */
+export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
+  const { slack, logger, clock } = s;
+  const http = createDatabricksHttp({ ...s.databricks, clock });
+  const clientOptions: webApi.WebClientOptions = {
+    ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
+    retryConfig: s.slackRetries ?? webApi.retryPolicies.fiveRetriesInFiveMinutes,
+    // Web API calls and response_url replies; Bolt uses this fetch for both.
+    fetch: fastFetch,
+  };
+  const boltLogger = toBoltLogger(logger);
+  const common = {
+    token: slack.botToken,
+    clientOptions,
+    logger: boltLogger,
+    // No listener reads conversation state; the default store costs every event a lookup.
+    convoStore: false as const,
+    deferInitialization: true,
+  };
+  const app =
+    slack.mode === 'http'
+      ? new App({
+          ...common,
+          receiver: new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
+        })
+      : new App({ ...common, appToken: slack.appToken, socketMode: true });
+  await app.init();
+
+  const warehouse = s.warehouse
+    ? createDatabricksWarehouse({
+        ...s.warehouse,
+        tokens: s.databricks.tokens,
+        onLog: (level, message) => logger.debug(`[sql ${level}] ${message}`),
+      })
+    : undefined;
+  const db = openDatabase(s.dbPath);
+  return {
+    app,
+    http,
+    serving: createServingClient(http),
+    registry: createRegistryClient(http),
+    jobs: createJobsClient(http),
+    jobSettings: createJobSettingsReader(http),
+    mlflow: createMlflowRuns(http),
+    monitors: createMonitorsClient(http),
+    warehouse,
+    messenger: createSlackMessenger(app.client),
+    publisher: createSlackDriftPublisher(app.client),
+    directory: createDirectory(app.client, clock, s.directoryTtlMs ?? 5 * 60_000, {
+      refs: groupRefsIn(s.policy),
+    }),
+    db,
+  };
+}
+
+/** Bolt wants a logger it can configure; ours has a fixed level, so the setters are no-ops. */
+function toBoltLogger(logger: Logger): BoltLogger {
+  return {
+    debug: (...m) => logger.debug(...m),
+    info: (...m) => logger.info(...m),
+    warn: (...m) => logger.warn(...m),
+    error: (...m) => logger.error(...m),
+    setLevel: () => {},
+    getLevel: () => BoltLogLevel.INFO,
+    setName: () => {},
+  };
+}
