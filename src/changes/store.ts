@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { EndpointConfig } from '../domain/ports/serving.js';
-import type { MessageRef, MutatingCommand } from '../domain/vocabulary.js';
+import { type MessageRef, MUTATING_SUBCOMMANDS, type MutatingCommand } from '../domain/vocabulary.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
@@ -37,16 +37,6 @@ export const CHANGE_STATUSES = [
 
 /** Statuses in which a change holds its target (at most one per target, enforced by an index). */
 export const ACTIVE_STATUSES = ['applying', 'rolling_out'] as const satisfies readonly ChangeStatus[];
-/** Statuses a change never leaves. */
-export const FINAL_STATUSES = [
-  'cancelled',
-  'stale',
-  'succeeded',
-  'failed',
-  'timed_out',
-] as const satisfies readonly ChangeStatus[];
-
-const MUTATING = ['deploy', 'split', 'promote', 'rollback'] as const satisfies readonly MutatingSubcommand[];
 
 export const changeRowSchema = z.object({
   id: z.string(),
@@ -54,7 +44,7 @@ export const changeRowSchema = z.object({
   updated_at: z.number().int(),
   requester: z.string(),
   channel: z.string(),
-  subcommand: z.enum(MUTATING),
+  subcommand: z.enum(MUTATING_SUBCOMMANDS),
   target: z.string(),
   input_json: z.string(),
   plan_json: z.string(),
@@ -70,7 +60,6 @@ export const changeRowSchema = z.object({
   replaced_by: z.string().nullable(),
   trigger_id: z.string().nullable(),
 });
-export type ChangeRow = z.infer<typeof changeRowSchema>;
 
 export const auditRowSchema = z.object({
   seq: z.number().int(),
@@ -84,16 +73,15 @@ export const auditRowSchema = z.object({
   outcome: z.string().nullable(),
   detail: z.string().nullable(),
 });
-export type AuditRow = z.infer<typeof auditRowSchema>;
 
 // The JSON columns hold values this code wrote; a shallow check catches a foreign or corrupted row
 // without restating the Plan and command types as schemas.
 const storedPlanSchema = z.looseObject({
   kind: z.enum(['endpoint', 'alias']),
-  subcommand: z.enum(MUTATING),
+  subcommand: z.enum(MUTATING_SUBCOMMANDS),
   fingerprint: z.string(),
 });
-const storedInputSchema = z.looseObject({ subcommand: z.enum(MUTATING), dryRun: z.boolean() });
+const storedInputSchema = z.looseObject({ subcommand: z.enum(MUTATING_SUBCOMMANDS), dryRun: z.boolean() });
 
 /** A change request as the pipeline sees it. */
 export interface Change {

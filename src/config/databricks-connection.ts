@@ -37,7 +37,6 @@ export const databricksEnvSchema = z.object({
   DATABRICKS_WAREHOUSE_ID: optionalString,
   DATABRICKS_HTTP_PATH: optionalString,
 });
-export type DatabricksEnv = z.infer<typeof databricksEnvSchema>;
 
 export type DatabricksAuth =
   | { kind: 'pat'; token: string }

@@ -7,7 +7,9 @@
  * it (a cycle would leave one side's constants undefined at load time). Problems carry a `fix` in
  * `params`, which policy.ts reports with the key path and line like its own.
  */
+
 import { z } from 'zod';
+import { MUTATING_SUBCOMMANDS } from '../domain/vocabulary.js';
 import {
   channelIdSchema,
   checked,
@@ -29,10 +31,8 @@ const DURATION = /^(\d+(?:\.\d+)?(?:d|h|m|s))+$/;
 
 /** The two gates the bot itself asks for; any other gate names what it covers. */
 export const BUILT_IN_GATES = ['production', 'retrain'] as const;
-export type BuiltInGate = (typeof BUILT_IN_GATES)[number];
 
 /** Subcommands a custom gate can cover (those that change something through the pipeline). */
-export const GATEABLE_SUBCOMMANDS = ['deploy', 'split', 'promote', 'rollback'] as const;
 
 /** The alias whose moves always need an approval (the `production` gate). */
 export const PRODUCTION_ALIAS = 'Production';
@@ -95,7 +95,7 @@ export const gateSchema = z.strictObject({
     .max(10, 'asks for more than 10 approvals')
     .default(1),
   expiresAfter: durationSchema.default(parseDuration(DEFAULT_EXPIRY)),
-  subcommands: z.array(z.enum(GATEABLE_SUBCOMMANDS)).optional(),
+  subcommands: z.array(z.enum(MUTATING_SUBCOMMANDS)).optional(),
   aliases: z.array(aliasSchema).optional(),
   endpoints: z.array(endpointSchema).optional(),
 });

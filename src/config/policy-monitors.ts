@@ -208,7 +208,6 @@ export const ruleSchema = z
       });
     }
   });
-export type RuleConfig = z.infer<typeof ruleSchema>;
 
 const NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 const nameKey = (what: string) =>
