@@ -16,6 +16,7 @@ import type { Actor, Origin, Reply } from './domain/vocabulary.js';
 import type { DriftAlertActions } from './drift/alert-actions.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
+import type { AckGate } from './slack/ack-gate.js';
 import type { Directory } from './slack/directory.js';
 import { channelOf, clickerOf, createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
 import type { ActionTable } from './slack/listeners/actions.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
    * one request is acknowledged first and decided after, and /mlops commands keep their own lane.
    */
   approvalSlots?: number;
+  /** Acks first: requests not yet answered hold back post-ack work (HTTP mode; wiring watches the server). */
+  ackGate?: AckGate;
 }
 
 /**
@@ -52,9 +55,10 @@ export interface AppDeps {
  */
 export function createApp(app: App, deps: AppDeps): App {
   const { policy, logger } = deps;
+  const gated = deps.ackGate ? { gate: deps.ackGate } : {};
   const lanes = {
-    default: createSlowLane(deps.slowWorkSlots ?? 8),
-    approvals: createSlowLane(deps.approvalSlots ?? 2),
+    default: createSlowLane(deps.slowWorkSlots ?? 8, gated),
+    approvals: createSlowLane(deps.approvalSlots ?? 2, gated),
   };
   const guarded = createGuard(logger, deps.correlationId ?? newCorrelationId);
   const send = (respond: RespondFn, reply: Reply, what: string) => sendReply(respond, reply, what, logger);

@@ -18,6 +18,7 @@ import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
+import { createAckGate } from '../slack/ack-gate.js';
 import { type BotSlack, createAdapters } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
 import { createServices } from './services.js';
@@ -96,7 +97,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     drift: options.drift,
   });
   const { pipeline, approvals, store, drift } = services;
+  const ackGate = createAckGate();
   createApp(adapters.app, {
+    ackGate,
     policy,
     commands: services.commands,
     pipeline,
@@ -138,6 +141,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   if (slack.mode === 'http') {
     const host = slack.host ?? '0.0.0.0';
     const server = await adapters.app.start({ port: slack.port, host });
+    ackGate.watch(server);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : slack.port;
     eventsUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/slack/events`;
