@@ -107,7 +107,7 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
     const result = await runDriftCheck(deps, monitor, NOW);
     const checkMs = performance.now() - checkStart;
     const statements = twin.stats().statements - statementsBefore;
-    if (result.outcome !== 'ok') throw new Error(`the check failed: ${result.error?.message}`);
+    if (result.outcome !== 'ok') throw new Error(`the check failed: ${JSON.stringify(result.error)}`);
 
     const readStart = performance.now();
     const again = await runDriftCheck(deps, monitor, NOW);

@@ -53,7 +53,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
       result = r.plan.kind === 'retrain' ? await runRetrain(r, r.plan, attempt) : await runChange(r, r.plan);
     } catch (e) {
       if (background.signal.aborted) return; // stays executing: the next resume() finishes it
-      const text = describeFailure(e);
+      const text = describeFailure(e, views.describeError);
       result = text
         ? { kind: 'refused', ok: false, reason: text.reason, ...(text.hint ? { hint: text.hint } : {}) }
         : { kind: 'internal', ok: false, correlationId: background.report(e) };
@@ -212,7 +212,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
         confirmed: found.confirmed,
       };
     } catch (e) {
-      if (!isUserError(e) && !describeFailure(e)) background.report(e);
+      if (!isUserError(e) && !describeFailure(e, views.describeError)) background.report(e);
       return { found: 'unknown' as const };
     }
   }

@@ -163,7 +163,7 @@ function retrainingFor(policy: Pick<ApprovalPolicy, 'retraining'>, model: string
 }
 
 /**
- * Resolves `/mlops retrain <monitor|model>`: a monitor name of the policy (its model, and its
+ * Resolves `retrain <monitor|model>`: a monitor name of the policy (its model, and its
  * `retrainJob` or the model's `retraining` job), else a model with a `retraining` entry.
  *
  * @example retrainTargetFor(policy, 'churn', defaults) // { model: 'acme.mlops.churn_model', jobId: 1001, monitor: 'churn', parameters: {} }
@@ -179,11 +179,7 @@ export function retrainTargetFor(
     const entry = retrainingFor(policy, model, defaults);
     const jobId = typeof monitor.retrainJob === 'number' ? monitor.retrainJob : entry?.job;
     if (jobId === undefined) {
-      throw new UserError(
-        'no_retraining_job',
-        `The monitor ${name} watches ${model}, but the policy names no job that retrains it.`,
-        `Add \`retrainJob: <job id>\` to monitors.${name}, or \`retraining: { ${name}: { job: <job id> } }\`, in the policy file.`,
-      );
+      throw new UserError('no_retraining_job', { variant: 'monitor', monitor: name, model });
     }
     return { model, jobId, monitor: name, parameters: { ...(entry?.parameters ?? {}) } };
   }
@@ -203,11 +199,5 @@ function notRetrainable(name: string, policy: Pick<ApprovalPolicy, 'retraining'>
     ...Object.keys(monitorsOf(policy)),
     ...Object.keys(policy.retraining ?? {}).map((m) => resolveModelName(m, defaults).split('.').pop() ?? m),
   ];
-  return new UserError(
-    'no_retraining_job',
-    `The policy names no retraining job for "${name}".`,
-    known.length > 0
-      ? `Retrain one of: ${[...new Set(known)].join(', ')}. An admin can add \`retraining: { <model>: { job: <job id> } }\` to the policy file.`
-      : 'An admin can add `retraining: { <model>: { job: <job id> } }` to the policy file.',
-  );
+  return new UserError('no_retraining_job', { variant: 'name', name, known: [...new Set(known)] });
 }

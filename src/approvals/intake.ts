@@ -120,11 +120,12 @@ export function createIntake(ctx: ApprovalContext): Intake {
         parameters.reason = input.reason.slice(0, 200);
       const unknown = Object.keys(parameters).filter((p) => !declared.has(p));
       if (unknown.length > 0) {
-        throw new UserError(
-          'unknown_job_parameter',
-          `Job ${job.name} (${job.jobId}) has no parameter ${unknown.join(', ')}.`,
-          `Its parameters are ${[...declared].join(', ') || 'none'}; fix \`retraining\` in the policy file.`,
-        );
+        throw new UserError('unknown_job_parameter', {
+          job: job.name,
+          jobId: job.jobId,
+          unknown,
+          declared: [...declared],
+        });
       }
       const plan: RetrainApprovalPlan = {
         kind: 'retrain',

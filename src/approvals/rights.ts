@@ -21,11 +21,7 @@ export interface RequiredGate {
 export function requireGate(g: GateRef | undefined, what: string): RequiredGate {
   if (!g?.gate) {
     const name = g?.name ?? 'production';
-    throw new UserError(
-      'gate_missing',
-      `${what} needs an approval, but the policy has no \`gates.${name}\` saying who approves it.`,
-      `An admin can add \`gates: { ${name}: { approvers: { groups: ["@…"] } } }\` to the policy file.`,
-    );
+    throw new UserError('gate_missing', { what, gate: name });
   }
   return { name: g.name, gate: g.gate };
 }

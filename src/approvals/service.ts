@@ -14,6 +14,7 @@ import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
 import type { ApprovalPolicy } from '../config/policy-gates.js';
 import type { Plan } from '../domain/change.js';
+import type { DescribeError } from '../domain/errors.js';
 import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
@@ -50,7 +51,7 @@ export interface RetrainRequest {
   threadTs?: string;
   /** Job parameters passed to run-now (on top of the policy's). */
   parameters?: Record<string, string>;
-  /** Show the request without making it (`/mlops retrain … --dry-run`). */
+  /** Show the request without making it (the retrain subcommand with --dry-run). */
   dryRun?: boolean;
 }
 
@@ -59,13 +60,13 @@ export interface RetrainRequester {
   requestRetrain(input: RetrainRequest): Promise<Reply>;
 }
 
-/** What the read-only subcommands and `/mlops retrain` use. */
+/** What the read-only subcommands and the retrain subcommand use. */
 export interface ApprovalDesk extends RetrainRequester {
   /** Pending requests, oldest first. */
   pending(): ApprovalRequest[];
   /** The latest changes and requests (for one model or endpoint, or all), newest first. */
   auditTrail(filter?: { model?: string; endpoint?: string; limit?: number }): AuditItem[];
-  /** What `/mlops retrain <name>` runs: a monitor's model and job, or a model's (throws UserError). */
+  /** What `retrain <name>` runs: a monitor's model and job, or a model's (throws UserError). */
   retrainTarget(name: string): RetrainTarget;
 }
 
@@ -118,6 +119,8 @@ export interface ApprovalMessageOptions {
 
 /** How the approval replies and the request message look (implemented in slack/blocks/views.ts). */
 export interface ApprovalViews {
+  /** The words for a coded error, where a request's outcome keeps them (the Slack edge's). */
+  describeError: DescribeError;
   /** The request message, posted once and updated in place. */
   message(r: ApprovalRequest, options: ApprovalMessageOptions): Pick<Reply, 'text' | 'blocks'>;
   /** A gated change or retraining asked with --dry-run. */

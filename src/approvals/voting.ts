@@ -44,14 +44,10 @@ export function createVoting(
       return describeStepChange(plan.steps, fresh) ?? 'the target changed since the request was made';
     } catch (e) {
       // The request no longer makes sense (the version vanished, the alias is there already…).
-      if (isUserError(e)) return e.message.replace(/\.$/, '');
-      const text = describeFailure(e);
+      if (isUserError(e)) return views.describeError(e).text.replace(/\.$/, '');
+      const text = describeFailure(e, views.describeError);
       if (!text) throw e;
-      throw new UserError(
-        'plan_check_failed',
-        `Could not check the request against Databricks: ${text.reason} Your approval was not recorded.`,
-        text.hint ? `${text.hint} Then press Approve again.` : 'Press Approve again in a minute.',
-      );
+      throw new UserError('plan_check_failed', { stage: 'approve', ...text });
     }
   }
 

@@ -6,7 +6,7 @@
 
 import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../domain/change.js';
 import { sameConfig } from '../domain/endpoint-config.js';
-import { isUserError } from '../domain/errors.js';
+import { type DescribeError, isUserError } from '../domain/errors.js';
 import { DatabricksApiError, DatabricksTransportError } from '../domain/ports/databricks-errors.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, EndpointConfig, EndpointConfigInput, Serving } from '../domain/ports/serving.js';
@@ -120,6 +120,8 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Polling and timeout tunables passed to waitForRollout. */
   wait?: Pick<WaitForRolloutOptions, 'timeoutMs' | 'initialDelayMs' | 'maxDelayMs' | 'backoffFactor'>;
+  /** Words for a coded error that ends the watch (the Slack edge's, through the views). */
+  describeError: DescribeError;
 }
 
 /**
@@ -146,7 +148,7 @@ export async function followRollout(
     });
   } catch (e) {
     if (options.signal?.aborted) throw e;
-    const text = describeFailure(e);
+    const text = describeFailure(e, options.describeError);
     if (!text) throw e;
     return {
       status: 'timed_out',
@@ -176,13 +178,17 @@ export async function followRollout(
 }
 
 /**
- * Turns an error from a Databricks call into a reason and a hint fit for Slack. Returns undefined
- * for anything else (a bug): those are shown only as a correlation id.
+ * Turns an error from a Databricks call into a reason and a hint fit for Slack: a UserError gets the
+ * words `describe` gives it (the Slack edge's), a Databricks envelope its own. Returns undefined for
+ * anything else (a bug): those are shown only as a correlation id.
  *
- * @example describeFailure(rolloutInProgress('churn')) // { reason: 'A rollout is already in progress on churn.', hint: … }
+ * @example describeFailure(rolloutInProgress('churn'), views.describeError) // { reason: 'A rollout is already in progress on churn.', hint: … }
  */
-export function describeFailure(e: unknown): FailureText | undefined {
-  if (isUserError(e)) return { reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+export function describeFailure(e: unknown, describe: DescribeError): FailureText | undefined {
+  if (isUserError(e)) {
+    const words = describe(e);
+    return { reason: words.text, ...(words.hint ? { hint: words.hint } : {}) };
+  }
   if (e instanceof DatabricksApiError) {
     const tries = e.attempts > 1 ? ` after ${e.attempts} attempts` : '';
     if (e.status === 429) {

@@ -9,7 +9,7 @@
  */
 
 import type { ChangeAdvice, ChangeOutcome, MutatingSubcommand, Plan } from '../domain/change.js';
-import { isUserError, UserError } from '../domain/errors.js';
+import { type DescribeError, isUserError, UserError } from '../domain/errors.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, Serving } from '../domain/ports/serving.js';
@@ -83,10 +83,12 @@ export interface PipelineViews {
   onlyRequester(change: Change, action: 'apply' | 'cancel'): Reply;
   /** Apply pressed while the pipeline is stopping. */
   restarting(): Reply;
-  /** The request no longer makes sense (replaces the plan). */
-  noLongerApplicable(reason: string, hint?: string): Reply;
+  /** The request no longer makes sense (replaces the plan): the error that says why. */
+  noLongerApplicable(e: UserError): Reply;
   /** Cancel won (replaces the plan). */
   cancelled(change: Change): Reply;
+  /** The words for a coded error, where a change outcome keeps them (the Slack edge's). */
+  describeError: DescribeError;
 }
 
 export interface ChangePipelineDeps {
@@ -164,6 +166,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     clock,
     background,
     message,
+    describeError: views.describeError,
     ...(deps.waitOptions ? { waitOptions: deps.waitOptions } : {}),
   });
   const { outcomeOf } = runner;
@@ -214,27 +217,24 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     } catch (e) {
       if (isUserError(e)) {
         // The request no longer makes sense (a version vanished, nothing left to change, …).
+        const why = views.describeError(e).text;
         store.transition(change.id, 'applying', 'stale', {
-          error: e.message,
+          error: why,
           audit: {
             actor: clicker.userId,
             action: 'stale',
             target: change.target,
             ...planStates(change.plan),
-            detail: e.message,
+            detail: why,
           },
         });
-        return views.noLongerApplicable(e.message, e.hint);
+        return views.noLongerApplicable(e);
       }
       // Ours or Databricks' trouble: put the proposal back so Apply can be pressed again.
       store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
-      const text = describeFailure(e);
+      const text = describeFailure(e, views.describeError);
       if (!text) throw e;
-      throw new UserError(
-        'plan_check_failed',
-        `Could not check the plan against Databricks before applying it: ${text.reason} Nothing was changed.`,
-        text.hint ? `${text.hint} Then press Apply again.` : 'Press Apply again in a minute.',
-      );
+      throw new UserError('plan_check_failed', { stage: 'apply', ...text });
     }
 
     if (fresh.fingerprint !== change.plan.fingerprint) {

@@ -6,7 +6,7 @@
  */
 
 import type { ChangeAdvice, ChangeOutcome, EndpointPlan, Plan } from '../domain/change.js';
-import { isUserError } from '../domain/errors.js';
+import { type DescribeError, isUserError } from '../domain/errors.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, Serving } from '../domain/ports/serving.js';
 import type { MessageRef } from '../domain/vocabulary.js';
@@ -32,6 +32,8 @@ export interface ChangeRunnerDeps {
   clock: Clock;
   background: Background;
   message: ProgressMessage;
+  /** Words for a coded error a change ends on (the Slack edge's, through the views). */
+  describeError: DescribeError;
   /** Polling and timeout of rollouts (defaults: waitForRollout's). */
   waitOptions?: FollowOptions['wait'];
 }
@@ -47,7 +49,7 @@ export interface ChangeRunner {
   resumeOne(change: Change, summary: ResumeSummary): Promise<void>;
 }
 
-/** @example const runner = createChangeRunner({ store, serving, registry, clock, background, message }); */
+/** @example const runner = createChangeRunner({ store, serving, registry, clock, background, message, describeError }); */
 export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
   const { store, serving, registry, clock, background, message } = deps;
   const { report, track } = background;
@@ -203,6 +205,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     const plan = change.plan as EndpointPlan;
     const outcome = await followRollout(plan, serving, {
       clock,
+      describeError: deps.describeError,
       signal: background.signal,
       ...(change.expectConfigVersion !== undefined
         ? { expectConfigVersion: change.expectConfigVersion }
@@ -257,7 +260,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
       try {
         submitted = await submitPlan(change.plan, { serving, registry });
       } catch (e) {
-        const text = describeFailure(e);
+        const text = describeFailure(e, deps.describeError);
         if (!text) throw e;
         const anyway = isUserError(e) ? undefined : await acceptedAnyway(change.plan);
         if (!anyway) {
@@ -356,7 +359,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
       await resumeApplying(change, summary);
     } catch (e) {
       // Databricks unreadable at start-up: end the change rather than leave its message open.
-      const text = describeFailure(e);
+      const text = describeFailure(e, deps.describeError);
       if (!text) {
         await finishAfterBug(change, change.message, e);
         return;

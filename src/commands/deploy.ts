@@ -89,11 +89,10 @@ export async function handleDeploy(
   origin: Origin,
 ): Promise<Reply> {
   if (!(input.endpoint ?? deps.defaults.endpoint)) {
-    throw new UserError(
-      'bad_input',
-      'Say which endpoint to deploy to: there is no default endpoint in the policy.',
-      usageOf(deployCommand),
-    );
+    throw new UserError('bad_input', {
+      problems: ['Say which endpoint to deploy to: there is no default endpoint in the policy.'],
+      hint: usageOf(deployCommand),
+    });
   }
   const plan = await buildDeployPlan(input, deps);
   return deps.changes.propose({ input, plan, actor, origin, dryRun: input.dryRun });

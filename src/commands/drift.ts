@@ -32,11 +32,7 @@ export async function handleDrift(
   origin: Origin,
 ): Promise<Reply> {
   if (!deps.drift) {
-    throw new UserError(
-      'drift_not_configured',
-      'Drift checks are not set up on this bot.',
-      'They need monitors: in the policy file and a SQL warehouse (DATABRICKS_WAREHOUSE_ID or DATABRICKS_HTTP_PATH).',
-    );
+    throw new UserError('drift_not_configured', {});
   }
   return deps.drift.check(input.monitor, origin);
 }

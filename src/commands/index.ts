@@ -77,11 +77,10 @@ function unknownSubcommand(word: string): never {
   const near = SUBCOMMAND_NAMES.map((n) => ({ n, d: distance(word.toLowerCase(), n) }))
     .filter((x) => x.d <= 2)
     .sort((a, b) => a.d - b.d)[0];
-  throw new UserError(
-    'bad_input',
-    `"${word}" is not a subcommand.${near ? ` Did you mean ${near.n}?` : ''}`,
-    `Usage: /mlops <subcommand> …, where the subcommand is one of ${SUBCOMMAND_NAMES.join(', ')}. Run /mlops help for details.`,
-  );
+  throw new UserError('bad_input', {
+    problems: [`"${word}" is not a subcommand.${near ? ` Did you mean ${near.n}?` : ''}`],
+    hint: `Usage: /mlops <subcommand> …, where the subcommand is one of ${SUBCOMMAND_NAMES.join(', ')}. Run /mlops help for details.`,
+  });
 }
 
 /**

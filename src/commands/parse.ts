@@ -5,7 +5,7 @@
  * usage of the subcommand as its hint. `parseCommand` itself lives in index.ts, beside the list.
  */
 import type { z } from 'zod';
-import { isUserError, UserError } from '../domain/errors.js';
+import { type CodedDetails, codedOf, codedOfIssue, isUserError, UserError } from '../domain/errors.js';
 import { resolveModelName } from '../domain/model-names.js';
 
 export interface ParseDefaults {
@@ -73,11 +73,10 @@ function tokenize(text: string, hint: string): Token[] {
       if ((ch === '"' || ch === "'") && quoteAllowed) {
         const close = text.indexOf(ch, i + 1);
         if (close < 0) {
-          throw new UserError(
-            'bad_input',
-            `A quote (${ch}) is opened but never closed: ${text.slice(i, i + 30)}`,
+          throw new UserError('bad_input', {
+            problems: [`A quote (${ch}) is opened but never closed: ${text.slice(i, i + 30)}`],
             hint,
-          );
+          });
         }
         if (word.endsWith('=')) valueQuoted = true;
         word += text.slice(i + 1, close);
@@ -172,15 +171,21 @@ export class CommandWords {
   /** Runs a schema and throws every problem (the parser's own first) as one bad_input error. */
   validate<S extends z.ZodType>(schema: S, raw: Record<string, unknown>): z.output<S> {
     const result = schema.safeParse(raw);
-    const messages = [...this.problems];
+    const problems: Array<string | CodedDetails> = [...this.problems];
     if (!result.success) {
+      const seen = new Set(this.problems);
       for (const issue of result.error.issues) {
         // Unknown keys cannot happen (we build raw ourselves); anything else is worth showing as is.
-        if (!messages.includes(issue.message)) messages.push(issue.message);
+        // A schema that caught a coded error (a bad model or alias name) passes it on as data.
+        const coded = codedOfIssue(issue);
+        const key = coded ? JSON.stringify(coded) : issue.message;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        problems.push(coded ?? issue.message);
       }
     }
-    if (messages.length > 0 || !result.success) {
-      throw new UserError('bad_input', messages.join(' '), this.hint);
+    if (problems.length > 0 || !result.success) {
+      throw new UserError('bad_input', { problems, hint: this.hint });
     }
     return result.data;
   }
@@ -190,7 +195,7 @@ export class CommandWords {
     try {
       return resolveModelName(input, defaults);
     } catch (e) {
-      if (isUserError(e)) throw new UserError('bad_input', e.message, this.hint);
+      if (isUserError(e)) throw new UserError('bad_input', { problems: [codedOf(e)], hint: this.hint });
       throw e;
     }
   }

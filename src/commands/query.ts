@@ -86,14 +86,17 @@ export async function handleQuery(
 ): Promise<Reply> {
   const count = recordCount(input.input);
   // Callers other than the parser (tests, the sandbox console) get the same limits.
-  if (count > MAX_QUERY_RECORDS) throw new UserError('bad_input', tooMany(count), usageOf(queryCommand));
+  if (count > MAX_QUERY_RECORDS) {
+    throw new UserError('bad_input', { problems: [tooMany(count)], hint: usageOf(queryCommand) });
+  }
   const size = Buffer.byteLength(JSON.stringify(input.input));
   if (size > MAX_QUERY_TEXT_BYTES) {
-    throw new UserError(
-      'bad_input',
-      `The records are ${Math.ceil(size / 1024)} KB; a query from Slack carries at most ${MAX_QUERY_TEXT_BYTES / 1024} KB.`,
-      'Send fewer or smaller records.',
-    );
+    throw new UserError('bad_input', {
+      problems: [
+        `The records are ${Math.ceil(size / 1024)} KB; a query from Slack carries at most ${MAX_QUERY_TEXT_BYTES / 1024} KB.`,
+      ],
+      hint: 'Send fewer or smaller records.',
+    });
   }
   const result = await deps.serving.query(input.endpoint, input.input);
   // The answer stands on its own; not knowing which version gave it is no reason to hide it.
@@ -169,7 +172,10 @@ function parseQuery(w: CommandWords): QueryInput {
     input = keyValueRecord(w.tokenize(recordsText), w);
   }
   if (endpoint === undefined) {
-    throw new UserError('bad_input', 'Say which endpoint to query, then the records to send.', w.hint);
+    throw new UserError('bad_input', {
+      problems: ['Say which endpoint to query, then the records to send.'],
+      hint: w.hint,
+    });
   }
   return w.validate(queryInputSchema, {
     subcommand: 'query',

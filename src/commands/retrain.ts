@@ -25,11 +25,7 @@ export type RetrainInput = Extract<ParsedCommand, { subcommand: 'retrain' }>;
 /** The approvals desk, or a UserError saying approvals are not available here. */
 export function approvalsOf(deps: CommandDeps) {
   if (!deps.approvals) {
-    throw new UserError(
-      'approvals_unavailable',
-      'Approvals are not available in this modelgate.',
-      'Whoever runs modelgate can enable them; see the `gates` section of modelgate.example.yml.',
-    );
+    throw new UserError('approvals_unavailable', {});
   }
   return deps.approvals;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_SERVED_VERSIONS } from '../domain/endpoint-config.js';
+import { issueOf } from '../domain/errors.js';
 import { parseAliasName } from '../domain/model-names.js';
 import type { VersionRef, WorkloadSizeInput } from '../domain/vocabulary.js';
 
@@ -61,7 +62,7 @@ export const versionRefSchema = z
       try {
         return { alias: parseAliasName(s.slice(1)) };
       } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        ctx.addIssue(issueOf(e));
         return z.NEVER;
       }
     }

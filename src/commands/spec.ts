@@ -37,7 +37,7 @@ export interface CommandSpec<N extends Subcommand = Subcommand> extends CommandH
   /** The input schema; `parse` hands it the raw words. */
   schema: z.ZodType<InputOf<N>>;
   /**
-   * The words after the subcommand → its input. Throws UserError('bad_input', what was wrong, 'Usage: …').
+   * The words after the subcommand → its input. Throws UserError('bad_input', { problems, hint: 'Usage: …' }).
    */
   parse(words: CommandWords, defaults: ParseDefaults): InputOf<N>;
   /** Runs it. Never talks to Slack: the caller sends the Reply. */

@@ -2,15 +2,27 @@
  * Who may do what, where: pure decisions over the policy. The Slack layer resolves the actor's user
  * groups (slack/directory.ts) and passes them in, so nothing here does I/O.
  */
+import type { ErrorDetails } from '../domain/errors.js';
 import { type Actor, MUTATING_SUBCOMMANDS, type Subcommand } from '../domain/vocabulary.js';
 import type { AccessRule, Policy } from './policy.js';
 
-export type AccessDecision = { ok: true } | { ok: false; reason: string; hint: string };
+/** Allowed, or refused with what the refusal is about (worded by slack/blocks/errors.ts). */
+export type AccessDecision = { ok: true } | { ok: false; refusal: ErrorDetails<'not_allowed'> };
+
+/** The bot answers here, or not, with the channels it does answer in. */
+export type ChannelDecision = { ok: true } | { ok: false; channels: string[] };
 
 const ALLOWED: AccessDecision = { ok: true };
 
 /** Changes through the pipeline (the commands' specs say `mutating: true` for exactly these). */
 const isMutating = (s: Subcommand): boolean => (MUTATING_SUBCOMMANDS as readonly string[]).includes(s);
+
+/** A rule as plain data, the way an error's details carry it. */
+const ruleData = (rule: AccessRule) => ({
+  users: [...rule.users],
+  groups: [...rule.groups],
+  everyone: rule.everyone,
+});
 
 /** A group reference as Slack shows it: a handle stays `@handle`, an id becomes a group mention. */
 const showGroup = (ref: string): string => (ref.startsWith('@') ? ref : `<!subteam^${ref}>`);
@@ -85,7 +97,7 @@ export function needsGroups(
  *
  * @example
  * checkAccess(policy, { userId: 'U0VIEWER' }, new Set(), 'deploy', { endpoint: 'churn-endpoint' })
- * // { ok: false, reason: 'Only members of @ml-approvers or <@U0REQUEST> may deploy.', hint: '…' }
+ * // { ok: false, refusal: { variant: 'not_in_rule', subcommand: 'deploy', rule: { … } } }
  */
 export function checkAccess(
   policy: Policy,
@@ -95,28 +107,17 @@ export function checkAccess(
   target: { endpoint?: string } = {},
 ): AccessDecision {
   const rule = ruleFor(policy, subcommand);
-  const addYou = `ask an admin to add you to \`access.${subcommand}\` in the policy file`;
   if (!rule || !hasAnyone(rule)) {
-    return {
-      ok: false,
-      reason: `Nobody may ${subcommand} here: the policy ${rule ? 'gives that right to no one' : `has no \`access.${subcommand}\` rule`}.`,
-      hint: `An admin can add people or groups to \`access.${subcommand}\` in the policy file.`,
-    };
+    return { ok: false, refusal: { variant: 'nobody', subcommand, ruleExists: rule !== undefined } };
   }
   if (!matches(rule, actor, groupsOfActor)) {
-    return {
-      ok: false,
-      reason: `Only ${describeRule(rule)} may ${subcommand}.`,
-      hint: `Ask one of them to run it, or ${addYou}.`,
-    };
+    return { ok: false, refusal: { variant: 'not_in_rule', subcommand, rule: ruleData(rule) } };
   }
   const protection = isMutating(subcommand) ? protectionOf(policy, target.endpoint) : undefined;
   if (protection?.allow && !matches(protection.allow, actor, groupsOfActor)) {
-    const who = hasAnyone(protection.allow) ? `only ${describeRule(protection.allow)} may` : 'nobody may';
     return {
       ok: false,
-      reason: `${protection.name} is protected: ${who} change it.`,
-      hint: `Ask one of them to run it, or ask an admin to add you to the \`allow\` list of ${protection.name} under \`protectedEndpoints\`.`,
+      refusal: { variant: 'protected', endpoint: protection.name, allow: ruleData(protection.allow) },
     };
   }
   return ALLOWED;
@@ -132,18 +133,13 @@ export function channelAllowed(policy: Policy, channelId: string): boolean {
 }
 
 /**
- * channelAllowed with the words to tell the user where to go instead.
+ * channelAllowed with the channels the bot does answer in, to tell the user where to go instead.
  *
- * @example checkChannel(policy, 'C0RANDOM') // { ok: false, reason: 'modelgate answers only in <#C0MLOPS>.', … }
+ * @example checkChannel(policy, 'C0RANDOM') // { ok: false, channels: ['C0MLOPS'] }
  */
-export function checkChannel(policy: Policy, channelId: string): AccessDecision {
-  if (channelAllowed(policy, channelId)) return ALLOWED;
-  const channels = (policy.channels ?? []).map((c) => `<#${c}>`);
-  return {
-    ok: false,
-    reason: `modelgate answers only in ${either(channels)}.`,
-    hint: 'Run the command there, or ask an admin to add this channel to `channels` in the policy file.',
-  };
+export function checkChannel(policy: Policy, channelId: string): ChannelDecision {
+  if (channelAllowed(policy, channelId)) return { ok: true };
+  return { ok: false, channels: [...(policy.channels ?? [])] };
 }
 
 /**

@@ -64,11 +64,7 @@ export function createJobSettingsReader(http: DatabricksHttp): JobSettingsReader
           e instanceof DatabricksApiError &&
           (e.status === 404 || (e.status === 400 && /does not exist/i.test(e.message)));
         if (missing) {
-          throw new UserError(
-            'job_not_found',
-            `There is no job ${jobId} in this workspace.`,
-            'Check the job id in the policy file (retraining or the monitor’s retrainJob), and that the bot principal has CAN MANAGE RUN on the job.',
-          );
+          throw new UserError('job_not_found', { jobId, source: 'retraining' });
         }
         throw e;
       }

@@ -11,6 +11,7 @@ import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { webApi } from '@slack/bolt';
+import { SLASH_COMMANDS } from '../commands/index.js';
 import { describeRule } from '../config/access.js';
 import { ConfigError, type DatabricksConnection } from '../config/databricks-connection.js';
 import { type AppConfig, describeConfig, displayPath } from '../config/env.js';
@@ -238,8 +239,7 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
     results.push({
       status: 'info',
       name: 'Slack signing secret',
-      detail:
-        "set; only Slack's own requests can prove it right: if every /mlops fails, look for 401s in the log and copy it again",
+      detail: `set; only Slack's own requests can prove it right: if every ${SLASH_COMMANDS[0]} fails, look for 401s in the log and copy it again`,
     });
   }
   if (deps.socket) {
@@ -326,7 +326,7 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
           ? fail(
               name,
               `not found in ${deps.databricks.host}`,
-              `fix the name under ${where} in ${displayPath(config.policyPath)}, or create it: /mlops deploy <model> <version> to ${endpoint}`,
+              `fix the name under ${where} in ${displayPath(config.policyPath)}, or create it: ${SLASH_COMMANDS[0]} deploy <model> <version> to ${endpoint}`,
             )
           : fail(
               name,

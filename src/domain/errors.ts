@@ -62,9 +62,8 @@ export const ERROR_CODES = [
   'unknown_alert',
   'alert_closed',
   'retrain_unavailable',
-  // Thrown with the legacy (code, message, hint) form by commands/, changes/, approvals/, drift/, jobs/
+  // Commands, changes, approvals and drift checks
   'bad_input',
-  'unknown_endpoint',
   'no_change',
   'no_history',
   'no_live_config',
@@ -87,8 +86,15 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 /** A message Databricks (or another service) sent back, relayed to the user as it came. */
 type Relayed = string;
 
-/** Codes that are only thrown with the legacy form so far: they have no details yet. */
-type LegacyOnly = never;
+/** A coded error as data: what `bad_input` carries for a name the parser could not read. */
+export type CodedDetails = { [C in ErrorCode]: { code: C; details: ErrorDetails<C> } }[ErrorCode];
+
+/** Who a policy rule lets in, as data (config/access.ts's AccessRule). */
+export interface AccessRuleData {
+  users: string[];
+  groups: string[];
+  everyone: boolean;
+}
 
 /** The SQL state a warehouse error came with, when the warehouse gave one. */
 interface SqlStateful {
@@ -144,7 +150,8 @@ export interface ErrorDetailsByCode {
   };
   invalid_alias_name: { alias: string; reserved: boolean };
   run_not_found: { runId: number };
-  job_not_found: { jobId: number };
+  /** `retraining`: the id came from the policy's retraining or a monitor's retrainJob. */
+  job_not_found: { jobId: number; source?: 'retraining' };
   invalid_table_name: { table: string };
   monitor_not_ready: { table: string; status?: string };
   table_not_found: { table: string };
@@ -195,29 +202,41 @@ export interface ErrorDetailsByCode {
   directory_failed: { slackError?: string };
   channel_not_allowed:
     | { variant: 'approvals'; approvalChannel?: string }
-    // The reason and hint come worded from config/access.ts until it returns data too.
-    | { variant: 'access'; reason: string; hint?: string };
-  not_allowed: { reason: string; hint?: string };
+    /** A command or click outside the policy's `channels`, which are listed. */
+    | { variant: 'access'; channels: string[] };
+  /** Refused by the policy's `access` rules or a protected endpoint's `allow` list (config/access.ts). */
+  not_allowed:
+    | { variant: 'nobody'; subcommand: string; ruleExists: boolean }
+    | { variant: 'not_in_rule'; subcommand: string; rule: AccessRuleData }
+    | { variant: 'protected'; endpoint: string; allow: AccessRuleData };
   unknown_alert: Record<string, never>;
   alert_closed: { monitor: string; rule: string };
   retrain_unavailable: Record<string, never>;
-  bad_input: LegacyOnly;
-  unknown_endpoint: LegacyOnly;
-  no_change: LegacyOnly;
-  no_history: LegacyOnly;
-  no_live_config: LegacyOnly;
-  nothing_served: LegacyOnly;
-  several_models: LegacyOnly;
-  plan_check_failed: LegacyOnly;
-  gate_missing: LegacyOnly;
-  approvals_unavailable: LegacyOnly;
-  drift_not_configured: LegacyOnly;
-  granularity_not_monitored: LegacyOnly;
-  no_monitors: LegacyOnly;
-  no_retraining_job: LegacyOnly;
-  no_warehouse: LegacyOnly;
-  unknown_job_parameter: LegacyOnly;
-  unknown_monitor: LegacyOnly;
+  /**
+   * What the parser found wrong, and the hint (the usage line): commands/ words its own input
+   * problems, as its schemas' messages are written for humans. A name that failed to parse stays coded.
+   */
+  bad_input: { problems: Array<string | CodedDetails>; hint: string };
+  no_change:
+    | { variant: 'endpoint'; endpoint: string; traffic: string; subcommand: 'deploy' | 'split' | 'rollback' }
+    | { variant: 'alias'; model: string; alias: string; version: number };
+  no_history: { endpoint: string };
+  no_live_config: { endpoint: string };
+  nothing_served: { endpoint: string; model: string; monitor: string };
+  several_models: { endpoint: string; models: string[] };
+  /** `reason`/`hint`: describeFailure's words for the Databricks trouble that stopped the check. */
+  plan_check_failed: { stage: 'apply' | 'approve'; reason: string; hint?: string };
+  gate_missing: { what: string; gate: string };
+  approvals_unavailable: Record<string, never>;
+  drift_not_configured: Record<string, never>;
+  granularity_not_monitored: { table: string; granularity: string; granularities: string[]; monitor: string };
+  no_monitors: Record<string, never>;
+  no_retraining_job:
+    | { variant: 'monitor'; monitor: string; model: string }
+    | { variant: 'name'; name: string; known: string[] };
+  no_warehouse: Record<string, never>;
+  unknown_job_parameter: { job: string; jobId: number; unknown: string[]; declared: string[] };
+  unknown_monitor: { name: string; monitors: string[] };
 }
 
 export type ErrorDetails<C extends ErrorCode = ErrorCode> = ErrorDetailsByCode[C];
@@ -228,16 +247,8 @@ export interface ErrorWords {
   hint?: string | undefined;
 }
 
-let installedWording: ((e: UserError) => ErrorWords) | undefined;
-
-/**
- * @deprecated Transitional: lets code that still reads `err.message` / `err.hint` of a coded error
- * get the words. slack/blocks/errors.ts installs its wording when it is loaded; new code renders
- * errors with `describeError` at the edge instead.
- */
-export function installErrorWording(wording: (e: UserError) => ErrorWords): void {
-  installedWording = wording;
-}
+/** Puts a UserError into words: the Slack edge's describeError, handed in through a views port. */
+export type DescribeError = (e: UserError) => ErrorWords;
 
 /**
  * Errors a user can act on. Every error that reaches Slack is either a UserError (put into words
@@ -248,42 +259,43 @@ export function installErrorWording(wording: (e: UserError) => ErrorWords): void
 export class UserError<C extends ErrorCode = ErrorCode> extends Error {
   override readonly name: string = 'UserError';
   readonly code: C;
-  /** What the error is about, as data. Empty for errors built with the legacy form. */
+  /** What the error is about, as data; slack/blocks/errors.ts puts it into words. */
   readonly details: ErrorDetails<C>;
-  /** Words given by the legacy form; coded errors get theirs at the edge. */
-  readonly legacyWords: ErrorWords | undefined;
 
-  constructor(code: C, details: ErrorDetails<C>);
-  /** @deprecated Pass details, and word the error in slack/blocks/errors.ts. */
-  constructor(code: C, message: string, hint?: string);
-  constructor(code: C, detailsOrMessage: ErrorDetails<C> | string, hint?: string) {
-    super();
+  constructor(code: C, details: ErrorDetails<C>) {
+    // For logs only: users see the words describeError gives at the Slack edge.
+    super(`${code} ${JSON.stringify(details)}`);
     this.code = code;
-    if (typeof detailsOrMessage === 'string') {
-      this.legacyWords = { text: detailsOrMessage, ...(hint !== undefined ? { hint } : {}) };
-      this.details = {} as ErrorDetails<C>;
-    } else {
-      this.legacyWords = undefined;
-      this.details = detailsOrMessage;
-    }
-    // An accessor, so that a coded error's message is worded by whatever wording is installed.
-    Object.defineProperty(this, 'message', {
-      get: () => this.words().text,
-      enumerable: false,
-      configurable: true,
-    });
+    this.details = details;
   }
+}
 
-  /** @deprecated Read the hint from `describeError` (slack/blocks/errors.ts). */
-  get hint(): string | undefined {
-    return this.words().hint;
-  }
+/**
+ * A UserError's code and details, as data to keep (a stored failure, a nested parse error).
+ *
+ * @example codedOf(new UserError('no_monitors', {})) // { code: 'no_monitors', details: {} }
+ */
+export function codedOf(e: UserError): CodedDetails {
+  return { code: e.code, details: e.details } as CodedDetails;
+}
 
-  private words(): ErrorWords {
-    if (this.legacyWords) return this.legacyWords;
-    if (installedWording) return installedWording(this);
-    return { text: `${this.code} ${JSON.stringify(this.details)}` };
-  }
+/**
+ * A zod issue for an error a schema caught: a UserError travels in `params.coded`, so that whoever
+ * reports the issues (commands/parse.ts) keeps its code and details and the edge words it.
+ *
+ * @example ctx.addIssue(issueOf(e))
+ */
+export function issueOf(e: unknown): { code: 'custom'; message: string; params?: { coded: CodedDetails } } {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof UserError
+    ? { code: 'custom', message, params: { coded: codedOf(e) } }
+    : { code: 'custom', message };
+}
+
+/** The coded error a zod issue carries (see issueOf), if any. */
+export function codedOfIssue(issue: object): CodedDetails | undefined {
+  const coded = (issue as { params?: { coded?: CodedDetails } }).params?.coded;
+  return coded && typeof coded.code === 'string' ? coded : undefined;
 }
 
 /** True for errors whose text is safe and useful to show to a user as is. */

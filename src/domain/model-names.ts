@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ErrorDetails, UserError } from './errors.js';
+import { type ErrorDetails, issueOf, UserError } from './errors.js';
 
 /** One part of a Unity Catalog name as the bot accepts it: letters, digits, underscore, hyphen. */
 const NAME_PART = /^[A-Za-z0-9_-]+$/;
@@ -85,7 +85,7 @@ export const modelNameSchema = z.string().transform((s, ctx) => {
   try {
     return parseModelName(s).fullName;
   } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    ctx.addIssue(issueOf(e));
     return z.NEVER;
   }
 });

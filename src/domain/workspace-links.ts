@@ -8,8 +8,8 @@ const trimHost = (host: string): string => host.replace(/\/+$/, '');
 /**
  * The Catalog Explorer page of one model version.
  *
- * @example modelVersionUrl('https://adb-1.2.azuredatabricks.net', 'acme.mlops.churn_model', 3)
- * // 'https://adb-1.2.azuredatabricks.net/explore/data/models/acme/mlops/churn_model/version/3'
+ * @example modelVersionUrl('https://adb-1.2.azuredatabricks.net', 'acme.ml.churn_model', 3)
+ * // 'https://adb-1.2.azuredatabricks.net/explore/data/models/acme/ml/churn_model/version/3'
  */
 export function modelVersionUrl(host: string, fullName: string, version: number): string {
   const [catalog = '', schema = '', model = ''] = fullName.split('.');

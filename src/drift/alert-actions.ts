@@ -44,18 +44,10 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
   function find(id: string): DriftAlert {
     const alert = deps.state.alert(id);
     if (!alert) {
-      throw new UserError(
-        'unknown_alert',
-        'The bot does not know this alert any more.',
-        'Run /mlops drift to check the monitor now.',
-      );
+      throw new UserError('unknown_alert', {});
     }
     if (alert.status === 'closed') {
-      throw new UserError(
-        'alert_closed',
-        `This alert is closed: ${alert.monitor} · ${alert.rule} holds again.`,
-        'A new violation opens a new alert.',
-      );
+      throw new UserError('alert_closed', { monitor: alert.monitor, rule: alert.rule });
     }
     return alert;
   }
@@ -95,11 +87,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
     async retrain(alertId, actor, origin) {
       const alert = find(alertId);
       if (!deps.retrain) {
-        throw new UserError(
-          'retrain_unavailable',
-          'Retraining requests are not available on this bot.',
-          'They go through the approvals service; ask whoever runs modelgate to enable it.',
-        );
+        throw new UserError('retrain_unavailable', {});
       }
       // The monitor's retrainJob, else the policy's retraining entry for its model (approvals' rule).
       const target = deps.retrain.retrainTarget(alert.monitor);

@@ -4,6 +4,7 @@
  * into Block Kit by slack/blocks/drift.ts.
  */
 import { z } from 'zod';
+import type { CodedDetails } from '../domain/errors.js';
 import {
   countLikeReference,
   type DriftRule,
@@ -14,6 +15,20 @@ import {
   trendOf,
   type WindowStatus,
 } from './rules.js';
+
+/**
+ * Why a check (or its chart) failed, as data: a UserError's code and details, or `internal` for
+ * anything else (the log has it). slack/blocks/drift.ts words it.
+ */
+export type CheckFailure = CodedDetails | { code: 'internal' };
+
+/** A stored CheckFailure; rows written before it was data hold its words as a string. */
+const storedFailureSchema = z.union([
+  z.string(),
+  z.custom<CheckFailure>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as { code?: unknown }).code === 'string',
+  ),
+]);
 
 export const termViewSchema = z.object({
   key: z.string(),
@@ -67,7 +82,7 @@ export const alertViewSchema = z.object({
   chartUrl: z.string().optional(),
   chartAlt: z.string().optional(),
   /** Why no chart could be drawn; the text summary stands alone. */
-  chartProblem: z.string().optional(),
+  chartProblem: storedFailureSchema.optional(),
   retrain: z.boolean(),
   checkedAt: z.number(),
 });

@@ -5,8 +5,8 @@
  * a recovery, or staying silent. Then, on request, a report of the silent rules, and the progress.
  * A check that could not read records a failure instead. deliver.ts carries the actions out.
  */
-import { isUserError } from '../domain/errors.js';
-import { type AlertView, buildAlertView, type RuleEvaluation } from './alert-view.js';
+import { codedOf, isUserError } from '../domain/errors.js';
+import { type AlertView, buildAlertView, type CheckFailure, type RuleEvaluation } from './alert-view.js';
 import type { DriftAlert, NewAlert } from './state-store.js';
 import type { WatchedMonitor } from './types.js';
 
@@ -42,12 +42,7 @@ export interface ModelEvaluation {
   lastComplete?: number;
 }
 
-/** Why a check failed, as it is posted: a UserError's own words, or a generic line. */
-export interface CheckFailure {
-  code: string;
-  message: string;
-  hint?: string;
-}
+export type { CheckFailure };
 
 export type DecideRead =
   | {
@@ -113,17 +108,12 @@ export type DriftAction =
   | { kind: 'record-progress'; modelId: string; lastWindowStart: number };
 
 /**
- * What a failure says in Slack: a UserError's own words, or a generic line (details go to the log).
+ * Why a check failed, as data: a UserError's code and details, or `internal` (details go to the log).
  *
- * @example failureOf(new Error('boom')).code // 'internal'
+ * @example failureOf(new Error('boom')) // { code: 'internal' }
  */
 export function failureOf(e: unknown): CheckFailure {
-  if (isUserError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  return {
-    code: 'internal',
-    message: 'The check stopped on an unexpected error.',
-    hint: 'The bot log has the details; the check runs again on schedule.',
-  };
+  return isUserError(e) ? codedOf(e) : { code: 'internal' };
 }
 
 /** The chart part of a stored view, kept when an alert is redrawn. */

@@ -5,10 +5,9 @@
  * left alone. Never throws: a post that fails is logged and listed in `deliveryErrors`.
  */
 import { buildDriftChart, chartAltText, type DriftChartInput } from '../charts/spec.js';
-import { isUserError } from '../domain/errors.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { AlertView, RuleEvaluation } from './alert-view.js';
-import type { CheckFailure, DriftAction, ReportItem } from './decide.js';
+import { type CheckFailure, type DriftAction, failureOf, type ReportItem } from './decide.js';
 import type { DriftAlert } from './state-store.js';
 import type {
   AlertState,
@@ -70,8 +69,7 @@ async function drawChart(monitor: WatchedMonitor, e: RuleEvaluation, deps: Deliv
     return { view: {}, png: rendered.png, alt, title: input.title };
   } catch (err) {
     deps.logger?.warn(`drift chart for ${monitor.name}/${e.rule.name} failed:`, err);
-    const problem = isUserError(err) ? err.message : 'the chart renderer failed (see the bot log).';
-    return { view: { chartProblem: problem }, alt, title: input.title };
+    return { view: { chartProblem: failureOf(err) }, alt, title: input.title };
   }
 }
 
@@ -289,7 +287,8 @@ async function reportFailure(
 ): Promise<void> {
   const { first, failure: stored } = deps.state.recordFailure(monitor.name, {
     code: failure.code,
-    message: failure.message,
+    // For the log and doctor: the words are the Slack edge's, from the code and details.
+    message: JSON.stringify('details' in failure ? failure.details : {}),
     channel: monitor.config.channel,
     at: now,
   });
@@ -301,8 +300,7 @@ async function reportFailure(
       deps.views.failure({
         monitor: monitor.name,
         model: monitor.model,
-        message: failure.message,
-        ...(failure.hint ? { hint: failure.hint } : {}),
+        failure,
         since: stored.since,
       }),
     );

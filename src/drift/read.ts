@@ -91,11 +91,12 @@ async function locate(monitor: WatchedMonitor, deps: DriftCheckDeps): Promise<Lo
   }
   const info = await deps.monitors.findMetricTables(c.table!);
   if (info.granularities && !info.granularities.includes(c.granularity)) {
-    throw new UserError(
-      'granularity_not_monitored',
-      `The monitor on ${c.table} writes ${info.granularities.join(', ')} windows, not ${c.granularity}.`,
-      `Set granularity to one of ${info.granularities.join(', ')} for monitor ${monitor.name} in the policy file.`,
-    );
+    throw new UserError('granularity_not_monitored', {
+      table: c.table!,
+      granularity: c.granularity,
+      granularities: info.granularities,
+      monitor: monitor.name,
+    });
   }
   return {
     profileTable: info.profileTable,
@@ -112,11 +113,11 @@ async function modelIdsOf(monitor: WatchedMonitor, deps: DriftCheckDeps): Promis
     .filter((v) => v.modelName.toLowerCase() === monitor.model.toLowerCase())
     .map((v) => v.modelVersion);
   if (versions.length === 0) {
-    throw new UserError(
-      'nothing_served',
-      `${ids.endpoint} serves no version of ${monitor.model}, so monitor ${monitor.name} has no model id to watch.`,
-      `Deploy a version of ${monitor.model} there, or list the model ids (e.g. ["*"]) under modelIds.`,
-    );
+    throw new UserError('nothing_served', {
+      endpoint: ids.endpoint,
+      model: monitor.model,
+      monitor: monitor.name,
+    });
   }
   return [...new Set(versions)];
 }

@@ -11,7 +11,7 @@ import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { Actor, MessageRef, Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { AlertView, RuleEvaluation } from './alert-view.js';
+import type { AlertView, CheckFailure, RuleEvaluation } from './alert-view.js';
 import type { DriftRule } from './rules.js';
 import type { DriftAlert, DriftStateStore } from './state-store.js';
 
@@ -60,8 +60,7 @@ export interface AlertState {
 export interface FailureView {
   monitor: string;
   model: string;
-  message: string;
-  hint?: string;
+  failure: CheckFailure;
   since: number;
 }
 
@@ -79,7 +78,7 @@ export interface CheckSummary {
   updatesPosted: number;
   recoveries: number;
   reportPosted: boolean;
-  error?: { message: string; hint?: string };
+  error?: CheckFailure;
 }
 
 type DriftMessage = Pick<Reply, 'text' | 'blocks'>;

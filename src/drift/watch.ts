@@ -89,11 +89,7 @@ export interface DriftWatch {
 /** A warehouse that is not there: every check fails with the fix. */
 const missingWarehouse: Warehouse = {
   async query() {
-    throw new UserError(
-      'no_warehouse',
-      'No SQL warehouse is configured, so the monitor tables cannot be read.',
-      'Set DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) to a warehouse the bot may use, and restart it.',
-    );
+    throw new UserError('no_warehouse', {});
   },
   async close() {},
 };
@@ -184,13 +180,7 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
   function find(name: string): WatchedMonitor {
     const m = monitors.find((x) => x.name === name.toLowerCase());
     if (!m) {
-      throw new UserError(
-        'unknown_monitor',
-        `There is no monitor called "${name}".`,
-        monitors.length > 0
-          ? `The monitors are ${monitors.map((x) => x.name).join(', ')}.`
-          : 'The policy file has no monitors; add one under monitors:.',
-      );
+      throw new UserError('unknown_monitor', { name, monitors: monitors.map((x) => x.name) });
     }
     return m;
   }
@@ -225,11 +215,7 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
       async check(name, origin) {
         const now = new Date(clock.now());
         if (monitors.length === 0) {
-          throw new UserError(
-            'no_monitors',
-            'No monitor is configured.',
-            'Add one under monitors: in the policy file (see modelgate.example.yml).',
-          );
+          throw new UserError('no_monitors', {});
         }
         const targets = name ? [find(name)] : monitors;
         const results: DriftCheckResult[] = [];

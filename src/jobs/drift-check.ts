@@ -38,7 +38,6 @@ export async function runDriftCheck(
     const actions = deps.signal?.aborted
       ? []
       : decide({ monitor: decideMonitorOf(monitor), read: { ok: false, error }, now: at });
-    const { message, hint } = failureOf(error);
     const delivered = await deliver(deps, monitor, actions, at);
     const result: DriftCheckResult = {
       ...base,
@@ -46,7 +45,7 @@ export async function runDriftCheck(
       ...delivered,
       queries: 0,
       rowsFetched: 0,
-      error: { message, ...(hint ? { hint } : {}) },
+      error: failureOf(error),
     };
     deps.report?.({ kind: 'error', monitor: monitor.name, at, error });
     return result;

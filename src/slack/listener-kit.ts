@@ -85,11 +85,7 @@ export function createAuthorise(policy: Policy, directory: Pick<Directory, 'grou
   return async (actor, channelId, subcommand, endpoint) => {
     const channel = checkChannel(policy, channelId);
     if (!channel.ok) {
-      throw new UserError('channel_not_allowed', {
-        variant: 'access',
-        reason: channel.reason,
-        ...(channel.hint !== undefined ? { hint: channel.hint } : {}),
-      });
+      throw new UserError('channel_not_allowed', { variant: 'access', channels: channel.channels });
     }
     const target = endpoint ? { endpoint } : {};
     const groups = needsGroups(policy, subcommand, target)
@@ -97,10 +93,7 @@ export function createAuthorise(policy: Policy, directory: Pick<Directory, 'grou
       : new Set<string>();
     const access = checkAccess(policy, actor, groups, subcommand, target);
     if (!access.ok) {
-      throw new UserError('not_allowed', {
-        reason: access.reason,
-        ...(access.hint !== undefined ? { hint: access.hint } : {}),
-      });
+      throw new UserError('not_allowed', access.refusal);
     }
   };
 }

@@ -12,6 +12,7 @@ import { simulatedClock } from '../../src/lib/clock.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import type { WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import type { SlackBlock } from '../../src/slack/blocks/block-kit.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { buildPlanReply } from '../../src/slack/blocks/plan.js';
 import { commandViews } from '../../src/slack/blocks/views.js';
@@ -135,7 +136,7 @@ describe('status', () => {
   it('says an unknown endpoint does not exist, with a hint', async () => {
     const err = await refused('status nope');
     expect(err.code).toBe('endpoint_not_found');
-    expect(err.hint).toContain('/mlops status');
+    expect(describeError(err).hint).toContain('/mlops status');
   });
 });
 
@@ -238,7 +239,9 @@ describe('deploy', () => {
     });
     const err = await refused('deploy churn_model @Champion');
     expect(err.code).toBe('no_change');
-    expect(err.message).toBe('churn-endpoint already serves churn_model v2 100%; nothing to change.');
+    expect(describeError(err).text).toBe(
+      'churn-endpoint already serves churn_model v2 100%; nothing to change.',
+    );
   });
 
   it('plans creating an endpoint that does not exist', async () => {
@@ -263,7 +266,7 @@ describe('deploy', () => {
     });
     const err = await refused('deploy churn_model 4');
     expect(err.code).toBe('version_not_ready');
-    expect(err.hint).toContain('still uploading');
+    expect(describeError(err).hint).toContain('still uploading');
     expect((await refused('deploy churn_model @Staging')).code).toBe('alias_not_found');
     expect(pipeline.proposals).toEqual([]);
   });

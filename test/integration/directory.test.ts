@@ -10,6 +10,7 @@ import {
   VIEWER_USER_ID,
 } from '../../src/sandbox/slack/seed.js';
 import { type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/start-slack-twin.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { createDirectory, type DirectoryOptions } from '../../src/slack/directory.js';
 
 const TTL = 5 * 60_000;
@@ -92,14 +93,16 @@ describe('createDirectory against the Slack twin', () => {
     twin.setScopes(['commands', 'chat:write']);
     const err = await failure(directory().groupsOf(APPROVER_USER_ID));
     expect(err.code).toBe('directory_missing_scope');
-    expect(err.message).toContain('usergroups:read');
-    expect(err.hint).toContain('reinstall the app');
+    expect(describeError(err).text).toContain('usergroups:read');
+    expect(describeError(err).hint).toContain('reinstall the app');
   });
 
   it('says the bot token was refused, without showing it', async () => {
     const err = await failure(directory({}, 'xoxb-not-a-real-token').groupsOf(APPROVER_USER_ID));
     expect(err.code).toBe('directory_auth');
-    expect(`${err.message} ${err.hint}`).not.toContain('xoxb-not-a-real-token');
+    expect(`${err.message} ${describeError(err).text} ${describeError(err).hint}`).not.toContain(
+      'xoxb-not-a-real-token',
+    );
   });
 
   it('does not cache a failure: the next lookup asks again and succeeds', async () => {

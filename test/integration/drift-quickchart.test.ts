@@ -5,6 +5,7 @@ import { createQuickChartRenderer } from '../../src/charts/quickchart.js';
 import { renderChartPng } from '../../src/charts/render.js';
 import { buildDriftChart, type DriftChartConfig } from '../../src/charts/spec.js';
 import { UserError } from '../../src/domain/errors.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 /**
  * A self-hosted QuickChart on loopback: POST /chart draws the posted config (with the bot's own local
@@ -118,10 +119,10 @@ describe('QuickChart renderer', () => {
       .render(broken)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
-    expect(error).toMatchObject({
-      code: 'chart_unavailable',
-      message: expect.stringContaining('HTTP 400: Invalid chart config'),
-    });
-    expect((error as UserError).hint).toMatch(/renderer: local/);
+    expect(error).toMatchObject({ code: 'chart_unavailable' });
+    expect(describeError(error as UserError).text).toEqual(
+      expect.stringContaining('HTTP 400: Invalid chart config'),
+    );
+    expect(describeError(error as UserError).hint).toMatch(/renderer: local/);
   });
 });

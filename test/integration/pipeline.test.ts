@@ -10,6 +10,7 @@ import { staticTokenProvider } from '../../src/databricks/auth.js';
 import { createDatabricksHttp } from '../../src/databricks/http.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { createServingClient } from '../../src/databricks/serving.js';
+import type { UserError } from '../../src/domain/errors.js';
 import type { Messenger } from '../../src/domain/ports/messenger.js';
 import type { Registry } from '../../src/domain/ports/registry.js';
 import type { Serving } from '../../src/domain/ports/serving.js';
@@ -27,6 +28,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { failNextRollout } from '../../src/sandbox/workspace/serving-routes.js';
 import { ACTION_APPLY } from '../../src/slack/blocks/action-ids.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { pipelineViews } from '../../src/slack/blocks/views.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
@@ -518,11 +520,11 @@ describe('Databricks faults', () => {
     const h = await start();
     const id = applyValue(await propose(h, deploy(3)));
     h.twin.faults.next('GET /api/2.0/serving-endpoints/:name', { kind: 'status', status: 503 }, 100);
-    await expect(h.pipeline.apply(id, RILEY)).rejects.toMatchObject({
-      name: 'UserError',
-      code: 'plan_check_failed',
-      message: expect.stringMatching(/Databricks was unavailable .* Nothing was changed\.$/),
-    });
+    const refusal = await h.pipeline.apply(id, RILEY).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ name: 'UserError', code: 'plan_check_failed' });
+    expect(describeError(refusal as UserError).text).toEqual(
+      expect.stringMatching(/Databricks was unavailable .* Nothing was changed\.$/),
+    );
     h.twin.faults.clear();
     expect(h.store.get(id)).toMatchObject({ status: 'proposed' });
     expect(h.store.get(id)?.appliedBy).toBeUndefined();

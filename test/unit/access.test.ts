@@ -11,7 +11,9 @@ import {
 } from '../../src/config/access.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { loadPolicy, parsePolicy } from '../../src/config/policy.js';
+import { UserError } from '../../src/domain/errors.js';
 import type { Subcommand } from '../../src/domain/vocabulary.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 /** The example policy: riley may change things, @ml-approvers too, churn-endpoint is protected. */
 const example = loadPolicy(EXAMPLE_POLICY_PATH);
@@ -23,6 +25,24 @@ const APPROVERS = new Set(['S0APPROVERS', '@ml-approvers']);
 const NONE = new Set<string>();
 
 const allowed: AccessDecision = { ok: true };
+
+/** A refusal put into words, as the user reads it (slack/blocks/errors.ts words the data). */
+function worded(err: UserError) {
+  const { text, hint } = describeError(err);
+  return { ok: false, reason: text, ...(hint ? { hint } : {}) };
+}
+
+/** checkAccess, with a refusal in words. */
+const accessOf = (...args: Parameters<typeof checkAccess>) => {
+  const d = checkAccess(...args);
+  return d.ok ? d : worded(new UserError('not_allowed', d.refusal));
+};
+
+/** checkChannel, with a refusal in words. */
+const channelOf = (...args: Parameters<typeof checkChannel>) => {
+  const d = checkChannel(...args);
+  return d.ok ? d : worded(new UserError('channel_not_allowed', { variant: 'access', channels: d.channels }));
+};
 const denied = (reason: string | RegExp) =>
   expect.objectContaining({
     ok: false,
@@ -94,21 +114,21 @@ describe('checkAccess with the example policy', () => {
       want: allowed,
     },
   ])('$name', ({ user, groups, sub, endpoint, want }) => {
-    expect(checkAccess(example, { userId: user }, groups, sub, endpoint ? { endpoint } : {})).toEqual(want);
+    expect(accessOf(example, { userId: user }, groups, sub, endpoint ? { endpoint } : {})).toEqual(want);
   });
 
   it("matches a group named by id in the policy against the ids of the actor's groups", () => {
     const byId = parsePolicy(
       'defaults: { catalog: a, schema: b }\naccess: { promote: { groups: [S0APPROVERS] } }',
     );
-    expect(checkAccess(byId, { userId: AVERY }, APPROVERS, 'promote')).toEqual(allowed);
-    expect(checkAccess(byId, { userId: AVERY }, new Set(['@ml-approvers']), 'promote')).toMatchObject({
+    expect(accessOf(byId, { userId: AVERY }, APPROVERS, 'promote')).toEqual(allowed);
+    expect(accessOf(byId, { userId: AVERY }, new Set(['@ml-approvers']), 'promote')).toMatchObject({
       ok: false,
     });
   });
 
   it('says how to get the right in its hint', () => {
-    const decision = checkAccess(example, { userId: VIC }, NONE, 'deploy');
+    const decision = accessOf(example, { userId: VIC }, NONE, 'deploy');
     expect(decision).toMatchObject({
       hint: 'Ask one of them to run it, or ask an admin to add you to `access.deploy` in the policy file.',
     });
@@ -131,31 +151,29 @@ protectedEndpoints:
   const ENGINEERS = new Set(['@ml-engineers']);
 
   it('needs the endpoint allow list on top of the subcommand right', () => {
-    expect(
-      checkAccess(policy, { userId: 'U1' }, ENGINEERS, 'deploy', { endpoint: 'churn-endpoint' }),
-    ).toEqual(denied('churn-endpoint is protected: only members of <!subteam^S0APPROVERS> may change it.'));
-    expect(
-      checkAccess(policy, { userId: 'U1' }, ENGINEERS, 'deploy', { endpoint: 'other-endpoint' }),
-    ).toEqual(allowed);
-    expect(checkAccess(policy, { userId: 'U2' }, APPROVERS, 'split', { endpoint: 'churn-endpoint' })).toEqual(
+    expect(accessOf(policy, { userId: 'U1' }, ENGINEERS, 'deploy', { endpoint: 'churn-endpoint' })).toEqual(
+      denied('churn-endpoint is protected: only members of <!subteam^S0APPROVERS> may change it.'),
+    );
+    expect(accessOf(policy, { userId: 'U1' }, ENGINEERS, 'deploy', { endpoint: 'other-endpoint' })).toEqual(
+      allowed,
+    );
+    expect(accessOf(policy, { userId: 'U2' }, APPROVERS, 'split', { endpoint: 'churn-endpoint' })).toEqual(
       allowed,
     );
   });
 
   it('checks the subcommand right first, whatever the endpoint', () => {
-    expect(
-      checkAccess(policy, { userId: 'U2' }, APPROVERS, 'rollback', { endpoint: 'churn-endpoint' }),
-    ).toEqual(denied('Only <@U0REQUEST> may rollback.'));
-  });
-
-  it('lets anyone with the subcommand right change an endpoint protected without an allow list', () => {
-    expect(checkAccess(policy, { userId: 'U9' }, NONE, 'split', { endpoint: 'confirm-only' })).toEqual(
-      allowed,
+    expect(accessOf(policy, { userId: 'U2' }, APPROVERS, 'rollback', { endpoint: 'churn-endpoint' })).toEqual(
+      denied('Only <@U0REQUEST> may rollback.'),
     );
   });
 
+  it('lets anyone with the subcommand right change an endpoint protected without an allow list', () => {
+    expect(accessOf(policy, { userId: 'U9' }, NONE, 'split', { endpoint: 'confirm-only' })).toEqual(allowed);
+  });
+
   it('does not restrict reads of a protected endpoint', () => {
-    expect(checkAccess(policy, { userId: 'U9' }, NONE, 'query', { endpoint: 'churn-endpoint' })).toEqual(
+    expect(accessOf(policy, { userId: 'U9' }, NONE, 'query', { endpoint: 'churn-endpoint' })).toEqual(
       allowed,
     );
   });
@@ -170,7 +188,7 @@ describe('checkAccess without rules', () => {
     { sub: 'status', want: allowed },
     { sub: 'query', want: allowed },
   ])('$sub', ({ sub, want }) => {
-    expect(checkAccess(policy, { userId: RILEY }, APPROVERS, sub)).toEqual(want);
+    expect(accessOf(policy, { userId: RILEY }, APPROVERS, sub)).toEqual(want);
   });
 });
 
@@ -192,7 +210,7 @@ describe('channels', () => {
   it('answers only in the listed channels', () => {
     expect(channelAllowed(example, 'C0MLOPS')).toBe(true);
     expect(channelAllowed(example, 'C0RANDOM')).toBe(false);
-    expect(checkChannel(example, 'C0RANDOM')).toEqual({
+    expect(channelOf(example, 'C0RANDOM')).toEqual({
       ok: false,
       reason: 'modelgate answers only in <#C0MLOPS>.',
       hint: 'Run the command there, or ask an admin to add this channel to `channels` in the policy file.',
@@ -202,7 +220,7 @@ describe('channels', () => {
   it('answers everywhere when the policy lists no channels', () => {
     const open = parsePolicy('defaults: { catalog: a, schema: b }');
     expect(channelAllowed(open, 'C0ANYWHERE')).toBe(true);
-    expect(checkChannel(open, 'C0ANYWHERE')).toEqual(allowed);
+    expect(channelOf(open, 'C0ANYWHERE')).toEqual(allowed);
   });
 });
 

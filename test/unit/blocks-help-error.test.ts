@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, SUBCOMMANDS } from '../../src/commands/index.js';
-import { type ErrorCode, type ErrorWords, UserError } from '../../src/domain/errors.js';
+import { codedOf, type ErrorCode, type ErrorWords, UserError } from '../../src/domain/errors.js';
 import { WarehouseError } from '../../src/domain/ports/warehouse.js';
 import type { Subcommand } from '../../src/domain/vocabulary.js';
 import type { SlackBlock } from '../../src/slack/blocks/block-kit.js';
@@ -53,7 +53,7 @@ describe('help replies', () => {
 describe('error replies', () => {
   it('shows a user error with its hint, escaped, privately', () => {
     const reply = buildErrorReply(
-      new UserError('bad_input', 'Say which model.', 'Usage: /mlops models <model>'),
+      new UserError('bad_input', { problems: ['Say which model.'], hint: 'Usage: /mlops models <model>' }),
     );
     expect(checkBlocks(reply.blocks)).toEqual([]);
     expect(reply.visibility).toBe('ephemeral');
@@ -125,16 +125,25 @@ describe('wording coded errors at the edge', () => {
     );
   });
 
-  it('keeps the words of an error built with the legacy form', () => {
-    const err = new UserError('no_change', 'Nothing to change.', 'Pick another version.');
+  it('keeps the words the command parser wrote for a bad input', () => {
+    const err = new UserError('bad_input', {
+      problems: ['Nothing to change.'],
+      hint: 'Pick another version.',
+    });
     expect(describeError(err)).toEqual({ text: 'Nothing to change.', hint: 'Pick another version.' });
-    expect(err.details).toEqual({});
+    expect(err.details).toEqual({ problems: ['Nothing to change.'], hint: 'Pick another version.' });
   });
 
-  it('gives the same words through the deprecated message and hint of a coded error', () => {
+  it('words a name error nested in a bad input as it words the error itself', () => {
+    const nested = new UserError('invalid_alias_name', { alias: 'a b', reserved: false });
+    const err = new UserError('bad_input', { problems: [codedOf(nested)], hint: 'Usage: …' });
+    expect(describeError(err)).toEqual({ text: describeError(nested).text, hint: 'Usage: …' });
+  });
+
+  it('keeps a developer-facing message, apart from the words users see', () => {
     const err = new UserError('alias_not_found', { model: 'acme.mlops.churn', alias: 'Champion' });
-    expect(err.message).toBe(describeError(err).text);
-    expect(err.hint).toBe('Run `/mlops versions acme.mlops.churn` to see its aliases.');
+    expect(err.message).toBe('alias_not_found {"model":"acme.mlops.churn","alias":"Champion"}');
+    expect(describeError(err).hint).toBe('Run `/mlops versions acme.mlops.churn` to see its aliases.');
   });
 
   it('keeps the code and the data of a coded error apart from its words', () => {

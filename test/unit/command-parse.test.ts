@@ -11,6 +11,7 @@ import {
 import { MAX_QUERY_RECORDS } from '../../src/commands/query.js';
 import { UserError } from '../../src/domain/errors.js';
 import { MUTATING_SUBCOMMANDS, type Subcommand } from '../../src/domain/vocabulary.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops', endpoint: 'churn-endpoint' };
 const noDefaultEndpoint = { catalog: 'acme', schema: 'mlops' };
@@ -30,9 +31,10 @@ function parseError(text: string, d: Parameters<typeof parseCommand>[1] = defaul
 function expectBadInput(text: string, subcommand: Subcommand, message: RegExp | string) {
   const err = parseError(text);
   expect(err.code).toBe('bad_input');
-  expect(err.hint).toBe(`Usage: ${SUBCOMMANDS[subcommand].usage}`);
-  if (typeof message === 'string') expect(err.message).toContain(message);
-  else expect(err.message).toMatch(message);
+  const words = describeError(err);
+  expect(words.hint).toBe(`Usage: ${SUBCOMMANDS[subcommand].usage}`);
+  if (typeof message === 'string') expect(words.text).toContain(message);
+  else expect(words.text).toMatch(message);
 }
 
 describe('parseCommand: help and unknown subcommands', () => {
@@ -54,8 +56,8 @@ describe('parseCommand: help and unknown subcommands', () => {
   it('names an unknown subcommand, suggests the closest one and lists them all', () => {
     const err = parseError('depoly churn_model 3');
     expect(err.code).toBe('bad_input');
-    expect(err.message).toBe('"depoly" is not a subcommand. Did you mean deploy?');
-    expect(err.hint).toContain(Object.keys(SUBCOMMANDS).join(', '));
+    expect(describeError(err).text).toBe('"depoly" is not a subcommand. Did you mean deploy?');
+    expect(describeError(err).hint).toContain(Object.keys(SUBCOMMANDS).join(', '));
   });
 
   it('reads subcommands case-insensitively', () => {
@@ -190,8 +192,8 @@ describe('parseCommand: deploy', () => {
     expect(parseCommand('deploy churn_model 3', defaults)).toMatchObject({ endpoint: 'churn-endpoint' });
     const err = parseError('deploy churn_model 3', noDefaultEndpoint);
     expect(err.code).toBe('bad_input');
-    expect(err.message).toContain('Say which endpoint with "to <endpoint>"');
-    expect(err.hint).toBe(`Usage: ${SUBCOMMANDS.deploy.usage}`);
+    expect(describeError(err).text).toContain('Say which endpoint with "to <endpoint>"');
+    expect(describeError(err).hint).toBe(`Usage: ${SUBCOMMANDS.deploy.usage}`);
   });
 
   it('explains each mistake with the exact usage', () => {

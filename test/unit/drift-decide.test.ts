@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { monitorSchema } from '../../src/config/policy-monitors.js';
-import { UserError } from '../../src/domain/errors.js';
+import { WarehouseError } from '../../src/domain/ports/warehouse.js';
 import { buildAlertView } from '../../src/drift/alert-view.js';
 import { type DecideMonitor, type DriftAction, decide } from '../../src/drift/decide.js';
 import { evaluateMonitor } from '../../src/drift/evaluate.js';
 import { type MetricWindow, rulesOf } from '../../src/drift/rules.js';
 import type { DriftAlert } from '../../src/drift/state-store.js';
+import { describeCheckFailure } from '../../src/slack/blocks/drift.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');
@@ -254,11 +255,11 @@ describe('decide', () => {
   const failures = [
     {
       name: 'records a failure in its own words when the read failed with a UserError',
-      error: new UserError('warehouse_starting', 'The SQL warehouse is starting up.', 'Wait a few minutes.'),
+      error: new WarehouseError('warehouse_starting', {}),
       want: {
         code: 'warehouse_starting',
         message: 'The SQL warehouse is starting up.',
-        hint: 'Wait a few minutes.',
+        hint: 'The SQL warehouse was stopped and is starting up, which can take a few minutes. Try again shortly, or keep it running (auto-stop) while the bot is in use.',
       },
     },
     {
@@ -271,7 +272,11 @@ describe('decide', () => {
     it(f.name, () => {
       const actions = decide({ monitor, read: { ok: false, error: f.error }, now: justAfter(0) });
       expect(actions).toHaveLength(1);
-      expect(actions[0]).toMatchObject({ kind: 'record-failure', failure: f.want, cause: f.error });
+      expect(actions[0]).toMatchObject({ kind: 'record-failure', cause: f.error });
+      // The failure is data; its words are the Slack edge's.
+      const failure = (actions[0] as Extract<DriftAction, { kind: 'record-failure' }>).failure;
+      const words = describeCheckFailure(failure);
+      expect({ code: failure.code, message: words.text, hint: words.hint }).toMatchObject(f.want);
     });
   }
 

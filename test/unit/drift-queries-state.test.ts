@@ -2,10 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/domain/errors.js';
 import type { AlertView } from '../../src/drift/alert-view.js';
 import { buildMetricQuery, toWindows } from '../../src/drift/queries.js';
 import { conditionTerms } from '../../src/drift/rules.js';
 import { createDriftStateStore, type DriftStateStore } from '../../src/drift/state-store.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
 
 const terms = conditionTerms({
@@ -58,9 +60,14 @@ describe('buildMetricQuery', () => {
   });
 
   it('refuses a model-id column that is not an identifier', () => {
-    expect(() =>
-      buildMetricQuery('drift', { ...input, modelIdColumn: 'model_version; DROP TABLE x' }),
-    ).toThrow(/not a valid column name/);
+    let thrown: unknown;
+    try {
+      buildMetricQuery('drift', { ...input, modelIdColumn: 'model_version; DROP TABLE x' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(UserError);
+    expect(describeError(thrown as UserError).text).toMatch(/not a valid column name/);
   });
 
   it('merges profile and drift rows into windows that remember which table had them', () => {

@@ -12,6 +12,7 @@ import { loadPolicy, type PolicyIssue, parsePolicy } from '../../src/config/poli
 import type { Gate } from '../../src/config/policy-gates.js';
 import { parseDuration } from '../../src/config/policy-gates.js';
 import type { AliasPlan, EndpointPlan, Plan } from '../../src/domain/change.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { userError } from '../support/errors.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops' };
@@ -203,7 +204,7 @@ describe('bindings and retraining targets', () => {
       Promise.resolve().then(() => retrainTargetFor(policy, 'fraud_model', defaults)),
     );
     expect(err.code).toBe('no_retraining_job');
-    expect(err.hint).toContain('churn_model');
+    expect(describeError(err).hint).toContain('churn_model');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/domain/errors.js';
+import { codedOfIssue, UserError } from '../../src/domain/errors.js';
 import {
   modelNameSchema,
   parseAliasName,
@@ -8,7 +8,7 @@ import {
   sameAlias,
   versionNumberSchema,
 } from '../../src/domain/model-names.js';
-import { describeError } from '../../src/slack/blocks/errors.js';
+import { describeError, wordsOfCoded } from '../../src/slack/blocks/errors.js';
 
 const defaults = { catalog: 'acme', schema: 'mlops' };
 
@@ -71,7 +71,9 @@ describe('model names', () => {
     expect(modelNameSchema.parse('Acme.Mlops.Churn_Model')).toBe('acme.mlops.churn_model');
     const result = modelNameSchema.safeParse('churn_model');
     expect(result.success).toBe(false);
-    expect(result.error?.issues[0]?.message).toContain('not three');
+    // The issue carries the coded error; its words are the Slack edge's.
+    const coded = result.error?.issues[0] ? codedOfIssue(result.error.issues[0]) : undefined;
+    expect(coded && wordsOfCoded(coded).text).toContain('not three');
   });
 });
 

@@ -13,6 +13,7 @@ import type { DiffLine, Plan } from '../../src/domain/change.js';
 import { UserError } from '../../src/domain/errors.js';
 import type { ModelInfo, ModelVersionInfo } from '../../src/domain/ports/registry.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 
 const MODEL = 'acme.mlops.churn_model';
 
@@ -224,7 +225,9 @@ describe('planDeploy', () => {
       planDeploy({ endpointName: 'churn-endpoint', endpoint: endpoint(live), version: version(2) }),
     );
     expect(err.code).toBe('no_change');
-    expect(err.message).toBe('churn-endpoint already serves churn_model v2 100%; nothing to change.');
+    expect(describeError(err).text).toBe(
+      'churn-endpoint already serves churn_model v2 100%; nothing to change.',
+    );
   });
 
   it('refuses a version that is not READY', () => {
@@ -428,7 +431,7 @@ describe('planRollback', () => {
   it('refuses when the bot has no history of the endpoint, with a hint', () => {
     const err = refusal(() => planRollback({ endpoint: now, previous: undefined }));
     expect(err.code).toBe('no_history');
-    expect(err.hint).toContain('/mlops deploy');
+    expect(describeError(err).hint).toContain('/mlops deploy');
   });
 
   it('refuses when the previous config is what is live', () => {
@@ -469,7 +472,7 @@ describe('planPromote', () => {
       planPromote({ model: model([['champion', 3]]), alias: 'Champion', version: version(3) }),
     );
     expect(err.code).toBe('no_change');
-    expect(err.message).toBe(
+    expect(describeError(err).text).toBe(
       'Champion of acme.mlops.churn_model already points at version 3; nothing to change.',
     );
   });

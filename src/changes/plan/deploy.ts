@@ -56,12 +56,7 @@ export function planDeploy(input: DeployPlanInput): EndpointPlan {
     ],
     traffic: [{ servedName: name, percent: 100 }],
   });
-  refuseNoOp(
-    endpointName,
-    before,
-    after,
-    'Pick another version, or change size= or scale-to-zero= to redeploy with other settings.',
-  );
+  refuseNoOp(endpointName, before, after, 'deploy');
   return {
     kind: 'endpoint',
     subcommand: 'deploy',

@@ -58,14 +58,15 @@ export function refuseNoOp(
   endpoint: string,
   before: EndpointConfig | undefined,
   after: EndpointConfig,
-  hint: string,
+  subcommand: 'deploy' | 'split' | 'rollback',
 ) {
   if (before && sameConfig(before, after)) {
-    throw new UserError(
-      'no_change',
-      `${endpoint} already serves ${describeTraffic(after)}; nothing to change.`,
-      hint,
-    );
+    throw new UserError('no_change', {
+      variant: 'endpoint',
+      endpoint,
+      traffic: describeTraffic(after),
+      subcommand,
+    });
   }
 }
 

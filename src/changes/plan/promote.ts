@@ -10,7 +10,6 @@ import { aliasVersion, requireReady } from '../../domain/model-versions.js';
 import type { ModelInfo, ModelVersionInfo } from '../../domain/ports/registry.js';
 import type { PromoteCommand } from '../../domain/vocabulary.js';
 import type { PlanDeps } from './deps.js';
-import { shortName } from './diff.js';
 import { aliasFingerprint } from './fingerprint.js';
 
 export interface PromotePlanInput {
@@ -32,11 +31,12 @@ export function planPromote(input: PromotePlanInput): AliasPlan {
   requireReady(version);
   const fromVersion = aliasVersion(model, alias);
   if (fromVersion === version.version) {
-    throw new UserError(
-      'no_change',
-      `${alias} of ${model.fullName} already points at version ${version.version}; nothing to change.`,
-      `Run \`/mlops models ${shortName(model.fullName)}\` to see the versions and their aliases.`,
-    );
+    throw new UserError('no_change', {
+      variant: 'alias',
+      model: model.fullName,
+      alias,
+      version: version.version,
+    });
   }
   return {
     kind: 'alias',

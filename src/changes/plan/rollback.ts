@@ -26,11 +26,7 @@ export interface RollbackPlanInput {
 export function planRollback(input: RollbackPlanInput): EndpointPlan {
   const { endpoint, previous } = input;
   if (!previous) {
-    throw new UserError(
-      'no_history',
-      `The bot has no earlier config of ${endpoint.name} to roll back to.`,
-      `Rollback restores what the bot changed. Use \`/mlops deploy\` or \`/mlops split\` to set the config you want.`,
-    );
+    throw new UserError('no_history', { endpoint: endpoint.name });
   }
   const after = normaliseConfig({
     servedVersions: previous.servedVersions.map(
@@ -44,7 +40,7 @@ export function planRollback(input: RollbackPlanInput): EndpointPlan {
     ),
     traffic: previous.traffic.map((r) => ({ servedName: r.servedName, percent: r.percent })),
   });
-  refuseNoOp(endpoint.name, endpoint.current, after, 'The previous config is already live.');
+  refuseNoOp(endpoint.name, endpoint.current, after, 'rollback');
   return {
     kind: 'endpoint',
     subcommand: 'rollback',

@@ -19,7 +19,6 @@ import {
   label,
   refuseNoOp,
   sameModel,
-  shortName,
   versionKey,
 } from './diff.js';
 import { endpointFingerprint } from './fingerprint.js';
@@ -33,18 +32,10 @@ export function servedModelOf(endpoint: Endpoint): string {
   for (const v of endpoint.current?.servedVersions ?? []) models.set(v.modelName.toLowerCase(), v.modelName);
   const [first, ...rest] = [...models.values()];
   if (!first) {
-    throw new UserError(
-      'no_live_config',
-      `${endpoint.name} has no live config yet, so there is nothing to split.`,
-      `Deploy a version first: \`/mlops deploy <model> <version> to ${endpoint.name}\`.`,
-    );
+    throw new UserError('no_live_config', { endpoint: endpoint.name });
   }
   if (rest.length > 0) {
-    throw new UserError(
-      'several_models',
-      `${endpoint.name} serves several models (${[first, ...rest].map(shortName).join(', ')}), so a version number alone is ambiguous.`,
-      'Change this endpoint in the Databricks UI, or deploy one model to it first.',
-    );
+    throw new UserError('several_models', { endpoint: endpoint.name, models: [first, ...rest] });
   }
   return first;
 }
@@ -92,12 +83,7 @@ export function planSplit(input: SplitPlanInput): EndpointPlan {
     servedVersions,
     traffic: routes.map((r, i) => ({ servedName: servedVersions[i]!.name, percent: r.percent })),
   });
-  refuseNoOp(
-    endpoint.name,
-    before,
-    after,
-    'Give other percentages, or check `/mlops status` for the split now.',
-  );
+  refuseNoOp(endpoint.name, before, after, 'split');
   return {
     kind: 'endpoint',
     subcommand: 'split',

@@ -15,6 +15,7 @@ import type { JobSettingsReader } from '../../domain/ports/jobs.js';
 import type { Monitors } from '../../domain/ports/monitors.js';
 import { sqlTimestamp, type Warehouse, WarehouseError } from '../../domain/ports/warehouse.js';
 import { columnName, tableName } from '../../domain/sql-identifiers.js';
+import { describeError } from '../../slack/blocks/errors.js';
 import { type CheckResult, fail, ok, plural, skip } from '../report.js';
 
 /** The drift watch's SQL warehouse as the doctor reads it: queries, and where it is for messages. */
@@ -47,19 +48,20 @@ function warehouseFailure(e: unknown, config: AppConfig): CheckResult {
   if (!isUserError(e)) {
     return fail(name, `unexpected failure: ${(e as Error).message}`, 'run again; report it if it persists');
   }
+  const words = describeError(e);
   const fixes: Partial<Record<string, string>> = {
     warehouse_starting:
       'the warehouse was stopped and is starting: wait a few minutes and run the doctor again (or start it under SQL Warehouses); a longer auto-stop keeps it up while the bot is in use',
     timeout:
       'it may be starting up (a stopped warehouse takes a few minutes): start it under SQL Warehouses and run the doctor again; if it is running, check DATABRICKS_HOST and the network or proxy',
     auth: `give the bot's token or service principal CAN USE on the warehouse (SQL Warehouses → Permissions), and check ${variable} names that warehouse`,
-    connection: /HTTP 404/.test(e.message)
+    connection: /HTTP 404/.test(words.text)
       ? `check ${variable} against the warehouse's Connection details (SQL Warehouses → the warehouse → Connection details)`
       : 'check DATABRICKS_HOST (the workspace URL the warehouse belongs to) and the network or proxy',
   };
   // invalid_config: the message names the variable already (an http:// host, a malformed id or path).
-  const fix = fixes[e.code] ?? (e.code === 'invalid_config' ? e.hint : undefined);
-  return fail(name, e.message, fix ?? (e.hint ? `${e.hint} (${variable})` : `check ${variable}`));
+  const fix = fixes[e.code] ?? (e.code === 'invalid_config' ? words.hint : undefined);
+  return fail(name, words.text, fix ?? (words.hint ? `${words.hint} (${variable})` : `check ${variable}`));
 }
 
 /** A one-word probe the warehouse must echo back: proves sessions, statements and parameters work. */
@@ -115,19 +117,22 @@ export async function driftWatchChecks(
     try {
       const rows = await deps.warehouse.query('SELECT :probe AS probe', { probe: PROBE }, probeRowSchema);
       if (rows[0]?.probe !== PROBE) {
-        throw new WarehouseError(
-          'row_invalid',
-          `The warehouse answered ${JSON.stringify(rows)} to a query that echoes a parameter.`,
-          'Check that the HTTP path names a Databricks SQL warehouse.',
+        results.push(
+          fail(
+            'SQL warehouse',
+            `The warehouse answered ${JSON.stringify(rows)} to a query that echoes a parameter.`,
+            `Check that the HTTP path names a Databricks SQL warehouse. (${warehouseVariable(config)})`,
+          ),
+        );
+      } else {
+        warehouseOk = true;
+        results.push(
+          ok(
+            'SQL warehouse',
+            `${deps.warehouse.at} answers a parameterised query${deps.warehouse.source ? ` (${deps.warehouse.source})` : ''}`,
+          ),
         );
       }
-      warehouseOk = true;
-      results.push(
-        ok(
-          'SQL warehouse',
-          `${deps.warehouse.at} answers a parameterised query${deps.warehouse.source ? ` (${deps.warehouse.source})` : ''}`,
-        ),
-      );
     } catch (e) {
       results.push(warehouseFailure(e, config));
     }
@@ -223,8 +228,8 @@ export async function driftWatchChecks(
               )
             : fail(
                 jobLabel,
-                isUserError(e) ? e.message : `job ${job.jobId} could not be read`,
-                isUserError(e) && e.hint ? e.hint : 'run again',
+                isUserError(e) ? describeError(e).text : `job ${job.jobId} could not be read`,
+                (isUserError(e) && describeError(e).hint) || 'run again',
               ),
         );
       }
@@ -243,6 +248,7 @@ function monitorFailure(e: unknown, name: string, table: string, file: string): 
       "give the bot's principal USE CATALOG, USE SCHEMA and SELECT on the monitored table; run again if it was a blip",
     );
   }
+  const words = describeError(e);
   switch (e.code) {
     case 'table_not_found':
       return fail(
@@ -257,12 +263,12 @@ function monitorFailure(e: unknown, name: string, table: string, file: string): 
         `create an InferenceLog monitor on ${table} (Catalog Explorer → the table → Quality), or fix monitors.${name}.table in ${file}`,
       );
     case 'monitor_not_ready':
-      return fail(label, e.message, e.hint ?? 'try again in a few minutes');
+      return fail(label, words.text, words.hint ?? 'try again in a few minutes');
     default:
       return fail(
         label,
-        e.message,
-        e.hint ? `${e.hint} (monitors.${name} in ${file})` : `check monitors.${name} in ${file}`,
+        words.text,
+        words.hint ? `${words.hint} (monitors.${name} in ${file})` : `check monitors.${name} in ${file}`,
       );
   }
 }
@@ -318,7 +324,8 @@ function metricTableFailure(
     return fail(label, `${table}: ${(e as Error).message}`, 'run again; report it if it persists');
   }
   const sqlState = e.details.sqlState;
-  if (sqlState === '42P01' || /TABLE_OR_VIEW_NOT_FOUND/.test(e.message)) {
+  const words = describeError(e);
+  if (sqlState === '42P01' || /TABLE_OR_VIEW_NOT_FOUND/.test(words.text)) {
     return fail(
       label,
       `the ${kind} metrics table ${table} cannot be found through the SQL warehouse`,
@@ -327,10 +334,10 @@ function metricTableFailure(
         : `refresh the monitor on ${monitor.table} (a refresh recreates its metric tables), and give the bot's principal USE CATALOG, USE SCHEMA and SELECT on ${table}`,
     );
   }
-  if (sqlState === '42703' || /UNRESOLVED_COLUMN/.test(e.message)) {
+  if (sqlState === '42703' || /UNRESOLVED_COLUMN/.test(words.text)) {
     return fail(
       label,
-      `${table} has no column the drift check reads (${e.message})`,
+      `${table} has no column the drift check reads (${words.text})`,
       `set monitors.${name}.modelIdColumn in ${file} to the metric tables' model-id column (now ${located.modelIdColumn})${
         located.direct ? `, and check ${key} names a Lakehouse Monitoring ${kind} metrics table` : ''
       }`,
@@ -339,9 +346,9 @@ function metricTableFailure(
   if (e.code === 'invalid_identifier') {
     return fail(
       label,
-      e.message,
-      located.direct ? `fix ${key} in ${file}` : (e.hint ?? `check monitors.${name} in ${file}`),
+      words.text,
+      located.direct ? `fix ${key} in ${file}` : (words.hint ?? `check monitors.${name} in ${file}`),
     );
   }
-  return fail(label, `${table}: ${e.message}`, e.hint ?? 'run again');
+  return fail(label, `${table}: ${words.text}`, words.hint ?? 'run again');
 }

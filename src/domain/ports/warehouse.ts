@@ -23,24 +23,9 @@ export type WarehouseErrorCode =
  * @example if (e instanceof WarehouseError && e.code === 'warehouse_starting') await retryLater();
  */
 export class WarehouseError<C extends WarehouseErrorCode = WarehouseErrorCode> extends UserError<C> {
-  constructor(code: C, details: ErrorDetails<C>, cause?: unknown);
-  /** @deprecated Pass details, and word the error in slack/blocks/errors.ts. */
-  constructor(code: C, message: string, hint?: string, extra?: { sqlState?: string; cause?: unknown });
-  constructor(
-    code: C,
-    detailsOrMessage: ErrorDetails<C> | string,
-    hintOrCause?: unknown,
-    extra: { sqlState?: string; cause?: unknown } = {},
-  ) {
-    if (typeof detailsOrMessage === 'string') {
-      super(code, detailsOrMessage, hintOrCause as string | undefined);
-      // The legacy form keeps its SQL state where readers of `details.sqlState` look.
-      Object.assign(this.details, extra.sqlState !== undefined ? { sqlState: extra.sqlState } : {});
-      if (extra.cause !== undefined) this.cause = extra.cause;
-    } else {
-      super(code, detailsOrMessage);
-      if (hintOrCause !== undefined) this.cause = hintOrCause;
-    }
+  constructor(code: C, details: ErrorDetails<C>, cause?: unknown) {
+    super(code, details);
+    if (cause !== undefined) this.cause = cause;
   }
 }
 

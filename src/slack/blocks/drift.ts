@@ -4,8 +4,9 @@
  * a failing check and its recovery, the `/mlops drift` report, and the command's own reply.
  * The summary never depends on the chart: a chart that cannot be drawn leaves a note, not a gap.
  */
+import type { ErrorWords } from '../../domain/errors.js';
 import type { Reply } from '../../domain/vocabulary.js';
-import type { AlertView, WindowView } from '../../drift/alert-view.js';
+import type { AlertView, CheckFailure, WindowView } from '../../drift/alert-view.js';
 import type {
   AlertRef,
   AlertState,
@@ -16,6 +17,7 @@ import type {
 } from '../../drift/types.js';
 import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
 import type { SlackBlock } from './block-kit.js';
+import { wordsOfCoded } from './errors.js';
 import {
   codeBlocks,
   contextBlock,
@@ -33,6 +35,50 @@ import { BLOCK_LIMITS } from './limits.js';
 type Message = Pick<Reply, 'text' | 'blocks'>;
 
 export type { AlertState, CheckSummary, FailureView, ReportRule };
+
+/** A failing check with its failure in words, as buildDriftFailureMessage takes it. */
+export type WordedFailureView = Omit<FailureView, 'failure'> & { message: string; hint?: string };
+
+/** A check summary with its failure in words, as buildDriftCheckReply takes it. */
+export type WordedCheckSummary = Omit<CheckSummary, 'error'> & { error?: { message: string; hint?: string } };
+
+const CHECK_STOPPED: ErrorWords = {
+  text: 'The check stopped on an unexpected error.',
+  hint: 'The bot log has the details; the check runs again on schedule.',
+};
+const CHART_FAILED: ErrorWords = { text: 'the chart renderer failed (see the bot log).' };
+
+/**
+ * The words for why a check (or its chart) failed: a coded error's own, `internal`'s given words, or
+ * the words an older row stored.
+ *
+ * @example describeCheckFailure({ code: 'internal' }).text // 'The check stopped on an unexpected error.'
+ */
+export function describeCheckFailure(
+  f: CheckFailure | string,
+  internal: ErrorWords = CHECK_STOPPED,
+): ErrorWords {
+  if (typeof f === 'string') return { text: f };
+  return f.code === 'internal' ? internal : wordsOfCoded(f);
+}
+
+const wordedError = (f: CheckFailure): { message: string; hint?: string } => {
+  const w = describeCheckFailure(f);
+  return { message: w.text, ...(w.hint ? { hint: w.hint } : {}) };
+};
+
+/** DriftViews.failure: the failure put into words, then buildDriftFailureMessage. */
+export function driftFailureMessage(f: FailureView): Message {
+  const { failure, ...rest } = f;
+  return buildDriftFailureMessage({ ...rest, ...wordedError(failure) });
+}
+
+/** DriftViews.checkReply: each failure put into words, then buildDriftCheckReply. */
+export function driftCheckReply(summaries: readonly CheckSummary[]): Reply {
+  return buildDriftCheckReply(
+    summaries.map(({ error, ...s }) => ({ ...s, ...(error ? { error: wordedError(error) } : {}) })),
+  );
+}
 
 /** Rows of the window table before "and N more". */
 const MAX_TABLE_ROWS = 12;
@@ -130,7 +176,11 @@ function chartBlocks(view: AlertView, state: Pick<AlertState, 'chartInThread'>):
     ];
   }
   if (view.chartProblem)
-    return [contextBlock([`No chart this time: ${escapeKeepingLinks(view.chartProblem)}`])];
+    return [
+      contextBlock([
+        `No chart this time: ${escapeKeepingLinks(describeCheckFailure(view.chartProblem, CHART_FAILED).text)}`,
+      ]),
+    ];
   if (state.chartInThread) return [contextBlock(['The chart is in the thread.'])];
   return [];
 }
@@ -253,7 +303,7 @@ export function buildDriftRecoveryMessage(view: AlertView): Message {
 }
 
 /** A failing check, posted once per failing streak. */
-export function buildDriftFailureMessage(f: FailureView): Message {
+export function buildDriftFailureMessage(f: WordedFailureView): Message {
   const text = `Drift check for ${f.monitor} failed: ${f.message}${f.hint ? ` Fix: ${f.hint}` : ''}`;
   return {
     text,
@@ -323,7 +373,7 @@ export function buildDriftReportMessage(input: {
 }
 
 /** The ephemeral answer to `/mlops drift`: what the check did and where to look. */
-export function buildDriftCheckReply(summaries: readonly CheckSummary[]): Reply {
+export function buildDriftCheckReply(summaries: readonly WordedCheckSummary[]): Reply {
   const lines = summaries.map((s) => {
     if (s.outcome === 'failed') {
       return `*${escapeMrkdwn(s.monitor)}*: the check failed: ${escapeKeepingLinks(s.error?.message ?? 'unknown error')}${

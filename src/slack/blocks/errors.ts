@@ -3,11 +3,13 @@
  * domain code throw coded errors that carry data; this is where they become sentences and
  * `/mlops …` hints. One entry per code (a missing one fails to compile).
  */
+import { describeRule } from '../../config/access.js';
 import {
+  type CodedDetails,
+  codedOf,
   type ErrorCode,
   type ErrorDetails,
   type ErrorWords,
-  installErrorWording,
   type UserError,
 } from '../../domain/errors.js';
 
@@ -15,8 +17,21 @@ type Wording = { [C in ErrorCode]: (d: ErrorDetails<C>) => ErrorWords };
 
 const words = (text: string, hint?: string): ErrorWords => (hint === undefined ? { text } : { text, hint });
 
-/** Codes still thrown with the legacy form carry their own words; these never run. */
-const legacyOnly = (): ErrorWords => ({ text: 'That could not be done.' });
+/** What to try instead when a deploy, split or rollback would leave the endpoint as it is. */
+const NO_CHANGE_HINT = {
+  deploy: 'Pick another version, or change size= or scale-to-zero= to redeploy with other settings.',
+  split: 'Give other percentages, or check `/mlops status` for the split now.',
+  rollback: 'The previous config is already live.',
+} as const;
+
+/** "acme.mlops.churn_model" → "churn_model" */
+const shortName = (fullName: string): string => fullName.split('.').pop() || fullName;
+
+/** "a, b or c" */
+function either(parts: string[]): string {
+  if (parts.length <= 1) return parts.join('');
+  return `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
+}
 
 const WAREHOUSE_STARTING_HINT =
   'The SQL warehouse was stopped and is starting up, which can take a few minutes. Try again shortly, or keep it running (auto-stop) while the bot is in use.';
@@ -208,7 +223,9 @@ const WORDING: Wording = {
   job_not_found: (d) =>
     words(
       `There is no job ${d.jobId} in this workspace.`,
-      'Check the job id in the policy file, and that the bot principal has CAN MANAGE RUN on the job.',
+      d.source === 'retraining'
+        ? 'Check the job id in the policy file (retraining or the monitor’s retrainJob), and that the bot principal has CAN MANAGE RUN on the job.'
+        : 'Check the job id in the policy file, and that the bot principal has CAN MANAGE RUN on the job.',
     ),
   invalid_table_name: (d) =>
     words(
@@ -380,14 +397,38 @@ const WORDING: Wording = {
     ),
   channel_not_allowed: (d) =>
     d.variant === 'access'
-      ? words(d.reason, d.hint)
+      ? words(
+          `modelgate answers only in ${either(d.channels.map((c) => `<#${c}>`))}.`,
+          'Run the command there, or ask an admin to add this channel to `channels` in the policy file.',
+        )
       : words(
           'modelgate does not act on approvals in this channel.',
           d.approvalChannel
             ? `Approve or reject in <#${d.approvalChannel}>.`
             : 'Use the request message in the channel it was posted in.',
         ),
-  not_allowed: (d) => words(d.reason, d.hint),
+  not_allowed: (d) => {
+    switch (d.variant) {
+      case 'nobody':
+        return words(
+          `Nobody may ${d.subcommand} here: the policy ${d.ruleExists ? 'gives that right to no one' : `has no \`access.${d.subcommand}\` rule`}.`,
+          `An admin can add people or groups to \`access.${d.subcommand}\` in the policy file.`,
+        );
+      case 'not_in_rule':
+        return words(
+          `Only ${describeRule(d.rule)} may ${d.subcommand}.`,
+          `Ask one of them to run it, or ask an admin to add you to \`access.${d.subcommand}\` in the policy file.`,
+        );
+      case 'protected': {
+        const hasAnyone = d.allow.everyone || d.allow.users.length > 0 || d.allow.groups.length > 0;
+        const who = hasAnyone ? `only ${describeRule(d.allow)} may` : 'nobody may';
+        return words(
+          `${d.endpoint} is protected: ${who} change it.`,
+          `Ask one of them to run it, or ask an admin to add you to the \`allow\` list of ${d.endpoint} under \`protectedEndpoints\`.`,
+        );
+      }
+    }
+  },
   unknown_alert: () =>
     words('The bot does not know this alert any more.', 'Run /mlops drift to check the monitor now.'),
   alert_closed: (d) =>
@@ -400,23 +441,99 @@ const WORDING: Wording = {
       'Retraining requests are not available on this bot.',
       'They go through the approvals service; ask whoever runs modelgate to enable it.',
     ),
-  bad_input: legacyOnly,
-  unknown_endpoint: legacyOnly,
-  no_change: legacyOnly,
-  no_history: legacyOnly,
-  no_live_config: legacyOnly,
-  nothing_served: legacyOnly,
-  several_models: legacyOnly,
-  plan_check_failed: legacyOnly,
-  gate_missing: legacyOnly,
-  approvals_unavailable: legacyOnly,
-  drift_not_configured: legacyOnly,
-  granularity_not_monitored: legacyOnly,
-  no_monitors: legacyOnly,
-  no_retraining_job: legacyOnly,
-  no_warehouse: legacyOnly,
-  unknown_job_parameter: legacyOnly,
-  unknown_monitor: legacyOnly,
+  bad_input: (d) =>
+    words(d.problems.map((p) => (typeof p === 'string' ? p : wordsOfCoded(p).text)).join(' '), d.hint),
+  no_change: (d) =>
+    d.variant === 'alias'
+      ? words(
+          `${d.alias} of ${d.model} already points at version ${d.version}; nothing to change.`,
+          `Run \`/mlops models ${shortName(d.model)}\` to see the versions and their aliases.`,
+        )
+      : words(`${d.endpoint} already serves ${d.traffic}; nothing to change.`, NO_CHANGE_HINT[d.subcommand]),
+  no_history: (d) =>
+    words(
+      `The bot has no earlier config of ${d.endpoint} to roll back to.`,
+      'Rollback restores what the bot changed. Use `/mlops deploy` or `/mlops split` to set the config you want.',
+    ),
+  no_live_config: (d) =>
+    words(
+      `${d.endpoint} has no live config yet, so there is nothing to split.`,
+      `Deploy a version first: \`/mlops deploy <model> <version> to ${d.endpoint}\`.`,
+    ),
+  nothing_served: (d) =>
+    words(
+      `${d.endpoint} serves no version of ${d.model}, so monitor ${d.monitor} has no model id to watch.`,
+      `Deploy a version of ${d.model} there, or list the model ids (e.g. ["*"]) under modelIds.`,
+    ),
+  several_models: (d) =>
+    words(
+      `${d.endpoint} serves several models (${d.models.map(shortName).join(', ')}), so a version number alone is ambiguous.`,
+      'Change this endpoint in the Databricks UI, or deploy one model to it first.',
+    ),
+  plan_check_failed: (d) =>
+    d.stage === 'apply'
+      ? words(
+          `Could not check the plan against Databricks before applying it: ${d.reason} Nothing was changed.`,
+          d.hint ? `${d.hint} Then press Apply again.` : 'Press Apply again in a minute.',
+        )
+      : words(
+          `Could not check the request against Databricks: ${d.reason} Your approval was not recorded.`,
+          d.hint ? `${d.hint} Then press Approve again.` : 'Press Approve again in a minute.',
+        ),
+  gate_missing: (d) =>
+    words(
+      `${d.what} needs an approval, but the policy has no \`gates.${d.gate}\` saying who approves it.`,
+      `An admin can add \`gates: { ${d.gate}: { approvers: { groups: ["@…"] } } }\` to the policy file.`,
+    ),
+  approvals_unavailable: () =>
+    words(
+      'Approvals are not available in this modelgate.',
+      'Whoever runs modelgate can enable them; see the `gates` section of modelgate.example.yml.',
+    ),
+  drift_not_configured: () =>
+    words(
+      'Drift checks are not set up on this bot.',
+      'They need monitors: in the policy file and a SQL warehouse (DATABRICKS_WAREHOUSE_ID or DATABRICKS_HTTP_PATH).',
+    ),
+  granularity_not_monitored: (d) =>
+    words(
+      `The monitor on ${d.table} writes ${d.granularities.join(', ')} windows, not ${d.granularity}.`,
+      `Set granularity to one of ${d.granularities.join(', ')} for monitor ${d.monitor} in the policy file.`,
+    ),
+  no_monitors: () =>
+    words(
+      'No monitor is configured.',
+      'Add one under monitors: in the policy file (see modelgate.example.yml).',
+    ),
+  no_retraining_job: (d) =>
+    d.variant === 'monitor'
+      ? words(
+          `The monitor ${d.monitor} watches ${d.model}, but the policy names no job that retrains it.`,
+          `Add \`retrainJob: <job id>\` to monitors.${d.monitor}, or \`retraining: { ${d.monitor}: { job: <job id> } }\`, in the policy file.`,
+        )
+      : words(
+          `The policy names no retraining job for "${d.name}".`,
+          d.known.length > 0
+            ? `Retrain one of: ${d.known.join(', ')}. An admin can add \`retraining: { <model>: { job: <job id> } }\` to the policy file.`
+            : 'An admin can add `retraining: { <model>: { job: <job id> } }` to the policy file.',
+        ),
+  no_warehouse: () =>
+    words(
+      'No SQL warehouse is configured, so the monitor tables cannot be read.',
+      'Set DATABRICKS_WAREHOUSE_ID (or DATABRICKS_HTTP_PATH) to a warehouse the bot may use, and restart it.',
+    ),
+  unknown_job_parameter: (d) =>
+    words(
+      `Job ${d.job} (${d.jobId}) has no parameter ${d.unknown.join(', ')}.`,
+      `Its parameters are ${d.declared.join(', ') || 'none'}; fix \`retraining\` in the policy file.`,
+    ),
+  unknown_monitor: (d) =>
+    words(
+      `There is no monitor called "${d.name}".`,
+      d.monitors.length > 0
+        ? `The monitors are ${d.monitors.join(', ')}.`
+        : 'The policy file has no monitors; add one under monitors:.',
+    ),
 };
 
 /**
@@ -426,9 +543,14 @@ const WORDING: Wording = {
  * // { text: 'No serving endpoint called "churn".', hint: 'Run `/mlops status` to list the endpoints, or check the spelling.' }
  */
 export function describeError(e: UserError): ErrorWords {
-  if (e.legacyWords) return e.legacyWords;
-  return (WORDING[e.code] as (d: unknown) => ErrorWords)(e.details);
+  return wordsOfCoded(codedOf(e));
 }
 
-// Code that still reads err.message / err.hint gets these words too (see installErrorWording).
-installErrorWording(describeError);
+/**
+ * The words for a coded error kept as data (a stored failure, a nested parse error; see codedOf).
+ *
+ * @example wordsOfCoded({ code: 'endpoint_not_found', details: { endpoint: 'churn' } }).text // 'No serving endpoint called "churn".'
+ */
+export function wordsOfCoded(coded: CodedDetails): ErrorWords {
+  return (WORDING[coded.code] as (d: unknown) => ErrorWords)(coded.details);
+}

@@ -27,14 +27,15 @@ import {
 } from './change-notices.js';
 import {
   buildDriftAlertMessage,
-  buildDriftCheckReply,
-  buildDriftFailureMessage,
   buildDriftFailureRecoveredMessage,
   buildDriftRecoveryMessage,
   buildDriftReportMessage,
   buildDriftUpdateMessage,
+  driftCheckReply,
+  driftFailureMessage,
 } from './drift.js';
 import { buildEndpointListReply } from './endpoint-list.js';
+import { describeError } from './errors.js';
 import { buildHelpReply, buildSubcommandHelpReply } from './help.js';
 import { buildModelsReply } from './models.js';
 import { buildPlanReply } from './plan.js';
@@ -51,11 +52,16 @@ export const pipelineViews: PipelineViews = {
   busyNote: buildChangeBusyNote,
   onlyRequester: buildOnlyRequesterNotice,
   restarting: buildRestartingNotice,
-  noLongerApplicable: buildNoLongerApplicableReply,
+  noLongerApplicable: (e) => {
+    const words = describeError(e);
+    return buildNoLongerApplicableReply(words.text, words.hint);
+  },
   cancelled: buildCancelledReply,
+  describeError,
 };
 
 export const approvalViews: ApprovalViews = {
+  describeError,
   message: buildApprovalMessage,
   dryRun: buildApprovalDryRunReply,
   requested: buildRequestedReply,
@@ -69,10 +75,10 @@ export const driftViews: DriftViews = {
   alert: buildDriftAlertMessage,
   update: buildDriftUpdateMessage,
   recovery: buildDriftRecoveryMessage,
-  failure: buildDriftFailureMessage,
+  failure: driftFailureMessage,
   failureRecovered: buildDriftFailureRecoveredMessage,
   report: buildDriftReportMessage,
-  checkReply: buildDriftCheckReply,
+  checkReply: driftCheckReply,
 };
 
 export const commandViews: CommandViews = {
