@@ -1,5 +1,5 @@
 /**
- * The Slack surface, registered in one place: the /mlops command and every button. Listeners
+ * The Slack surface, registered in one place: the slash command and every button. Listeners
  * acknowledge at once, then do the slow work in a lane and answer through response_url. The one
  * error boundary lives here: a UserError becomes an ephemeral answer with its hint; anything else
  * a short apology with a correlation id that is also logged. Transport (HTTP, Socket Mode, the
@@ -10,7 +10,7 @@ import type { ApprovalService } from './approvals/service.js';
 import type { RunningChangePipeline } from './changes/pipeline.js';
 import type { ChangeStore } from './changes/store.js';
 import type { CommandDeps } from './commands/deps.js';
-import { dispatch, endpointOf, parseCommand } from './commands/index.js';
+import { dispatch, endpointOf, parseCommand, SLASH_COMMANDS } from './commands/index.js';
 import type { Policy } from './config/policy.js';
 import type { Actor, Origin, Reply } from './domain/vocabulary.js';
 import type { DriftAlertActions } from './drift/alert-actions.js';
@@ -24,6 +24,8 @@ import { approvalActions } from './slack/listeners/approvals.js';
 import { changeActions } from './slack/listeners/changes.js';
 import { driftActions } from './slack/listeners/drift.js';
 import { createSlowLane } from './slack/slow-lane.js';
+
+const [SLASH_COMMAND] = SLASH_COMMANDS;
 
 export interface AppDeps {
   policy: Policy;
@@ -41,7 +43,7 @@ export interface AppDeps {
   slowWorkSlots?: number;
   /**
    * How many approval clicks are served at once (default 2). Few on purpose: a burst of clicks on
-   * one request is acknowledged first and decided after, and /mlops commands keep their own lane.
+   * one request is acknowledged first and decided after, and commands keep their own lane.
    */
   approvalSlots?: number;
   /** Acks first: requests not yet answered hold back post-ack work (HTTP mode; wiring watches the server). */
@@ -65,7 +67,7 @@ export function createApp(app: App, deps: AppDeps): App {
   // Channel and policy rights, checked on every command and every click.
   const authorise = createAuthorise(policy, deps.directory);
 
-  app.command('/mlops', async ({ command, ack, respond }) => {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     await ack();
     const actor: Actor = { userId: command.user_id, userName: command.user_name, teamId: command.team_id };
     const origin: Origin = {
@@ -74,12 +76,12 @@ export function createApp(app: App, deps: AppDeps): App {
       triggerId: command.trigger_id,
     };
     await lanes.default.run(async () => {
-      const reply = await guarded(`/mlops ${command.text.split(' ')[0] ?? ''}`, async () => {
+      const reply = await guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
         const parsed = parseCommand(command.text, policy.defaults);
         await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
         return dispatch(parsed, deps.commands, actor, origin);
       });
-      await send(respond, reply, '/mlops');
+      await send(respond, reply, SLASH_COMMAND);
     });
   });
 

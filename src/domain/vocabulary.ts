@@ -1,5 +1,5 @@
 /**
- * Types shared by the /mlops subcommands, the change pipeline and the Slack layer. Handlers take
+ * Types shared by the subcommands, the change pipeline and the Slack layer. Handlers take
  * parsed input and small interfaces and return a Reply; only the Slack layer talks to Slack.
  */
 import type { Plan } from './change.js';

@@ -1,7 +1,7 @@
 /**
  * The services of one process, built from its adapters in dependency order and never changed
  * after: stores over the one connection, the change pipeline, approvals (which gate the pipeline),
- * the drift watch, and what the /mlops handlers may use.
+ * the drift watch, and what the command handlers may use.
  */
 import { createMonitorFigures } from '../approvals/figures.js';
 import {
@@ -51,7 +51,7 @@ export interface Services {
   approvals: ApprovalService;
   /** The drift watch and its state, when the policy has monitors. */
   drift?: (DriftWatch & { state: DriftStateStore }) | undefined;
-  /** What the /mlops handlers see; gated changes already route to approval requests. */
+  /** What the command handlers see; gated changes already route to approval requests. */
   commands: CommandDeps;
 }
 
