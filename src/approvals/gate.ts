@@ -26,6 +26,16 @@ export interface GateRef {
 const hasMatchers = (g: Gate): boolean =>
   (g.subcommands?.length ?? 0) + (g.aliases?.length ?? 0) + (g.endpoints?.length ?? 0) > 0;
 
+type GateTarget = { alias: string } | { endpoint: string };
+
+function coversTarget(gate: Gate, subcommand: MutatingSubcommand, target: GateTarget): boolean {
+  if (!hasMatchers(gate)) return false;
+  if (gate.subcommands?.length && !gate.subcommands.includes(subcommand)) return false;
+  if ((gate.aliases?.length ?? 0) + (gate.endpoints?.length ?? 0) === 0) return true;
+  if ('alias' in target) return gate.aliases?.some((a) => sameAlias(a, target.alias)) ?? false;
+  return gate.endpoints?.includes(target.endpoint) ?? false;
+}
+
 /**
  * Whether a custom gate covers a change: its subcommand is listed (or no subcommands are), and its
  * endpoint or alias is listed (or neither list is given).
@@ -33,27 +43,74 @@ const hasMatchers = (g: Gate): boolean =>
  * @example gateCovers({ subcommands: ['rollback'], endpoints: ['churn-endpoint'], … }, 'rollback', plan) // true
  */
 export function gateCovers(gate: Gate, subcommand: MutatingSubcommand, plan: Plan): boolean {
-  if (!hasMatchers(gate)) return false;
-  if (gate.subcommands?.length && !gate.subcommands.includes(subcommand)) return false;
-  if ((gate.aliases?.length ?? 0) + (gate.endpoints?.length ?? 0) === 0) return true;
-  if (plan.kind === 'alias') return gate.aliases?.some((a) => sameAlias(a, plan.alias)) ?? false;
-  return gate.endpoints?.includes(plan.endpoint) ?? false;
+  return coversTarget(
+    gate,
+    subcommand,
+    plan.kind === 'alias' ? { alias: plan.alias } : { endpoint: plan.endpoint },
+  );
 }
 
 /**
- * The gate a change needs, if any. A move of the Production alias always needs the `production`
- * gate (even when the policy has none: then it cannot be requested); otherwise the first gate, in
- * the policy's order, that covers the change.
+ * The gate a move of `alias` needs: the `production` gate for Production (even when the policy
+ * has none), else the first custom gate listing the alias that covers promote.
+ */
+function aliasGate(policy: Pick<ApprovalPolicy, 'gates'>, alias: string): GateRef | undefined {
+  if (sameAlias(alias, PRODUCTION_ALIAS)) return { name: 'production', gate: policy.gates?.production };
+  for (const [name, gate] of Object.entries(policy.gates ?? {})) {
+    if (name === 'retrain') continue;
+    if (coversTarget(gate, 'promote', { alias })) return { name, gate };
+  }
+  return undefined;
+}
+
+/**
+ * The gate an endpoint bound to an alias passes its deploys, splits and rollbacks through: the
+ * alias's gate, Production's first when the endpoint is bound to several aliases. A binding with
+ * `ungatedBecause` lends its endpoint no gate (its alias move stays gated).
+ *
+ * @example boundEndpointGate(policy, 'churn-endpoint') // { name: 'production', gate, binding }
+ */
+export function boundEndpointGate(
+  policy: Pick<ApprovalPolicy, 'gates' | 'bindings'>,
+  endpoint: string,
+): (GateRef & { binding: Binding }) | undefined {
+  const bound = (policy.bindings ?? []).filter(
+    (b) => b.endpoint === endpoint && b.ungatedBecause === undefined,
+  );
+  // Production first: the strongest gate a target can have wins over the order of the file.
+  bound.sort(
+    (a, b) => Number(sameAlias(b.alias, PRODUCTION_ALIAS)) - Number(sameAlias(a.alias, PRODUCTION_ALIAS)),
+  );
+  for (const binding of bound) {
+    const ref = aliasGate(policy, binding.alias);
+    if (ref) return { ...ref, binding };
+  }
+  return undefined;
+}
+
+/**
+ * The gate a change needs, if any:
+ * 1. a move of the Production alias needs the `production` gate (even when the policy has none:
+ *    then it cannot be requested);
+ * 2. a deploy, split or rollback of an endpoint bound to an alias needs that alias's gate (for
+ *    Production, the production gate), whatever other gates say, unless the binding opts the
+ *    endpoint out with `ungatedBecause`: the target, not the command, decides;
+ * 3. otherwise the first gate, in the policy's order, that covers the change.
  *
  * @example gateForChange(policy, 'promote', { kind: 'alias', alias: 'Production', … }) // { name: 'production', gate }
+ * @example gateForChange(policy, 'split', { kind: 'endpoint', endpoint: 'churn-endpoint', … }) // { name: 'production', gate }
  */
 export function gateForChange(
-  policy: Pick<ApprovalPolicy, 'gates'>,
+  policy: Pick<ApprovalPolicy, 'gates' | 'bindings'>,
   subcommand: MutatingSubcommand,
   plan: Plan,
 ): GateRef | undefined {
   if (plan.kind === 'alias' && sameAlias(plan.alias, PRODUCTION_ALIAS)) {
     return { name: 'production', gate: policy.gates?.production };
+  }
+  if (plan.kind === 'endpoint') {
+    const bound = boundEndpointGate(policy, plan.endpoint);
+    if (bound) return { name: bound.name, gate: bound.gate };
   }
   for (const [name, gate] of Object.entries(policy.gates ?? {})) {
     if (name === 'retrain') continue;

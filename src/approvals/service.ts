@@ -276,15 +276,17 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
 
 /**
  * The change pipeline as handlers see it, with gated changes diverted into approval requests:
- * what the policy gates (a Production move, a custom gate's subcommand, alias or endpoint) is
- * requested for approval instead of proposed.
+ * what the policy gates (a Production move; a deploy, split or rollback of an endpoint bound to a
+ * gated alias, unless the binding opts it out; a custom gate's subcommand, alias or endpoint) is
+ * requested for approval instead of proposed. Nothing gated reaches `pipeline.propose`, so no
+ * Apply button (nor autoApply) can change it.
  *
  * @example const changes = gateChanges(pipeline, approvals, policy); await changes.propose({ input, plan, actor, origin, dryRun });
  */
 export function gateChanges(
   pipeline: ChangePipeline,
   approvals: Pick<ApprovalService, 'requestChange'>,
-  policy: Pick<ApprovalPolicy, 'gates'>,
+  policy: Pick<ApprovalPolicy, 'gates' | 'bindings'>,
 ): ChangePipeline {
   return {
     propose(request) {

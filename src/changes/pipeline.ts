@@ -111,7 +111,15 @@ export interface ChangePipelineDeps {
   needsConfirmation?: (plan: Plan) => boolean;
   /** Correlation ids; defaults to 8 hex characters of a random UUID. */
   correlationId?: () => string;
+  /**
+   * How long a plan stays good for Apply (the policy's `planExpiresAfter`; default 1 h): the
+   * requester agreed to what they saw then, so an older plan is refused, never applied.
+   */
+  planExpiresAfterMs?: number;
 }
+
+/** How long a plan stays good for Apply when the policy does not say (`planExpiresAfter`). */
+export const DEFAULT_PLAN_EXPIRES_AFTER_MS = 3_600_000;
 
 export interface ResumeSummary {
   /** Rollouts being followed again. */
@@ -170,6 +178,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     ...(deps.waitOptions ? { waitOptions: deps.waitOptions } : {}),
   });
   const { outcomeOf } = runner;
+  const planExpiresAfterMs = deps.planExpiresAfterMs ?? DEFAULT_PLAN_EXPIRES_AFTER_MS;
 
   // -------------------------------------------------------------------------------------------
   // Replies about a change that cannot be acted on as asked
@@ -186,6 +195,32 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     });
   }
 
+  /**
+   * Refuses Apply on a plan older than the policy allows: the proposal ends as stale (a
+   * compare-and-set, audited as expired) and its Apply button goes; nothing reaches Databricks.
+   */
+  function expire(change: Change, clicker: Actor, age: number): Reply {
+    const e = new UserError('plan_expired', {
+      subcommand: change.subcommand,
+      ageMs: age,
+      expiresAfterMs: planExpiresAfterMs,
+    });
+    const why = views.describeError(e).text.replace(/\.$/, '');
+    const t = store.transition(change.id, 'proposed', 'stale', {
+      error: why,
+      audit: {
+        actor: clicker.userId,
+        action: 'expired',
+        target: change.target,
+        ...planStates(change.plan),
+        detail: why,
+      },
+    });
+    // A concurrent click moved it first: say where it stands instead.
+    if (!t.won) return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), change.id);
+    return views.noLongerApplicable(e);
+  }
+
   // -------------------------------------------------------------------------------------------
   // The pipeline
   // -------------------------------------------------------------------------------------------
@@ -198,6 +233,9 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       return views.onlyRequester(change, 'apply');
     }
     if (change.status !== 'proposed') return views.statusNotice(change, changeId);
+
+    const age = clock.now() - change.createdAt;
+    if (age > planExpiresAfterMs) return expire(change, clicker, age);
 
     // No await before this line: of any number of concurrent clicks exactly one wins here.
     const won = store.transition(change.id, 'proposed', 'applying', {

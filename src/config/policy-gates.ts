@@ -65,7 +65,8 @@ export function parseDuration(text: string): number {
   return Math.round(ms);
 }
 
-const durationSchema = checked(
+/** A duration of at least a minute ("90m", "24h", "1h30m"), parsed to milliseconds. */
+export const durationSchema = checked(
   (v) => DURATION.test(v.replace(/\s+/g, '')) && parseDuration(v.replace(/\s+/g, '')) >= 60_000,
   (v) =>
     DURATION.test(v.replace(/\s+/g, ''))
@@ -148,11 +149,38 @@ export const gatesSchema = z.record(z.string(), gateSchema).check((ctx) => {
 });
 export type Gates = z.infer<typeof gatesSchema>;
 
-/** An alias bound to an endpoint: moving the alias (once approved) also rolls the endpoint out. */
+const UNGATED_FIX =
+  'write in quotes why its deploys, splits and rollbacks need no approval, e.g. ungatedBecause: "canary traffic is tuned by on-call"';
+
+/** Why a bound endpoint's own changes skip the alias's gate: text, said on purpose. */
+const ungatedBecauseSchema = z
+  .unknown()
+  .check((ctx) => {
+    if (typeof ctx.value !== 'string' || ctx.value.trim().length < 3) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message:
+          typeof ctx.value === 'string'
+            ? 'gives no reason for letting the endpoint change without approval'
+            : `should be the reason, as text, but is ${show(ctx.value)}`,
+        params: { fix: UNGATED_FIX },
+      });
+    }
+  })
+  .transform((v) => String(v).trim());
+
+/**
+ * An alias bound to an endpoint: moving the alias (once approved) also rolls the endpoint out, and
+ * every deploy, split and rollback of the endpoint goes through the alias's gate, unless
+ * `ungatedBecause` says why it need not.
+ */
 export const bindingSchema = z.strictObject({
   model: modelSchema,
   alias: aliasSchema.default(PRODUCTION_ALIAS),
   endpoint: endpointSchema,
+  /** The explicit opt-out: the endpoint's own changes skip the alias's gate (its moves never do). */
+  ungatedBecause: ungatedBecauseSchema.optional(),
 });
 export type Binding = z.infer<typeof bindingSchema>;
 
@@ -200,6 +228,48 @@ export const retrainingSchema = z.record(z.string(), retrainingEntrySchema).chec
     }
   }
 });
+
+const isProduction = (alias: string) => alias.toLowerCase() === PRODUCTION_ALIAS.toLowerCase();
+
+/**
+ * The problems of gates and bindings taken together, each with its key path and fix: a binding to
+ * Production that would leave its endpoint ungated (no production gate, and no `ungatedBecause`),
+ * and a custom gate naming an endpoint bound to Production, whose production gate always wins
+ * (approvals/gate.ts), so the custom gate would never apply there.
+ *
+ * @example gatedBindingProblems({ bindings: [{ model: 'churn_model', alias: 'Production', endpoint: 'churn-endpoint' }] })
+ * // [{ path: ['bindings', 0], message: 'binds Production of churn_model to churn-endpoint, …', fix: 'add gates.production …' }]
+ */
+export function gatedBindingProblems(
+  policy: Pick<ApprovalPolicy, 'gates' | 'bindings'>,
+): Array<{ path: PropertyKey[]; message: string; fix: string }> {
+  const problems: Array<{ path: PropertyKey[]; message: string; fix: string }> = [];
+  const bindings = policy.bindings ?? [];
+  const gated = new Map<string, Binding>();
+  bindings.forEach((b, i) => {
+    if (b.ungatedBecause !== undefined || !isProduction(b.alias)) return;
+    if (policy.gates?.production) gated.set(b.endpoint, b);
+    else
+      problems.push({
+        path: ['bindings', i],
+        message: `binds Production of ${b.model} to ${b.endpoint}, but there is no production gate, so one person could deploy, split or roll back ${b.endpoint} on their own`,
+        fix: `add gates.production with its approvers, or, to let ${b.endpoint} change without approval on purpose, add ungatedBecause: "<why>" to this binding`,
+      });
+  });
+  for (const [name, gate] of Object.entries(policy.gates ?? {})) {
+    if ((BUILT_IN_GATES as readonly string[]).includes(name)) continue;
+    (gate.endpoints ?? []).forEach((endpoint, j) => {
+      const b = gated.get(endpoint);
+      if (!b) return;
+      problems.push({
+        path: ['gates', name, 'endpoints', j],
+        message: `${endpoint} is bound to Production of ${b.model}, so its changes always go through the production gate and this gate would never apply to it`,
+        fix: `remove ${endpoint} here; to ask more of its changes, raise gates.production.approvals`,
+      });
+    });
+  }
+  return problems;
+}
 
 /** The keys policy.ts adds to its top level. */
 export const approvalPolicyShape = {

@@ -22,7 +22,7 @@ import { ConfigError, type ConfigIssue } from './databricks-connection.js';
 
 export { channelIdSchema, groupRefSchema, userIdSchema } from './checked.js';
 
-import { approvalPolicyShape, gateGroupRefs } from './policy-gates.js';
+import { approvalPolicyShape, durationSchema, gatedBindingProblems, gateGroupRefs } from './policy-gates.js';
 import { chartsSchema, monitorsSchema } from './policy-monitors.js';
 
 /** Subcommands an access rule can name (`help` is open to everyone and has no rule). */
@@ -99,7 +99,26 @@ export const policySchema = z
     charts: chartsSchema.optional(),
     /** Approvals: approvalChannel, gates, bindings, retraining (policy-gates.ts). */
     ...approvalPolicyShape,
+    /**
+     * How long a plan stays good for Apply (ms); an older one is refused (re-run the command).
+     * Absent: the pipeline's default, 1 h.
+     */
+    planExpiresAfter: durationSchema.optional(),
   })
+  // Gates and bindings checked together, whenever both parsed: reported with the rest of the file.
+  .superRefine(
+    (policy, ctx) => {
+      for (const p of gatedBindingProblems(policy)) {
+        ctx.addIssue({ code: 'custom', path: p.path, message: p.message, params: { fix: p.fix } });
+      }
+    },
+    {
+      when: (payload) =>
+        typeof payload.value === 'object' &&
+        payload.value !== null &&
+        !payload.issues.some((i) => i.path?.[0] === 'gates' || i.path?.[0] === 'bindings'),
+    },
+  )
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
     policy.protectedEndpoints.forEach((p, i) => {

@@ -79,6 +79,8 @@ export const ERROR_CODES = [
   'no_warehouse',
   'unknown_job_parameter',
   'unknown_monitor',
+  // Plan expiry (changes/pipeline.ts)
+  'plan_expired',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -237,6 +239,12 @@ export interface ErrorDetailsByCode {
   no_warehouse: Record<string, never>;
   unknown_job_parameter: { job: string; jobId: number; unknown: string[]; declared: string[] };
   unknown_monitor: { name: string; monitors: string[] };
+  /** Apply on a plan made `ageMs` ago, when plans are good for `expiresAfterMs`. */
+  plan_expired: {
+    subcommand: 'deploy' | 'split' | 'promote' | 'rollback';
+    ageMs: number;
+    expiresAfterMs: number;
+  };
 }
 
 export type ErrorDetails<C extends ErrorCode = ErrorCode> = ErrorDetailsByCode[C];

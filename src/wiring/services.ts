@@ -83,6 +83,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     workspaceHost,
     autoApplies: (subcommand, plan) => autoApplies(policy, subcommand, endpointOf(plan)),
     needsConfirmation: (plan) => isProtected(policy, endpointOf(plan)),
+    ...(policy.planExpiresAfter !== undefined ? { planExpiresAfterMs: policy.planExpiresAfter } : {}),
     onError: (err, id) => logger.error(`[${id}] change pipeline:`, err),
     ...(s.rolloutWait ? { waitOptions: s.rolloutWait } : {}),
   });

@@ -33,6 +33,15 @@ function either(parts: string[]): string {
   return `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
 }
 
+/** "45 min", "1 h", "2 h 30 min", "3 days": how long ago, roughly, for a sentence. */
+function roughDuration(ms: number): string {
+  const min = Math.max(1, Math.round(ms / 60_000));
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h >= 48) return `${Math.floor(h / 24)} days`;
+  return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
+}
+
 const WAREHOUSE_STARTING_HINT =
   'The SQL warehouse was stopped and is starting up, which can take a few minutes. Try again shortly, or keep it running (auto-stop) while the bot is in use.';
 
@@ -533,6 +542,11 @@ const WORDING: Wording = {
       d.monitors.length > 0
         ? `The monitors are ${d.monitors.join(', ')}.`
         : 'The policy file has no monitors; add one under monitors:.',
+    ),
+  plan_expired: (d) =>
+    words(
+      `This plan expired: it was made ${roughDuration(d.ageMs)} ago, and a plan is good for ${roughDuration(d.expiresAfterMs)}, so nothing was changed.`,
+      `Run \`/mlops ${d.subcommand}\` again for a fresh plan of what is live now.`,
     ),
 };
 
