@@ -67,6 +67,12 @@ export interface DriftStateStore {
   setView(id: string, view: AlertView): void;
   snooze(id: string, until: number, by: string): DriftAlert | undefined;
   acknowledge(id: string, by: string, at: number): DriftAlert | undefined;
+  /**
+   * The windows (starts, ms) any alert of a model id has reported, per rule: every open alert, and
+   * every alert closed at or after `since` (one closed earlier reported only windows before `since`).
+   * A window judged again (late labels) is alerted only if it is not in here.
+   */
+  reportedWindows(monitor: string, modelId: string, since: number): Map<string, Set<number>>;
   /** Compare-and-set open → closed; false when it was closed already. */
   closeAlert(id: string, at: number): boolean;
   failure(monitor: string): DriftFailure | undefined;
@@ -168,6 +174,9 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
     INSERT INTO drift_alerts (id, monitor, rule, model_id, status, channel, opened_at, windows_json, view_json)
     VALUES (@id, @monitor, @rule, @model_id, 'open', @channel, @at, @windows_json, @view_json)`);
   const selectFailure = db.prepare('SELECT * FROM drift_failures WHERE monitor = ?');
+  const selectReported = db.prepare(`
+    SELECT rule, windows_json FROM drift_alerts
+    WHERE monitor = ? AND model_id = ? AND (status = 'open' OR closed_at >= ?)`);
 
   const alert = (id: string) => {
     const row = selectAlert.get(id);
@@ -239,6 +248,16 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
         "UPDATE drift_alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND status = 'open'",
       ).run(by, at, id);
       return alert(id);
+    },
+    reportedWindows(monitor, modelId, since) {
+      const out = new Map<string, Set<number>>();
+      for (const raw of selectReported.all(monitor, modelId, since)) {
+        const r = z.object({ rule: z.string(), windows_json: z.string() }).parse(raw);
+        const set = out.get(r.rule) ?? new Set<number>();
+        for (const w of z.array(z.number()).parse(JSON.parse(r.windows_json))) set.add(w);
+        out.set(r.rule, set);
+      }
+      return out;
     },
     closeAlert(id, at) {
       return (
