@@ -483,6 +483,49 @@ describe('runDriftCheck', () => {
     }
   });
 
+  it('records a scheduled check that did not run on time, catches up at once, and says so in /mlops drift', async () => {
+    for (let i = 0; i < 3; i++) await addWindow(i, i === 2 ? 'breach' : 'healthy');
+    const d = deps();
+    const drift = createDriftWatch({
+      policy: { monitors: { watch: watched().config }, defaults: { catalog: 'acme', schema: 'mlops' } },
+      state,
+      warehouse,
+      monitors: d.monitors,
+      serving: d.serving,
+      publisher: d.publisher,
+      views: driftViews,
+      actionViews: driftActionViews,
+      audit: { audit: () => {} },
+      renderer: () => createLocalRenderer(),
+      runCheck: runDriftCheck,
+      clock,
+      logger: silentLogger,
+    });
+    const [job] = drift.jobs;
+    // The scheduler saw the 08:00 run fire beyond its tolerance (the process was suspended).
+    const due = new Date(day(3) + 8 * 3_600_000);
+    clock.advance(due.getTime() + 40 * 60_000 - clock.now());
+    const noticed = new Date(clock.now());
+    await job!.missed!({ first: due, last: due, count: 1 }, noticed);
+    expect(alertsFor('performance')).toHaveLength(1);
+    expect(state.lastMissedCheck('watch', 0)).toEqual({
+      monitor: 'watch',
+      scheduledAt: due.getTime(),
+      lastScheduledAt: due.getTime(),
+      runs: 1,
+      noticedAt: noticed.getTime(),
+      caughtUpAt: noticed.getTime(),
+    });
+    // The same streak told twice runs no second check.
+    await job!.missed!({ first: due, last: due, count: 1 }, noticed);
+    expect(topLevel()).toHaveLength(2);
+
+    const reply = await drift.commands.check('watch', { channelId: MLOPS_CHANNEL_ID });
+    expect(reply.text).toMatch(
+      /Its scheduled check 2026-10-04 08:00 UTC did not run on time \(the bot was blocked or down\); it caught up at 2026-10-04 08:40 UTC\./,
+    );
+  });
+
   it('watches the versions an endpoint serves when modelIds names the endpoint', async () => {
     const monitor = watched({ modelIds: { endpoint: 'churn-endpoint' }, history: 3 });
     await addWindow(0, 'healthy');

@@ -384,6 +384,16 @@ export function buildDriftReportMessage(input: {
   return { text, blocks: blocks.slice(0, BLOCK_LIMITS.blocksPerMessage) };
 }
 
+/** ` Its scheduled check of … did not run on time …` for a missed check of the past week. */
+function missedLine(m: WordedCheckSummary['missed']): string {
+  if (!m) return '';
+  const runs = m.runs === 1 ? 'Its scheduled check' : `${m.runs} scheduled checks from`;
+  const after = m.caughtUpAt
+    ? `; it caught up at ${formatUtc(new Date(m.caughtUpAt))}`
+    : '; it catches up at the next check';
+  return ` ${runs} ${formatUtc(new Date(m.scheduledAt))} did not run on time (the bot was blocked or down)${after}.`;
+}
+
 /** The ephemeral answer to `/mlops drift`: what the check did and where to look. */
 export function buildDriftCheckReply(summaries: readonly WordedCheckSummary[]): Reply {
   const lines = summaries.map((s) => {
@@ -398,7 +408,7 @@ export function buildDriftCheckReply(summaries: readonly WordedCheckSummary[]): 
       s.recoveries ? `${s.recoveries} ${s.recoveries === 1 ? 'recovery' : 'recoveries'}` : '',
       s.reportPosted ? 'the result' : '',
     ].filter(Boolean);
-    return `*${escapeMrkdwn(s.monitor)}*: checked; posted ${did.length ? did.join(', ') : 'nothing new'} in <#${s.channel}>.`;
+    return `*${escapeMrkdwn(s.monitor)}*: checked; posted ${did.length ? did.join(', ') : 'nothing new'} in <#${s.channel}>.${missedLine(s.missed)}`;
   });
   const text = lines.join('\n').replace(/\*/g, '');
   return { text, blocks: [sectionBlock(lines.join('\n'))], visibility: 'ephemeral' };
