@@ -244,6 +244,12 @@ export const monitorSchema = z
     refreshFirst: z.boolean().default(false),
     /** Windows shown in the chart and counted in alerts. */
     history: z.number().int().min(2).max(366).default(30),
+    /**
+     * Finished windows judged again at every check: labels that arrive days late (normal for churn) or
+     * a monitor refresh that recomputes old windows can make one violate after its first check. Each
+     * window still alerts at most once. 0 judges each finished window once, at its first check.
+     */
+    recheckWindows: z.number().default(7),
     /** Overrides `charts.renderer` for this monitor. */
     renderer: z.enum(['quickchart', 'local']).optional(),
     rules: z.record(nameKey('rule'), ruleSchema),
@@ -280,6 +286,13 @@ export const monitorSchema = z
         zone
           ? 'use an IANA zone such as UTC, Europe/Paris or America/Los_Angeles'
           : 'use node-cron syntax, e.g. "0 13 * * *" (13:00 every day); day-of-week 0 or 7 is Sunday',
+      );
+    }
+    if (!Number.isInteger(m.recheckWindows) || m.recheckWindows < 0 || m.recheckWindows > 366) {
+      issue(
+        ['recheckWindows'],
+        `${show(m.recheckWindows)} is not a number of windows from 0 to 366`,
+        'write a whole number, e.g. 7 (a week of daily windows judged again for late labels), or 0 to judge each window once',
       );
     }
     if (Object.keys(m.rules).length === 0) {

@@ -43,6 +43,8 @@ export const windowViewSchema = z.object({
   /** The window had not ended when it was checked (its values may still change). */
   partial: z.boolean(),
   status: z.enum(['violation', 'ok', 'no_data']),
+  /** Judged again after its first check (labels arrived late, a monitor refresh recomputed it). */
+  late: z.boolean().optional(),
   /** Compared values by term key. */
   values: z.record(z.string(), z.number().nullable()),
 });
@@ -159,11 +161,14 @@ export function buildAlertView(input: {
   evaluation: RuleEvaluation;
   /** The windows to report: the new violating ones. */
   windows: readonly number[];
+  /** Those of them that violate only since their first check (late labels, a monitor refresh). */
+  late?: readonly number[];
   retrain: boolean;
   now: number;
 }): AlertView {
   const { evaluation: e } = input;
   const wanted = new Set(input.windows);
+  const late = new Set(input.late ?? []);
   return {
     monitor: input.monitor,
     rule: e.rule.name,
@@ -177,7 +182,9 @@ export function buildAlertView(input: {
       direction: t.direction,
       threshold: t.threshold,
     })),
-    windows: e.verdicts.filter((v) => wanted.has(v.start)).map((v) => toView(v, input.now)),
+    windows: e.verdicts
+      .filter((v) => wanted.has(v.start))
+      .map((v) => ({ ...toView(v, input.now), ...(late.has(v.start) ? { late: true } : {}) })),
     ...(e.latest ? { latest: e.latest } : {}),
     counts: e.counts,
     trends: e.trends,

@@ -52,6 +52,13 @@ export type DecideRead =
       openAlerts: readonly DriftAlert[];
       /** Last complete window processed per model id. */
       progress: ReadonlyMap<string, number>;
+      /**
+       * Finished windows from this start on are judged again, processed or not (late labels, a
+       * monitor refresh); absent: each finished window is judged once.
+       */
+      recheckFrom?: number;
+      /** Per model id and rule, the windows an alert has reported already (open or closed). */
+      reported?: ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<number>>>;
     }
   | { ok: false; error: unknown };
 
@@ -143,7 +150,11 @@ export function decide(input: DecideInput): DriftAction[] {
           a.rule === e.rule.name &&
           a.modelId === e.modelId,
       );
-      const action = decideRule(monitor, e, open, read.progress.get(model.modelId), now);
+      const action = decideRule(monitor, e, open, now, {
+        processed: read.progress.get(model.modelId),
+        recheckFrom: read.recheckFrom,
+        reported: read.reported?.get(model.modelId)?.get(e.rule.name),
+      });
       actions.push(action);
       if (action.kind === 'stay-silent' && input.report) {
         items.push({
@@ -169,15 +180,43 @@ function viewOf(
   e: RuleEvaluation,
   windows: readonly number[],
   now: number,
+  late: readonly number[] = [],
 ): AlertView {
   return buildAlertView({
     monitor: monitor.name,
     model: monitor.model,
     evaluation: e,
     windows,
+    late,
     retrain: monitor.retrain,
     now,
   });
+}
+
+/** What a rule's decision knows of the past: progress, the windows judged again, those alerted. */
+interface RulePast {
+  processed: number | undefined;
+  recheckFrom: number | undefined;
+  reported: ReadonlySet<number> | undefined;
+}
+
+/**
+ * The violating windows no alert has reported: those after the progress, and those judged again
+ * (from `recheckFrom` on) that violate only now; `late` are the latter.
+ */
+function freshWindows(
+  e: RuleEvaluation,
+  open: DriftAlert | undefined,
+  past: RulePast,
+): { fresh: number[]; late: number[] } {
+  const { processed, recheckFrom, reported } = past;
+  const alerted = new Set([...(open?.windows ?? []), ...(reported ?? [])]);
+  const isNew = (start: number) => processed === undefined || start > processed;
+  const fresh = e.verdicts
+    .filter((v) => v.status === 'violation' && !alerted.has(v.start))
+    .filter((v) => isNew(v.start) || (recheckFrom !== undefined && v.start >= recheckFrom))
+    .map((v) => v.start);
+  return { fresh, late: fresh.filter((s) => !isNew(s)) };
 }
 
 /** What one rule of one model id does after a successful read. */
@@ -185,15 +224,14 @@ function decideRule(
   monitor: DecideMonitor,
   e: RuleEvaluation,
   open: DriftAlert | undefined,
-  processed: number | undefined,
   now: number,
+  past: RulePast,
 ): DriftAction {
-  const alerted = new Set(open?.windows ?? []);
-  // Never alert twice on a window: only violations after the progress that no alert reported yet.
-  const fresh = e.verdicts
-    .filter((v) => v.status === 'violation' && (processed === undefined || v.start > processed))
-    .filter((v) => !alerted.has(v.start))
-    .map((v) => v.start);
+  const alerted = open?.windows ?? [];
+  // Never alert twice on a window: only violations that no alert (open or closed) reported yet.
+  const { fresh, late } = freshWindows(e, open, past);
+  // A redraw keeps the late marks of the windows reported before.
+  const lateAll = [...(open?.view.windows.filter((w) => w.late).map((w) => w.start) ?? []), ...late];
 
   if (open && !open.ts) {
     return {
@@ -201,12 +239,15 @@ function decideRule(
       evaluation: e,
       alert: open,
       windows: fresh,
-      view: viewOf(monitor, e, [...alerted, ...fresh], now),
+      view: viewOf(monitor, e, [...alerted, ...fresh], now, lateAll),
     };
   }
   if (open) {
     if (fresh.length > 0) {
-      const view = { ...viewOf(monitor, e, [...alerted, ...fresh], now), ...pickChart(open.view) };
+      const view = {
+        ...viewOf(monitor, e, [...alerted, ...fresh], now, lateAll),
+        ...pickChart(open.view),
+      };
       const snoozed = open.snoozedUntil !== undefined && open.snoozedUntil > now;
       if (snoozed) return { kind: 'record-windows', evaluation: e, alert: open, windows: fresh, view };
       return {
@@ -214,7 +255,7 @@ function decideRule(
         evaluation: e,
         alert: open,
         windows: fresh,
-        update: viewOf(monitor, e, fresh, now),
+        update: viewOf(monitor, e, fresh, now, late),
         view,
       };
     }
@@ -223,7 +264,7 @@ function decideRule(
         kind: 'post-recovery',
         evaluation: e,
         alert: open,
-        view: { ...viewOf(monitor, e, open.windows, now), ...pickChart(open.view) },
+        view: { ...viewOf(monitor, e, open.windows, now, lateAll), ...pickChart(open.view) },
       };
     }
   } else if (fresh.length > 0) {
@@ -236,7 +277,7 @@ function decideRule(
         modelId: e.modelId,
         channel: monitor.channel,
         windows: fresh,
-        view: viewOf(monitor, e, fresh, now),
+        view: viewOf(monitor, e, fresh, now, late),
         at: now,
       },
     };

@@ -39,8 +39,20 @@ export function granularityMs(granularity: string): number {
 }
 
 /**
+ * The first window start judged again at a check (late labels, a monitor refresh): `recheck`
+ * windows before the one in progress.
+ *
+ * @example recheckFrom({ now: Date.parse('2026-11-20T13:00Z'), granularity: '1 day', recheck: 7 }) // 2026-11-13
+ */
+export function recheckFrom(input: { now: number; granularity: string; recheck: number }): number {
+  const gran = granularityMs(input.granularity);
+  return Math.floor(input.now / gran) * gran - input.recheck * gran;
+}
+
+/**
  * The first window start to read: the chart's history (one spare window for calendar
- * granularities), or further back to catch up after downtime, never more than 366 windows back.
+ * granularities) and the windows judged again, or further back to catch up after downtime, never
+ * more than 366 windows back.
  *
  * @example readSince({ now, granularity: '1 day', history: 30, progress: [undefined] }) // 30 windows back
  */
@@ -48,11 +60,13 @@ export function readSince(input: {
   now: number;
   granularity: string;
   history: number;
+  /** Finished windows judged again (recheckWindows); 0 by default. */
+  recheck?: number;
   progress: readonly (number | undefined)[];
 }): number {
   const gran = granularityMs(input.granularity);
   const current = Math.floor(input.now / gran) * gran;
-  const historyFrom = current - input.history * gran;
+  const historyFrom = current - Math.max(input.history, input.recheck ?? 0) * gran;
   const catchUp = input.progress.some((p) => p === undefined)
     ? historyFrom
     : Math.min(...input.progress.map((p) => (p as number) + gran));
@@ -68,6 +82,10 @@ export interface MonitorRead {
   progress: Map<string, number>;
   /** The open alerts of this monitor's rules and model ids. */
   openAlerts: DriftAlert[];
+  /** Finished windows from this start on are judged again (late labels, a monitor refresh). */
+  recheckFrom: number;
+  /** Per model id and rule, the windows read that an alert has reported (never again). */
+  reported: Map<string, Map<string, Set<number>>>;
   queries: number;
   rowsFetched: number;
   since: Date;
@@ -171,7 +189,13 @@ export async function readMonitor(
     now,
     granularity: monitor.config.granularity,
     history: monitor.config.history,
+    recheck: monitor.config.recheckWindows,
     progress: modelIds.map((id) => progress.get(id)),
+  });
+  const recheck = recheckFrom({
+    now,
+    granularity: monitor.config.granularity,
+    recheck: monitor.config.recheckWindows,
   });
 
   const terms = termsOf(monitor.rules);
@@ -202,6 +226,8 @@ export async function readMonitor(
     windows: toWindows(profileRows, driftRows),
     progress,
     openAlerts,
+    recheckFrom: recheck,
+    reported: new Map(modelIds.map((id) => [id, deps.state.reportedWindows(monitor.name, id, since)])),
     queries,
     rowsFetched: profileRows.length + driftRows.length,
     since: new Date(since),

@@ -5,7 +5,8 @@
  * - progress: the last complete window processed per monitor and model id (catch-up starts after it);
  * - alerts: one open alert at most per (monitor, rule, model id), with its Slack message, the windows it
  *   reported (never reported again), snooze and acknowledgement, and the view it was drawn from;
- * - failures: a failing check per monitor, reported once until it recovers.
+ * - failures: a failing check per monitor, reported once until it recovers;
+ * - missed checks: scheduled checks that never ran on time (the process blocked or down), per streak.
  */
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
@@ -43,6 +44,19 @@ export interface DriftFailure {
   ts?: string;
 }
 
+/** A streak of scheduled checks that never ran on time, and when the watch caught up. */
+export interface MissedCheck {
+  monitor: string;
+  /** The first run that was due (ms). */
+  scheduledAt: number;
+  lastScheduledAt: number;
+  runs: number;
+  /** When the scheduler noticed. */
+  noticedAt: number;
+  /** When the catch-up check finished. */
+  caughtUpAt?: number;
+}
+
 export interface NewAlert {
   monitor: string;
   rule: string;
@@ -67,6 +81,12 @@ export interface DriftStateStore {
   setView(id: string, view: AlertView): void;
   snooze(id: string, until: number, by: string): DriftAlert | undefined;
   acknowledge(id: string, by: string, at: number): DriftAlert | undefined;
+  /**
+   * The windows (starts, ms) any alert of a model id has reported, per rule: every open alert, and
+   * every alert closed at or after `since` (one closed earlier reported only windows before `since`).
+   * A window judged again (late labels) is alerted only if it is not in here.
+   */
+  reportedWindows(monitor: string, modelId: string, since: number): Map<string, Set<number>>;
   /** Compare-and-set open → closed; false when it was closed already. */
   closeAlert(id: string, at: number): boolean;
   failure(monitor: string): DriftFailure | undefined;
@@ -78,7 +98,22 @@ export interface DriftStateStore {
   setFailureMessage(monitor: string, ts: string): void;
   /** Clears the failure of a monitor that works again, returning what it was. */
   clearFailure(monitor: string): DriftFailure | undefined;
+  /** Records a streak of missed checks; false when that streak was recorded already. */
+  recordMissedCheck(m: Omit<MissedCheck, 'caughtUpAt'>): boolean;
+  /** Compare-and-set: marks the streak caught up, once. */
+  setMissedCheckCaughtUp(monitor: string, scheduledAt: number, at: number): boolean;
+  /** The latest missed streak noticed at or after `since`. */
+  lastMissedCheck(monitor: string, since: number): MissedCheck | undefined;
 }
+
+const missedRowSchema = z.object({
+  monitor: z.string(),
+  scheduled_at: z.number(),
+  last_scheduled_at: z.number(),
+  runs: z.number(),
+  noticed_at: z.number(),
+  caught_up_at: z.number().nullable(),
+});
 
 const alertRowSchema = z.object({
   id: z.string(),
@@ -168,6 +203,9 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
     INSERT INTO drift_alerts (id, monitor, rule, model_id, status, channel, opened_at, windows_json, view_json)
     VALUES (@id, @monitor, @rule, @model_id, 'open', @channel, @at, @windows_json, @view_json)`);
   const selectFailure = db.prepare('SELECT * FROM drift_failures WHERE monitor = ?');
+  const selectReported = db.prepare(`
+    SELECT rule, windows_json FROM drift_alerts
+    WHERE monitor = ? AND model_id = ? AND (status = 'open' OR closed_at >= ?)`);
 
   const alert = (id: string) => {
     const row = selectAlert.get(id);
@@ -240,6 +278,16 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
       ).run(by, at, id);
       return alert(id);
     },
+    reportedWindows(monitor, modelId, since) {
+      const out = new Map<string, Set<number>>();
+      for (const raw of selectReported.all(monitor, modelId, since)) {
+        const r = z.object({ rule: z.string(), windows_json: z.string() }).parse(raw);
+        const set = out.get(r.rule) ?? new Set<number>();
+        for (const w of z.array(z.number()).parse(JSON.parse(r.windows_json))) set.add(w);
+        out.set(r.rule, set);
+      }
+      return out;
+    },
     closeAlert(id, at) {
       return (
         db
@@ -272,6 +320,41 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
     },
     setFailureMessage(monitor, ts) {
       db.prepare('UPDATE drift_failures SET ts = ? WHERE monitor = ?').run(ts, monitor);
+    },
+    recordMissedCheck(m) {
+      return (
+        db
+          .prepare(
+            'INSERT OR IGNORE INTO drift_missed_checks (monitor, scheduled_at, last_scheduled_at, runs, noticed_at) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(m.monitor, m.scheduledAt, m.lastScheduledAt, m.runs, m.noticedAt).changes === 1
+      );
+    },
+    setMissedCheckCaughtUp(monitor, scheduledAt, at) {
+      return (
+        db
+          .prepare(
+            'UPDATE drift_missed_checks SET caught_up_at = ? WHERE monitor = ? AND scheduled_at = ? AND caught_up_at IS NULL',
+          )
+          .run(at, monitor, scheduledAt).changes === 1
+      );
+    },
+    lastMissedCheck(monitor, since) {
+      const raw = db
+        .prepare(
+          'SELECT * FROM drift_missed_checks WHERE monitor = ? AND noticed_at >= ? ORDER BY noticed_at DESC, scheduled_at DESC LIMIT 1',
+        )
+        .get(monitor, since);
+      if (!raw) return undefined;
+      const r = missedRowSchema.parse(raw);
+      return {
+        monitor: r.monitor,
+        scheduledAt: r.scheduled_at,
+        lastScheduledAt: r.last_scheduled_at,
+        runs: r.runs,
+        noticedAt: r.noticed_at,
+        ...(r.caught_up_at !== null ? { caughtUpAt: r.caught_up_at } : {}),
+      };
     },
     clearFailure(monitor) {
       return db

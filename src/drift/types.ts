@@ -79,6 +79,8 @@ export interface CheckSummary {
   recoveries: number;
   reportPosted: boolean;
   error?: CheckFailure;
+  /** The latest scheduled check of the past week that did not run on time (the drift command says so). */
+  missed?: { scheduledAt: number; runs: number; caughtUpAt?: number };
 }
 
 type DriftMessage = Pick<Reply, 'text' | 'blocks'>;

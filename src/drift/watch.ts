@@ -14,7 +14,7 @@ import type { Serving } from '../domain/ports/serving.js';
 import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { ScheduledJob } from '../lib/cron.js';
+import type { MissedRuns, ScheduledJob } from '../lib/cron.js';
 import type { Logger } from '../lib/logger.js';
 import { createDriftAlertActions, type DriftAlertActions } from './alert-actions.js';
 import { rulesOf } from './rules.js';
@@ -85,6 +85,8 @@ export interface DriftWatch {
   /** Resolves when no check is running. */
   idle(): Promise<void>;
 }
+
+const WEEK_MS = 7 * 86_400_000;
 
 /** A warehouse that is not there: every check fails with the fix. */
 const missingWarehouse: Warehouse = {
@@ -185,6 +187,40 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
     return m;
   }
 
+  /**
+   * A scheduled check that never ran on time (the process was blocked or down past the schedule's
+   * tolerance): recorded, then run now, since the check catches up on every window it has not seen.
+   */
+  async function catchUp(m: WatchedMonitor, missed: MissedRuns, now: Date): Promise<void> {
+    const recorded = deps.state.recordMissedCheck({
+      monitor: m.name,
+      scheduledAt: missed.first.getTime(),
+      lastScheduledAt: missed.last.getTime(),
+      runs: missed.count,
+      noticedAt: now.getTime(),
+    });
+    if (!recorded) return;
+    const result = await check(m.name, now);
+    deps.state.setMissedCheckCaughtUp(m.name, missed.first.getTime(), clock.now());
+    logger.warn(
+      `drift check ${m.name}: the run scheduled ${missed.first.toISOString()} did not happen on time; caught up (${result.outcome})`,
+    );
+  }
+
+  /** The drift command's summary, with the latest missed scheduled check of the past week. */
+  function withMissed(result: DriftCheckResult, now: Date): DriftCheckResult {
+    const missed = deps.state.lastMissedCheck(result.monitor, now.getTime() - WEEK_MS);
+    if (!missed) return result;
+    return {
+      ...result,
+      missed: {
+        scheduledAt: missed.scheduledAt,
+        runs: missed.runs,
+        ...(missed.caughtUpAt !== undefined ? { caughtUpAt: missed.caughtUpAt } : {}),
+      },
+    };
+  }
+
   async function check(name: string, now: Date, options?: DriftCheckOptions) {
     const monitor = find(name);
     const before = running.get(monitor.name) ?? Promise.resolve();
@@ -210,6 +246,7 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
             run: async (now: Date) => {
               await check(m.name, now);
             },
+            missed: (missed: MissedRuns, now: Date) => catchUp(m, missed, now),
           })),
     commands: {
       async check(name, origin) {
@@ -220,9 +257,11 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
         const targets = name ? [find(name)] : monitors;
         const results: DriftCheckResult[] = [];
         for (const m of targets) {
-          results.push(
-            await check(m.name, now, { report: true, reportChannel: origin.channelId || m.config.channel }),
-          );
+          const result = await check(m.name, now, {
+            report: true,
+            reportChannel: origin.channelId || m.config.channel,
+          });
+          results.push(withMissed(result, now));
         }
         return deps.views.checkReply(results);
       },

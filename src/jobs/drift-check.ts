@@ -1,6 +1,7 @@
 /**
  * Job: one drift check of one monitor at `now`, in three steps. Read (drift/read.ts: the windows new
- * since the last complete one processed, plus the chart's history, one query per metric table),
+ * since the last complete one processed, plus the chart's history and the windows judged again for
+ * late labels, one query per metric table),
  * decide (drift/decide.ts, pure: new alert, thread update, recovery, silence, or the failure to
  * report once per streak), deliver (drift/deliver.ts: posts and store writes). Never throws.
  *
@@ -55,7 +56,14 @@ export async function runDriftCheck(
   const reportChannel = options.reportChannel ?? monitor.config.channel;
   const actions = decide({
     monitor: decideMonitorOf(monitor),
-    read: { ok: true, models, openAlerts: read.openAlerts, progress: read.progress },
+    read: {
+      ok: true,
+      models,
+      openAlerts: read.openAlerts,
+      progress: read.progress,
+      recheckFrom: read.recheckFrom,
+      reported: read.reported,
+    },
     now: at,
     ...(options.report ? { report: { channel: reportChannel } } : {}),
   });

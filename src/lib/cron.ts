@@ -14,6 +14,19 @@ export interface ScheduledJob {
   /** IANA time zone the expression is read in; UTC by default. */
   timezone?: string;
   run(now: Date): Promise<void>;
+  /**
+   * Runs that fired later than the scheduler's tolerance (a blocked or suspended process) and so
+   * never ran: told once per streak, after the log line. A job whose pass catches up (the drift
+   * check) may run now.
+   */
+  missed?(missed: MissedRuns, now: Date): Promise<void>;
+}
+
+/** Scheduled runs that were dropped, oldest first. */
+export interface MissedRuns {
+  first: Date;
+  last: Date;
+  count: number;
 }
 
 const NICKNAMES: Record<string, string> = {

@@ -155,6 +155,21 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // Drift watch, late ticks (issue 12): scheduled checks that never ran on time, one row per streak.
+    name: 'drift watch: missed scheduled checks',
+    sql: `
+  CREATE TABLE drift_missed_checks (
+    monitor TEXT NOT NULL,
+    scheduled_at INTEGER NOT NULL,
+    last_scheduled_at INTEGER NOT NULL,
+    runs INTEGER NOT NULL,
+    noticed_at INTEGER NOT NULL,
+    caught_up_at INTEGER,
+    PRIMARY KEY (monitor, scheduled_at)
+  );
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -80,6 +80,28 @@ async function addWindow(i: number, kind: 'healthy' | 'breach'): Promise<void> {
   );
 }
 
+/** Window `i` before its labels arrive: input statistics only, so no F1, loss or label drift. */
+async function addUnlabelledWindow(i: number): Promise<void> {
+  const window = { start: new Date(day(i)), end: new Date(day(i + 1)) };
+  const key = { window, granularity: '1 day', model_version: '*', slice_key: null, slice_value: null };
+  await twins.db.insert(PROFILE, [
+    { ...key, log_type: 'INPUT', column_name: ':table', f1_score: null, expected_loss: null },
+  ]);
+  await twins.db.insert(DRIFT, [
+    { ...key, drift_type: 'CONSECUTIVE', column_name: 'churn', js_distance: null },
+    { ...key, drift_type: 'CONSECUTIVE', column_name: 'prediction', js_distance: 0.05 },
+  ]);
+}
+
+/** The monitor's next refresh recomputes window `i` (labels arrived): its rows are replaced. */
+async function recomputeWindow(i: number, kind: 'healthy' | 'breach'): Promise<void> {
+  const start = new Date(day(i)).toISOString().replace('T', ' ').replace('Z', '');
+  for (const table of [PROFILE, DRIFT]) {
+    await twins.db.run(`DELETE FROM ${table} WHERE "window"."start" = TIMESTAMP '${start}'`);
+  }
+  await addWindow(i, kind);
+}
+
 function watched(overrides: Record<string, unknown> = {}): WatchedMonitor {
   const config = monitorSchema.parse({
     model: 'acme.mlops.churn_model',
@@ -229,6 +251,58 @@ describe('runDriftCheck', () => {
     await addWindow(9, 'breach');
     expect((await runDriftCheck(deps(), monitor, justAfter(9))).alertsPosted).toBe(2);
     expect(alertsFor('performance')).toHaveLength(2);
+  });
+
+  it('alerts once on an old window whose labels arrive after its first check, and never again', async () => {
+    const monitor = watched();
+    for (let i = 0; i < 4; i++) await addWindow(i, 'healthy');
+    await addUnlabelledWindow(4);
+    expect(await runDriftCheck(deps(), monitor, justAfter(4))).toMatchObject({
+      outcome: 'ok',
+      alertsPosted: 0,
+    });
+    expect(state.progress('watch', '*')).toBe(day(4));
+    await addWindow(5, 'healthy');
+    expect((await runDriftCheck(deps(), monitor, justAfter(5))).alertsPosted).toBe(0);
+
+    // Two days after window 4 was first checked, its labels arrive and the monitor recomputes it.
+    await recomputeWindow(4, 'breach');
+    await addWindow(6, 'healthy');
+    const late = await runDriftCheck(deps(), monitor, justAfter(6));
+    expect(late).toMatchObject({ outcome: 'ok', alertsPosted: 2, queries: 2 });
+    for (const rule of ['performance', 'drift']) {
+      const [alert] = alertsFor(rule);
+      expect(alert?.text).toMatch(
+        /1 new violating window \(2026-10-05\) \(it violates only since its first check: late labels or a monitor refresh\)/,
+      );
+    }
+
+    // Later checks: the latest window is healthy, so the alerts recover; window 4 never alerts again.
+    await addWindow(7, 'healthy');
+    expect(await runDriftCheck(deps(), monitor, justAfter(7))).toMatchObject({
+      alertsPosted: 0,
+      updatesPosted: 0,
+      recoveries: 2,
+    });
+    await addWindow(8, 'healthy');
+    expect(await runDriftCheck(deps(), monitor, justAfter(8))).toMatchObject({
+      alertsPosted: 0,
+      updatesPosted: 0,
+      recoveries: 0,
+    });
+    expect(alertsFor('performance')).toHaveLength(1);
+    expect(alertsFor('drift')).toHaveLength(1);
+  });
+
+  it('with recheckWindows 0, judges a finished window once, as before', async () => {
+    const monitor = watched({ recheckWindows: 0 });
+    for (let i = 0; i < 4; i++) await addWindow(i, 'healthy');
+    await addUnlabelledWindow(4);
+    await runDriftCheck(deps(), monitor, justAfter(4));
+    await recomputeWindow(4, 'breach');
+    await addWindow(5, 'healthy');
+    expect(await runDriftCheck(deps(), monitor, justAfter(5))).toMatchObject({ alertsPosted: 0 });
+    expect(topLevel()).toEqual([]);
   });
 
   it('posts the result of a check asked for by hand even when healthy, with a chart per rule in its thread', async () => {
@@ -407,6 +481,49 @@ describe('runDriftCheck', () => {
     } finally {
       await workspace.stop();
     }
+  });
+
+  it('records a scheduled check that did not run on time, catches up at once, and says so in /mlops drift', async () => {
+    for (let i = 0; i < 3; i++) await addWindow(i, i === 2 ? 'breach' : 'healthy');
+    const d = deps();
+    const drift = createDriftWatch({
+      policy: { monitors: { watch: watched().config }, defaults: { catalog: 'acme', schema: 'mlops' } },
+      state,
+      warehouse,
+      monitors: d.monitors,
+      serving: d.serving,
+      publisher: d.publisher,
+      views: driftViews,
+      actionViews: driftActionViews,
+      audit: { audit: () => {} },
+      renderer: () => createLocalRenderer(),
+      runCheck: runDriftCheck,
+      clock,
+      logger: silentLogger,
+    });
+    const [job] = drift.jobs;
+    // The scheduler saw the 08:00 run fire beyond its tolerance (the process was suspended).
+    const due = new Date(day(3) + 8 * 3_600_000);
+    clock.advance(due.getTime() + 40 * 60_000 - clock.now());
+    const noticed = new Date(clock.now());
+    await job!.missed!({ first: due, last: due, count: 1 }, noticed);
+    expect(alertsFor('performance')).toHaveLength(1);
+    expect(state.lastMissedCheck('watch', 0)).toEqual({
+      monitor: 'watch',
+      scheduledAt: due.getTime(),
+      lastScheduledAt: due.getTime(),
+      runs: 1,
+      noticedAt: noticed.getTime(),
+      caughtUpAt: noticed.getTime(),
+    });
+    // The same streak told twice runs no second check.
+    await job!.missed!({ first: due, last: due, count: 1 }, noticed);
+    expect(topLevel()).toHaveLength(2);
+
+    const reply = await drift.commands.check('watch', { channelId: MLOPS_CHANNEL_ID });
+    expect(reply.text).toMatch(
+      /Its scheduled check 2026-10-04 08:00 UTC did not run on time \(the bot was blocked or down\); it caught up at 2026-10-04 08:40 UTC\./,
+    );
   });
 
   it('watches the versions an endpoint serves when modelIds names the endpoint', async () => {

@@ -218,7 +218,8 @@ describe('drift checks on the demo tables through the SQL warehouse twin', () =>
 
   it('reads only the windows it has not processed, plus the chart history', async () => {
     freshState();
-    const monitor = churnMonitor({ history: 5 });
+    // The windows judged again for late labels (recheckWindows) lie inside this history.
+    const monitor = churnMonitor({ history: 5, recheckWindows: 5 });
     const first = await runDriftCheck(deps(), monitor, NOW);
     expect(first.since.toISOString()).toBe('2026-11-15T00:00:00.000Z');
     // Nothing read twice beyond the history: the second check starts at the same place.
@@ -226,5 +227,11 @@ describe('drift checks on the demo tables through the SQL warehouse twin', () =>
     expect(second.since.toISOString()).toBe('2026-11-15T00:00:00.000Z');
     expect(second.rowsFetched).toBe(first.rowsFetched);
     expect(second.alertsPosted).toBe(0);
+  });
+
+  it('reads further back than a short history when more windows are judged again for late labels', async () => {
+    freshState();
+    const result = await runDriftCheck(deps(), churnMonitor({ history: 5, recheckWindows: 7 }), NOW);
+    expect(result.since.toISOString()).toBe('2026-11-13T00:00:00.000Z');
   });
 });

@@ -6,7 +6,7 @@ import { type DecideMonitor, type DriftAction, decide } from '../../src/drift/de
 import { evaluateMonitor } from '../../src/drift/evaluate.js';
 import { type MetricWindow, rulesOf } from '../../src/drift/rules.js';
 import type { DriftAlert } from '../../src/drift/state-store.js';
-import { describeCheckFailure } from '../../src/slack/blocks/drift.js';
+import { buildDriftAlertMessage, describeCheckFailure } from '../../src/slack/blocks/drift.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');
@@ -117,6 +117,10 @@ interface Case {
   /** Default: just after the last window ended. */
   now?: number;
   report?: boolean;
+  /** First window judged again (day index); absent: each finished window is judged once. */
+  recheckFrom?: number;
+  /** Windows (day indices) alerts of the rule have reported, open or closed. */
+  reported?: number[];
   want: string[];
 }
 
@@ -215,6 +219,62 @@ const cases: Case[] = [
     want: ['clear-failure', 'post-alert 3', 'record-progress 2'],
   },
   {
+    name: 'alerts on a processed window that violates only now (labels arrived late), within the recheck horizon',
+    kinds: ['ok', 'ok', 'bad', 'ok', 'ok'],
+    progress: 3,
+    recheckFrom: 0,
+    want: ['clear-failure', 'post-alert 2', 'record-progress 4'],
+  },
+  {
+    name: 'leaves a processed window alone once it is older than the recheck horizon',
+    kinds: ['ok', 'ok', 'bad', 'ok', 'ok'],
+    progress: 3,
+    recheckFrom: 3,
+    want: ['clear-failure', 'stay-silent', 'record-progress 4'],
+  },
+  {
+    name: 'never alerts again on a window judged again that a closed alert reported',
+    kinds: ['ok', 'ok', 'bad', 'ok', 'ok'],
+    progress: 3,
+    recheckFrom: 0,
+    reported: [2],
+    want: ['clear-failure', 'stay-silent', 'record-progress 4'],
+  },
+  {
+    name: 'alerts only the windows judged again that no alert reported',
+    kinds: ['bad', 'ok', 'bad', 'bad', 'ok'],
+    progress: 3,
+    recheckFrom: 0,
+    reported: [0, 3],
+    want: ['clear-failure', 'post-alert 2', 'record-progress 4'],
+  },
+  {
+    name: "puts a late violation into the open alert's thread",
+    kinds: ['ok', 'bad', 'ok', 'bad', 'bad'],
+    progress: 4,
+    open: { days: [3, 4] },
+    now: justAfter(4) + 3_600_000,
+    recheckFrom: 0,
+    want: ['clear-failure', 'post-update 1', 'record-progress 4'],
+  },
+  {
+    name: 'records a late violation silently while the alert is snoozed',
+    kinds: ['ok', 'bad', 'ok', 'bad', 'bad'],
+    progress: 4,
+    open: { days: [3, 4], snoozedUntil: justAfter(4) + DAY },
+    recheckFrom: 0,
+    want: ['clear-failure', 'record-windows 1', 'record-progress 4'],
+  },
+  {
+    name: 'does not hold back the recovery for a window judged again that stays healthy',
+    kinds: ['ok', 'ok', 'ok', 'bad', 'ok'],
+    progress: 4,
+    open: { days: [3] },
+    now: justAfter(4) + 3_600_000,
+    recheckFrom: 0,
+    want: ['clear-failure', 'post-recovery', 'record-progress 4'],
+  },
+  {
     name: 'reports the silent rules when the check was asked for by hand',
     kinds: ['ok', 'ok', 'ok'],
     report: true,
@@ -244,6 +304,10 @@ describe('decide', () => {
           models,
           openAlerts: c.open ? [openAlert(c.open, now, c.kinds)] : [],
           progress: new Map(c.progress === undefined ? [] : [['*', day(c.progress)]]),
+          ...(c.recheckFrom !== undefined ? { recheckFrom: day(c.recheckFrom) } : {}),
+          ...(c.reported
+            ? { reported: new Map([['*', new Map([['performance', new Set(c.reported.map(day))]])]]) }
+            : {}),
         },
         now,
         ...(c.report ? { report: { channel: 'C0ASKED' } } : {}),
@@ -300,5 +364,30 @@ describe('decide', () => {
     expect(update.view.windows.map((w) => dayOf(w.start))).toEqual([3, 4, 5]);
     expect(update.view.chartUrl).toBe('https://quickchart.example/chart/1');
     expect(update.update.chartUrl).toBeUndefined();
+  });
+
+  it('marks the windows judged again as late in the alert, and says so in its words', () => {
+    const kinds = ['ok', 'bad', 'ok', 'ok', 'bad'] as const;
+    const now = justAfter(4);
+    const models = evaluateMonitor(
+      { rules, config },
+      { modelIds: ['*'], windows: new Map([['*', windowsOf(kinds)]]) },
+      now,
+    );
+    const alert = decide({
+      monitor,
+      read: { ok: true, models, openAlerts: [], progress: new Map([['*', day(3)]]), recheckFrom: day(0) },
+      now,
+    }).find((a) => a.kind === 'post-alert');
+    if (alert?.kind !== 'post-alert') throw new Error('expected a new alert');
+    expect(alert.alert.view.windows.map((w) => [dayOf(w.start), w.late ?? false])).toEqual([
+      [1, true],
+      [4, false],
+    ]);
+    const message = buildDriftAlertMessage(alert.alert.view, { id: 'a1', status: 'open' }, now);
+    expect(message.text).toMatch(
+      /2 new violating windows \(2026-10-02 to 2026-10-05\) \(1 of them violates only since its first check: late labels or a monitor refresh\)/,
+    );
+    expect(JSON.stringify(message.blocks)).toMatch(/2026-10-02 \(late\)/);
   });
 });

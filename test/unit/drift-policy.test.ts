@@ -64,13 +64,14 @@ describe('monitors in the policy file', () => {
     });
   });
 
-  it('fills in defaults: UTC, one day, model id *, 30 windows of history', () => {
+  it('fills in defaults: UTC, one day, model id *, 30 windows of history, 7 windows judged again', () => {
     const policy = parsePolicy(policyWith(`    table: acme.mlops.churn_inference\n${performance}`));
     expect(policy.monitors?.churn).toMatchObject({
       timezone: 'UTC',
       granularity: '1 day',
       modelIds: ['*'],
       history: 30,
+      recheckWindows: 7,
     });
   });
 
@@ -158,6 +159,15 @@ ${performance}`),
         all: [{ metric: accuracy_score, direction: below, threshold: 0.8 }]
         any: [{ metric: accuracy_score, direction: below, threshold: 0.7 }]`),
       want: { key: 'monitors.churn.rules.x', problem: 'has both all and any' },
+    },
+    {
+      name: 'a negative number of windows to judge again',
+      yaml: policyWith(`    table: acme.mlops.t\n    recheckWindows: -1\n${performance}`),
+      want: {
+        key: 'monitors.churn.recheckWindows',
+        problem: '-1 is not a number of windows from 0 to 366',
+        fix: expect.stringContaining('or 0 to judge each window once'),
+      },
     },
     {
       name: 'a QuickChart host over plain http',

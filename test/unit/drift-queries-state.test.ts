@@ -156,4 +156,29 @@ describe('drift state store', () => {
     expect(state.clearFailure('churn')?.attempts).toBe(2);
     expect(state.failure('churn')).toBeUndefined();
   });
+
+  it('knows the windows alerts reported, open or closed since a time, so a window judged again never alerts twice', () => {
+    const old = state.createAlert(newAlert([1, 2])).alert;
+    state.closeAlert(old.id, 5);
+    const recent = state.createAlert(newAlert([10, 11])).alert;
+    state.closeAlert(recent.id, 20);
+    state.createAlert({ ...newAlert([30]), rule: 'performance' });
+    expect(state.reportedWindows('churn', '*', 10)).toEqual(
+      new Map([
+        ['drift', new Set([10, 11])],
+        ['performance', new Set([30])],
+      ]),
+    );
+    expect(state.reportedWindows('churn', '2', 0)).toEqual(new Map());
+  });
+
+  it('records a streak of missed checks once, and marks it caught up once', () => {
+    const streak = { monitor: 'churn', scheduledAt: 100, lastScheduledAt: 160, runs: 2, noticedAt: 200 };
+    expect(state.recordMissedCheck(streak)).toBe(true);
+    expect(state.recordMissedCheck(streak)).toBe(false);
+    expect(state.setMissedCheckCaughtUp('churn', 100, 250)).toBe(true);
+    expect(state.setMissedCheckCaughtUp('churn', 100, 260)).toBe(false);
+    expect(state.lastMissedCheck('churn', 0)).toEqual({ ...streak, caughtUpAt: 250 });
+    expect(state.lastMissedCheck('churn', 201)).toBeUndefined();
+  });
 });

@@ -114,20 +114,32 @@ function breachedMark(t: AlertView['terms'][number], v: number | null | undefine
   return (t.direction === 'above' ? v > t.threshold : v < t.threshold) ? ' ✗' : '';
 }
 
+const LATE_NOTE =
+  'violates only since its first check: its metrics changed later (labels that arrived late, or a monitor refresh)';
+
 /** The table of windows: each term's value against its threshold, breached values marked ✗. */
 export function windowTable(view: AlertView, windows: readonly WindowView[]): SlackBlock[] {
   const shown = windows.slice(-MAX_TABLE_ROWS);
   const rows = [
     ['window', ...view.terms.map((t) => `${t.label} ${sign(t.direction)} ${t.threshold}`)],
     ...shown.map((w) => [
-      `${formatWindow(w)}${w.partial ? '*' : ''}`,
+      `${formatWindow(w)}${w.partial ? '*' : ''}${w.late ? ' (late)' : ''}`,
       ...view.terms.map((t) => `${formatValue(w.values[t.key])}${breachedMark(t, w.values[t.key])}`),
     ]),
   ];
   const lines = formatTable(rows, { maxCellWidth: 40 });
   if (windows.length > shown.length) lines.push(`… and ${windows.length - shown.length} earlier`);
   if (shown.some((w) => w.partial)) lines.push('* window still in progress');
+  if (shown.some((w) => w.late)) lines.push(`(late) ${LATE_NOTE}`);
   return codeBlocks(lines);
+}
+
+/** ` (2 of them judged again: …)` when some reported windows violate only since their first check. */
+function lateClause(windows: readonly WindowView[]): string {
+  const late = windows.filter((w) => w.late).length;
+  if (late === 0) return '';
+  const which = late === windows.length ? (late === 1 ? 'it' : 'all of them') : `${late} of them`;
+  return ` (${which} ${late === 1 ? 'violates' : 'violate'} only since ${late === 1 ? 'its' : 'their'} first check: late labels or a monitor refresh)`;
 }
 
 function trendLine(view: AlertView): string | undefined {
@@ -205,7 +217,7 @@ export function buildDriftAlertMessage(view: AlertView, state: AlertState, now: 
         : `${formatWindow(first)} to ${formatWindow(last)}`
       : '';
   const lead = last
-    ? `${plural(view.windows.length, 'new violating window')} (${span}); latest ${formatWindow(last)}: ${observed(view, last)}`
+    ? `${plural(view.windows.length, 'new violating window')} (${span})${lateClause(view.windows)}; latest ${formatWindow(last)}: ${observed(view, last)}`
     : 'no new violating windows';
   const text = `${title} (${view.model}, model id ${view.modelId}): ${lead}.`;
 
@@ -280,10 +292,10 @@ export function buildDriftUpdateMessage(view: AlertView): Message {
   const last = view.windows[view.windows.length - 1];
   const text = `${view.monitor} · ${view.rule}: ${plural(view.windows.length, 'more violating window')}${
     last ? ` (latest ${formatWindow(last)}: ${observed(view, last)})` : ''
-  }.`;
+  }${lateClause(view.windows)}.`;
   const blocks: SlackBlock[] = [
     sectionBlock(
-      `*${escapeMrkdwn(view.monitor)} · ${escapeMrkdwn(view.rule)}*: ${plural(view.windows.length, 'more violating window')}`,
+      `*${escapeMrkdwn(view.monitor)} · ${escapeMrkdwn(view.rule)}*: ${plural(view.windows.length, 'more violating window')}${escapeMrkdwn(lateClause(view.windows))}`,
     ),
     ...windowTable(view, view.windows),
     sectionBlock([countLine(view), trendLine(view)].filter(Boolean).join('\n')),
@@ -372,6 +384,16 @@ export function buildDriftReportMessage(input: {
   return { text, blocks: blocks.slice(0, BLOCK_LIMITS.blocksPerMessage) };
 }
 
+/** ` Its scheduled check of … did not run on time …` for a missed check of the past week. */
+function missedLine(m: WordedCheckSummary['missed']): string {
+  if (!m) return '';
+  const runs = m.runs === 1 ? 'Its scheduled check' : `${m.runs} scheduled checks from`;
+  const after = m.caughtUpAt
+    ? `; it caught up at ${formatUtc(new Date(m.caughtUpAt))}`
+    : '; it catches up at the next check';
+  return ` ${runs} ${formatUtc(new Date(m.scheduledAt))} did not run on time (the bot was blocked or down)${after}.`;
+}
+
 /** The ephemeral answer to `/mlops drift`: what the check did and where to look. */
 export function buildDriftCheckReply(summaries: readonly WordedCheckSummary[]): Reply {
   const lines = summaries.map((s) => {
@@ -386,7 +408,7 @@ export function buildDriftCheckReply(summaries: readonly WordedCheckSummary[]): 
       s.recoveries ? `${s.recoveries} ${s.recoveries === 1 ? 'recovery' : 'recoveries'}` : '',
       s.reportPosted ? 'the result' : '',
     ].filter(Boolean);
-    return `*${escapeMrkdwn(s.monitor)}*: checked; posted ${did.length ? did.join(', ') : 'nothing new'} in <#${s.channel}>.`;
+    return `*${escapeMrkdwn(s.monitor)}*: checked; posted ${did.length ? did.join(', ') : 'nothing new'} in <#${s.channel}>.${missedLine(s.missed)}`;
   });
   const text = lines.join('\n').replace(/\*/g, '');
   return { text, blocks: [sectionBlock(lines.join('\n'))], visibility: 'ephemeral' };
