@@ -12,17 +12,27 @@ import type { ChangeStore } from './changes/store.js';
 import type { CommandDeps } from './commands/deps.js';
 import { dispatch, endpointOf, parseCommand, SLASH_COMMANDS } from './commands/index.js';
 import type { Policy } from './config/policy.js';
+import { unavailableError } from './domain/ports/databricks-errors.js';
 import type { Actor, Origin, Reply } from './domain/vocabulary.js';
 import type { DriftAlertActions } from './drift/alert-actions.js';
+import { observeCalls } from './lib/call-observer.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
 import type { AckGate } from './slack/ack-gate.js';
 import type { Directory } from './slack/directory.js';
-import { channelOf, clickerOf, createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
+import {
+  channelOf,
+  clickerOf,
+  createAuthorise,
+  createGuard,
+  type Guard,
+  sendReply,
+} from './slack/listener-kit.js';
 import type { ActionTable } from './slack/listeners/actions.js';
 import { approvalActions } from './slack/listeners/approvals.js';
 import { changeActions } from './slack/listeners/changes.js';
 import { driftActions } from './slack/listeners/drift.js';
+import { createRetryNotice } from './slack/retry-notice.js';
 import { createSlowLane } from './slack/slow-lane.js';
 
 const [SLASH_COMMAND] = SLASH_COMMANDS;
@@ -48,6 +58,8 @@ export interface AppDeps {
   approvalSlots?: number;
   /** Acks first: requests not yet answered hold back post-ack work (HTTP mode; wiring watches the server). */
   ackGate?: AckGate;
+  /** How long a command's Databricks call retries before the user is told (default 1 s). */
+  retryNoticeDelayMs?: number;
 }
 
 /**
@@ -62,7 +74,14 @@ export function createApp(app: App, deps: AppDeps): App {
     default: createSlowLane(deps.slowWorkSlots ?? 8, gated),
     approvals: createSlowLane(deps.approvalSlots ?? 2, gated),
   };
-  const guarded = createGuard(logger, deps.correlationId ?? newCorrelationId);
+  const guard = createGuard(logger, deps.correlationId ?? newCorrelationId);
+  // A Databricks outage that outlasted the retries is news for the user, not a bug of ours.
+  const guarded: Guard = (what, work) =>
+    guard(what, () =>
+      work().catch((e: unknown) => {
+        throw unavailableError(e) ?? e;
+      }),
+    );
   const send = (respond: RespondFn, reply: Reply, what: string) => sendReply(respond, reply, what, logger);
   // Channel and policy rights, checked on every command and every click.
   const authorise = createAuthorise(policy, deps.directory);
@@ -76,12 +95,19 @@ export function createApp(app: App, deps: AppDeps): App {
       triggerId: command.trigger_id,
     };
     await lanes.default.run(async () => {
-      const reply = await guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
-        const parsed = parseCommand(command.text, policy.defaults);
-        await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
-        return dispatch(parsed, deps.commands, actor, origin);
+      // Retries of Databricks calls inside the command are told to the user while they last.
+      const notice = createRetryNotice(respond, {
+        logger,
+        ...(deps.retryNoticeDelayMs !== undefined ? { delayMs: deps.retryNoticeDelayMs } : {}),
       });
-      await send(respond, reply, SLASH_COMMAND);
+      const reply = await observeCalls(notice, () =>
+        guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
+          const parsed = parseCommand(command.text, policy.defaults);
+          await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
+          return dispatch(parsed, deps.commands, actor, origin);
+        }),
+      );
+      await send(respond, await notice.settle(reply), SLASH_COMMAND);
     });
   });
 

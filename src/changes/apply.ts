@@ -6,19 +6,29 @@
 
 import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../domain/change.js';
 import { sameConfig } from '../domain/endpoint-config.js';
-import { type DescribeError, isUserError } from '../domain/errors.js';
-import { DatabricksApiError, DatabricksTransportError } from '../domain/ports/databricks-errors.js';
+import { type DescribeError, isUserError, type LostAnswer, UserError } from '../domain/errors.js';
+import {
+  DatabricksApiError,
+  DatabricksTransportError,
+  unavailableError,
+} from '../domain/ports/databricks-errors.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, EndpointConfig, EndpointConfigInput, Serving } from '../domain/ports/serving.js';
 import { type RolloutResult, type WaitForRolloutOptions, waitForRollout } from '../domain/rollout.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, systemClock } from '../lib/clock.js';
 import { shortModel } from './describe.js';
 import { describeTraffic } from './plan/index.js';
 
 export interface ApplyDeps {
   serving: Serving;
   registry: Registry;
+  /** Waits before a second look after a timed-out update (systemClock when absent). */
+  clock?: Clock;
+  /** How long that wait is (default 2 s). */
+  settleDelayMs?: number;
 }
+
+const SETTLE_DELAY_MS = 2_000;
 
 /** What Databricks said to the call that starts a change. */
 export type Submitted =
@@ -51,13 +61,130 @@ export function toConfigInput(config: EndpointConfig): EndpointConfigInput {
   };
 }
 
+/** The rollout an answer (or a read) shows; its pending config version is the one to wait for. */
+const rollout = (endpoint: Endpoint, version = endpoint.pending?.configVersion): Submitted => {
+  return { kind: 'rollout', endpoint, ...(version !== undefined ? { expectConfigVersion: version } : {}) };
+};
+
 async function submitEndpoint(plan: EndpointPlan, deps: ApplyDeps): Promise<Submitted> {
   const config = toConfigInput(plan.after);
-  const endpoint = plan.create
-    ? await deps.serving.create({ name: plan.endpoint, config })
-    : await deps.serving.updateConfig(plan.endpoint, config);
-  const version = endpoint.pending?.configVersion;
-  return { kind: 'rollout', endpoint, ...(version !== undefined ? { expectConfigVersion: version } : {}) };
+  if (plan.create) return rollout(await deps.serving.create({ name: plan.endpoint, config }));
+  const clock = deps.clock ?? systemClock;
+  // The PUT is never repeated blindly (each one that lands is a new config version): after a lost
+  // answer the endpoint is read, and the update is sent again only when Databricks itself said it
+  // was unavailable AND the read shows nothing of it, so no second update goes over one in flight.
+  // An update in flight elsewhere is refused by Databricks (409 → rollout_in_progress).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return rollout(await deps.serving.updateConfig(plan.endpoint, config));
+    } catch (e) {
+      const lost = lostAnswerOf(e);
+      if (!lost) throw e;
+      const now = await readAfterLoss(plan, lost, deps, clock);
+      const verdict = judgeLostUpdate(plan, now);
+      if (verdict.kind === 'ours') {
+        return rollout(now, (verdict.where === 'pending' ? now.pending : now.current)?.configVersion);
+      }
+      if (verdict.kind !== 'unchanged') {
+        const { kind, ...found } = verdict;
+        throw new UserError('update_not_applied', {
+          endpoint: plan.endpoint,
+          failure: lost,
+          found: kind,
+          ...found,
+        });
+      }
+      const outage = unavailableError(e);
+      if (outage && attempt < MAX_UPDATE_ATTEMPTS) {
+        await clock.sleep(RESEND_DELAY_MS * attempt);
+        continue;
+      }
+      if (outage) {
+        throw new UserError('databricks_unavailable', {
+          ...outage.details,
+          attempts: attempt,
+          nothingChanged: true,
+        });
+      }
+      throw new UserError('update_not_applied', {
+        endpoint: plan.endpoint,
+        failure: lost,
+        found: 'unchanged',
+      });
+    }
+  }
+}
+
+/** How many times an update is sent while Databricks answers 5xx and the endpoint shows none of it. */
+const MAX_UPDATE_ATTEMPTS = 3;
+const RESEND_DELAY_MS = 1_000;
+
+/**
+ * Why a call's answer never arrived, when its outcome is unknown: a time-out, a dropped
+ * connection or a 5xx (the HTTP layer does not repeat a config PUT after any of them). Undefined
+ * for answers that say what happened (4xx, 429, an abort).
+ *
+ * @example lostAnswerOf(new DatabricksTransportError('timeout', '…', 'PUT', '/')) // { kind: 'timeout' }
+ */
+export function lostAnswerOf(e: unknown): LostAnswer | undefined {
+  if (e instanceof DatabricksTransportError) {
+    return e.kind === 'timeout' || e.kind === 'connection' ? { kind: e.kind } : undefined;
+  }
+  if (e instanceof DatabricksApiError && e.status >= 500) {
+    return { kind: 'unavailable', status: e.status, errorCode: e.errorCode, gateway: e.gateway };
+  }
+  return undefined;
+}
+
+/**
+ * Reads the endpoint after a lost answer. A request that timed out, dropped, or met a gateway
+ * (502/504, an HTML page) may still be on its way to Databricks, so an endpoint that shows nothing
+ * of it is read once more after a pause; a 5xx in Databricks' own envelope ended the request.
+ * Unreadable → `change_outcome_unknown`.
+ */
+async function readAfterLoss(plan: EndpointPlan, lost: LostAnswer, deps: ApplyDeps, clock: Clock) {
+  const read = async () => {
+    try {
+      return await deps.serving.get(plan.endpoint);
+    } catch {
+      throw new UserError('change_outcome_unknown', { endpoint: plan.endpoint, failure: lost });
+    }
+  };
+  const now = await read();
+  const inTransit = lost.kind !== 'unavailable' || lost.gateway || lost.status === 502 || lost.status === 504;
+  if (!inTransit || judgeLostUpdate(plan, now).kind !== 'unchanged') return now;
+  await clock.sleep(deps.settleDelayMs ?? SETTLE_DELAY_MS);
+  return read();
+}
+
+/** What an endpoint read after a lost update answer says about that update. */
+export type LostUpdateVerdict =
+  | { kind: 'ours'; where: 'pending' | 'live' }
+  | { kind: 'unchanged' }
+  | { kind: 'other_in_flight' | 'other_live'; configVersion?: number };
+
+/**
+ * What the endpoint shows about an update whose answer was lost (pure), against the live config
+ * the plan was made on: the plan's config pending, or live in a new version, is ours; an update in
+ * flight that is not ours is another change; a live config that moved without us is another
+ * change that finished; else nothing happened.
+ *
+ * @example judgeLostUpdate(plan, endpoint) // { kind: 'ours', where: 'pending' }
+ */
+export function judgeLostUpdate(plan: EndpointPlan, now: Endpoint): LostUpdateVerdict {
+  if (now.pending && sameConfig(now.pending, plan.after)) return { kind: 'ours', where: 'pending' };
+  const was = plan.before;
+  const liveMoved =
+    now.current !== undefined &&
+    (was === undefined || now.current.configVersion !== was.configVersion || !sameConfig(now.current, was));
+  if (now.current && liveMoved && !now.updating && sameConfig(now.current, plan.after)) {
+    return { kind: 'ours', where: 'live' };
+  }
+  const version = (c: EndpointConfig | undefined) =>
+    c?.configVersion !== undefined ? { configVersion: c.configVersion } : {};
+  if (now.updating) return { kind: 'other_in_flight', ...version(now.pending) };
+  if (liveMoved) return { kind: 'other_live', ...version(now.current) };
+  return { kind: 'unchanged' };
 }
 
 async function submitAlias(plan: AliasPlan, deps: ApplyDeps): Promise<Submitted> {
@@ -197,6 +324,8 @@ export function describeFailure(e: unknown, describe: DescribeError): FailureTex
         hint: 'Nothing was changed. Wait a minute and try again.',
       };
     }
+    const unavailable = unavailableError(e);
+    if (unavailable) return describeFailure(unavailable, describe);
     if (e.status >= 500) {
       return {
         reason: `Databricks was unavailable (${e.status} ${e.errorCode})${tries}.`,

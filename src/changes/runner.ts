@@ -6,7 +6,7 @@
  */
 
 import type { ChangeAdvice, ChangeOutcome, EndpointPlan, Plan } from '../domain/change.js';
-import { type DescribeError, isUserError } from '../domain/errors.js';
+import { type DescribeError, hasCode, isUserError } from '../domain/errors.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Endpoint, Serving } from '../domain/ports/serving.js';
 import type { MessageRef } from '../domain/vocabulary.js';
@@ -234,7 +234,10 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     }
   }
 
-  /** After a call whose answer did not arrive: did Databricks take it anyway? */
+  /**
+   * After a create whose answer did not arrive: did Databricks take it anyway? (Updates are
+   * settled inside submitPlan, which reads the endpoint before and after.)
+   */
   async function acceptedAnyway(plan: Plan): Promise<Submitted | undefined> {
     if (plan.kind !== 'endpoint') return undefined;
     try {
@@ -258,10 +261,14 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
       ref ??= await post(change, view(change, 'starting'));
       let submitted: Submitted;
       try {
-        submitted = await submitPlan(change.plan, { serving, registry });
+        submitted = await submitPlan(change.plan, { serving, registry, clock });
       } catch (e) {
         const text = describeFailure(e, deps.describeError);
         if (!text) throw e;
+        // An update submitPlan could not settle by reading Databricks is neither failed nor done.
+        if (hasCode(e, 'change_outcome_unknown')) {
+          return finish(change, ref, { status: 'timed_out', ...text, advice: { kind: 'check_if_applied' } });
+        }
         const anyway = isUserError(e) ? undefined : await acceptedAnyway(change.plan);
         if (!anyway) {
           return finish(change, ref, {

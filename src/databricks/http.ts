@@ -5,8 +5,10 @@ import {
   type DatabricksError,
   DatabricksTransportError,
   type HttpMethod,
+  isUnavailable,
   type TransportFailure,
 } from '../domain/ports/databricks-errors.js';
+import { reportRetry } from '../lib/call-observer.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
 
@@ -15,6 +17,7 @@ export {
   type DatabricksError,
   DatabricksTransportError,
   type HttpMethod,
+  isUnavailable,
   type TransportFailure,
 } from '../domain/ports/databricks-errors.js';
 
@@ -38,9 +41,10 @@ export interface DatabricksRequest<T> {
   /** Schema of a successful response; objects should be loose so new API fields do no harm. */
   schema: z.ZodType<T>;
   /**
-   * Whether repeating the call after an unknown outcome is harmless (reference §0.2). Defaults to
-   * true for GET, PUT, PATCH and DELETE and false for POST; a POST that carries an idempotency
-   * token passes true.
+   * Whether repeating the call after an unknown outcome (time-out, dropped connection, 5xx) is
+   * harmless in effect (reference §0.2). Defaults to true for GET only: every PUT, PATCH, DELETE
+   * and POST says so itself, with the reason next to it (a PUT of a serving config is NOT: each
+   * one starts a new config version). A 429 is refused before any work, so it is retried anyway.
    */
   idempotent?: boolean;
   timeoutMs?: number;
@@ -93,6 +97,7 @@ export function parseErrorResponse(
   let code = defaultCodeFor(status);
   let message = text.trim().slice(0, 300) || `HTTP ${status}`;
   let details: unknown;
+  let gateway = false;
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
     if (typeof body.error_code === 'string') code = body.error_code;
@@ -102,7 +107,10 @@ export function parseErrorResponse(
     details = body.details;
   } catch {
     // Proxies answer with HTML; keep the status-derived code and a short text.
-    if (/<html/i.test(text)) message = `HTTP ${status} from a gateway in front of the workspace`;
+    if (/<html|<!doctype/i.test(text)) {
+      gateway = true;
+      message = `HTTP ${status} from a gateway in front of the workspace`;
+    }
   }
   const requestId = headers.get('x-request-id') ?? headers.get('x-databricks-request-id') ?? undefined;
   return new DatabricksApiError(
@@ -114,6 +122,8 @@ export function parseErrorResponse(
     path,
     parseRetryAfter(headers.get('retry-after'), now),
     details,
+    1,
+    gateway,
   );
 }
 
@@ -281,7 +291,7 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
   return {
     host,
     async request<T>(req: DatabricksRequest<T>): Promise<T> {
-      const idempotent = req.idempotent ?? req.method !== 'POST';
+      const idempotent = req.idempotent ?? req.method === 'GET';
       const deadline = clock.now() + (req.deadlineMs ?? deadlineMs);
       let refreshedAuth = false;
       for (let attempt = 1; ; attempt++) {
@@ -308,6 +318,8 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
           const floor = err instanceof DatabricksApiError ? (err.retryAfterMs ?? 0) : 0;
           const wait = Math.max(floor, jittered);
           if (clock.now() + wait > deadline) throw err;
+          // Whoever waits on this call (a Slack command) may tell its user that the bot is retrying.
+          reportRetry({ attempt, waitMs: wait, cause: err });
           await clock.sleep(wait, req.signal);
         }
       }
@@ -316,13 +328,14 @@ export function createDatabricksHttp(options: DatabricksHttpOptions): Databricks
 }
 
 /**
- * 429 is refused before any work, so any call may repeat it; 503 and lost connections leave the
- * outcome unknown, so only calls that are harmless to repeat are retried.
+ * 429 is refused before any work, so any call may repeat it; 5xx gateway answers and lost
+ * connections leave the outcome unknown, so only calls that are harmless to repeat are retried.
+ * A 500 in Databricks' own envelope is a server bug, not an outage: it is not repeated.
  */
 function isRetryable(err: DatabricksError, idempotent: boolean): boolean {
   if (err instanceof DatabricksApiError) {
     if (err.status === 429) return true;
-    return idempotent && (err.status === 503 || err.status === 502 || err.status === 504);
+    return idempotent && isUnavailable(err);
   }
   return idempotent && (err.kind === 'connection' || err.kind === 'timeout');
 }

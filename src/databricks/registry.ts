@@ -190,6 +190,8 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
         method: 'PUT',
         path: `${modelPath(fullName)}/aliases/${seg(alias)}`,
         body: { version_num: version },
+        // Same body, same result: pointing an alias at a version twice leaves it there (reference §0.2).
+        idempotent: true,
         schema: aliasSchema,
       });
       return { alias: res.alias_name, version: res.version_num };
@@ -213,6 +215,8 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
       await http.request({
         method: 'DELETE',
         path: `${modelPath(fullName)}/aliases/${seg(alias)}`,
+        // Deleting twice is harmless: a 404 on the retry means the first attempt did it (below).
+        idempotent: true,
         schema: z.unknown(),
       });
     } catch (e) {

@@ -333,6 +333,8 @@ export function createServingClient(http: DatabricksHttp): Serving {
           method: 'POST',
           path: base,
           body,
+          // Not repeated on a lost answer: the outcome is read instead (409 → GET and compare).
+          idempotent: false,
           schema: endpointSchema,
           ...signalOf(options),
         });
@@ -369,19 +371,17 @@ export function createServingClient(http: DatabricksHttp): Serving {
           method: 'PUT',
           path: `${base}/${seg(name)}/config`,
           body: toConfigJson(config),
+          // NOT idempotent in effect: each PUT that lands starts a new config version, so a resend
+          // after a lost answer could be a second update. changes/apply.ts reads the endpoint instead.
+          idempotent: false,
           schema: endpointSchema,
           ...signalOf(options),
         });
         return toEndpoint(json);
       } catch (e) {
-        if (e instanceof DatabricksApiError && e.status === 409) {
-          // A retry answered 409 after the first attempt's answer was lost: that attempt was accepted.
-          if (e.attempts > 1) {
-            const ep = await get(name, options);
-            if (ep.pending && sameConfig(ep.pending, config)) return ep;
-          }
-          throw rolloutInProgress(name);
-        }
+        // The PUT is repeated only after a 429 (refused before any work), so a 409 is always
+        // another update in flight, never an earlier attempt of ours.
+        if (e instanceof DatabricksApiError && e.status === 409) throw rolloutInProgress(name);
         return mapError(e, name, 'update');
       }
     },
@@ -400,6 +400,9 @@ export function createServingClient(http: DatabricksHttp): Serving {
         method: 'POST',
         path: `/serving-endpoints/${seg(name)}/invocations`,
         body,
+        // Side-effect free for the model, but every attempt is billed and logged in the inference
+        // table, so a lost answer is reported rather than repeated (429 is still retried).
+        idempotent: false,
         schema: queryResponseSchema,
         onResponseHeaders: (h) => {
           header = h.get('served-model-name') ?? undefined;
@@ -440,6 +443,8 @@ export function createServingClient(http: DatabricksHttp): Serving {
           method: 'PUT',
           path: `${base}/${seg(name)}/ai-gateway`,
           body: { ...current, inference_table_config: inferenceTableConfig },
+          // A full replacement applied directly (no config version): the same body twice is the same state.
+          idempotent: true,
           schema: aiGatewaySchema,
           ...signalOf(options),
         });

@@ -81,6 +81,10 @@ export const ERROR_CODES = [
   'unknown_monitor',
   // Plan expiry (changes/pipeline.ts)
   'plan_expired',
+  // Retries that match the API (issue #12): outages, and updates whose answer was lost
+  'databricks_unavailable',
+  'update_not_applied',
+  'change_outcome_unknown',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -245,7 +249,29 @@ export interface ErrorDetailsByCode {
     ageMs: number;
     expiresAfterMs: number;
   };
+  databricks_unavailable: {
+    status: number;
+    errorCode: string;
+    gateway: boolean;
+    attempts: number;
+    /** Said when the bot read Databricks afterwards and found its change not applied. */
+    nothingChanged?: boolean;
+  };
+  update_not_applied: {
+    endpoint: string;
+    failure: LostAnswer;
+    /** What the endpoint showed when read afterwards. */
+    found: 'unchanged' | 'other_in_flight' | 'other_live';
+    /** The config version in flight or live instead of ours, when Databricks gave one. */
+    configVersion?: number;
+  };
+  change_outcome_unknown: { endpoint: string; failure: LostAnswer };
 }
+
+/** Why the answer to a call that changes something never arrived (its outcome had to be read). */
+export type LostAnswer =
+  | { kind: 'timeout' | 'connection' }
+  | { kind: 'unavailable'; status: number; errorCode: string; gateway: boolean };
 
 export type ErrorDetails<C extends ErrorCode = ErrorCode> = ErrorDetailsByCode[C];
 

@@ -6,7 +6,7 @@
 import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
-import { createDatabricksHttp, type DatabricksHttp } from '../databricks/http.js';
+import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createJobsClient } from '../databricks/jobs.js';
 import { createMlflowRuns } from '../databricks/mlflow.js';
@@ -42,10 +42,16 @@ export type BotSlack =
     }
   | { mode: 'socket'; botToken: string; appToken: string; apiUrl?: string };
 
+/** The workspace address and credentials, plus the HTTP layer's timing knobs. */
+export type DatabricksSettings = { host: string; tokens: TokenProvider } & Partial<
+  Pick<DatabricksHttpOptions, 'timeoutMs' | 'deadlineMs' | 'baseBackoffMs' | 'maxBackoffMs'>
+>;
+
 export interface AdapterSettings {
   policy: Policy;
   slack: BotSlack;
-  databricks: { host: string; tokens: TokenProvider };
+  /** Where and how to reach the workspace; timing knobs (tests shorten them) default in http.ts. */
+  databricks: DatabricksSettings;
   dbPath: string;
   /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
   warehouse?: { host: string; httpPath: string; ca?: string } | undefined;

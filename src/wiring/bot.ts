@@ -10,7 +10,6 @@ import type { ApprovalStore } from '../approvals/store.js';
 import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
 import type { Policy } from '../config/policy.js';
-import type { TokenProvider } from '../databricks/auth.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
@@ -19,7 +18,7 @@ import { startSchedule } from '../jobs/schedule.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
 import { createAckGate } from '../slack/ack-gate.js';
-import { type BotSlack, createAdapters } from './adapters.js';
+import { type BotSlack, createAdapters, type DatabricksSettings } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
 import { createServices } from './services.js';
 
@@ -28,7 +27,7 @@ export type { BotSlack } from './adapters.js';
 export interface BotOptions {
   policy: Policy;
   slack: BotSlack;
-  databricks: { host: string; tokens: TokenProvider };
+  databricks: DatabricksSettings;
   dbPath: string;
   clock?: Clock;
   logger?: Logger;

@@ -10,8 +10,11 @@ import {
   parseErrorResponse,
   toQueryString,
 } from '../../src/databricks/http.js';
+import { unavailableError } from '../../src/domain/ports/databricks-errors.js';
+import { observeCalls, type RetryEvent } from '../../src/lib/call-observer.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import { describeError } from '../../src/slack/blocks/errors.js';
 import { startTwinWithClient } from '../support/workspace.js';
 
 const LIST = 'GET /api/2.0/serving-endpoints';
@@ -83,6 +86,47 @@ describe('the Databricks HTTP layer against the workspace twin', () => {
     env.twin.faults.next(LIST, { kind: 'drop' });
     await env.http.request(list);
     expect(env.attempts.map((a) => a.status)).toEqual(['connection', 200]);
+  });
+
+  it('retries a read that met an HTML gateway page, telling whoever waits on it, and then reads', async () => {
+    env.twin.faults.next(LIST, { kind: 'html', status: 502 }, 2);
+    const heard: Array<{ attempt: number; gateway: boolean }> = [];
+    const observer = {
+      retrying: (e: RetryEvent) =>
+        heard.push({ attempt: e.attempt, gateway: (e.cause as DatabricksApiError).gateway }),
+    };
+    await expect(observeCalls(observer, () => env.http.request(list))).resolves.toBeDefined();
+    expect(env.attempts.map((a) => a.status)).toEqual([502, 502, 200]);
+    expect(heard).toEqual([
+      { attempt: 1, gateway: true },
+      { attempt: 2, gateway: true },
+    ]);
+  });
+
+  it('reports an HTML page that outlasts the retries as Databricks unavailable', async () => {
+    env.twin.faults.next(LIST, { kind: 'html', status: 502 }, 50);
+    const err = await env.http.request({ ...list, deadlineMs: 3_000 }).catch((e: unknown) => e);
+    expect(unavailableError(err)?.details).toMatchObject({ status: 502, gateway: true });
+    expect(describeError(unavailableError(err)!).text).toMatch(
+      /^Databricks was unavailable \(502 from a gateway\) after \d+ attempts\.$/,
+    );
+  });
+
+  it('does not repeat a PUT whose connection dropped unless the call says it is harmless', async () => {
+    const PUT_CONFIG = 'PUT /api/2.0/serving-endpoints/:name/config';
+    const put = {
+      method: 'PUT',
+      path: '/api/2.0/serving-endpoints/x/config',
+      body: {},
+      schema: z.unknown(),
+    } as const;
+    env.twin.faults.next(PUT_CONFIG, { kind: 'drop' });
+    const err = await env.http.request(put).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'connection' });
+    expect(env.attempts).toHaveLength(1);
+    env.twin.faults.next(PUT_CONFIG, { kind: 'drop' });
+    await env.http.request({ ...put, idempotent: true }).catch(() => undefined);
+    expect(env.attempts.map((a) => a.status)).toEqual(['connection', 'connection', 404]);
   });
 
   it('times a slow answer out per request', async () => {
@@ -240,7 +284,7 @@ describe('request encoding', () => {
 
   it('parses an HTML gateway page into a status-derived error', () => {
     const err = parseErrorResponse(502, '<html>Bad gateway</html>', new Headers(), 'GET', '/p', 0);
-    expect(err).toMatchObject({ status: 502, errorCode: 'BAD_GATEWAY' });
+    expect(err).toMatchObject({ status: 502, errorCode: 'BAD_GATEWAY', gateway: true });
     expect(err.message).toContain('gateway');
   });
 });

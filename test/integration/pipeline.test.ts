@@ -7,7 +7,7 @@ import { createChangePipeline, type RunningChangePipeline } from '../../src/chan
 import { buildPlanFor, type PlanDeps } from '../../src/changes/plan/index.js';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
 import { staticTokenProvider } from '../../src/databricks/auth.js';
-import { createDatabricksHttp } from '../../src/databricks/http.js';
+import { createDatabricksHttp, DatabricksTransportError } from '../../src/databricks/http.js';
 import { createRegistryClient } from '../../src/databricks/registry.js';
 import { createServingClient } from '../../src/databricks/serving.js';
 import type { UserError } from '../../src/domain/errors.js';
@@ -103,7 +103,13 @@ afterEach(async () => {
 });
 
 async function start(
-  options: { autoApply?: boolean; serving?: (s: Serving) => Serving; timeoutMs?: number } = {},
+  options: {
+    autoApply?: boolean;
+    serving?: (s: Serving) => Serving;
+    timeoutMs?: number;
+    /** Per-request time-out of the Databricks client (real time). */
+    httpTimeoutMs?: number;
+  } = {},
 ): Promise<Harness> {
   const clock = simulatedClock(Date.parse('2026-03-02T09:00:00Z'));
   const twin = await startWorkspaceTwin({
@@ -111,7 +117,12 @@ async function start(
     clock,
     rolloutDelayMs: 90_000,
   });
-  const http = createDatabricksHttp({ host: twin.url, tokens: staticTokenProvider(twin.token), clock });
+  const http = createDatabricksHttp({
+    host: twin.url,
+    tokens: staticTokenProvider(twin.token),
+    clock,
+    ...(options.httpTimeoutMs !== undefined ? { timeoutMs: options.httpTimeoutMs } : {}),
+  });
   const realServing = createServingClient(http);
   const serving = options.serving ? options.serving(realServing) : realServing;
   const registry = createRegistryClient(http);
@@ -606,6 +617,116 @@ describe('Databricks faults', () => {
     expect(h.messenger.posts).toHaveLength(1);
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toMatch(/done/);
     expect(h.errors).toHaveLength(1);
+  });
+});
+
+describe('lost answers to an update (issue #12)', () => {
+  const putsOf = (h: Harness) => h.twin.requests.filter((r) => r.route === PUT_CONFIG);
+  const liveVersion = async (h: Harness) => (await h.serving.get(ENDPOINT)).current?.configVersion;
+
+  it("follows an update whose answer came after the client's time-out: exactly one update reaches Databricks", async () => {
+    const h = await start({ httpTimeoutMs: 150 });
+    const versionBefore = await liveVersion(h);
+    const id = applyValue(await propose(h, deploy(3)));
+    // The twin applies the PUT at once and answers after 400 ms of real time: too late.
+    h.twin.faults.next(PUT_CONFIG, { kind: 'late', ms: 400 });
+    await h.pipeline.apply(id, RILEY);
+    await h.pipeline.idle();
+    await new Promise((r) => setTimeout(r, 400));
+
+    expect(h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
+    expect(await liveVersions(h)).toEqual(['3:100']);
+    expect(await liveVersion(h)).toBe(versionBefore! + 1);
+    expect(putsOf(h)).toHaveLength(1);
+    expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toMatch(/done/);
+  });
+
+  it('sends no second update while another is in flight: Databricks refuses it once and the record says so', async () => {
+    const h = await start();
+    await h.serving.updateConfig(ENDPOINT, {
+      servedVersions: [{ modelName: DEMO.model, modelVersion: 1, scaleToZero: true }],
+    });
+    const inFlight = (await h.serving.get(ENDPOINT)).pending?.configVersion;
+    const id = applyValue(await propose(h, deploy(3)));
+    const puts = putsOf(h).length;
+    await h.pipeline.apply(id, RILEY);
+    await h.pipeline.idle();
+
+    expect(
+      putsOf(h)
+        .slice(puts)
+        .map((r) => r.status),
+    ).toEqual([409]);
+    const ep = await h.serving.get(ENDPOINT);
+    expect(ep.pending?.configVersion).toBe(inFlight);
+    expect(ep.pending?.servedVersions.map((v) => v.modelVersion)).toEqual(['1']);
+    expect(h.store.get(id)).toMatchObject({ status: 'failed' });
+  });
+
+  it("says nothing was changed when a gateway's 502 page kept answering the update and the endpoint shows none of it", async () => {
+    const h = await start();
+    const versionBefore = await liveVersion(h);
+    const id = applyValue(await propose(h, deploy(3)));
+    h.twin.faults.next(PUT_CONFIG, { kind: 'html', status: 502 }, 100);
+    await h.pipeline.apply(id, RILEY);
+    await h.pipeline.idle();
+    h.twin.faults.clear();
+
+    const change = h.store.get(id)!;
+    expect(change.status).toBe('failed');
+    expect(change.error).toBe('Databricks was unavailable (502 from a gateway) after 3 attempts.');
+    const shown = h.messenger.shown(h.messenger.posts[0]!.ts);
+    expect(shown).toContain('Nothing was changed.');
+    expect(shown).toContain('Still serving:* churn_model v2 100%');
+    // Each resend came after a read that showed nothing of the previous one.
+    expect(putsOf(h)).toHaveLength(3);
+    expect(await liveVersion(h)).toBe(versionBefore);
+  });
+
+  it('does not send its update again when, after a lost answer, another change is in flight', async () => {
+    const h = await start({
+      serving: (s) => ({
+        ...s,
+        async updateConfig(name) {
+          // Someone else's update lands; ours times out before reaching Databricks.
+          await s.updateConfig(name, {
+            servedVersions: [{ modelName: DEMO.model, modelVersion: 1, scaleToZero: true }],
+          });
+          throw new DatabricksTransportError('timeout', 'PUT: no answer within 30000 ms', 'PUT', '/');
+        },
+      }),
+    });
+    const id = applyValue(await propose(h, deploy(3)));
+    await h.pipeline.apply(id, RILEY);
+    await h.pipeline.idle();
+
+    const version = (await h.serving.get(ENDPOINT)).pending?.configVersion;
+    expect(h.store.get(id)?.status).toBe('failed');
+    expect(h.store.get(id)?.error).toBe(
+      `The answer to the update of churn-endpoint was lost (no answer in time), and another change is in flight on churn-endpoint (config version ${version}); the bot did not send its update again.`,
+    );
+    expect(putsOf(h)).toHaveLength(1);
+  });
+
+  it('ends as timed out, not failed, when Databricks cannot be read after a lost answer', async () => {
+    const h = await start({
+      serving: (s) => ({
+        ...s,
+        async updateConfig() {
+          h.twin.faults.next('GET /api/2.0/serving-endpoints/:name', { kind: 'status', status: 503 }, 1000);
+          throw new DatabricksTransportError('connection', 'PUT: connection failed (ECONNRESET)', 'PUT', '/');
+        },
+      }),
+    });
+    const id = applyValue(await propose(h, deploy(3)));
+    await h.pipeline.apply(id, RILEY);
+    await h.pipeline.idle();
+    h.twin.faults.clear();
+
+    expect(h.store.get(id)?.status).toBe('timed_out');
+    expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toContain(
+      'The answer to the update of churn-endpoint was lost (the connection dropped), and Databricks could not be read afterwards: the update may or may not have been applied.',
+    );
   });
 });
 

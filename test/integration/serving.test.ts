@@ -287,26 +287,27 @@ describe('updateConfig', () => {
     expect(describeError(err).text).toBe('A rollout is already in progress on churn-busy.');
   });
 
-  it('takes a 409 on a retried update as success when its own config is the one rolling out', async () => {
+  it('does not send an update again when its answer timed out, so exactly one update reaches Databricks', async () => {
     await liveEndpoint('churn-retried');
-    // Real time here: the first attempt times out client-side but still lands after 300 ms; the retry
-    // (after a 400 ms back-off) then meets the rollout that attempt started.
+    const before = (await serving.get('churn-retried')).current!.configVersion!;
+    // Real time here: the twin applies the PUT at once but answers only after 300 ms, long after
+    // the client gave up at 100 ms. Resending it would start a second config version.
     const impatient = createServingClient(
       createDatabricksHttp({
         host: twin.url,
         tokens: staticTokenProvider(twin.token),
         timeoutMs: 100,
-        baseBackoffMs: 400,
-        random: () => 1,
+        baseBackoffMs: 10,
       }),
     );
-    twin.faults.next(`PUT ${ENDPOINTS}/:name/config`, { kind: 'slow', ms: 300 });
-    const ep = await impatient.updateConfig('churn-retried', single(1));
-    expect(ep.updating).toBe(true);
+    twin.faults.next(`PUT ${ENDPOINTS}/:name/config`, { kind: 'late', ms: 300 });
+    const err = await impatient.updateConfig('churn-retried', single(1)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'DatabricksTransportError', kind: 'timeout' });
+    const ep = await serving.get('churn-retried');
     expect(ep.pending?.servedVersions.map((v) => v.name)).toEqual(['churn_model-1']);
-    expect(
-      twin.requests.filter((r) => r.path === `${ENDPOINTS}/churn-retried/config`).map((r) => r.status),
-    ).toEqual([200, 409]);
+    expect(ep.pending?.configVersion).toBe(before + 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(twin.requests.filter((r) => r.path === `${ENDPOINTS}/churn-retried/config`)).toHaveLength(1);
   });
 
   it('says clearly that the endpoint to update does not exist', async () => {

@@ -11,6 +11,7 @@ import { type SlackSeed, type SlackTwin, startSlackTwin } from '../../src/sandbo
 import type { WarehouseTwin } from '../../src/sandbox/warehouse/index.js';
 import { seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
+import type { DatabricksSettings } from '../../src/wiring/adapters.js';
 import { type RunningBot, startBot } from '../../src/wiring/bot.js';
 import {
   blockAction,
@@ -60,6 +61,8 @@ export async function startBotOnTwins(
     drift?: DriftSettings;
     /** The Slack twin's seed (e.g. more approvers); defaults to the demo workspace. */
     slackSeed?: SlackSeed;
+    /** Timing of the Databricks HTTP layer (e.g. a short deadline for give-up cases). */
+    databricksHttp?: Omit<DatabricksSettings, 'host' | 'tokens'>;
   } = {},
 ): Promise<BotOnTwins> {
   const slack = await startSlackTwin(options.slackSeed ? { seed: options.slackSeed } : {});
@@ -80,7 +83,11 @@ export async function startBotOnTwins(
         port: 0,
         host: '127.0.0.1',
       },
-      databricks: { host: workspace.url, tokens: staticTokenProvider(workspace.token) },
+      databricks: {
+        host: workspace.url,
+        tokens: staticTokenProvider(workspace.token),
+        ...options.databricksHttp,
+      },
       dbPath,
       clock: options.clock ?? systemClock,
       slackRetries: { retries: 0 },

@@ -15,6 +15,8 @@ interface Entry {
   target: ResponseUrlTarget;
   uses: number;
   expiresAt: number;
+  /** The last message this URL posted: what a command's replace_original / delete_original act on. */
+  posted?: string;
 }
 
 /** The twin's answer to one POST on a response_url. */
@@ -28,7 +30,8 @@ export const RESPONSE_URL_TTL_MS = 30 * 60 * 1000;
 
 /**
  * Issues response_url ids and applies POSTs to them like Slack: `response_type` `ephemeral` (default) or
- * `in_channel`, `replace_original`, `delete_original`; at most 5 uses within 30 minutes, then 404.
+ * `in_channel`, `replace_original`, `delete_original` (on the clicked message, or for a command on the
+ * last message the URL posted); at most 5 uses within 30 minutes, then 404.
  *
  * @example
  * const urls = new ResponseUrls(state);
@@ -64,7 +67,9 @@ export class ResponseUrls {
     }
     const args = payload as Record<string, unknown>;
     const { target } = entry;
-    const original = target.messageTs ? this.state.findMessage(target.channel, target.messageTs) : undefined;
+    // A button's URL acts on the message holding the button; a command's on the last message it posted.
+    const originalTs = target.messageTs ?? entry.posted;
+    const original = originalTs ? this.state.findMessage(target.channel, originalTs) : undefined;
 
     if (args.delete_original === true || args.delete_original === 'true') {
       if (!original) return { status: 404, body: { ok: false, error: 'message_not_found' } };
@@ -87,13 +92,14 @@ export class ResponseUrls {
     }
 
     const inChannel = args.response_type === 'in_channel';
-    this.state.postMessage({
+    const posted = this.state.postMessage({
       channel: target.channel,
       user: this.state.bot.userId,
       text: content.text ?? '',
       ...(content.blocks ? { blocks: content.blocks } : {}),
       ...(inChannel ? {} : { ephemeral_to: target.user }),
     });
+    entry.posted = posted.ts;
     return { status: 200, body: { ok: true } };
   }
 }

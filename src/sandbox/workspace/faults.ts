@@ -8,7 +8,12 @@ export type Fault =
       errorCode?: string;
       message?: string;
     }
+  /** Waits, then handles the request: it lands late. */
   | { kind: 'slow'; ms: number }
+  /** Handles the request at once, then holds the answer: it lands, the answer arrives late. */
+  | { kind: 'late'; ms: number }
+  /** An HTML page from a proxy in front of the workspace; the request never reaches it. */
+  | { kind: 'html'; status: number }
   | { kind: 'drop' };
 
 /**

@@ -180,6 +180,16 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
     }
     // Slow faults wait in real time even on a simulated clock: they exercise client timeouts.
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === 'html') {
+      const reason =
+        fault.status === 502 ? 'Bad Gateway' : fault.status === 504 ? 'Gateway Time-out' : 'Error';
+      res.writeHead(fault.status, { 'content-type': 'text/html' });
+      res.end(
+        `<html>\r\n<head><title>${fault.status} ${reason}</title></head>\r\n<body>\r\n<center><h1>${fault.status} ${reason}</h1></center>\r\n</body>\r\n</html>\r\n`,
+      );
+      requests.push({ method, path: req.url ?? '', route: routeKey, status: fault.status, at: clock.now() });
+      return;
+    }
     if (fault?.kind === 'status') {
       if (fault.retryAfterSeconds !== undefined)
         res.setHeader('retry-after', String(fault.retryAfterSeconds));
@@ -231,6 +241,12 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
     };
     try {
       const out = await match.route.handler(twinReq);
+      // Applied already; only the answer waits (in real time, like 'slow').
+      if (fault?.kind === 'late') await new Promise((r) => setTimeout(r, fault.ms));
+      if (res.destroyed) {
+        requests.push({ method, path: req.url ?? '', route: routeKey, status: 0, at: clock.now() });
+        return;
+      }
       for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
       send(req, res, out.status ?? 200, out.body ?? {}, routeKey);
     } catch (e) {

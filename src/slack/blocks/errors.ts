@@ -10,6 +10,7 @@ import {
   type ErrorCode,
   type ErrorDetails,
   type ErrorWords,
+  type LostAnswer,
   type UserError,
 } from '../../domain/errors.js';
 
@@ -548,7 +549,54 @@ const WORDING: Wording = {
       `This plan expired: it was made ${roughDuration(d.ageMs)} ago, and a plan is good for ${roughDuration(d.expiresAfterMs)}, so nothing was changed.`,
       `Run \`/mlops ${d.subcommand}\` again for a fresh plan of what is live now.`,
     ),
+  databricks_unavailable: (d) =>
+    words(
+      `Databricks was unavailable (${unavailableStatus(d)})${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}.`,
+      `${d.nothingChanged ? 'Nothing was changed. ' : ''}Try again in a few minutes; if it persists, check the Databricks status page.`,
+    ),
+  update_not_applied: (d) => {
+    const lost = `The answer to the update of ${d.endpoint} was lost (${lostAnswer(d.failure)})`;
+    const version = d.configVersion !== undefined ? ` (config version ${d.configVersion})` : '';
+    switch (d.found) {
+      case 'unchanged':
+        return words(
+          `${lost}, and Databricks shows it was not applied: nothing was changed.`,
+          'Run the command again to make a new plan.',
+        );
+      case 'other_in_flight':
+        return words(
+          `${lost}, and another change is in flight on ${d.endpoint}${version}; the bot did not send its update again.`,
+          `Wait for it to finish (\`/mlops status ${d.endpoint}\`), then make a new plan.`,
+        );
+      case 'other_live':
+        return words(
+          `${lost}, and ${d.endpoint} now serves a config the bot did not send${version}; the bot did not send its update again.`,
+          `Check \`/mlops status ${d.endpoint}\`, then make a new plan.`,
+        );
+    }
+  },
+  change_outcome_unknown: (d) =>
+    words(
+      `The answer to the update of ${d.endpoint} was lost (${lostAnswer(d.failure)}), and Databricks could not be read afterwards: the update may or may not have been applied.`,
+      `Check \`/mlops status ${d.endpoint}\` before trying again.`,
+    ),
 };
+
+/** "502 from a gateway", "503 TEMPORARILY_UNAVAILABLE" */
+function unavailableStatus(d: { status: number; errorCode: string; gateway: boolean }): string {
+  return d.gateway ? `${d.status} from a gateway` : `${d.status} ${d.errorCode}`;
+}
+
+function lostAnswer(f: LostAnswer): string {
+  switch (f.kind) {
+    case 'timeout':
+      return 'no answer in time';
+    case 'connection':
+      return 'the connection dropped';
+    case 'unavailable':
+      return `Databricks answered ${unavailableStatus(f)}`;
+  }
+}
 
 /**
  * What a UserError says to a user: its sentence and, when there is one, a hint saying what to do.
