@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue } from '../../src/config/databricks-connection.js';
 import {
   DEFAULT_DB_PATH,
+  DEFAULT_STORE_WAIT_SECONDS,
   describeConfig,
   displayPath,
   EXAMPLE_POLICY_PATH,
@@ -62,6 +63,7 @@ describe('parseEnv: Slack modes', () => {
       databricks: undefined,
       policyPath: EXAMPLE_POLICY_PATH,
       dbPath: DEFAULT_DB_PATH,
+      storeWaitMs: DEFAULT_STORE_WAIT_SECONDS * 1000,
       logLevel: 'info',
     });
   });
