@@ -184,12 +184,21 @@ const finalProgress = () =>
 
 describe('one live process per store', () => {
   it('refuses a second bot process while the first applies a change, and the record matches the twin', async () => {
-    const first = startBotProcess({ leaseMs: 3_000, waitMs: 0 });
+    const first = startBotProcess({ leaseMs: 1_000, waitMs: 0 });
     const { eventsUrl, instance } = await first.ready;
-    const changeId = await applyDeployWithSlowPut(eventsUrl, 2_500);
+    const changeId = await applyDeployWithSlowPut(eventsUrl, 3_000);
 
-    // A rolling deploy starts the next process while the PUT is still on its way.
-    const second = startBotProcess({ leaseMs: 3_000, waitMs: 0 });
+    // A rolling deploy starts the next process while the PUT is still on its way, longer than a
+    // lease after the first took the store: only its heartbeats keep it the holder.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const second = startBotProcess({ leaseMs: 1_000, waitMs: 0 });
+    // Were the store taken (no heartbeats, no lock), the second bot would start listening.
+    expect(
+      await second.ready.then(
+        () => 'started',
+        () => 'ended',
+      ),
+    ).toBe('ended');
     const refused = await second.exited;
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain(`pid ${first.child.pid}`);
