@@ -221,7 +221,8 @@ describe('one live process per store', () => {
     const first = startBotProcess({ leaseMs: 1_500, waitMs: 0 });
     const { eventsUrl, instance } = await first.ready;
     const changeId = await applyDeployWithSlowPut(eventsUrl, 1_000);
-    await new Promise((r) => setTimeout(r, 200));
+    // The twin took the PUT (its slow fault is used up) and holds it: the bot has no answer yet.
+    await until(() => workspace.faults.pending(PUT_CONFIG) === 0, 5_000);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     // The PUT is still in the twin's hands: it lands although its sender is gone.
