@@ -10,6 +10,7 @@ import { createTokenProvider } from './databricks/auth.js';
 import { warehouseHttpPath } from './databricks/warehouse.js';
 import { createLogger } from './lib/logger.js';
 import { startSandbox } from './sandbox/start.js';
+import { StoreLockedError } from './storage/process-lock.js';
 import { type RunningBot, startBot } from './wiring/bot.js';
 
 let loaded: ReturnType<typeof loadConfig>;
@@ -24,35 +25,43 @@ const { config, policy } = loaded;
 const logger = createLogger(config.logLevel);
 logger.info(describeConfig(config));
 
-let stop: () => Promise<void>;
-if (config.slack.mode === 'sandbox' || !config.databricks) {
-  const sandbox = await startSandbox(config, policy, logger);
-  console.log(sandbox.banner);
-  stop = sandbox.stop;
-} else {
-  const { host, auth } = config.databricks;
-  const bot: RunningBot = await startBot({
-    policy,
-    slack: config.slack.mode === 'http' ? { ...config.slack, port: config.port } : config.slack,
-    databricks: { host, tokens: createTokenProvider(host, auth) },
-    dbPath: config.dbPath,
-    logger,
-    ...(config.databricks.warehouseId || config.databricks.httpPath
-      ? {
-          warehouse: {
-            host,
-            httpPath: warehouseHttpPath({
-              DATABRICKS_WAREHOUSE_ID: config.databricks.warehouseId,
-              DATABRICKS_HTTP_PATH: config.databricks.httpPath,
-            }),
-          },
-        }
-      : {}),
-  });
-  logger.info(
-    `modelgate is running (${config.slack.mode} mode)${bot.eventsUrl ? ` at ${bot.eventsUrl}` : ''}`,
-  );
-  stop = bot.stop;
+let stop: () => Promise<void> = async () => {};
+try {
+  if (config.slack.mode === 'sandbox' || !config.databricks) {
+    const sandbox = await startSandbox(config, policy, logger);
+    console.log(sandbox.banner);
+    stop = sandbox.stop;
+  } else {
+    const { host, auth } = config.databricks;
+    const bot: RunningBot = await startBot({
+      policy,
+      slack: config.slack.mode === 'http' ? { ...config.slack, port: config.port } : config.slack,
+      databricks: { host, tokens: createTokenProvider(host, auth) },
+      dbPath: config.dbPath,
+      store: { waitMs: config.storeWaitMs },
+      logger,
+      ...(config.databricks.warehouseId || config.databricks.httpPath
+        ? {
+            warehouse: {
+              host,
+              httpPath: warehouseHttpPath({
+                DATABRICKS_WAREHOUSE_ID: config.databricks.warehouseId,
+                DATABRICKS_HTTP_PATH: config.databricks.httpPath,
+              }),
+            },
+          }
+        : {}),
+    });
+    logger.info(
+      `modelgate is running (${config.slack.mode} mode)${bot.eventsUrl ? ` at ${bot.eventsUrl}` : ''}`,
+    );
+    stop = bot.stop;
+  }
+} catch (e) {
+  // A store held by another live process: who holds it and what to do, not a stack trace.
+  if (!(e instanceof StoreLockedError)) throw e;
+  console.error(e.message);
+  process.exit(1);
 }
 
 let stopping = false;

@@ -23,8 +23,12 @@ import type { ApprovalRequest } from './store.js';
 export interface Execution {
   /** Runs a request this process just approved (nothing when another caller started it). */
   start(requestId: string, actor: string): Promise<void>;
-  /** Starts what was approved but not started, and takes over executions left by a restart. */
-  resume(summary: ApprovalResumeSummary): void;
+  /**
+   * Starts what was approved but not started, and takes over executions whose owner let go or
+   * died (a live owner's lease is left alone). `approvedBefore`: only requests approved before
+   * then (a periodic take-over leaves the ones a click is starting right now).
+   */
+  resume(summary: ApprovalResumeSummary, options?: { approvedBefore?: number }): void;
 }
 
 /** Ends the execution without finishing the request: it was superseded, or the attempt was lost. */
@@ -52,7 +56,15 @@ export function createExecution(ctx: ApprovalContext): Execution {
     try {
       result = r.plan.kind === 'retrain' ? await runRetrain(r, r.plan, attempt) : await runChange(r, r.plan);
     } catch (e) {
-      if (background.signal.aborted) return; // stays executing: the next resume() finishes it
+      if (background.signal.aborted) {
+        // Stays executing, let go of: the next process takes it over without waiting out the lease.
+        try {
+          approvals.release(r.id, attempt);
+        } catch {
+          // The connection closed first: the lease runs out instead.
+        }
+        return;
+      }
       const text = describeFailure(e, views.describeError);
       result = text
         ? { kind: 'refused', ok: false, reason: text.reason, ...(text.hint ? { hint: text.hint } : {}) }
@@ -61,7 +73,10 @@ export function createExecution(ctx: ApprovalContext): Execution {
     message.setProgress(r.id, undefined);
     if (result === 'superseded' || result === 'lost') return;
     const applied = approvals.finish(r.id, attempt, result, r.decidedBy ?? r.requester);
-    if (applied.decision.kind !== 'moved') return;
+    if (applied.decision.kind !== 'moved') {
+      approvals.noteLost(r.id, attempt, 'it ran to its end but could not record how it ended', result);
+      return;
+    }
     await message.refresh(r.id);
     await message.tell(applied.request ?? r, views.notices.finished(r, result));
   }
@@ -153,7 +168,10 @@ export function createExecution(ctx: ApprovalContext): Execution {
         parameters: plan.parameters,
       });
       runId = started.runId;
-      if (!approvals.recordRun(r.id, attempt, runId)) return 'lost';
+      if (!approvals.recordRun(r.id, attempt, runId)) {
+        approvals.noteLost(r.id, attempt, `it had started job ${plan.jobId} run ${runId}`);
+        return 'lost';
+      }
       message.setProgress(r.id, views.progress({ kind: 'run', runId }));
       await message.refresh(r.id);
     }
@@ -220,9 +238,11 @@ export function createExecution(ctx: ApprovalContext): Execution {
   return {
     start,
 
-    resume(summary) {
+    resume(summary, options = {}) {
+      const { approvedBefore } = options;
       for (const r of approvals.inFlight()) {
         if (r.status === 'approved') {
+          if (approvedBefore !== undefined && (r.decidedAt ?? r.updatedAt) >= approvedBefore) continue;
           summary.started++;
           message.setProgress(r.id, views.progress({ kind: 'restarted' }));
           background.track(() => start(r.id, r.decidedBy ?? r.requester));

@@ -86,6 +86,11 @@ export interface ApprovalService extends ApprovalDesk {
   expireDue(now: number): Promise<number>;
   /** At start-up: finish executions a previous process left, and messages left behind. */
   resume(): Promise<ApprovalResumeSummary>;
+  /**
+   * Periodically: take over executions whose owner let go or died, and start approved requests
+   * nobody started (approved before `approvedBefore`).
+   */
+  takeOver(approvedBefore: number): ApprovalResumeSummary;
   /** Resolves when no background work is left. */
   idle(): Promise<void>;
   /** Stops background work; executions stay `executing` for the next `resume()`. */
@@ -252,6 +257,12 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     retrainTarget: (name) => retrainTargetFor(policy, name, deps.defaults),
 
     auditTrail: (filter = {}) => auditTrailOf(store, approvals, filter),
+
+    takeOver(approvedBefore) {
+      const summary: ApprovalResumeSummary = { started: 0, resumed: 0, messages: 0 };
+      execution.resume(summary, { approvedBefore });
+      return summary;
+    },
 
     async resume() {
       const summary: ApprovalResumeSummary = { started: 0, resumed: 0, messages: 0 };

@@ -51,6 +51,8 @@ const requestRowSchema = z.object({
   attempt: z.string().nullable(),
   attempts: z.number().int(),
   run_id: z.number().int().nullable(),
+  owner: z.string().nullable(),
+  heartbeat_at: z.number().int().nullable(),
 });
 
 /** Columns written once, when the request is made: read and parsed once per request and kept. */
@@ -117,6 +119,10 @@ export interface ApprovalRequest {
   attempts: number;
   /** The job run a retraining started. */
   runId?: number;
+  /** The process that runs the execution (its instance id), when ownership is on. */
+  owner?: string;
+  /** When that process last said it still runs it; absent once it let go. */
+  heartbeatAt?: number;
 }
 
 /** What a new request is made of; the store adds its id, times, status and the rest. */
@@ -168,6 +174,17 @@ export interface ApprovalStore {
     id: string,
     previousAttempt: string | undefined,
   ): { attempt: string; request: ApprovalRequest } | undefined;
+  /** Refreshes the lease of every execution this process owns; returns how many. */
+  heartbeat(): number;
+  /** Lets go of an execution at shutdown (holder of the attempt only): the next process may take it at once. */
+  release(id: string, attempt: string): void;
+  /** Ends the leases of a process known dead (its lock ran out). */
+  expireLeasesOf(instance: string): number;
+  /**
+   * An attempt that lost its execution to another (a take-over) after it had acted: the facts go
+   * in the audit log instead of being dropped.
+   */
+  noteLost(id: string, attempt: string, what: string, result?: ExecutionResult): void;
   /** Records the job run a retraining started (holder of the attempt only). */
   recordRun(id: string, attempt: string, runId: number): boolean;
   /** `executing` → `executed` / `failed`, by the holder of the attempt only. */
@@ -247,6 +264,8 @@ function toRequest(raw: unknown, votes: Vote[], frozen: Frozen): ApprovalRequest
   if (row.trigger_id !== null) r.triggerId = row.trigger_id;
   if (row.attempt !== null) r.attempt = row.attempt;
   if (row.run_id !== null) r.runId = row.run_id;
+  if (row.owner !== null) r.owner = row.owner;
+  if (row.heartbeat_at !== null) r.heartbeatAt = row.heartbeat_at;
   return r;
 }
 
@@ -260,15 +279,19 @@ const stateOf = (r: ApprovalRequest): ApprovalState => ({
 
 /**
  * The approval tables over an open connection. `now` is the store's clock; `writeAudit` appends
- * an audit row (inside whatever transaction is running).
+ * an audit row (inside whatever transaction is running). With `ownership`, executions record this
+ * process as their owner, and a take-over waits for the owner's lease to run out.
  *
- * @example const approvals = createApprovalStore(db, () => clock.now(), writeAudit);
+ * @example const approvals = createApprovalStore(db, () => clock.now(), writeAudit, { instance, leaseMs: 30_000 });
  */
 export function createApprovalStore(
   db: Database.Database,
   now: () => number,
   writeAudit: (entry: AuditInput) => void,
+  ownership?: { instance: string; leaseMs: number },
 ): ApprovalStore {
+  const owner = ownership?.instance ?? null;
+  const leaseMs = ownership?.leaseMs ?? 0;
   const insert = db.prepare(`
     INSERT INTO approval_requests (id, created_at, updated_at, expires_at, gate, kind, requester, channel,
       thread_ts, target, plan_json, evidence_json, required, approvers_json, status, trigger_id)
@@ -291,11 +314,24 @@ export function createApprovalStore(
       reason = COALESCE(@reason, reason)
     WHERE id = @id AND status = @from`);
   const casStart = db.prepare(`
-    UPDATE approval_requests SET status = 'executing', attempt = @attempt, attempts = attempts + 1, updated_at = @now
+    UPDATE approval_requests SET status = 'executing', attempt = @attempt, attempts = attempts + 1, updated_at = @now,
+      owner = @owner, heartbeat_at = @now
     WHERE id = @id AND status = 'approved'`);
+  // Only an execution whose owner let go (none, released, or silent past the lease) is taken over.
   const casTakeOver = db.prepare(`
-    UPDATE approval_requests SET attempt = @attempt, attempts = attempts + 1, updated_at = @now
-    WHERE id = @id AND status = 'executing' AND attempt IS @previous`);
+    UPDATE approval_requests SET attempt = @attempt, attempts = attempts + 1, updated_at = @now,
+      owner = @owner, heartbeat_at = @now
+    WHERE id = @id AND status = 'executing' AND attempt IS @previous
+      AND (owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= @now - @lease)`);
+  const heartbeatStatement = db.prepare(
+    "UPDATE approval_requests SET heartbeat_at = @now WHERE owner = @owner AND status = 'executing'",
+  );
+  const releaseStatement = db.prepare(
+    "UPDATE approval_requests SET heartbeat_at = NULL WHERE id = @id AND attempt = @attempt AND owner = @owner AND status = 'executing'",
+  );
+  const expireStatement = db.prepare(
+    "UPDATE approval_requests SET heartbeat_at = NULL WHERE owner = @owner AND status = 'executing'",
+  );
   const casRun = db.prepare(`
     UPDATE approval_requests SET run_id = @run_id, updated_at = @now
     WHERE id = @id AND status = 'executing' AND attempt = @attempt`);
@@ -505,7 +541,7 @@ export function createApprovalStore(
 
   const startTx = db.transaction((id: string, actor: string) => {
     const attempt = newAttempt();
-    if (casStart.run({ id, attempt, now: now() }).changes !== 1) return undefined;
+    if (casStart.run({ id, attempt, now: Math.round(now()), owner }).changes !== 1) return undefined;
     const request = get(id)!;
     writeAudit({
       actor,
@@ -519,15 +555,27 @@ export function createApprovalStore(
 
   const takeOverTx = db.transaction((id: string, previous: string | undefined) => {
     const attempt = newAttempt();
-    if (casTakeOver.run({ id, attempt, previous: previous ?? null, now: now() }).changes !== 1)
+    const before = get(id);
+    const at = Math.round(now());
+    if (
+      casTakeOver.run({ id, attempt, previous: previous ?? null, now: at, owner, lease: leaseMs }).changes !==
+      1
+    )
       return undefined;
     const request = get(id)!;
+    const from = before?.owner;
     writeAudit({
       actor: 'modelgate',
       action: 'execution_resumed',
       target: request.target,
       changeId: id,
-      detail: `attempt ${request.attempts} after a restart`,
+      detail:
+        from !== undefined && from !== owner
+          ? `attempt ${request.attempts}, taken over from ${from}` +
+            (before?.heartbeatAt !== undefined
+              ? `, silent since ${new Date(before.heartbeatAt).toISOString()}`
+              : ', which had let go of it')
+          : `attempt ${request.attempts} after a restart`,
     });
     return { attempt, request };
   });
@@ -569,6 +617,24 @@ export function createApprovalStore(
     supersede: (id, what, actor) => supersedeTx.immediate(id, what, actor),
     startExecution: (id, actor) => startTx.immediate(id, actor),
     takeOver: (id, previous) => takeOverTx.immediate(id, previous),
+    heartbeat: () => (owner === null ? 0 : heartbeatStatement.run({ owner, now: Math.round(now()) }).changes),
+    release(id, attempt) {
+      if (owner !== null && db.open) releaseStatement.run({ id, attempt, owner });
+    },
+    expireLeasesOf: (instance) => expireStatement.run({ owner: instance }).changes,
+    noteLost(id, attempt, what, result) {
+      const r = get(id);
+      writeAudit({
+        actor: 'modelgate',
+        action: 'late_result',
+        target: r?.target ?? `approval:${id}`,
+        changeId: id,
+        detail:
+          `attempt ${attempt} of ${owner ?? 'a process'} lost the execution to ${r?.owner ?? 'another process'} ` +
+          `(now ${r?.status ?? 'missing'}); ${what}` +
+          (result ? `: ${JSON.stringify(result)}` : ''),
+      });
+    },
     recordRun: (id, attempt, runId) => casRun.run({ id, attempt, run_id: runId, now: now() }).changes === 1,
     finish: (id, attempt, result, actor) => finishTx.immediate(id, attempt, result, actor),
     setMessage(id, ref) {

@@ -143,6 +143,8 @@ export interface RunningChangePipeline extends ChangePipeline {
   cancel(changeId: string, clicker: Actor): Promise<Reply>;
   /** At start-up: follow again what a previous process left in flight, finish open messages. */
   resume(): Promise<ResumeSummary>;
+  /** Periodically: take over (and settle by reading Databricks) changes whose owner let go or died. */
+  takeOver(): Promise<ResumeSummary>;
   /** Resolves when no background work is left (tests, graceful shutdown). */
   idle(): Promise<void>;
   /** Stops following rollouts (they stay `rolling_out` for the next `resume()`) and refuses new applies. */
@@ -403,6 +405,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       if (!t.won)
         return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), changeId);
       return views.cancelled(change);
+    },
+
+    async takeOver() {
+      const summary: ResumeSummary = { followed: 0, ended: 0, messagesFinished: 0 };
+      for (const change of store.inFlight()) await runner.resumeOne(change, summary);
+      return summary;
     },
 
     async resume() {

@@ -164,8 +164,15 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
             : detail,
       },
     });
-    // Someone else ended it already (a second resume); their message and outcome stand.
-    if (!t.won) return outcomeOf(store.get(change.id)) ?? outcomeOfEnding(change, ending);
+    // Someone else ended it already (a second resume, a process that took it over); their message
+    // and outcome stand, and what this one saw is kept beside them when it differs.
+    if (!t.won) {
+      const recorded = store.get(change.id);
+      if (recorded && recorded.status !== ending.status) {
+        recordLate(change, recorded, `it ended here as ${ending.status}: ${detail}`, endState);
+      }
+      return outcomeOf(recorded) ?? outcomeOfEnding(change, ending);
+    }
     const v =
       ending.status === 'succeeded'
         ? view(t.change, 'succeeded', { summary: ending.summary, ...endpointOf(ending.endpoint) })
@@ -181,6 +188,28 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
   }
 
   const endpointOf = (endpoint: Endpoint | undefined) => (endpoint ? { endpoint } : {});
+
+  /**
+   * A compare-and-set lost after this process had acted (its call reached Databricks, or it saw
+   * the end): the record moved on without it, so the facts go in the audit log, never lost.
+   */
+  function recordLate(change: Change, recorded: Change | undefined, what: string, after: unknown): void {
+    try {
+      store.audit({
+        actor: 'modelgate',
+        action: 'late_result',
+        target: change.target,
+        changeId: change.id,
+        before: planStates(change.plan).before,
+        after,
+        detail:
+          `${store.owner ?? 'A process'} lost the change to ${recorded?.owner ?? 'another process'} ` +
+          `(recorded as ${recorded?.status ?? 'missing'}${recorded?.error ? `: ${recorded.error}` : ''}); ${what}.`,
+      });
+    } catch (e) {
+      report(e);
+    }
+  }
 
   /** Ends a change that broke on our side: the message says so, with a correlation id. */
   async function finishAfterBug(
@@ -229,7 +258,15 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     try {
       return await follow(change, ref);
     } catch (e) {
-      if (background.signal.aborted) return undefined;
+      if (background.signal.aborted) {
+        // A clean stop: the next process may take the rollout over without waiting out the lease.
+        try {
+          store.release(change.id);
+        } catch {
+          // The connection closed first: the lease runs out instead.
+        }
+        return undefined;
+      }
       return finishAfterBug(change, ref, e);
     }
   }
@@ -287,7 +324,17 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
           ? { expectConfigVersion: submitted.expectConfigVersion }
           : {}),
       });
-      if (!t.won) return outcomeOf(store.get(change.id));
+      if (!t.won) {
+        const recorded = store.get(change.id);
+        const version = submitted.expectConfigVersion;
+        recordLate(
+          change,
+          recorded,
+          `its call reached Databricks and ${change.target} is rolling out${version !== undefined ? ` config version ${version}` : ''}`,
+          submitted.endpoint.pending ?? submitted.endpoint.current ?? null,
+        );
+        return outcomeOf(recorded);
+      }
       await show(ref, view(t.change, 'rolling_out', { endpoint: submitted.endpoint }));
       return await followGuarded(t.change, ref);
     } catch (e) {
@@ -353,7 +400,12 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     await finish(change, change.message, { status: 'failed', ...NOT_REACHED, ...endpointOf(where.endpoint) });
   }
 
-  async function resumeOne(change: Change, summary: ResumeSummary): Promise<void> {
+  async function resumeOne(found: Change, summary: ResumeSummary): Promise<void> {
+    // Only work nobody runs: not this process's own, not a live owner's (a live lease).
+    if (runs.has(found.id)) return;
+    const claimed = store.claim(found.id);
+    if (!claimed.won) return;
+    const change = claimed.change;
     try {
       if (change.status === 'rolling_out' && change.plan.kind === 'endpoint') {
         summary.followed++;

@@ -59,6 +59,8 @@ export const changeRowSchema = z.object({
   error: z.string().nullable(),
   replaced_by: z.string().nullable(),
   trigger_id: z.string().nullable(),
+  owner: z.string().nullable(),
+  heartbeat_at: z.number().int().nullable(),
 });
 
 export const auditRowSchema = z.object({
@@ -113,6 +115,10 @@ export interface Change {
   /** The proposal that replaced this one when it went stale. */
   replacedBy?: string;
   triggerId?: string;
+  /** The process that runs it while it is in flight (its instance id), when ownership is on. */
+  owner?: string;
+  /** When that process last said it still runs it; NULL once it let go (a clean shutdown). */
+  heartbeatAt?: number;
 }
 
 /** Fields a transition may set at the same time as the status; `null` clears a field. */
@@ -146,6 +152,20 @@ export interface NewProposal {
   actor?: string;
 }
 
+/** A take-over of work in flight: who had it and when they last said so. */
+export type ClaimResult =
+  | { won: true; change: Change; from?: { owner: string; heartbeatAt?: number } }
+  /** Its owner is alive (a live lease), or it is no longer in flight. */
+  | { won: false; change: Change | undefined };
+
+/** Who this store writes as owner of work in flight, and how long an owner's lease lasts. */
+export interface Ownership {
+  /** The process's instance id (storage/process-lock.ts). */
+  instance: string;
+  /** An owner silent for this long has let go (it died). */
+  leaseMs: number;
+}
+
 export interface ChangeStore {
   /**
    * Stores a proposal (status `proposed`) and audits it. A proposal whose trigger id was seen
@@ -168,6 +188,19 @@ export interface ChangeStore {
   markMessageFinished(id: string): void;
   /** Changes in `applying` or `rolling_out`, oldest first (what a restart must pick up). */
   inFlight(): Change[];
+  /**
+   * Takes over a change in flight whose owner has let go (no owner, a released or expired lease):
+   * compare-and-set, so of any number of processes one wins; audits who had it.
+   */
+  claim(id: string): ClaimResult;
+  /** Refreshes the lease of every change in flight this process owns; returns how many. */
+  heartbeat(): number;
+  /** Lets go of one change at shutdown: the next process may take it over at once. */
+  release(id: string): void;
+  /** Ends the leases of a process known dead (its lock ran out): its work may be taken over at once. */
+  expireLeasesOf(instance: string): number;
+  /** What this store writes as owner; undefined without ownership (tests, tools). */
+  readonly owner: string | undefined;
   /** Changes that ended but whose progress message was not finished (Slack was down, or a crash). */
   unfinishedMessages(): Change[];
   /**
@@ -226,6 +259,8 @@ function toChange(raw: unknown): Change {
   if (row.error !== null) change.error = row.error;
   if (row.replaced_by !== null) change.replacedBy = row.replaced_by;
   if (row.trigger_id !== null) change.triggerId = row.trigger_id;
+  if (row.owner !== null) change.owner = row.owner;
+  if (row.heartbeat_at !== null) change.heartbeatAt = row.heartbeat_at;
   return change;
 }
 
@@ -282,11 +317,16 @@ const isUniqueViolationOn = (e: unknown, column: string): boolean =>
  * everything that was committed.
  *
  * @example
- * const store = createChangeStore(openDatabase(process.env.MODELGATE_DB ?? '.data/modelgate.db'));
+ * const store = createChangeStore(openDatabase(process.env.MODELGATE_DB ?? '.data/modelgate.db'), clock,
+ *   { instance: me.instance, leaseMs: 30_000 });
  * const { change } = store.createProposal({ requester: 'U1', channel: 'C1', input, plan });
  * store.transition(change.id, 'proposed', 'applying', { appliedBy: 'U1' }).won; // true once
  */
-export function createChangeStore(db: Database.Database, clock: Clock = systemClock): ChangeStore {
+export function createChangeStore(
+  db: Database.Database,
+  clock: Clock = systemClock,
+  ownership?: Ownership,
+): ChangeStore {
   // Simulated clocks back off by fractions of a millisecond; the columns hold whole milliseconds.
   const now = (): number => Math.round(clock.now());
 
@@ -315,6 +355,22 @@ export function createChangeStore(db: Database.Database, clock: Clock = systemCl
     'UPDATE changes SET message_channel = ?, message_ts = ?, message_finished = 0, updated_at = ? WHERE id = ?',
   );
   const updateMessageFinished = db.prepare('UPDATE changes SET message_finished = 1 WHERE id = ?');
+  const owner = ownership?.instance ?? null;
+  const leaseMs = ownership?.leaseMs ?? 0;
+  // Without an owner (no ownership) nothing is ever held: every change in flight may be taken over.
+  const claimStatement = db.prepare(`
+    UPDATE changes SET owner = @owner, heartbeat_at = @now
+    WHERE id = @id AND status IN (${activeList})
+      AND (owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= @now - @lease)`);
+  const heartbeatStatement = db.prepare(
+    `UPDATE changes SET heartbeat_at = @now WHERE owner = @owner AND status IN (${activeList})`,
+  );
+  const releaseStatement = db.prepare(
+    `UPDATE changes SET heartbeat_at = NULL WHERE id = @id AND owner = @owner AND status IN (${activeList})`,
+  );
+  const expireStatement = db.prepare(
+    `UPDATE changes SET heartbeat_at = NULL WHERE owner = @owner AND status IN (${activeList})`,
+  );
 
   // Column names come from this fixed map only; values always go in as parameters.
   const PATCH_COLUMNS = {
@@ -386,6 +442,11 @@ export function createChangeStore(db: Database.Database, clock: Clock = systemCl
     (id: string, from: readonly ChangeStatus[], to: ChangeStatus, patch: ChangePatch): TransitionResult => {
       const sets = ['status = @to', 'updated_at = @now'];
       const params: Record<string, unknown> = { id, to, now: now() };
+      // Whoever moves a change into flight runs it: it owns the change from here.
+      if (owner !== null && (ACTIVE_STATUSES as readonly string[]).includes(to)) {
+        sets.push('owner = @owner', 'heartbeat_at = @now');
+        params.owner = owner;
+      }
       for (const [key, column] of Object.entries(PATCH_COLUMNS) as Array<
         [keyof typeof PATCH_COLUMNS, string]
       >) {
@@ -414,7 +475,50 @@ export function createChangeStore(db: Database.Database, clock: Clock = systemCl
     },
   );
 
+  const claimTx = db.transaction((id: string): ClaimResult => {
+    const before = get(id);
+    const at = now();
+    if (claimStatement.run({ id, owner, now: at, lease: leaseMs }).changes !== 1) {
+      return { won: false, change: before };
+    }
+    const change = get(id)!;
+    const from = before?.owner;
+    if (from !== undefined && from !== owner) {
+      const silent = before?.heartbeatAt;
+      writeAudit({
+        at,
+        actor: 'modelgate',
+        action: 'taken_over',
+        target: change.target,
+        changeId: id,
+        detail:
+          `${owner ?? 'this process'} took the change over (${change.status}) from ${from}, ` +
+          (silent === undefined
+            ? 'which had let go of it.'
+            : `silent since ${new Date(silent).toISOString()}.`),
+      });
+      return {
+        won: true,
+        change,
+        from: { owner: from, ...(silent !== undefined ? { heartbeatAt: silent } : {}) },
+      };
+    }
+    return { won: true, change };
+  });
+
   return {
+    owner: owner ?? undefined,
+
+    claim: (id) => claimTx.immediate(id),
+
+    heartbeat: () => (owner === null ? 0 : heartbeatStatement.run({ owner, now: now() }).changes),
+
+    release(id) {
+      if (owner !== null && db.open) releaseStatement.run({ id, owner });
+    },
+
+    expireLeasesOf: (instance) => expireStatement.run({ owner: instance }).changes,
+
     createProposal: (p) => createProposal.immediate(p),
 
     get,

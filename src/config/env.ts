@@ -38,6 +38,8 @@ export interface AppConfig {
   policyPath: string;
   /** The SQLite change store. */
   dbPath: string;
+  /** How long start-up waits for another process to give the store up (MODELGATE_STORE_WAIT_SECONDS). */
+  storeWaitMs: number;
   logLevel: LogLevel;
 }
 
@@ -45,6 +47,8 @@ export interface AppConfig {
 export const EXAMPLE_POLICY_PATH = fileURLToPath(new URL('../../modelgate.example.yml', import.meta.url));
 export const DEFAULT_DB_PATH = '.data/modelgate.db';
 export const DEFAULT_PORT = 3000;
+/** Longer than the 30 s lease, so a process killed just before is taken over within the wait. */
+export const DEFAULT_STORE_WAIT_SECONDS = 45;
 
 /** Empty or blank means unset, as in t3-env's `emptyStringAsUndefined`. */
 const optional = z
@@ -61,6 +65,7 @@ export const envSchema = z.object({
   PORT: optional,
   MODELGATE_CONFIG: optional,
   MODELGATE_DB: optional,
+  MODELGATE_STORE_WAIT_SECONDS: optional,
   LOG_LEVEL: optional,
 });
 export type RawEnv = z.infer<typeof envSchema>;
@@ -199,6 +204,19 @@ function port(value: string | undefined, issues: ConfigIssue[]): number {
   return n;
 }
 
+function storeWaitMs(value: string | undefined, issues: ConfigIssue[]): number {
+  if (value === undefined) return DEFAULT_STORE_WAIT_SECONDS * 1000;
+  if (!/^\d+$/.test(value) || Number(value) > 3600) {
+    issues.push({
+      key: 'MODELGATE_STORE_WAIT_SECONDS',
+      problem: `"${value}" is not a number of seconds`,
+      fix: `set it to whole seconds from 0 (refuse at once when another process holds the store) to 3600, or unset it for ${DEFAULT_STORE_WAIT_SECONDS}`,
+    });
+    return DEFAULT_STORE_WAIT_SECONDS * 1000;
+  }
+  return Number(value) * 1000;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function logLevel(value: string | undefined, issues: ConfigIssue[]): LogLevel {
@@ -249,6 +267,7 @@ export function parseEnv(env: Record<string, string | undefined>, options: Resol
     port: port(raw.PORT, issues),
     logLevel: logLevel(raw.LOG_LEVEL, issues),
     dbPath: raw.MODELGATE_DB ?? DEFAULT_DB_PATH,
+    storeWaitMs: storeWaitMs(raw.MODELGATE_STORE_WAIT_SECONDS, issues),
     databricks,
   };
   if (issues.length > 0 || !slack || policyPath === undefined) throw new ConfigError(issues);

@@ -36,3 +36,35 @@ export async function runRolloutWatch(
     return undefined;
   }
 }
+
+export interface WorkTakeoverDeps {
+  pipeline: { takeOver(): Promise<ResumeSummary> };
+  approvals: { takeOver(approvedBefore: number): { started: number; resumed: number } };
+  /** An owner silent for this long has died; approved requests this old were never started. */
+  leaseMs: number;
+  report?: (event: WorkTakeoverEvent) => void;
+}
+
+export type WorkTakeoverEvent =
+  | { kind: 'ok'; at: number; changes: ResumeSummary; executions: { started: number; resumed: number } }
+  | { kind: 'error'; at: number; error: unknown };
+
+/**
+ * Job: take over the work whose owner let go or died (its lease ran out) and settle it by reading
+ * Databricks: changes in flight (what the endpoint serves or has pending, where the alias points)
+ * and approved executions (the job run's state). Work with a live owner is left alone. Never
+ * throws. Returns how much it took over.
+ *
+ * @example await runWorkTakeover({ pipeline, approvals, leaseMs: 30_000 }, Date.now());
+ */
+export async function runWorkTakeover(deps: WorkTakeoverDeps, now: number): Promise<number> {
+  try {
+    const changes = await deps.pipeline.takeOver();
+    const executions = deps.approvals.takeOver(now - deps.leaseMs);
+    deps.report?.({ kind: 'ok', at: now, changes, executions });
+    return changes.followed + changes.ended + executions.started + executions.resumed;
+  } catch (error) {
+    deps.report?.({ kind: 'error', at: now, error });
+    return 0;
+  }
+}

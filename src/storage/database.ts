@@ -6,7 +6,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Clock } from '../lib/clock.js';
 import { migrate } from './migrations.js';
+import {
+  checkProcessLock,
+  type LockHolder,
+  type ProcessIdentity,
+  type ProcessLock,
+  StoreLockedError,
+  takeProcessLock,
+} from './process-lock.js';
 
 /** The open connection the stores take. */
 export type SqliteDatabase = Database.Database;
@@ -24,18 +33,76 @@ export type SqliteDatabase = Database.Database;
  * db.close();
  */
 export function openDatabase(path: string): SqliteDatabase {
+  return openWith(path, (db) => {
+    migrate(db);
+  });
+}
+
+/** Opens the file, sets the connection up, and runs `setUp` (migrations, the lock); closes it if that throws. */
+function openWith(path: string, setUp: (db: SqliteDatabase) => void): SqliteDatabase {
   if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    // Another process (a second replica, the doctor) may hold a write lock for a moment.
+    // Another process (the doctor, a second connection of a test) may hold a write lock for a moment.
     db.pragma('busy_timeout = 5000');
-    migrate(db);
+    setUp(db);
   } catch (e) {
     db.close();
     throw e;
   }
   return db;
+}
+
+export interface OwnedDatabaseOptions {
+  me: ProcessIdentity;
+  /** How long the holder keeps the store without a heartbeat. */
+  leaseMs: number;
+  /** How long to wait for a holder to go (its lease to run out) before giving up; 0: refuse at once. */
+  waitMs: number;
+  clock: Clock;
+  /** Told once when the store is held and this process waits for it. */
+  onWait?: (e: StoreLockedError) => void;
+}
+
+/**
+ * Opens the store for the one live process it admits: checks that no other process holds it (a
+ * live lease), migrates it and takes its lock, all in one IMMEDIATE transaction. While another
+ * process holds it, waits up to `waitMs` (checking every half lease, at most every 2 s), then throws
+ * the StoreLockedError that names the holder and what to do.
+ *
+ * @example
+ * const { db, lock } = await openOwnedDatabase(config.dbPath, { me, leaseMs: 30_000, waitMs: 0, clock });
+ * setInterval(() => lock.heartbeat(), 10_000);
+ */
+export async function openOwnedDatabase(
+  path: string,
+  o: OwnedDatabaseOptions,
+): Promise<{ db: SqliteDatabase; lock: ProcessLock }> {
+  const settings = { leaseMs: o.leaseMs, now: () => o.clock.now() };
+  const deadline = o.clock.now() + o.waitMs;
+  let told = false;
+  for (;;) {
+    let lock: ProcessLock | undefined;
+    try {
+      const db = openWith(path, (db) => {
+        lock = db
+          .transaction((): ProcessLock => {
+            const took: LockHolder | undefined = checkProcessLock(db, o.me, settings);
+            migrate(db);
+            return takeProcessLock(db, o.me, settings, took);
+          })
+          .immediate();
+      });
+      return { db, lock: lock! };
+    } catch (e) {
+      if (!(e instanceof StoreLockedError) || o.clock.now() >= deadline) throw e;
+      if (!told) o.onWait?.(e);
+      told = true;
+      const step = Math.min(2_000, Math.max(50, o.leaseMs / 2), deadline - o.clock.now());
+      await o.clock.sleep(step);
+    }
+  }
 }

@@ -170,6 +170,25 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // Owned work (issue #12): who runs each change and execution in flight, and since when it last
+    // said so; and the one live process a SQLite file admits.
+    name: 'owners and heartbeats of work in flight; the process lock',
+    sql: `
+  ALTER TABLE changes ADD COLUMN owner TEXT;
+  ALTER TABLE changes ADD COLUMN heartbeat_at INTEGER;
+  ALTER TABLE approval_requests ADD COLUMN owner TEXT;
+  ALTER TABLE approval_requests ADD COLUMN heartbeat_at INTEGER;
+  CREATE TABLE process_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    instance TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -28,7 +28,13 @@ import type { Logger } from '../lib/logger.js';
 import { createDirectory, type Directory } from '../slack/directory.js';
 import { createSlackMessenger } from '../slack/messenger.js';
 import { createSlackDriftPublisher } from '../slack/publisher.js';
-import { openDatabase, type SqliteDatabase } from '../storage/database.js';
+import {
+  type OwnedDatabaseOptions,
+  openDatabase,
+  openOwnedDatabase,
+  type SqliteDatabase,
+} from '../storage/database.js';
+import type { ProcessLock } from '../storage/process-lock.js';
 
 export type BotSlack =
   | {
@@ -61,6 +67,8 @@ export interface AdapterSettings {
   slackRetries?: webApi.RetryOptions | undefined;
   /** How long user-group memberships are cached (default 5 minutes). */
   directoryTtlMs?: number | undefined;
+  /** The store's one live process: this process's identity, the lease, how long to wait for a holder. */
+  storeLock?: Omit<OwnedDatabaseOptions, 'clock'> | undefined;
 }
 
 export interface Adapters {
@@ -79,6 +87,8 @@ export interface Adapters {
   directory: Directory;
   /** The process's one database connection: every store shares it; whoever stops the bot closes it. */
   db: SqliteDatabase;
+  /** This process's lock on the store (with `storeLock`): heartbeat it; release it before closing `db`. */
+  lock: ProcessLock | undefined;
 }
 
 /**
@@ -120,7 +130,9 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
         onLog: (level, message) => logger.debug(`[sql ${level}] ${message}`),
       })
     : undefined;
-  const db = openDatabase(s.dbPath);
+  // Without storeLock (tools, some tests) the file is opened unguarded.
+  const owned = s.storeLock ? await openOwnedDatabase(s.dbPath, { ...s.storeLock, clock }) : undefined;
+  const db = owned?.db ?? openDatabase(s.dbPath);
   return {
     app,
     http,
@@ -137,6 +149,7 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
       refs: groupRefsIn(s.policy),
     }),
     db,
+    lock: owned?.lock,
   };
 }
 

@@ -18,11 +18,26 @@ import { startSchedule } from '../jobs/schedule.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
 import { createAckGate } from '../slack/ack-gate.js';
+import { newProcessIdentity, type ProcessIdentity } from '../storage/process-lock.js';
 import { type BotSlack, createAdapters, type DatabricksSettings } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
 import { createServices } from './services.js';
 
 export type { BotSlack } from './adapters.js';
+
+/** The store's one live process, and the leases of the work in flight it owns. */
+export interface StoreOwnershipOptions {
+  /** This process's identity; a new one (host, pid, random) by default. */
+  identity?: ProcessIdentity;
+  /** How long an owner (of the store, of a change or execution) keeps it without a heartbeat; default 30 s. */
+  leaseMs?: number;
+  /** How often this process says it is alive; default a third of the lease. */
+  heartbeatMs?: number;
+  /** How long to wait at start-up for another process to give the store up; default 0 (refuse at once). */
+  waitMs?: number;
+  /** When the take-over job runs (node-cron; every minute by default); false: never (tests call it). */
+  takeoverCron?: string | false;
+}
 
 export interface BotOptions {
   policy: Policy;
@@ -45,6 +60,8 @@ export interface BotOptions {
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
   drift?: DriftSettings;
+  /** The store lock and the leases of owned work. */
+  store?: StoreOwnershipOptions;
 }
 
 export interface RunningBot {
@@ -59,6 +76,8 @@ export interface RunningBot {
   approvals: ApprovalService;
   /** The drift watch and its state, when the policy has monitors. */
   drift?: DriftWatch & { state: DriftStateStore };
+  /** This process, as the store lock and the work it owns name it. */
+  identity: ProcessIdentity;
   stop(): Promise<void>;
 }
 
@@ -74,6 +93,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { policy, slack } = options;
   // Aborted at stop(): every poll sleeping in a backoff ends at once.
   const shutdown = new AbortController();
+  const me = options.store?.identity ?? newProcessIdentity();
+  const leaseMs = options.store?.leaseMs ?? 30_000;
+  const heartbeatMs = options.store?.heartbeatMs ?? Math.max(50, Math.round(leaseMs / 3));
+  const waitMs = options.store?.waitMs ?? 0;
 
   const adapters = await createAdapters({
     policy,
@@ -85,6 +108,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     slackRetries: options.slackRetries,
     directoryTtlMs: options.directoryTtlMs,
+    storeLock: {
+      me,
+      leaseMs,
+      waitMs,
+      onWait: (e) => logger.warn(`${e.message} Waiting up to ${Math.round(waitMs / 1000)} s for it.`),
+    },
   });
   const services = createServices(adapters, {
     policy,
@@ -94,8 +123,31 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...(options.rolloutWait ? { rolloutWait: options.rolloutWait } : {}),
     approvalWait: options.approvalWait,
     drift: options.drift,
+    ownership: { instance: me.instance, leaseMs },
   });
   const { pipeline, approvals, store, drift } = services;
+  const took = adapters.lock?.took;
+  if (took) {
+    // Its lock ran out, so it is dead: its work may be taken over now, not a lease later.
+    const freed = store.expireLeasesOf(took.instance) + services.requests.expireLeasesOf(took.instance);
+    logger.warn(
+      `took the store over from pid ${took.pid} on ${took.host} (instance ${took.instance}), silent since ` +
+        `${new Date(took.heartbeatAt).toISOString()}; ${freed} piece(s) of its work will be settled from Databricks`,
+    );
+  }
+  // Owners say they are alive; a process that stops (kill -9) loses its work a lease later.
+  const heartbeat = setInterval(() => {
+    try {
+      if (adapters.lock && !adapters.lock.heartbeat()) {
+        logger.error(`another process took the store ${options.dbPath} over: this one no longer holds it`);
+      }
+      store.heartbeat();
+      services.requests.heartbeat();
+    } catch (e) {
+      logger.error('heartbeat failed:', e);
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
   const ackGate = createAckGate();
   createApp(adapters.app, {
     ackGate,
@@ -133,7 +185,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger.error('could not resume approvals:', e);
   }
 
-  const jobs = scheduledJobs(services, { clock, logger, approvalExpiryCron: options.approvalExpiryCron });
+  const jobs = scheduledJobs(services, {
+    clock,
+    logger,
+    approvalExpiryCron: options.approvalExpiryCron,
+    takeover: { leaseMs, cron: options.store?.takeoverCron },
+  });
   const schedule = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
 
   let eventsUrl: string | undefined;
@@ -156,6 +213,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     requests: services.requests,
     approvals,
     ...(drift ? { drift } : {}),
+    identity: me,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();
@@ -169,6 +227,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       ]);
       await drift?.idle();
       await adapters.warehouse?.close();
+      clearInterval(heartbeat);
+      adapters.lock?.release();
       adapters.db.close();
     },
   };

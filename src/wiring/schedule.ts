@@ -3,6 +3,7 @@
  * expiry and one drift check per monitor. Each job is a function of `now`; scheduling is wiring.
  */
 import { runApprovalExpiry } from '../jobs/approval-expiry.js';
+import { runWorkTakeover } from '../jobs/rollout-watch.js';
 import type { Clock } from '../lib/clock.js';
 import type { ScheduledJob } from '../lib/cron.js';
 import type { Logger } from '../lib/logger.js';
@@ -13,6 +14,8 @@ export interface ScheduleSettings {
   logger: Logger;
   /** When the approval-expiry job runs (node-cron; every minute by default); false: never (tests call it). */
   approvalExpiryCron?: string | false | undefined;
+  /** Taking over work whose owner died: the owners' lease, and when (every minute by default; false: never). */
+  takeover?: { leaseMs: number; cron?: string | false | undefined } | undefined;
 }
 
 /** @example startSchedule(scheduledJobs(services, { clock, logger }), logger) */
@@ -38,5 +41,34 @@ export function scheduledJobs(services: Services, s: ScheduleSettings): Schedule
             },
           },
         ];
-  return [...expiry, ...(services.drift?.jobs ?? [])];
+  const takeover = s.takeover;
+  const takeovers: ScheduledJob[] =
+    !takeover || takeover.cron === false
+      ? []
+      : [
+          {
+            name: 'work-takeover',
+            cron: takeover.cron ?? '* * * * *',
+            run: async () => {
+              await runWorkTakeover(
+                {
+                  pipeline: services.pipeline,
+                  approvals: services.approvals,
+                  leaseMs: takeover.leaseMs,
+                  report: (e) => {
+                    if (e.kind === 'error') logger.error('taking over work failed:', e.error);
+                    else if (e.changes.followed + e.changes.ended + e.executions.resumed > 0) {
+                      logger.warn(
+                        `took over work whose owner stopped: ${e.changes.followed} rollout(s) followed, ` +
+                          `${e.changes.ended} change(s) settled, ${e.executions.resumed} execution(s) resumed`,
+                      );
+                    }
+                  },
+                },
+                clock.now(),
+              );
+            },
+          },
+        ];
+  return [...expiry, ...takeovers, ...(services.drift?.jobs ?? [])];
 }

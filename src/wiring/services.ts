@@ -13,7 +13,7 @@ import {
 import { type ApprovalStore, createApprovalStore } from '../approvals/store.js';
 import { createChangePipeline, type RunningChangePipeline } from '../changes/pipeline.js';
 import { buildPlanFor, type PlanDeps } from '../changes/plan/index.js';
-import { type ChangeStore, createChangeStore } from '../changes/store.js';
+import { type ChangeStore, createChangeStore, type Ownership } from '../changes/store.js';
 import { chartRenderers } from '../charts/renderers.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { autoApplies, isProtected } from '../config/access.js';
@@ -41,6 +41,8 @@ export interface ServiceSettings {
   drift?: DriftSettings | undefined;
   /** Aborted at shutdown: ends every backoff sleeping in a poll. */
   signal: AbortSignal;
+  /** Who owns the work this process starts, and the lease (none: nothing is ever held). */
+  ownership?: Ownership | undefined;
 }
 
 export interface Services {
@@ -64,9 +66,9 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const workspaceHost = adapters.http.host;
   const defaults = policy.defaults;
 
-  const store = createChangeStore(db, clock);
+  const store = createChangeStore(db, clock, s.ownership);
   // Approval requests share the connection and the change store's append-only audit log.
-  const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry));
+  const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
   const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
   const planDeps: PlanDeps = { serving, registry, history, defaults };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);

@@ -120,8 +120,8 @@ describe('the change store', () => {
   it('uses WAL journaling and records its schema version', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    // One list for the whole file (storage/migrations.ts): changes and audit, approval requests and
-    // votes, the drift state, …
+    // One list for the whole file (storage/migrations.ts): 1 changes and audit; 2 approval requests
+    // and votes; 3 the drift state; then what later issues appended.
     expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: MIGRATIONS.length });
     raw.close();
   });

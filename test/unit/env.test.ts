@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue } from '../../src/config/databricks-connection.js';
 import {
   DEFAULT_DB_PATH,
+  DEFAULT_STORE_WAIT_SECONDS,
   describeConfig,
   displayPath,
   EXAMPLE_POLICY_PATH,
@@ -62,6 +63,7 @@ describe('parseEnv: Slack modes', () => {
       databricks: undefined,
       policyPath: EXAMPLE_POLICY_PATH,
       dbPath: DEFAULT_DB_PATH,
+      storeWaitMs: DEFAULT_STORE_WAIT_SECONDS * 1000,
       logLevel: 'info',
     });
   });
@@ -196,6 +198,18 @@ describe('parseEnv: problems', () => {
 });
 
 describe('parseEnv: the rest', () => {
+  it('reads how long start-up waits for a store another process holds, and refuses what is not seconds', () => {
+    expect(parse({ MODELGATE_STORE_WAIT_SECONDS: '0' }).storeWaitMs).toBe(0);
+    expect(parse({ MODELGATE_STORE_WAIT_SECONDS: '120' }).storeWaitMs).toBe(120_000);
+    expect(issues({ MODELGATE_STORE_WAIT_SECONDS: '2m' })).toEqual([
+      expect.objectContaining({
+        key: 'MODELGATE_STORE_WAIT_SECONDS',
+        problem: '"2m" is not a number of seconds',
+        fix: expect.stringContaining('0 (refuse at once'),
+      }),
+    ]);
+  });
+
   it('reads the store path, log level and Databricks connection', () => {
     const config = parse({
       MODELGATE_DB: '/var/lib/modelgate/changes.db',
