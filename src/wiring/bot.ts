@@ -16,6 +16,7 @@ import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
 import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
+import type { LedgerService } from '../ledger/service.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
 import { createAckGate } from '../slack/ack-gate.js';
@@ -42,6 +43,8 @@ export interface BotOptions {
   approvalWait?: BackoffOptions;
   /** When the approval-expiry job runs (node-cron; every minute by default); false: never (tests call it). */
   approvalExpiryCron?: string | false;
+  /** When the ledger tick runs (node-cron; every minute by default); false: never (tests call it). */
+  ledgerCron?: string | false;
   /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
@@ -60,6 +63,8 @@ export interface RunningBot {
   approvals: ApprovalService;
   /** The drift watch and its state, when the policy has monitors. */
   drift?: DriftWatch & { state: DriftStateStore };
+  /** The ledger of changes: `tick(now)` runs one pass. */
+  ledger: LedgerService;
   stop(): Promise<void>;
 }
 
@@ -134,7 +139,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger.error('could not resume approvals:', e);
   }
 
-  const jobs = scheduledJobs(services, { clock, logger, approvalExpiryCron: options.approvalExpiryCron });
+  const jobs = scheduledJobs(services, {
+    clock,
+    logger,
+    approvalExpiryCron: options.approvalExpiryCron,
+    ledgerCron: options.ledgerCron,
+  });
   const schedule = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
 
   let eventsUrl: string | undefined;
@@ -157,6 +167,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     requests: services.requests,
     approvals,
     ...(drift ? { drift } : {}),
+    ledger: services.ledger,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();

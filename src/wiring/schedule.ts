@@ -1,6 +1,6 @@
 /**
  * The one list of scheduled jobs of a process, for the one scheduler (jobs/schedule.ts): approval
- * expiry and one drift check per monitor. Each job is a function of `now`; scheduling is wiring.
+ * expiry, the ledger tick and one drift check per monitor. Each job is a function of `now`; scheduling is wiring.
  */
 import { runApprovalExpiry } from '../jobs/approval-expiry.js';
 import type { Clock } from '../lib/clock.js';
@@ -13,6 +13,8 @@ export interface ScheduleSettings {
   logger: Logger;
   /** When the approval-expiry job runs (node-cron; every minute by default); false: never (tests call it). */
   approvalExpiryCron?: string | false | undefined;
+  /** When the ledger reads what Databricks serves (every minute by default); false: never (tests call it). */
+  ledgerCron?: string | false | undefined;
 }
 
 /** @example startSchedule(scheduledJobs(services, { clock, logger }), logger) */
@@ -38,5 +40,17 @@ export function scheduledJobs(services: Services, s: ScheduleSettings): Schedule
             },
           },
         ];
-  return [...expiry, ...(services.drift?.jobs ?? [])];
+  const ledger: ScheduledJob[] =
+    s.ledgerCron === false
+      ? []
+      : [
+          {
+            name: 'ledger',
+            cron: s.ledgerCron ?? '* * * * *',
+            run: async () => {
+              await services.ledger.tick(clock.now());
+            },
+          },
+        ];
+  return [...expiry, ...ledger, ...(services.drift?.jobs ?? [])];
 }
