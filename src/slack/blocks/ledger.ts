@@ -26,8 +26,11 @@ export function stateText(state: TargetState | null | undefined): string {
 export function sourceText(entry: LedgerEntry): string {
   const s = entry.source;
   if (s.kind === 'baseline') return 'first seen by the ledger';
-  if (s.kind === 'bot')
-    return `modelgate change \`${escapeMrkdwn(s.changeId)}\` applied by <@${s.appliedBy}>`;
+  if (s.kind === 'bot') {
+    // An actor that is not a Slack user id (the bot itself) is shown as text, never as a mention.
+    const by = /^[UW][A-Z0-9]{2,}$/.test(s.appliedBy) ? `<@${s.appliedBy}>` : escapeMrkdwn(s.appliedBy);
+    return `modelgate change \`${escapeMrkdwn(s.changeId)}\` applied by ${by}`;
+  }
   const facts: string[] = [];
   const f = s.facts;
   if (f.versionCreatedBy) facts.push(`version registered by ${escapeMrkdwn(f.versionCreatedBy)}`);
