@@ -8,6 +8,9 @@ import type { Messenger } from '../domain/ports/messenger.js';
 import type { LedgerStore } from './store.js';
 import type { LedgerEntry, LedgerViews, NewLedgerEntry, Snapshot } from './types.js';
 
+/** How long a process holds an entry it is posting (longer than Slack's slowest answer). */
+const POST_CLAIM_MS = 5 * 60_000;
+
 export interface LedgerDeliverDeps {
   store: LedgerStore;
   messenger: Pick<Messenger, 'post'>;
@@ -39,6 +42,8 @@ export async function deliverLedger(
   }
   for (const entry of deps.store.unposted()) {
     if (!entry.notify) continue;
+    // A crash between post and mark leaves the claim to expire: the notice is posted again, never lost.
+    if (!deps.store.claimPost(entry.seq, now, now + POST_CLAIM_MS)) continue;
     try {
       const ref = await deps.messenger.post(entry.notify, deps.views.outOfBand(entry));
       deps.store.markPosted(entry.seq, ref, now);

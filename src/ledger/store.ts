@@ -34,6 +34,7 @@ const rowSchema = z.object({
   message_ts: z.string().nullable(),
   post_error: z.string().nullable(),
   post_attempts: z.number().int(),
+  post_claimed_until: z.number().int().nullable(),
 });
 
 // The JSON columns hold values this code wrote; a shallow check catches a foreign row.
@@ -82,7 +83,8 @@ export interface LedgerStore {
   snapshots(): Map<string, Snapshot>;
   /**
    * Compare-and-set: records the entry only if the target's last entry is still `expectedSeq`
-   * (null: the target has none). Returns the stored entry, or undefined when another process won.
+   * (null: the target has none), and its bot change id is not attributed yet. Returns the stored
+   * entry, or undefined when another process won.
    */
   record(entry: NewLedgerEntry, expectedSeq: number | null): LedgerEntry | undefined;
   /** Entries of a target, oldest first. */
@@ -93,6 +95,11 @@ export interface LedgerStore {
   keys(): string[];
   /** Entries owed to a channel and not posted yet, oldest first. */
   unposted(): LedgerEntry[];
+  /**
+   * Compare-and-set: takes the entry for posting until `until`, unless it was posted or another
+   * process holds it. False: leave it alone.
+   */
+  claimPost(seq: number, now: number, until: number): boolean;
   markPosted(seq: number, ref: MessageRef, at: number): void;
   markPostFailed(seq: number, error: string): void;
 }
@@ -119,7 +126,10 @@ export function createLedgerStore(db: Database.Database): LedgerStore {
     'UPDATE ledger_entries SET posted_at = ?, message_channel = ?, message_ts = ?, post_error = NULL, post_attempts = post_attempts + 1 WHERE seq = ? AND posted_at IS NULL',
   );
   const failed = db.prepare(
-    'UPDATE ledger_entries SET post_error = ?, post_attempts = post_attempts + 1 WHERE seq = ? AND posted_at IS NULL',
+    'UPDATE ledger_entries SET post_error = ?, post_attempts = post_attempts + 1, post_claimed_until = NULL WHERE seq = ? AND posted_at IS NULL',
+  );
+  const claim = db.prepare(
+    'UPDATE ledger_entries SET post_claimed_until = ? WHERE seq = ? AND posted_at IS NULL AND (post_claimed_until IS NULL OR post_claimed_until <= ?)',
   );
 
   const record = db.transaction((entry: NewLedgerEntry, expectedSeq: number | null) => {
@@ -157,7 +167,15 @@ export function createLedgerStore(db: Database.Database): LedgerStore {
       }
       return map;
     },
-    record: (entry, expectedSeq) => record.immediate(entry, expectedSeq),
+    record(entry, expectedSeq) {
+      try {
+        return record.immediate(entry, expectedSeq);
+      } catch (e) {
+        // Another process attributed the same bot change first: its entry stands.
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
+        throw e;
+      }
+    },
     entriesOf: (key) => selectOf.all(key).map(toEntry),
     claimed(changeIds) {
       if (changeIds.length === 0) return new Set();
@@ -172,6 +190,7 @@ export function createLedgerStore(db: Database.Database): LedgerStore {
         (r) => r.target,
       ),
     unposted: () => selectUnposted.all().map(toEntry),
+    claimPost: (seq, now, until) => claim.run(until, seq, now).changes === 1,
     markPosted(seq, ref, at) {
       posted.run(at, ref.channel, ref.ts, seq);
     },

@@ -178,7 +178,9 @@ export const MIGRATIONS: readonly Migration[] = [
     message_channel TEXT,
     message_ts TEXT,
     post_error TEXT,
-    post_attempts INTEGER NOT NULL DEFAULT 0
+    post_attempts INTEGER NOT NULL DEFAULT 0,
+    -- A process posting the entry holds it until then, so two never post it at once.
+    post_claimed_until INTEGER
   );
   CREATE INDEX ledger_entries_target ON ledger_entries (target, seq);
   -- One bot change explains one difference.
