@@ -73,6 +73,7 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
           slackRetries: { retries: 0 },
           approvalWait: { initialDelayMs: 1_000, maxDelayMs: 2_000, timeoutMs: 120_000 },
           approvalExpiryCron: false as const,
+          ledgerCron: false as const,
         }
       : {}),
   });

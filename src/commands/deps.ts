@@ -5,6 +5,7 @@
 import type { ApprovalDesk } from '../approvals/service.js';
 import type { PlanDeps } from '../changes/plan/index.js';
 import type { ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
+import type { LedgerReader } from '../ledger/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { CommandViews } from './views.js';
 
@@ -20,6 +21,8 @@ export interface CommandDeps extends PlanDeps {
   drift?: DriftCommands;
   /** Retraining requests, pending approvals and the audit trail; absent where approvals are not wired. */
   approvals?: ApprovalDesk;
+  /** The ledger of changes, for `/mlops history`; absent where it is not wired. */
+  ledger?: LedgerReader;
 }
 
 /** `/mlops drift`: runs checks now and says what was posted (drift/watch.ts implements it). */

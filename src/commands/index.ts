@@ -19,6 +19,7 @@ import { deployCommand } from './deploy.js';
 import type { CommandDeps } from './deps.js';
 import { driftCommand } from './drift.js';
 import { createHelpCommand, subcommandNamed } from './help.js';
+import { historyCommand } from './history.js';
 import { modelsCommand } from './models.js';
 import { CommandWords, distance, normaliseText, type ParseDefaults } from './parse.js';
 import { promoteCommand } from './promote.js';
@@ -54,6 +55,7 @@ export const SUBCOMMANDS: { readonly [N in Subcommand]: CommandSpec<N> } = {
   retrain: retrainCommand,
   approvals: approvalsCommand,
   audit: auditCommand,
+  history: historyCommand,
   help: createHelpCommand(() => COMMANDS),
 };
 

@@ -8,6 +8,7 @@ import type { ApprovalRequest } from '../approvals/store.js';
 import type { ModelVersionInfo } from '../domain/ports/registry.js';
 import type { Endpoint, EndpointSummary } from '../domain/ports/serving.js';
 import type { Reply, Subcommand } from '../domain/vocabulary.js';
+import type { HistoryView } from '../ledger/types.js';
 
 /** What help says about one subcommand (every spec is one). */
 export interface CommandHelp {
@@ -72,4 +73,6 @@ export interface CommandViews {
   /** The approval requests still pending. */
   approvals(requests: readonly ApprovalRequest[], now: number): Reply;
   audit(items: readonly AuditItem[], options: { now: number; subject?: string }): Reply;
+  /** `/mlops history`: states at a time and the ledger's entries. */
+  history(view: HistoryView): Reply;
 }

@@ -38,6 +38,7 @@ export const ACCESS_SUBCOMMANDS = [
   'retrain',
   'approvals',
   'audit',
+  'history',
 ] as const satisfies readonly Exclude<Subcommand, 'help'>[];
 export type AccessSubcommand = (typeof ACCESS_SUBCOMMANDS)[number];
 

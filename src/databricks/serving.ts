@@ -132,6 +132,7 @@ const listSchema = z.looseObject({
       z.looseObject({
         name: z.string(),
         creator: z.string().optional(),
+        last_updated_timestamp: timestampSchema,
         state: stateSchema,
         config: z.looseObject({ served_entities: z.array(servedEntitySchema).optional() }).optional(),
       }),
@@ -314,6 +315,8 @@ export function createServingClient(http: DatabricksHttp): Serving {
           }),
         };
         if (e.creator) summary.creator = e.creator;
+        const updatedAt = toDate(e.last_updated_timestamp);
+        if (updatedAt) summary.updatedAt = updatedAt;
         return summary;
       });
     },

@@ -118,6 +118,8 @@ export type ParsedCommand =
   | { subcommand: 'approvals' }
   /** The latest changes, optionally of one model or endpoint. */
   | { subcommand: 'audit'; target?: string }
+  /** What an endpoint served or where a model's aliases pointed (now or `at`, ISO text), and who changed it. */
+  | { subcommand: 'history'; target: string; at?: string }
   | MutatingCommand;
 
 export type Subcommand = ParsedCommand['subcommand'];

@@ -189,6 +189,39 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // The ledger of every change (issue #12): what each watched endpoint served and where each alias
+    // pointed, one row per difference seen, the bot's matched to their change ids.
+    name: 'ledger of changes to endpoints and aliases',
+    sql: `
+  CREATE TABLE ledger_entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    target_json TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('baseline', 'bot', 'out_of_band')),
+    change_id TEXT,
+    actor TEXT,
+    facts_json TEXT,
+    at INTEGER NOT NULL,
+    detected_at INTEGER NOT NULL,
+    not_before INTEGER,
+    notify_channel TEXT,
+    posted_at INTEGER,
+    message_channel TEXT,
+    message_ts TEXT,
+    post_error TEXT,
+    post_attempts INTEGER NOT NULL DEFAULT 0,
+    -- A process posting the entry holds it until then, so two never post it at once.
+    post_claimed_until INTEGER
+  );
+  CREATE INDEX ledger_entries_target ON ledger_entries (target, seq);
+  -- One bot change explains one difference.
+  CREATE UNIQUE INDEX ledger_entries_change ON ledger_entries (change_id) WHERE change_id IS NOT NULL;
+  CREATE INDEX ledger_entries_unposted ON ledger_entries (seq) WHERE notify_channel IS NOT NULL AND posted_at IS NULL;
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

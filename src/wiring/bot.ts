@@ -15,6 +15,7 @@ import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
 import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
+import type { LedgerService } from '../ledger/service.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
 import { createAckGate } from '../slack/ack-gate.js';
@@ -56,6 +57,8 @@ export interface BotOptions {
   approvalWait?: BackoffOptions;
   /** When the approval-expiry job runs (node-cron; every minute by default); false: never (tests call it). */
   approvalExpiryCron?: string | false;
+  /** When the ledger tick runs (node-cron; every minute by default); false: never (tests call it). */
+  ledgerCron?: string | false;
   /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
@@ -78,6 +81,8 @@ export interface RunningBot {
   drift?: DriftWatch & { state: DriftStateStore };
   /** This process, as the store lock and the work it owns name it. */
   identity: ProcessIdentity;
+  /** The ledger of changes: `tick(now)` runs one pass. */
+  ledger: LedgerService;
   stop(): Promise<void>;
 }
 
@@ -190,6 +195,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     approvalExpiryCron: options.approvalExpiryCron,
     takeover: { leaseMs, cron: options.store?.takeoverCron },
+    ledgerCron: options.ledgerCron,
   });
   const schedule = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
 
@@ -214,6 +220,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     approvals,
     ...(drift ? { drift } : {}),
     identity: me,
+    ledger: services.ledger,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();

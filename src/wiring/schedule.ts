@@ -1,6 +1,6 @@
 /**
  * The one list of scheduled jobs of a process, for the one scheduler (jobs/schedule.ts): approval
- * expiry and one drift check per monitor. Each job is a function of `now`; scheduling is wiring.
+ * expiry, the ledger tick and one drift check per monitor. Each job is a function of `now`; scheduling is wiring.
  */
 import { runApprovalExpiry } from '../jobs/approval-expiry.js';
 import { runWorkTakeover } from '../jobs/rollout-watch.js';
@@ -16,6 +16,8 @@ export interface ScheduleSettings {
   approvalExpiryCron?: string | false | undefined;
   /** Taking over work whose owner died: the owners' lease, and when (every minute by default; false: never). */
   takeover?: { leaseMs: number; cron?: string | false | undefined } | undefined;
+  /** When the ledger reads what Databricks serves (every minute by default); false: never (tests call it). */
+  ledgerCron?: string | false | undefined;
 }
 
 /** @example startSchedule(scheduledJobs(services, { clock, logger }), logger) */
@@ -70,5 +72,17 @@ export function scheduledJobs(services: Services, s: ScheduleSettings): Schedule
             },
           },
         ];
-  return [...expiry, ...takeovers, ...(services.drift?.jobs ?? [])];
+  const ledger: ScheduledJob[] =
+    s.ledgerCron === false
+      ? []
+      : [
+          {
+            name: 'ledger',
+            cron: s.ledgerCron ?? '* * * * *',
+            run: async () => {
+              await services.ledger.tick(clock.now());
+            },
+          },
+        ];
+  return [...expiry, ...takeovers, ...ledger, ...(services.drift?.jobs ?? [])];
 }

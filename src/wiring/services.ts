@@ -23,10 +23,18 @@ import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import { createDriftStateStore, type DriftStateStore } from '../drift/state-store.js';
 import { createDriftWatch, type DriftSettings, type DriftWatch } from '../drift/watch.js';
 import { runDriftCheck } from '../jobs/drift-check.js';
+import { runLedger } from '../jobs/ledger.js';
+import { createLedgerService, type LedgerService } from '../ledger/service.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
-import { approvalViews, commandViews, driftViews, pipelineViews } from '../slack/blocks/views.js';
+import {
+  approvalViews,
+  commandViews,
+  driftViews,
+  ledgerViews,
+  pipelineViews,
+} from '../slack/blocks/views.js';
 import type { Adapters } from './adapters.js';
 
 export interface ServiceSettings {
@@ -53,6 +61,8 @@ export interface Services {
   approvals: ApprovalService;
   /** The drift watch and its state, when the policy has monitors. */
   drift?: (DriftWatch & { state: DriftStateStore }) | undefined;
+  /** The ledger of every change to the watched endpoints and aliases (its tick is a scheduled job). */
+  ledger: LedgerService;
   /** What the command handlers see; gated changes already route to approval requests. */
   commands: CommandDeps;
 }
@@ -141,6 +151,18 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
       })
     : undefined;
 
+  const ledger = createLedgerService({
+    db,
+    policy,
+    serving,
+    registry,
+    changes: store,
+    messenger: adapters.messenger,
+    views: ledgerViews,
+    logger,
+    runTick: runLedger,
+  });
+
   const commands: CommandDeps = {
     ...planDeps,
     // Gated changes (Production, and what the policy's gates cover) become approval requests.
@@ -149,6 +171,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     clock,
     workspaceHost,
     approvals,
+    ledger,
     ...(watch ? { drift: watch.commands } : {}),
   };
   return {
@@ -157,6 +180,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     pipeline,
     approvals,
     ...(watch && state ? { drift: { ...watch, state } } : {}),
+    ledger,
     commands,
   };
 }

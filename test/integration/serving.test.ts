@@ -211,6 +211,8 @@ describe('list and get', () => {
       updating: false,
       updateState: 'NOT_UPDATING',
       creator: 'modelgate-sandbox@example.com',
+      // The list's last_updated_timestamp: the ledger's cheap sign that an endpoint changed.
+      updatedAt: new Date(twin.state.endpoints.get('churn-listed')!.last_updated_timestamp),
       servedVersions: [{ name: 'churn_model-3', modelName: MODEL, modelVersion: '3' }],
     });
   });

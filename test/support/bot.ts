@@ -105,6 +105,8 @@ export async function startBotOnTwins(
       // Approved executions poll quickly; expiry runs only when a test calls the job with its own `now`.
       approvalWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },
       approvalExpiryCron: false,
+      // The ledger ticks only when a test calls bot.ledger.tick(now), so call counts stay exact.
+      ledgerCron: false,
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();

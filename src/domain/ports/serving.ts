@@ -72,6 +72,8 @@ export interface EndpointSummary {
   updating: boolean;
   updateState: UpdateState;
   creator?: string;
+  /** When a user last changed the endpoint (`last_updated_timestamp`); a cheap sign that it changed. */
+  updatedAt?: Date;
   servedVersions: Array<Pick<ServedVersion, 'name' | 'modelName' | 'modelVersion'>>;
 }
 

@@ -37,6 +37,7 @@ import {
 import { buildEndpointListReply } from './endpoint-list.js';
 import { describeError } from './errors.js';
 import { buildHelpReply, buildSubcommandHelpReply } from './help.js';
+import { buildHistoryReply } from './ledger.js';
 import { buildModelsReply } from './models.js';
 import { buildPlanReply } from './plan.js';
 import { buildApplyingReply, buildProgressMessage } from './progress.js';
@@ -90,4 +91,7 @@ export const commandViews: CommandViews = {
   query: buildQueryReply,
   approvals: buildApprovalsListReply,
   audit: buildAuditReply,
+  history: buildHistoryReply,
 };
+
+export { ledgerViews } from './ledger.js';
