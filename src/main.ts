@@ -9,7 +9,6 @@ import { loadConfig } from './config/load.js';
 import { createTokenProvider } from './databricks/auth.js';
 import { warehouseHttpPath } from './databricks/warehouse.js';
 import { createLogger } from './lib/logger.js';
-import { startSandbox } from './sandbox/start.js';
 import { type RunningBot, startBot } from './wiring/bot.js';
 
 let loaded: ReturnType<typeof loadConfig>;
@@ -26,6 +25,8 @@ logger.info(describeConfig(config));
 
 let stop: () => Promise<void>;
 if (config.slack.mode === 'sandbox' || !config.databricks) {
+  // Loaded only here: the twins bring DuckDB, Thrift and Arrow (tens of MB) that production never needs.
+  const { startSandbox } = await import('./sandbox/start.js');
   const sandbox = await startSandbox(config, policy, logger);
   console.log(sandbox.banner);
   stop = sandbox.stop;
