@@ -8,8 +8,9 @@ import { describeConfig, formatConfigError } from './config/env.js';
 import { loadConfig } from './config/load.js';
 import { createTokenProvider } from './databricks/auth.js';
 import { warehouseHttpPath } from './databricks/warehouse.js';
+import { isUserError } from './domain/errors.js';
 import { createLogger } from './lib/logger.js';
-import { startSandbox } from './sandbox/start.js';
+import { describeError } from './slack/blocks/errors.js';
 import { StoreLockedError } from './storage/process-lock.js';
 import { type RunningBot, startBot } from './wiring/bot.js';
 
@@ -28,6 +29,8 @@ logger.info(describeConfig(config));
 let stop: () => Promise<void> = async () => {};
 try {
   if (config.slack.mode === 'sandbox' || !config.databricks) {
+    // Loaded only here: the twins bring DuckDB, Thrift and Arrow (tens of MB) that production never needs.
+    const { startSandbox } = await import('./sandbox/start.js');
     const sandbox = await startSandbox(config, policy, logger);
     console.log(sandbox.banner);
     stop = sandbox.stop;
@@ -58,9 +61,15 @@ try {
     stop = bot.stop;
   }
 } catch (e) {
-  // A store held by another live process: who holds it and what to do, not a stack trace.
-  if (!(e instanceof StoreLockedError)) throw e;
-  console.error(e.message);
+  // A store held by another live process, or a setting the adapters refuse: what and how to fix,
+  // not a stack trace.
+  if (e instanceof StoreLockedError) {
+    console.error(e.message);
+    process.exit(1);
+  }
+  if (!isUserError(e)) throw e;
+  const words = describeError(e);
+  console.error(`modelgate cannot start: ${words.text}${words.hint ? `\n${words.hint}` : ''}`);
   process.exit(1);
 }
 

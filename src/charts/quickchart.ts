@@ -9,15 +9,28 @@
  * - The POSTs are the bot's own `fetch` calls with a timeout (quickchart-js's own have none, and
  *   `getShortUrl()` cannot be pointed at any host but quickchart.io).
  */
-import quickChartModule from 'quickchart-js';
+import { createRequire } from 'node:module';
+import type quickChartModule from 'quickchart-js';
 import { UserError } from '../domain/errors.js';
 import { CHART_SIZE, type ChartRenderer, type RenderedChart } from './renderer.js';
 import type { DriftChartConfig } from './spec.js';
 
 // quickchart-js ships CommonJS-style typings: under NodeNext its default import is typed as the module,
-// while at run time (its ESM build) it is the class itself.
-const QuickChart = quickChartModule as unknown as (typeof quickChartModule)['default'];
-type QuickChart = InstanceType<typeof QuickChart>;
+// while at run time (its CommonJS build's module.exports) it is the class itself.
+type QuickChartClass = (typeof quickChartModule)['default'];
+type QuickChart = InstanceType<QuickChartClass>;
+
+let quickChartClass: QuickChartClass | undefined;
+
+/**
+ * quickchart-js, loaded on the first chart: it pulls in cross-fetch, node-fetch and whatwg-url at load
+ * (a few MB resident) although we only use its URL and body builders. `require`, since building a URL
+ * is synchronous.
+ */
+function loadQuickChart(): QuickChartClass {
+  quickChartClass ??= createRequire(import.meta.url)('quickchart-js') as QuickChartClass;
+  return quickChartClass;
+}
 
 export const DEFAULT_QUICKCHART_HOST = 'https://quickchart.io';
 /** Slack's limit for `image_url`. */
@@ -41,6 +54,7 @@ export function quickChartFor(
   options: Pick<QuickChartRendererOptions, 'host' | 'width' | 'height'> = {},
 ): QuickChart {
   const base = new URL(options.host ?? DEFAULT_QUICKCHART_HOST);
+  const QuickChart = loadQuickChart();
   return new QuickChart()
     .setConfig(JSON.stringify(config))
     .setWidth(options.width ?? CHART_SIZE.width)

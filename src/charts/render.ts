@@ -7,11 +7,36 @@
  * present on the project's machines), else any system font Skia finds. `fontPath` names another TTF.
  */
 import { existsSync } from 'node:fs';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
-import { Chart, type ChartConfiguration, type Plugin, registerables } from 'chart.js';
-import annotationPlugin from 'chartjs-plugin-annotation';
+import { createRequire } from 'node:module';
+import type { ChartConfiguration, Plugin } from 'chart.js';
 import { CHART_SIZE, type ChartRenderer } from './renderer.js';
 import type { DriftChartConfig } from './spec.js';
+
+interface Drawing {
+  canvas: typeof import('@napi-rs/canvas');
+  chartjs: typeof import('chart.js');
+}
+
+let drawing: Drawing | undefined;
+
+/**
+ * The canvas (Skia, about 20 MB resident) and Chart.js, loaded on the first chart drawn: a bot whose
+ * charts go to QuickChart never pays for them. `require`, not `import()`, because drawing is
+ * synchronous; all three packages ship CommonJS builds, and this file is the only one that loads
+ * chart.js at run time (spec.ts imports its types only), so plugin and chart share one Chart.js.
+ */
+function loadDrawing(): Drawing {
+  if (!drawing) {
+    const require = createRequire(import.meta.url);
+    const chartjs = require('chart.js') as Drawing['chartjs'];
+    // Its CommonJS build exports the plugin itself; the type also brings in its `annotation` options.
+    const annotation =
+      require('chartjs-plugin-annotation') as typeof import('chartjs-plugin-annotation')['default'];
+    chartjs.Chart.register(...chartjs.registerables, annotation);
+    drawing = { canvas: require('@napi-rs/canvas') as Drawing['canvas'], chartjs };
+  }
+  return drawing;
+}
 
 const FONT_CANDIDATES = [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
@@ -19,20 +44,19 @@ const FONT_CANDIDATES = [
   '/usr/share/fonts/TTF/DejaVuSans.ttf',
 ];
 
-let registered = false;
 let fontFamily: string | undefined;
 
-function setUp(fontPath: string | undefined): void {
-  if (!registered) {
-    Chart.register(...registerables, annotationPlugin);
-    registered = true;
-  }
+function setUp(fontPath: string | undefined): Drawing {
+  const d = loadDrawing();
+  const { GlobalFonts } = d.canvas;
+  const { Chart } = d.chartjs;
   if (fontFamily === undefined) {
     const path = fontPath ?? FONT_CANDIDATES.find((p) => existsSync(p));
     const family = 'modelgate-chart-sans';
     fontFamily = path && GlobalFonts.registerFromPath(path, family) ? family : 'sans-serif';
     Chart.defaults.font.family = fontFamily;
   }
+  return d;
 }
 
 /** Paints the background: a canvas is transparent otherwise, which Slack shows on dark themes as black. */
@@ -60,12 +84,13 @@ export interface LocalRendererOptions {
  * @example const png = renderChartPng(buildDriftChart(input)); // Buffer starting with \x89PNG
  */
 export function renderChartPng(config: DriftChartConfig, options: LocalRendererOptions = {}): Buffer {
-  setUp(options.fontPath);
+  const { canvas: skia, chartjs } = setUp(options.fontPath);
+  const { Chart } = chartjs;
   const width = options.width ?? CHART_SIZE.width;
   const height = options.height ?? CHART_SIZE.height;
-  const canvas = createCanvas(width, height);
+  const canvas = skia.createCanvas(width, height);
   // Chart.js draws on any 2D context; in Node it uses its DOM-less BasicPlatform.
-  const context = canvas.getContext('2d') as unknown as ConstructorParameters<typeof Chart>[0];
+  const context = canvas.getContext('2d') as unknown as ConstructorParameters<typeof chartjs.Chart>[0];
   const copy = structuredClone(config) as ChartConfiguration<'line', Array<number | null>, string>;
   // In-process drawing: no animation frames, and the canvas size as given (no DOM to resize against).
   const chart = new Chart(context, {

@@ -10,8 +10,10 @@
  *   when the caller gives up, the statement is cancelled on the warehouse.
  * - Auth shares the REST client's TokenProvider, so one token cache serves both.
  * - Driver telemetry is off unless the configuration turns it on; driver log lines go to `onLog` or nowhere.
+ * - The driver (about 20 MB resident with its Thrift and Arrow code) is loaded on the first query, so a
+ *   bot with no warehouse, or one that has not queried yet, does not carry it.
  */
-import { auth, DBSQLClient, DBSQLParameter, DBSQLParameterType, type LogLevel } from '@databricks/sql';
+import type { DBSQLClient, LogLevel } from '@databricks/sql';
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
 import {
@@ -89,14 +91,26 @@ export function parseWarehouseHost(host: string): { hostname: string; port: numb
   return { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 443 };
 }
 
+type Driver = typeof import('@databricks/sql');
+let driverModule: Promise<Driver> | undefined;
+
+/** The driver, imported once on first use. */
+function loadDriver(): Promise<Driver> {
+  driverModule ??= import('@databricks/sql');
+  return driverModule;
+}
+
 type SqlSession = Awaited<ReturnType<DBSQLClient['openSession']>>;
 type SqlOperation = Awaited<ReturnType<SqlSession['executeStatement']>>;
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-type DriverParam = string | number | bigint | boolean | Date | null | DBSQLParameter;
+type DriverParam = string | number | bigint | boolean | Date | null | InstanceType<Driver['DBSQLParameter']>;
 
-function toDriverParams(params: Record<string, ParamValue>): Record<string, DriverParam> {
+function toDriverParams(
+  params: Record<string, ParamValue>,
+  { DBSQLParameter, DBSQLParameterType }: Driver,
+): Record<string, DriverParam> {
   const out: Record<string, DriverParam> = {};
   for (const [name, value] of Object.entries(params)) {
     if (!PARAM_NAME.test(name)) {
@@ -147,6 +161,7 @@ export function createDatabricksWarehouse(options: WarehouseOptions): Warehouse 
 
   function connect(): Promise<DBSQLClient> {
     client ??= (async () => {
+      const { DBSQLClient, auth } = await loadDriver();
       const c = new DBSQLClient({
         logger: { log: (level: LogLevel, message: string) => log(level, message) },
       });
@@ -267,7 +282,7 @@ export function createDatabricksWarehouse(options: WarehouseOptions): Warehouse 
       if (closed) {
         throw new WarehouseError('connection', { variant: 'closed' });
       }
-      const driverParams = toDriverParams(params);
+      const driverParams = toDriverParams(params, await loadDriver());
       const timeoutMs = opts.timeoutMs ?? config.statementTimeoutSeconds * 1000 + 10_000;
       const { stop, dispose } = deadline(timeoutMs, opts.signal);
       let operation: SqlOperation | undefined;
