@@ -12,6 +12,7 @@ import {
   type ErrorWords,
   type UserError,
 } from '../../domain/errors.js';
+import { escapeOnce } from './format.js';
 
 type Wording = { [C in ErrorCode]: (d: ErrorDetails<C>) => ErrorWords };
 
@@ -537,7 +538,23 @@ const WORDING: Wording = {
 };
 
 /**
+ * Every string in an error's details escaped for mrkdwn. Details hold what users typed and what
+ * services sent (names, relayed messages), so none of it may come back as a live mention, broadcast
+ * or link; the words around them are ours and keep their mentions (escapeKeepingLinks).
+ */
+function escapedDetails(value: unknown): unknown {
+  if (typeof value === 'string') return escapeOnce(value);
+  if (Array.isArray(value)) return value.map(escapedDetails);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapedDetails(v)]));
+  }
+  return value;
+}
+
+/**
  * What a UserError says to a user: its sentence and, when there is one, a hint saying what to do.
+ * The words are mrkdwn-safe: every detail in them is escaped, so a name typed as `<!channel>`
+ * shows as text (render them with escapeKeepingLinks, which leaves the escapes as they are).
  *
  * @example describeError(new UserError('endpoint_not_found', { endpoint: 'churn' }))
  * // { text: 'No serving endpoint called "churn".', hint: 'Run `/mlops status` to list the endpoints, or check the spelling.' }
@@ -552,5 +569,5 @@ export function describeError(e: UserError): ErrorWords {
  * @example wordsOfCoded({ code: 'endpoint_not_found', details: { endpoint: 'churn' } }).text // 'No serving endpoint called "churn".'
  */
 export function wordsOfCoded(coded: CodedDetails): ErrorWords {
-  return (WORDING[coded.code] as (d: unknown) => ErrorWords)(coded.details);
+  return (WORDING[coded.code] as (d: unknown) => ErrorWords)(escapedDetails(coded.details));
 }
