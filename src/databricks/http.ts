@@ -9,6 +9,7 @@ import {
 } from '../domain/ports/databricks-errors.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
+import { redactDeep, redactSecrets } from './redact.js';
 
 export {
   DatabricksApiError,
@@ -104,6 +105,9 @@ export function parseErrorResponse(
     // Proxies answer with HTML; keep the status-derived code and a short text.
     if (/<html/i.test(text)) message = `HTTP ${status} from a gateway in front of the workspace`;
   }
+  // Messages may echo what the call carried (a signed URL, a header): no secret gets further.
+  message = redactSecrets(message);
+  details = redactDeep(details);
   const requestId = headers.get('x-request-id') ?? headers.get('x-databricks-request-id') ?? undefined;
   return new DatabricksApiError(
     status,
