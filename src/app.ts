@@ -17,6 +17,7 @@ import type { DriftAlertActions } from './drift/alert-actions.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
 import type { AckGate } from './slack/ack-gate.js';
+import { buildBusyReply } from './slack/blocks/busy.js';
 import type { Directory } from './slack/directory.js';
 import { channelOf, clickerOf, createAuthorise, createGuard, sendReply } from './slack/listener-kit.js';
 import type { ActionTable } from './slack/listeners/actions.js';
@@ -48,6 +49,8 @@ export interface AppDeps {
   approvalSlots?: number;
   /** Acks first: requests not yet answered hold back post-ack work (HTTP mode; wiring watches the server). */
   ackGate?: AckGate;
+  /** How much acknowledged work may wait per lane; past it, more gets a busy reply (default 200). */
+  queueLimit?: number;
 }
 
 /**
@@ -57,13 +60,21 @@ export interface AppDeps {
  */
 export function createApp(app: App, deps: AppDeps): App {
   const { policy, logger } = deps;
-  const gated = deps.ackGate ? { gate: deps.ackGate } : {};
+  const gated = {
+    ...(deps.ackGate ? { gate: deps.ackGate } : {}),
+    ...(deps.queueLimit !== undefined ? { queueLimit: deps.queueLimit } : {}),
+  };
   const lanes = {
     default: createSlowLane(deps.slowWorkSlots ?? 8, gated),
     approvals: createSlowLane(deps.approvalSlots ?? 2, gated),
   };
   const guarded = createGuard(logger, deps.correlationId ?? newCorrelationId);
   const send = (respond: RespondFn, reply: Reply, what: string) => sendReply(respond, reply, what, logger);
+  // Work the lane has no room for is answered at once and never run.
+  const shed = (respond: RespondFn, kind: 'command' | 'click', what: string) => async () => {
+    logger.warn(`busy: shed ${what}, the queue is full`);
+    await send(respond, buildBusyReply(kind), what);
+  };
   // Channel and policy rights, checked on every command and every click.
   const authorise = createAuthorise(policy, deps.directory);
 
@@ -75,14 +86,17 @@ export function createApp(app: App, deps: AppDeps): App {
       channelName: command.channel_name,
       triggerId: command.trigger_id,
     };
-    await lanes.default.run(async () => {
-      const reply = await guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
-        const parsed = parseCommand(command.text, policy.defaults);
-        await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
-        return dispatch(parsed, deps.commands, actor, origin);
-      });
-      await send(respond, reply, SLASH_COMMAND);
-    });
+    await lanes.default.run(
+      async () => {
+        const reply = await guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
+          const parsed = parseCommand(command.text, policy.defaults);
+          await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
+          return dispatch(parsed, deps.commands, actor, origin);
+        });
+        await send(respond, reply, SLASH_COMMAND);
+      },
+      shed(respond, 'command', SLASH_COMMAND),
+    );
   });
 
   const actions: ActionTable = {
@@ -96,17 +110,20 @@ export function createApp(app: App, deps: AppDeps): App {
     const handler = actions[action.action_id];
     // Link buttons and inputs send actions too; acknowledging them is all they need.
     if (!handler) return;
-    await lanes[handler.lane].run(async () => {
-      const what = `${action.action_id} button`;
-      const click = {
-        actor: clickerOf(body),
-        channelId: channelOf(body),
-        value: 'value' in action && typeof action.value === 'string' ? action.value : '',
-        body,
-      };
-      const reply = await guarded(what, () => handler.handle(click));
-      await send(respond, reply, what);
-    });
+    await lanes[handler.lane].run(
+      async () => {
+        const what = `${action.action_id} button`;
+        const click = {
+          actor: clickerOf(body),
+          channelId: channelOf(body),
+          value: 'value' in action && typeof action.value === 'string' ? action.value : '',
+          body,
+        };
+        const reply = await guarded(what, () => handler.handle(click));
+        await send(respond, reply, what);
+      },
+      shed(respond, 'click', `${action.action_id} button`),
+    );
   });
 
   app.error(async (err) => {

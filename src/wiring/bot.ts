@@ -46,6 +46,8 @@ export interface BotOptions {
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
   drift?: DriftSettings;
+  /** How much acknowledged work may wait per lane before more gets a busy reply (default 200). */
+  queueLimit?: number;
 }
 
 export interface RunningBot {
@@ -108,6 +110,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     approvals,
     drift,
+    ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
   });
 
   await runRolloutWatch(
@@ -144,7 +147,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ackGate.watch(server);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : slack.port;
-    eventsUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/slack/events`;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    eventsUrl = `http://${shown}:${port}/slack/events`;
   } else {
     await adapters.app.start();
   }

@@ -60,6 +60,8 @@ export async function startBotOnTwins(
     drift?: DriftSettings;
     /** The Slack twin's seed (e.g. more approvers); defaults to the demo workspace. */
     slackSeed?: SlackSeed;
+    /** How much acknowledged work may wait per lane (the bot's default otherwise). */
+    queueLimit?: number;
   } = {},
 ): Promise<BotOnTwins> {
   const slack = await startSlackTwin(options.slackSeed ? { seed: options.slackSeed } : {});
@@ -98,6 +100,7 @@ export async function startBotOnTwins(
       // Approved executions poll quickly; expiry runs only when a test calls the job with its own `now`.
       approvalWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },
       approvalExpiryCron: false,
+      ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();
