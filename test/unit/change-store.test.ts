@@ -9,6 +9,7 @@ import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type { DeployCommand, PromoteCommand } from '../../src/domain/vocabulary.js';
 import { simulatedClock } from '../../src/lib/clock.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { MIGRATIONS } from '../../src/storage/migrations.js';
 
 const MODEL = 'acme.mlops.churn_model';
 
@@ -121,7 +122,7 @@ describe('the change store', () => {
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     // One list for the whole file (storage/migrations.ts): 1 changes and audit; 2 approval requests
     // and votes; 3 the drift state.
-    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 3 });
+    expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: MIGRATIONS.length });
     raw.close();
   });
 
