@@ -39,6 +39,7 @@ const MARKUP: Array<{ name: string; typed: string; want?: string }> = [
   { name: 'a user mention', typed: '<@U0VICTIM>', want: '&lt;@U0VICTIM&gt;' },
   { name: 'a channel link', typed: '<#C0SECRET|secret>', want: '&lt;#C0SECRET|secret&gt;' },
   { name: 'a date token', typed: '<!date^1392734382^{date}|x>', want: '&lt;!date^1392734382^{date}|x&gt;' },
+  { name: 'a word in angle brackets', typed: '<endpoint>', want: '&lt;endpoint&gt;' },
   // Shown as typed or as its entities, depending on the surface; never as a raw token.
   { name: 'markup already escaped once', typed: '&lt;!here&gt;' },
 ];
