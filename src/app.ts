@@ -19,6 +19,7 @@ import { observeCalls } from './lib/call-observer.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
 import type { AckGate } from './slack/ack-gate.js';
+import { buildBusyReply } from './slack/blocks/busy.js';
 import type { Directory } from './slack/directory.js';
 import {
   channelOf,
@@ -60,6 +61,8 @@ export interface AppDeps {
   ackGate?: AckGate;
   /** How long a command's Databricks call retries before the user is told (default 1 s). */
   retryNoticeDelayMs?: number;
+  /** How much acknowledged work may wait per lane; past it, more gets a busy reply (default 200). */
+  queueLimit?: number;
 }
 
 /**
@@ -69,7 +72,10 @@ export interface AppDeps {
  */
 export function createApp(app: App, deps: AppDeps): App {
   const { policy, logger } = deps;
-  const gated = deps.ackGate ? { gate: deps.ackGate } : {};
+  const gated = {
+    ...(deps.ackGate ? { gate: deps.ackGate } : {}),
+    ...(deps.queueLimit !== undefined ? { queueLimit: deps.queueLimit } : {}),
+  };
   const lanes = {
     default: createSlowLane(deps.slowWorkSlots ?? 8, gated),
     approvals: createSlowLane(deps.approvalSlots ?? 2, gated),
@@ -83,6 +89,11 @@ export function createApp(app: App, deps: AppDeps): App {
       }),
     );
   const send = (respond: RespondFn, reply: Reply, what: string) => sendReply(respond, reply, what, logger);
+  // Work the lane has no room for is answered at once and never run.
+  const shed = (respond: RespondFn, kind: 'command' | 'click', what: string) => async () => {
+    logger.warn(`busy: shed ${what}, the queue is full`);
+    await send(respond, buildBusyReply(kind), what);
+  };
   // Channel and policy rights, checked on every command and every click.
   const authorise = createAuthorise(policy, deps.directory);
 
@@ -94,21 +105,24 @@ export function createApp(app: App, deps: AppDeps): App {
       channelName: command.channel_name,
       triggerId: command.trigger_id,
     };
-    await lanes.default.run(async () => {
-      // Retries of Databricks calls inside the command are told to the user while they last.
-      const notice = createRetryNotice(respond, {
-        logger,
-        ...(deps.retryNoticeDelayMs !== undefined ? { delayMs: deps.retryNoticeDelayMs } : {}),
-      });
-      const reply = await observeCalls(notice, () =>
-        guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
-          const parsed = parseCommand(command.text, policy.defaults);
-          await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
-          return dispatch(parsed, deps.commands, actor, origin);
-        }),
-      );
-      await send(respond, await notice.settle(reply), SLASH_COMMAND);
-    });
+    await lanes.default.run(
+      async () => {
+        // Retries of Databricks calls inside the command are told to the user while they last.
+        const notice = createRetryNotice(respond, {
+          logger,
+          ...(deps.retryNoticeDelayMs !== undefined ? { delayMs: deps.retryNoticeDelayMs } : {}),
+        });
+        const reply = await observeCalls(notice, () =>
+          guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
+            const parsed = parseCommand(command.text, policy.defaults);
+            await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
+            return dispatch(parsed, deps.commands, actor, origin);
+          }),
+        );
+        await send(respond, await notice.settle(reply), SLASH_COMMAND);
+      },
+      shed(respond, 'command', SLASH_COMMAND),
+    );
   });
 
   const actions: ActionTable = {
@@ -122,17 +136,20 @@ export function createApp(app: App, deps: AppDeps): App {
     const handler = actions[action.action_id];
     // Link buttons and inputs send actions too; acknowledging them is all they need.
     if (!handler) return;
-    await lanes[handler.lane].run(async () => {
-      const what = `${action.action_id} button`;
-      const click = {
-        actor: clickerOf(body),
-        channelId: channelOf(body),
-        value: 'value' in action && typeof action.value === 'string' ? action.value : '',
-        body,
-      };
-      const reply = await guarded(what, () => handler.handle(click));
-      await send(respond, reply, what);
-    });
+    await lanes[handler.lane].run(
+      async () => {
+        const what = `${action.action_id} button`;
+        const click = {
+          actor: clickerOf(body),
+          channelId: channelOf(body),
+          value: 'value' in action && typeof action.value === 'string' ? action.value : '',
+          body,
+        };
+        const reply = await guarded(what, () => handler.handle(click));
+        await send(respond, reply, what);
+      },
+      shed(respond, 'click', `${action.action_id} button`),
+    );
   });
 
   app.error(async (err) => {

@@ -38,7 +38,11 @@ try {
     const { host, auth } = config.databricks;
     const bot: RunningBot = await startBot({
       policy,
-      slack: config.slack.mode === 'http' ? { ...config.slack, port: config.port } : config.slack,
+      slack:
+        config.slack.mode === 'http'
+          ? { ...config.slack, port: config.port, host: config.host }
+          : config.slack,
+      queueLimit: config.queueLimit,
       databricks: { host, tokens: createTokenProvider(host, auth) },
       dbPath: config.dbPath,
       store: { waitMs: config.storeWaitMs },

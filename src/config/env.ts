@@ -32,6 +32,13 @@ export interface AppConfig {
   slack: SlackSettings;
   /** HTTP mode: where Bolt listens. Sandbox: the console. Socket Mode: health routes, if any. */
   port: number;
+  /**
+   * The interface the HTTP listener binds (HOST): 0.0.0.0 in HTTP mode, 127.0.0.1 in the sandbox
+   * (loopback only) unless set.
+   */
+  host: string;
+  /** How much acknowledged work may wait per lane before more is shed with a busy reply. */
+  queueLimit: number;
   /** Undefined when no Databricks setting exists at all: the local workspace twin is used. */
   databricks: DatabricksConnection | undefined;
   /** The policy file (YAML). */
@@ -49,6 +56,9 @@ export const DEFAULT_DB_PATH = '.data/modelgate.db';
 export const DEFAULT_PORT = 3000;
 /** Longer than the 30 s lease, so a process killed just before is taken over within the wait. */
 export const DEFAULT_STORE_WAIT_SECONDS = 45;
+export const DEFAULT_HTTP_HOST = '0.0.0.0';
+export const SANDBOX_HOST = '127.0.0.1';
+export const DEFAULT_QUEUE_LIMIT = 200;
 
 /** Empty or blank means unset, as in t3-env's `emptyStringAsUndefined`. */
 const optional = z
@@ -63,7 +73,9 @@ export const envSchema = z.object({
   SLACK_SIGNING_SECRET: optional,
   SLACK_API_URL: optional,
   PORT: optional,
+  HOST: optional,
   MODELGATE_CONFIG: optional,
+  MODELGATE_QUEUE_LIMIT: optional,
   MODELGATE_DB: optional,
   MODELGATE_STORE_WAIT_SECONDS: optional,
   LOG_LEVEL: optional,
@@ -217,6 +229,44 @@ function storeWaitMs(value: string | undefined, issues: ConfigIssue[]): number {
   return Number(value) * 1000;
 }
 
+/** A host name (RFC 1123 labels) or an IP address: what HOST may hold. */
+const hostSchema = z.union([
+  z.ipv4(),
+  z.ipv6(),
+  z
+    .string()
+    .max(253)
+    .regex(
+      /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+    ),
+]);
+
+function host(value: string | undefined, slack: SlackSettings | undefined, issues: ConfigIssue[]): string {
+  const fallback = slack?.mode === 'sandbox' ? SANDBOX_HOST : DEFAULT_HTTP_HOST;
+  if (value === undefined) return fallback;
+  if (hostSchema.safeParse(value).success) return value;
+  issues.push({
+    key: 'HOST',
+    problem: `"${value}" is not an IP address or host name`,
+    fix: `set HOST to the interface to listen on, e.g. 127.0.0.1 or 0.0.0.0 (or :: for IPv6), or unset it for ${fallback}`,
+  });
+  return fallback;
+}
+
+const queueLimitSchema = z.coerce.number().int().min(0).max(100_000);
+
+function queueLimit(value: string | undefined, issues: ConfigIssue[]): number {
+  if (value === undefined) return DEFAULT_QUEUE_LIMIT;
+  const parsed = /^\d+$/.test(value) ? queueLimitSchema.safeParse(value) : undefined;
+  if (parsed?.success) return parsed.data;
+  issues.push({
+    key: 'MODELGATE_QUEUE_LIMIT',
+    problem: `"${value}" is not a whole number from 0 to 100000`,
+    fix: `set it to how many commands and clicks may wait for the bot at once, or unset it for ${DEFAULT_QUEUE_LIMIT}`,
+  });
+  return DEFAULT_QUEUE_LIMIT;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function logLevel(value: string | undefined, issues: ConfigIssue[]): LogLevel {
@@ -265,6 +315,8 @@ export function parseEnv(env: Record<string, string | undefined>, options: Resol
   }
   const config = {
     port: port(raw.PORT, issues),
+    host: host(raw.HOST, slack, issues),
+    queueLimit: queueLimit(raw.MODELGATE_QUEUE_LIMIT, issues),
     logLevel: logLevel(raw.LOG_LEVEL, issues),
     dbPath: raw.MODELGATE_DB ?? DEFAULT_DB_PATH,
     storeWaitMs: storeWaitMs(raw.MODELGATE_STORE_WAIT_SECONDS, issues),
@@ -294,7 +346,7 @@ export function describeConfig(config: AppConfig): string {
   const slack =
     config.slack.mode === 'sandbox'
       ? 'sandbox (local Slack twin)'
-      : `${config.slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode on port ${config.port}`}${
+      : `${config.slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode on ${config.host}:${config.port}`}${
           config.slack.apiUrl ? ` via ${config.slack.apiUrl}` : ''
         }`;
   const db = config.databricks;

@@ -11,6 +11,7 @@ import {
 import { reportRetry } from '../lib/call-observer.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
+import { redactDeep, redactSecrets } from './redact.js';
 
 export {
   DatabricksApiError,
@@ -112,6 +113,9 @@ export function parseErrorResponse(
       message = `HTTP ${status} from a gateway in front of the workspace`;
     }
   }
+  // Messages may echo what the call carried (a signed URL, a header): no secret gets further.
+  message = redactSecrets(message);
+  details = redactDeep(details);
   const requestId = headers.get('x-request-id') ?? headers.get('x-databricks-request-id') ?? undefined;
   return new DatabricksApiError(
     status,

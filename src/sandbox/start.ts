@@ -89,11 +89,12 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
             signingSecret,
             apiUrl: slack!.apiUrl,
             port: 0,
-            host: '127.0.0.1',
+            host: config.host,
           }
         : config.slack.mode === 'http'
-          ? { ...config.slack, port: config.port }
+          ? { ...config.slack, port: config.port, host: config.host }
           : config.slack,
+    queueLimit: config.queueLimit,
     databricks: { host, tokens },
     dbPath,
     logger,

@@ -16,6 +16,7 @@ import {
   StoreLockedError,
   takeProcessLock,
 } from './process-lock.js';
+import { checkStoreHistory, readMarker, recordOpening, writeMarker } from './store-identity.js';
 
 /** The open connection the stores take. */
 export type SqliteDatabase = Database.Database;
@@ -23,7 +24,8 @@ export type SqliteDatabase = Database.Database;
 /**
  * Opens (creating it and its folder if needed) the database at `path` and migrates it to the latest
  * schema; `:memory:` gives a throwaway one. Throws a SchemaTooNewError, changing no table, when a newer
- * modelgate wrote the file.
+ * modelgate wrote the file, and a StoreHistoryLostError when the file has lost writes the bot made
+ * (its WAL deleted, the file replaced): see store-identity.ts.
  *
  * @example
  * const db = openDatabase(config.dbPath);
@@ -48,7 +50,22 @@ function openWith(path: string, setUp: (db: SqliteDatabase) => void): SqliteData
     db.pragma('foreign_keys = ON');
     // Another process (the doctor, a second connection of a test) may hold a write lock for a moment.
     db.pragma('busy_timeout = 5000');
-    setUp(db);
+    const file = path !== ':memory:' && path !== '';
+    if (!file) {
+      setUp(db);
+      return db;
+    }
+    // The history check sees the file as it was found; the check, the set-up (migrations, the
+    // lock) and this start's count commit together, and the marker follows once they have.
+    const marker = readMarker(path);
+    const opened = db
+      .transaction(() => {
+        checkStoreHistory(db, path, marker);
+        setUp(db);
+        return recordOpening(db, new Date());
+      })
+      .immediate();
+    writeMarker(path, opened);
   } catch (e) {
     db.close();
     throw e;

@@ -222,6 +222,19 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX ledger_entries_unposted ON ledger_entries (seq) WHERE notify_channel IS NOT NULL AND posted_at IS NULL;
   `,
   },
+  {
+    // Issue #12, the store's history marker (storage/store-identity.ts): one row, written with the
+    // table; `opened` counts the starts, and the marker file beside the database repeats both.
+    name: 'the store identity that tells a new store from one that lost its history',
+    sql: `
+  CREATE TABLE store_identity (
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    opened INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO store_identity (id, created_at) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -28,6 +28,7 @@ import type { Logger } from '../lib/logger.js';
 import { createDirectory, type Directory } from '../slack/directory.js';
 import { createSlackMessenger } from '../slack/messenger.js';
 import { createSlackDriftPublisher } from '../slack/publisher.js';
+import { isSkewedRequest } from '../slack/request-age.js';
 import {
   type OwnedDatabaseOptions,
   openDatabase,
@@ -118,7 +119,10 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     slack.mode === 'http'
       ? new App({
           ...common,
-          receiver: new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
+          receiver: refuseSkewedRequests(
+            new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
+            logger,
+          ),
         })
       : new App({ ...common, appToken: slack.appToken, socketMode: true });
   await app.init();
@@ -151,6 +155,24 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     db,
     lock: owned?.lock,
   };
+}
+
+/**
+ * Answers 401 to a request stamped more than 5 minutes from now in either direction, before Bolt
+ * reads it (Bolt refuses only old ones). Slack's clock is the wall clock, hence Date.now and not
+ * the bot's clock, which tests move at will.
+ */
+function refuseSkewedRequests(receiver: HTTPReceiver, logger: Logger): HTTPReceiver {
+  const listener = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    if (isSkewedRequest(req.headers['x-slack-request-timestamp'], Date.now())) {
+      logger.warn('refused a Slack request whose timestamp is more than 5 minutes from now');
+      res.writeHead(401).end();
+      return;
+    }
+    listener(req, res);
+  };
+  return receiver;
 }
 
 /** Bolt wants a logger it can configure; ours has a fixed level, so the setters are no-ops. */

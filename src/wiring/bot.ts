@@ -65,6 +65,8 @@ export interface BotOptions {
   drift?: DriftSettings;
   /** The store lock and the leases of owned work. */
   store?: StoreOwnershipOptions;
+  /** How much acknowledged work may wait per lane before more gets a busy reply (default 200). */
+  queueLimit?: number;
 }
 
 export interface RunningBot {
@@ -164,6 +166,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     approvals,
     drift,
+    ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
   });
 
   await runRolloutWatch(
@@ -206,7 +209,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ackGate.watch(server);
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : slack.port;
-    eventsUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/slack/events`;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    eventsUrl = `http://${shown}:${port}/slack/events`;
   } else {
     await adapters.app.start();
   }

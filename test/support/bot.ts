@@ -63,6 +63,8 @@ export async function startBotOnTwins(
     slackSeed?: SlackSeed;
     /** Timing of the Databricks HTTP layer (e.g. a short deadline for give-up cases). */
     databricksHttp?: Omit<DatabricksSettings, 'host' | 'tokens'>;
+    /** How much acknowledged work may wait per lane (the bot's default otherwise). */
+    queueLimit?: number;
   } = {},
 ): Promise<BotOnTwins> {
   const slack = await startSlackTwin(options.slackSeed ? { seed: options.slackSeed } : {});
@@ -107,6 +109,7 @@ export async function startBotOnTwins(
       approvalExpiryCron: false,
       // The ledger ticks only when a test calls bot.ledger.tick(now), so call counts stay exact.
       ledgerCron: false,
+      ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();

@@ -57,7 +57,8 @@ describe('error replies', () => {
     );
     expect(checkBlocks(reply.blocks)).toEqual([]);
     expect(reply.visibility).toBe('ephemeral');
-    expect(reply.text).toBe('Say which model. Usage: /mlops models <model>');
+    // The fallback text is mrkdwn to Slack as well (notifications), so it is escaped like the blocks.
+    expect(reply.text).toBe('Say which model. Usage: /mlops models &lt;model&gt;');
     expect(readable(reply.blocks)).toContain('Usage: /mlops models &lt;model&gt;');
   });
 

@@ -65,6 +65,8 @@ describe('parseEnv: Slack modes', () => {
       dbPath: DEFAULT_DB_PATH,
       storeWaitMs: DEFAULT_STORE_WAIT_SECONDS * 1000,
       logLevel: 'info',
+      host: '127.0.0.1',
+      queueLimit: 200,
     });
   });
 
@@ -238,6 +240,47 @@ describe('parseEnv: the rest', () => {
     expect(line).toBe(
       'Slack: Socket Mode; Databricks: https://adb-1.azuredatabricks.net (environment, personal access token); policy: modelgate.yml; store: .data/modelgate.db',
     );
+  });
+
+  it('listens on 0.0.0.0 in HTTP mode and on loopback in the sandbox unless HOST says otherwise', () => {
+    const http = { SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SECRET, MODELGATE_CONFIG: POLICY };
+    expect(parse(http).host).toBe('0.0.0.0');
+    expect(parse({}).host).toBe('127.0.0.1');
+    expect(parse({ ...http, HOST: '10.1.2.3' }).host).toBe('10.1.2.3');
+    expect(parse({ ...http, HOST: '::' }).host).toBe('::');
+    expect(parse({ ...http, HOST: 'bot.internal' }).host).toBe('bot.internal');
+    expect(parse({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(parse({ ...http, HOST: ' ' }).host).toBe('0.0.0.0');
+    expect(describeConfig(parse({ ...http, HOST: '10.1.2.3', PORT: '8080' }))).toContain(
+      'Slack: HTTP mode on 10.1.2.3:8080',
+    );
+  });
+
+  it('bounds the queue of acknowledged work at MODELGATE_QUEUE_LIMIT, 200 by default', () => {
+    expect(parse({}).queueLimit).toBe(200);
+    expect(parse({ MODELGATE_QUEUE_LIMIT: '50' }).queueLimit).toBe(50);
+    expect(parse({ MODELGATE_QUEUE_LIMIT: '0' }).queueLimit).toBe(0);
+  });
+
+  it('reports a bad HOST and a bad queue limit together with every other problem', () => {
+    const found = issues({
+      SLACK_BOT_TOKEN: BOT,
+      SLACK_SIGNING_SECRET: SECRET,
+      HOST: 'http://0.0.0.0:3000',
+      PORT: 'eighty',
+      MODELGATE_QUEUE_LIMIT: '-5',
+    });
+    expect(found.map((i) => i.key).sort()).toEqual([
+      'HOST',
+      'MODELGATE_CONFIG',
+      'MODELGATE_QUEUE_LIMIT',
+      'PORT',
+    ]);
+    expect(found.find((i) => i.key === 'HOST')).toMatchObject({
+      problem: '"http://0.0.0.0:3000" is not an IP address or host name',
+      fix: expect.stringContaining('e.g. 127.0.0.1 or 0.0.0.0'),
+    });
+    expect(found.find((i) => i.key === 'MODELGATE_QUEUE_LIMIT')?.fix).toContain('unset it for 200');
   });
 
   it('shows paths below the working directory relative to it', () => {

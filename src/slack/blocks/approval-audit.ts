@@ -4,13 +4,15 @@
  */
 
 import type { AuditItem } from '../../approvals/audit-trail.js';
+import { parseExecutionResult } from '../../approvals/execution-result.js';
 import type { Reply } from '../../domain/vocabulary.js';
-import { auditDetailText } from './approval-outcome.js';
+import { describeExecution } from './approval-outcome.js';
 import type { SlackBlock } from './block-kit.js';
 import {
   contextBlock,
   escapeKeepingLinks,
   escapeMrkdwn,
+  escapeOnce,
   formatUtc,
   headerBlock,
   sectionBlock,
@@ -43,6 +45,16 @@ const OUTCOME_WORDS: Record<string, string> = {
   proposed: 'not applied',
 };
 
+/**
+ * An audit row's detail in mrkdwn: an execution's facts worded by us (links kept), any other
+ * detail as stored text that may hold what someone typed (a reject reason), so escaped whole.
+ */
+function detailText(detail: string): string {
+  const result = parseExecutionResult(detail);
+  const text = result ? escapeKeepingLinks(describeExecution(result)) : escapeOnce(detail);
+  return truncate(text, 300);
+}
+
 /** One line of the audit answer. */
 export function auditLine(item: AuditItem): string {
   const who = item.requester ? `asked by <@${item.requester}>` : '';
@@ -54,7 +66,7 @@ export function auditLine(item: AuditItem): string {
     ? `${item.outcome === 'withdrawn' ? 'withdrawn' : 'rejected'} by <@${item.rejectedBy}>`
     : '';
   const outcome = OUTCOME_WORDS[item.outcome] ?? item.outcome.replace(/_/g, ' ');
-  const detail = item.detail ? ` — ${escapeKeepingLinks(truncate(auditDetailText(item.detail), 300))}` : '';
+  const detail = item.detail ? ` — ${detailText(item.detail)}` : '';
   const parts = [who, approved, rejected].filter((p) => p !== '').join(', ');
   return `${ICONS[item.outcome] ?? '•'} *${escapeMrkdwn(item.title)}* \`${item.id}\` · ${formatUtc(new Date(item.at))} · *${outcome}*${parts ? ` · ${parts}` : ''}${detail}`;
 }
@@ -69,7 +81,7 @@ export function buildAuditReply(
   const about = options.subject ? ` of ${options.subject}` : '';
   if (items.length === 0) {
     const text = `The audit log has no changes${about} yet.`;
-    return { text, blocks: [sectionBlock(escapeMrkdwn(text))], visibility: 'ephemeral' };
+    return { text: escapeMrkdwn(text), blocks: [sectionBlock(escapeMrkdwn(text))], visibility: 'ephemeral' };
   }
   const blocks: SlackBlock[] = [headerBlock(`Latest changes${about}`)];
   let chunk: string[] = [];
@@ -86,7 +98,7 @@ export function buildAuditReply(
   );
   return {
     text: truncate(
-      `Latest changes${about}: ${items.map((i) => `${i.title} (${OUTCOME_WORDS[i.outcome] ?? i.outcome})`).join('; ')}`,
+      `Latest changes${escapeMrkdwn(about)}: ${items.map((i) => `${escapeMrkdwn(i.title)} (${OUTCOME_WORDS[i.outcome] ?? i.outcome})`).join('; ')}`,
       3000,
     ),
     blocks,

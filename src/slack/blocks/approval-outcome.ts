@@ -7,7 +7,7 @@ import { type ExecutionResult, parseExecutionResult } from '../../approvals/exec
 import type { ApprovalRequest } from '../../approvals/store.js';
 import { formatElapsed, shortModel } from '../../changes/describe.js';
 import { busyText } from './change-notices.js';
-import { link } from './format.js';
+import { escapeOnce, link } from './format.js';
 
 const STATUS_WORDS: Record<string, string> = { timed_out: 'timed out' };
 
@@ -38,13 +38,18 @@ export function describeExecution(result: ExecutionResult): string {
     case 'run': {
       const runLink = link(result.run.url, `run ${result.run.runId}`);
       const took = result.tookMs !== undefined ? ` after ${formatElapsed(result.tookMs)}` : '';
+      // The job's name and its run's message come from Databricks (a notebook's own exception
+      // text among them), so they are escaped here, where the links are ours.
+      const job = escapeOnce(result.run.jobName);
       if (!result.ok) {
-        const why = result.result
-          ? `${result.result.code}${result.result.message ? `: ${result.result.message}` : ''}`
-          : (result.state ?? 'unknown');
-        return `${runLink} of ${result.run.jobName} did not succeed${took} (${why}).`;
+        const why = escapeOnce(
+          result.result
+            ? `${result.result.code}${result.result.message ? `: ${result.result.message}` : ''}`
+            : (result.state ?? 'unknown'),
+        );
+        return `${runLink} of ${job} did not succeed${took} (${why}).`;
       }
-      return `${runLink} of ${result.run.jobName} succeeded${took}.${registeredText(result.registered)}`;
+      return `${runLink} of ${job} succeeded${took}.${registeredText(result.registered)}`;
     }
     case 'run_unfollowed':
       return `The bot stopped following ${link(result.run.url, `run ${result.run.runId}`)} after ${formatElapsed(result.afterMs)} (it is ${result.state}); it may still finish.`;

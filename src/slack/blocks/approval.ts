@@ -232,17 +232,23 @@ export function buildApprovalMessage(
   blocks.push(...evidenceBlocks(r.plan, r.evidence));
   blocks.push(contextBlock([contextLine(r, options.now)]));
   if (r.status === 'pending') blocks.push(buttons(r));
+  // The fallback text is mrkdwn for Slack too (notifications, search): escaped like the blocks,
+  // and a reason someone typed is escaped whole.
   const detail =
     r.status === 'pending'
       ? ` Requested by <@${r.requester}>; ${r.votes.length} of ${r.required} approvals. Approve or Reject.`
       : r.status === 'executed' || (r.status === 'failed' && r.result)
-        ? ` ${executionText(r) ?? ''}`
-        : r.status === 'failed' || r.status === 'superseded' || r.status === 'rejected'
+        ? ` ${escapeKeepingLinks(executionText(r) ?? '')}`
+        : r.status === 'failed'
           ? r.reason
-            ? ` ${r.reason}`
+            ? ` ${escapeKeepingLinks(r.reason)}`
             : ''
-          : '';
-  return { text: truncate(`${header}.${detail}`.trim(), 3000), blocks };
+          : r.status === 'superseded' || r.status === 'rejected'
+            ? r.reason
+              ? ` ${escapeMrkdwn(r.reason)}`
+              : ''
+            : '';
+  return { text: truncate(`${escapeMrkdwn(header)}.${detail}`.trim(), 3000), blocks };
 }
 
 /**
@@ -254,7 +260,7 @@ export function buildApprovalDryRunReply(
 ): Reply {
   const title = approvalTitle(plan);
   return {
-    text: `Dry run: ${title} needs ${info.required} approval(s) from ${info.approversText}. Nothing was requested.`,
+    text: `Dry run: ${escapeMrkdwn(title)} needs ${info.required} approval(s) from ${info.approversText}. Nothing was requested.`,
     blocks: [
       headerBlock(`Dry run: ${title}`),
       sectionBlock(`*Plan*\n${planLines(plan, info.workspaceHost).join('\n')}`),
@@ -279,7 +285,7 @@ export function buildRequestedReply(
 ): Reply {
   const title = approvalTitle(r.plan);
   const where = postedIn === undefined ? '' : postedIn === askedIn ? ' below' : ` in <#${postedIn}>`;
-  const text = `Approval requested: ${title} (request \`${r.id}\`). It needs ${r.required} approval${r.required === 1 ? '' : 's'} from ${describeApprovers(r.approvers)}; the request is${where || ' recorded'}${where ? '' : ' (it could not be posted; run `/mlops approvals`)'}.`;
+  const text = `Approval requested: ${escapeMrkdwn(title)} (request \`${r.id}\`). It needs ${r.required} approval${r.required === 1 ? '' : 's'} from ${describeApprovers(r.approvers)}; the request is${where || ' recorded'}${where ? '' : ' (it could not be posted; run `/mlops approvals`)'}.`;
   return {
     text,
     blocks: [sectionBlock(`:ballot_box_with_ballot: ${escapeKeepingLinks(text)}`)],
@@ -291,7 +297,7 @@ export function buildRequestedReply(
 export function buildApprovalNotice(text: string, hint?: string): Reply {
   const blocks: SlackBlock[] = [sectionBlock(escapeKeepingLinks(text))];
   if (hint) blocks.push(contextBlock([escapeKeepingLinks(hint)]));
-  return { text: hint ? `${text} ${hint}` : text, blocks, visibility: 'ephemeral' };
+  return { text: escapeKeepingLinks(hint ? `${text} ${hint}` : text), blocks, visibility: 'ephemeral' };
 }
 
 /**
@@ -303,7 +309,7 @@ export function buildRejectPrompt(r: ApprovalRequest): Reply {
   const title = approvalTitle(r.plan);
   const own = r.votes.length === 0;
   return {
-    text: `Reject ${title} (request ${r.id})? Give a reason if you like.`,
+    text: `Reject ${escapeMrkdwn(title)} (request ${r.id})? Give a reason if you like.`,
     blocks: [
       sectionBlock(
         `Reject *${escapeMrkdwn(title)}* (request \`${r.id}\`)?${own ? '' : ' Approvals so far are discarded.'}`,
@@ -376,7 +382,7 @@ export function buildApprovalsListReply(requests: readonly ApprovalRequest[], no
   if (chunk.length > 0) blocks.push(sectionBlock(chunk.join('\n')));
   if (more.length > 0) blocks.push(contextBlock(more));
   return {
-    text: `${requests.length} approval request(s) pending: ${shown.map((r) => approvalTitle(r.plan)).join('; ')}`,
+    text: `${requests.length} approval request(s) pending: ${shown.map((r) => escapeMrkdwn(approvalTitle(r.plan))).join('; ')}`,
     blocks,
     visibility: 'ephemeral',
   };

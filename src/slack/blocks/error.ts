@@ -17,7 +17,8 @@ export function buildErrorReply(err: UserError): Reply {
   const blocks = [sectionBlock(escapeKeepingLinks(text))];
   if (hint) blocks.push(contextBlock([escapeKeepingLinks(hint)]));
   return {
-    text: hint ? `${text} ${hint}` : text,
+    // Slack parses the fallback as mrkdwn too (notifications show it), so it is escaped alike.
+    text: escapeKeepingLinks(hint ? `${text} ${hint}` : text),
     blocks,
     visibility: 'ephemeral',
   };

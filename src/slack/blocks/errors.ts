@@ -13,6 +13,7 @@ import {
   type LostAnswer,
   type UserError,
 } from '../../domain/errors.js';
+import { escapeOnce } from './format.js';
 
 type Wording = { [C in ErrorCode]: (d: ErrorDetails<C>) => ErrorWords };
 
@@ -599,7 +600,54 @@ function lostAnswer(f: LostAnswer): string {
 }
 
 /**
+ * Every string in an error's details escaped for mrkdwn. Details hold what users typed and what
+ * services sent (names, relayed messages), so none of it may come back as a live mention, broadcast
+ * or link; the words around them are ours and keep their mentions (escapeKeepingLinks).
+ */
+function escapedDetails(value: unknown): unknown {
+  if (typeof value === 'string') return escapeOnce(value);
+  if (Array.isArray(value)) return value.map(escapedDetails);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapedDetails(v)]));
+  }
+  return value;
+}
+
+/**
+ * Prose other code wrote around what a user typed (a parse problem, an earlier error's words):
+ * its `<placeholder>`s stay as written, anything else that could be markup is escaped.
+ *
+ * @example escapedProse('"<!here>" is not a subcommand; say "to <endpoint>"') // '"&lt;!here&gt;" is not a subcommand; say "to <endpoint>"'
+ */
+function escapedProse(text: string): string {
+  return text
+    .split(/(<[A-Za-z][\w -]*>)/)
+    .map((part, i) => (i % 2 === 1 ? part : escapeOnce(part)))
+    .join('');
+}
+
+/** An error's details ready for its wording: data escaped, prose defused, our usage lines kept. */
+function detailsForWords(coded: CodedDetails): unknown {
+  switch (coded.code) {
+    case 'bad_input':
+      // Nested coded problems are escaped when they are worded in turn.
+      return {
+        problems: coded.details.problems.map((p) => (typeof p === 'string' ? escapedProse(p) : p)),
+        hint: coded.details.hint,
+      };
+    case 'plan_check_failed': {
+      const { hint, ...rest } = coded.details;
+      return { ...rest, reason: escapedProse(rest.reason), ...(hint ? { hint: escapedProse(hint) } : {}) };
+    }
+    default:
+      return escapedDetails(coded.details);
+  }
+}
+
+/**
  * What a UserError says to a user: its sentence and, when there is one, a hint saying what to do.
+ * The words are mrkdwn-safe: every detail in them is escaped, so a name typed as `<!channel>`
+ * shows as text (render them with escapeKeepingLinks, which leaves the escapes as they are).
  *
  * @example describeError(new UserError('endpoint_not_found', { endpoint: 'churn' }))
  * // { text: 'No serving endpoint called "churn".', hint: 'Run `/mlops status` to list the endpoints, or check the spelling.' }
@@ -614,5 +662,5 @@ export function describeError(e: UserError): ErrorWords {
  * @example wordsOfCoded({ code: 'endpoint_not_found', details: { endpoint: 'churn' } }).text // 'No serving endpoint called "churn".'
  */
 export function wordsOfCoded(coded: CodedDetails): ErrorWords {
-  return (WORDING[coded.code] as (d: unknown) => ErrorWords)(coded.details);
+  return (WORDING[coded.code] as (d: unknown) => ErrorWords)(detailsForWords(coded));
 }

@@ -15,13 +15,31 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const SLACK_TOKEN =
-  /<(?:[@#][A-Z0-9]+|!(?:here|channel|everyone)|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?)>|&(?:amp|lt|gt);/g;
+/**
+ * Escapes text that came from outside (a user, a service) for mrkdwn without escaping it twice:
+ * every `<` and `>`, and every `&` that does not already start `&amp;`, `&lt;` or `&gt;`. Nothing it
+ * returns can form a mention, a broadcast or a link, so it suits data that may or may not have been
+ * escaped on its way (error details that carry an earlier error's words).
+ *
+ * @example escapeOnce('<!here> &amp; <https://x.test|x>') // '&lt;!here&gt; &amp; &lt;https://x.test|x&gt;'
+ */
+export function escapeOnce(text: string): string {
+  return text
+    .replace(/&(?!(?:amp|lt|gt);)/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+// Our own messages mention people and channels and link to pages; they never broadcast, so
+// `<!here>`, `<!channel>`, `<!everyone>` and `<!subteam^…>` are escaped wherever they come from.
+const SLACK_TOKEN = /<(?:[@#][A-Z0-9]+|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?)>|&(?:amp|lt|gt);/g;
 
 /**
  * Like escapeMrkdwn, but keeps the mentions and links our own messages put in on purpose
  * (`<@U…>`, `<#C…>`, `<https://…|label>`), so error texts can point at people and channels, and
- * leaves text escaped already (`&lt;`) as it is instead of escaping it twice.
+ * leaves text escaped already (`&lt;`) as it is instead of escaping it twice. Only for text we
+ * wrote: anything a user typed or a service sent goes through escapeMrkdwn (or escapeOnce) first,
+ * since a link in it would be kept. Broadcasts are never kept.
  *
  * @example escapeKeepingLinks('Ask <@U1> in <#C2> & retry') // 'Ask <@U1> in <#C2> &amp; retry'
  * @example escapeKeepingLinks(`job ${escapeMrkdwn('<b>')}`) // 'job &lt;b&gt;'
