@@ -21,7 +21,7 @@ import { type Logger, silentLogger } from '../lib/logger.js';
 import { createAckGate } from '../slack/ack-gate.js';
 import { type BotSlack, createAdapters } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
-import { createServices } from './services.js';
+import { createServices, type ServiceSettings } from './services.js';
 
 export type { BotSlack } from './adapters.js';
 
@@ -46,6 +46,8 @@ export interface BotOptions {
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
   drift?: DriftSettings;
+  /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
+  outbox?: ServiceSettings['outbox'];
 }
 
 export interface RunningBot {
@@ -95,6 +97,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...(options.rolloutWait ? { rolloutWait: options.rolloutWait } : {}),
     approvalWait: options.approvalWait,
     drift: options.drift,
+    outbox: options.outbox,
   });
   const { pipeline, approvals, store, drift } = services;
   const ackGate = createAckGate();
@@ -108,8 +111,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     approvals,
     drift,
+    replyUrls: services.outbox,
   });
 
+  // Messages a previous process still owed go out first, then the worker keeps delivering.
+  await services.outbox.start();
   await runRolloutWatch(
     {
       pipeline,
@@ -169,6 +175,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
       await drift?.idle();
+      services.outbox.stop();
+      await services.outbox.settled();
       await adapters.warehouse?.close();
       adapters.db.close();
     },

@@ -25,7 +25,10 @@ import { createDriftWatch, type DriftSettings, type DriftWatch } from '../drift/
 import { runDriftCheck } from '../jobs/drift-check.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
+import { createOutboxStore } from '../outbox/store.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
+import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import { approvalViews, commandViews, driftViews, pipelineViews } from '../slack/blocks/views.js';
 import type { Adapters } from './adapters.js';
 
@@ -41,6 +44,8 @@ export interface ServiceSettings {
   drift?: DriftSettings | undefined;
   /** Aborted at shutdown: ends every backoff sleeping in a poll. */
   signal: AbortSignal;
+  /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
+  outbox?: { backoff?: Partial<OutboxBackoff>; stuckAfterMs?: number } | undefined;
 }
 
 export interface Services {
@@ -53,6 +58,8 @@ export interface Services {
   drift?: (DriftWatch & { state: DriftStateStore }) | undefined;
   /** What the command handlers see; gated changes already route to approval requests. */
   commands: CommandDeps;
+  /** Every message the bot owes Slack, stored before it is sent and delivered until Slack takes it. */
+  outbox: Outbox;
 }
 
 /**
@@ -67,6 +74,18 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const store = createChangeStore(db, clock);
   // Approval requests share the connection and the change store's append-only audit log.
   const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry));
+  // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
+  const outbox = createOutbox({
+    store: createOutboxStore(db, clock),
+    slack: adapters.outboxSlack,
+    fallback: adapters.fallback,
+    views: { undelivered: buildUndeliveredNotice },
+    audit: (entry) => store.audit(entry),
+    clock,
+    logger,
+    ...(s.outbox?.backoff ? { backoff: s.outbox.backoff } : {}),
+    ...(s.outbox?.stuckAfterMs !== undefined ? { stuckAfterMs: s.outbox.stuckAfterMs } : {}),
+  });
   const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
   const planDeps: PlanDeps = { serving, registry, history, defaults };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);
@@ -76,7 +95,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     store,
     serving,
     registry,
-    messenger: adapters.messenger,
+    messenger: outbox.messenger,
     clock,
     views: pipelineViews,
     buildPlan,
@@ -104,7 +123,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     mlflow: adapters.mlflow,
     jobs: adapters.jobs,
     jobSettings: adapters.jobSettings,
-    messenger: adapters.messenger,
+    messenger: outbox.messenger,
     groupsOf: (userId) => adapters.directory.groupsOf(userId),
     clock,
     workspaceHost,
@@ -155,5 +174,6 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     approvals,
     ...(watch && state ? { drift: { ...watch, state } } : {}),
     commands,
+    outbox,
   };
 }
