@@ -73,7 +73,7 @@ export interface Outbox {
   start(): Promise<void>;
   /** Owed messages older than the stuck threshold. */
   stuck(): OutboxRow[];
-  /** Resolves when no delivery is in flight. */
+  /** Resolves when no delivery is in flight (and, after stop(), when the worker has ended). */
   settled(): Promise<void>;
   stop(): void;
 }
@@ -136,7 +136,9 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   async function sendLatest(id: string): Promise<void> {
     const row = store.get(id);
-    if (!row || row.status !== 'owed' || row.deliveredVersion >= row.version) return;
+    if (row?.status !== 'owed' || row.deliveredVersion >= row.version) return;
+    // Backing off (a 5xx, a 429's Retry-After): the worker sends it when it is due.
+    if (row.nextAttemptAt > clock.now()) return;
     let threadTs = row.threadTs;
     const parentId = threadTs ? logicalId(threadTs) : undefined;
     if (parentId) {
@@ -223,8 +225,14 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     });
   }
 
-  async function notifyPending(): Promise<void> {
-    for (const row of store.toNotify()) await tell(row);
+  /** One pass of telling at a time: a caller waits for the pass in flight, then makes its own. */
+  let telling: Promise<void> = Promise.resolve();
+  function notifyPending(): Promise<void> {
+    const pass = telling.then(async () => {
+      for (const row of store.toNotify()) await tell(row);
+    });
+    telling = pass.catch((e: unknown) => logger.error('outbox: telling requesters failed:', e));
+    return telling;
   }
 
   /** Records a write to a message with no owed row yet: one posted before the outbox kept it. */
@@ -288,7 +296,9 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     },
     stuck: () => store.stuck(clock.now() - stuckAfterMs),
     async settled() {
+      if (stopping.signal.aborted) await loop;
       while (chains.size > 0) await Promise.allSettled([...chains.values()]);
+      await telling;
     },
     stop() {
       stopping.abort();

@@ -18,6 +18,7 @@ import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
+import type { Outbox } from '../outbox/outbox.js';
 import { createAckGate } from '../slack/ack-gate.js';
 import { type BotSlack, createAdapters } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
@@ -62,6 +63,8 @@ export interface RunningBot {
   approvals: ApprovalService;
   /** The drift watch and its state, when the policy has monitors. */
   drift?: DriftWatch & { state: DriftStateStore };
+  /** Every message the bot owes Slack, until Slack takes it. */
+  outbox: Outbox;
   stop(): Promise<void>;
 }
 
@@ -163,6 +166,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     requests: services.requests,
     approvals,
     ...(drift ? { drift } : {}),
+    outbox: services.outbox,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();

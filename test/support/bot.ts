@@ -98,6 +98,8 @@ export async function startBotOnTwins(
       // Approved executions poll quickly; expiry runs only when a test calls the job with its own `now`.
       approvalWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },
       approvalExpiryCron: false,
+      // Slack deliveries are retried quickly, so a recovering twin is seen within a test.
+      outbox: { backoff: { initialDelayMs: 20, maxDelayMs: 100 } },
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();
