@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ChangeStore, createChangeStore } from '../../src/changes/store.js';
+import { outboxCheck } from '../../src/doctor/checks/outbox.js';
 import { systemClock } from '../../src/lib/clock.js';
 import type { Logger } from '../../src/lib/logger.js';
 import { createOutbox, type Outbox } from '../../src/outbox/outbox.js';
@@ -25,6 +26,8 @@ interface Harness {
   changes: ChangeStore;
   db: SqliteDatabase;
   warnings: string[];
+  /** The store file. */
+  path: string;
   /** A new outbox over the same file, as a restarted process would build it. */
   reopen(): Outbox;
 }
@@ -51,7 +54,7 @@ async function start(options: { stuckAfterMs?: number; clock?: typeof systemCloc
     rejectRateLimitedCalls: true,
   });
   const clock = options.clock ?? systemClock;
-  const h = { twin, warnings } as Harness;
+  const h = { twin, warnings, path } as Harness;
   const outboxes: Outbox[] = [];
   h.reopen = () => {
     h.db = openDatabase(path);
@@ -208,6 +211,16 @@ describe('the outbox', () => {
     await h.outbox.drain();
     expect(h.outbox.stuck()).toHaveLength(1);
     expect(h.warnings.join('\n')).toMatch(/still not delivered after \d+ s .*statusCode = 500/);
+    // `npm run doctor` reads the same file (read-only, while the bot has it open).
+    const check = outboxCheck(h.path, Date.now() + 10 * 60_000);
+    expect(check).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('1 message still owed to Slack'),
+    });
+    expect(check?.fix).toContain('SLACK_BOT_TOKEN');
     h.twin.clearFaults();
+    await h.outbox.start();
+    await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'never delivered'));
+    expect(outboxCheck(h.path, Date.now() + 10 * 60_000)?.status).toBe('ok');
   });
 });
