@@ -117,6 +117,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   /** Stuck messages already logged, so the log says it once per message. */
   const warned = new Set<string>();
   const stopping = new AbortController();
+  /** Some message failed since the last success: the next success releases them all. */
+  let backingOff = true;
   let wake = new AbortController();
   let loop: Promise<void> | undefined;
 
@@ -164,11 +166,17 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         store.delivered(id, row.version, posted);
       }
       warned.delete(id);
+      // Slack answers again: whatever is backing off after the outage goes now, not at its next slot.
+      if (backingOff) {
+        backingOff = false;
+        if (store.recovered(clock.now()) > 0) kick();
+      }
     } catch (e) {
       if (e instanceof UndeliverableError) {
         await refused(row, e.code);
         return;
       }
+      backingOff = true;
       const delay = e instanceof RateLimitedError ? e.retryAfterMs : backoffDelay(row.attempts + 1, backoff);
       store.retryAt(id, clock.now() + delay, e instanceof Error ? e.message : String(e));
       noteIfStuck(store.get(id));
@@ -291,6 +299,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     rememberReplyUrl: (userId, url) => store.rememberRoute(userId, url, clock.now()),
     drain,
     async start() {
+      // At start-up everything owed gets one try at once, whatever backoff a previous process left.
+      store.recovered(clock.now());
       await drain();
       loop ??= run();
     },

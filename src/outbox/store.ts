@@ -91,6 +91,9 @@ function toRow(raw: unknown): OutboxRow {
   };
 }
 
+/** How a rate limit's last_error starts (RateLimitedError's message): its wait is Slack's, kept. */
+export const RATE_LIMITED_PREFIX = 'Slack rate-limited';
+
 /** The prefix of a logical ref's ts: what the outbox hands out before Slack has posted. */
 export const OUTBOX_TS_PREFIX = 'outbox:';
 
@@ -118,6 +121,11 @@ export interface OutboxStore {
   nextDue(): number | undefined;
   /** Slack has `version` (and, for a first post, its ts). False when someone recorded a later one. */
   delivered(id: string, version: number, posted: MessageRef | undefined): boolean;
+  /**
+   * Slack took a message: every other one backing off after a failure is due now (a rate limit's
+   * wait excepted). Returns how many.
+   */
+  recovered(now: number): number;
   /** Another try after `at`. */
   retryAt(id: string, at: number, error: string): boolean;
   /** Slack refused it for good. */
@@ -170,6 +178,10 @@ export function createOutboxStore(db: SqliteDatabase, clock: Clock): OutboxStore
   const retry = db.prepare(`
     UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @at, last_error = @error, updated_at = @now
     WHERE id = @id AND status = 'owed'`);
+  const recovered = db.prepare(`
+    UPDATE outbox SET next_attempt_at = @now
+    WHERE status = 'owed' AND attempts > 0 AND next_attempt_at > @now
+      AND (last_error IS NULL OR last_error NOT LIKE '${RATE_LIMITED_PREFIX}%')`);
   const refuse = db.prepare(`
     UPDATE outbox SET status = 'undeliverable', last_error = @error, updated_at = @now, attempts = attempts + 1
     WHERE id = @id AND status = 'owed'`);
@@ -248,6 +260,7 @@ export function createOutboxStore(db: SqliteDatabase, clock: Clock): OutboxStore
         ts: posted?.ts ?? null,
         posted_channel: posted?.channel ?? null,
       }).changes === 1,
+    recovered: (at) => recovered.run({ now: at }).changes,
     retryAt: (id, at, error) => retry.run({ id, at, error, now: now() }).changes === 1,
     undeliverable: (id, error) => refuse.run({ id, error, now: now() }).changes === 1,
     notified: (id, version) => notified.run({ id, version }).changes === 1,

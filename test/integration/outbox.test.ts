@@ -37,7 +37,13 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function start(options: { stuckAfterMs?: number; clock?: typeof systemClock } = {}): Promise<Harness> {
+async function start(
+  options: {
+    stuckAfterMs?: number;
+    clock?: typeof systemClock;
+    backoff?: { initialDelayMs: number; maxDelayMs: number };
+  } = {},
+): Promise<Harness> {
   const twin = await startSlackTwin();
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-outbox-'));
   const path = join(dir, 'modelgate.db');
@@ -67,7 +73,7 @@ async function start(options: { stuckAfterMs?: number; clock?: typeof systemCloc
       audit: (e) => h.changes.audit(e),
       clock,
       logger,
-      backoff: { initialDelayMs: 10, maxDelayMs: 40 },
+      backoff: options.backoff ?? { initialDelayMs: 10, maxDelayMs: 40 },
       ...(options.stuckAfterMs !== undefined ? { stuckAfterMs: options.stuckAfterMs } : {}),
     });
     outboxes.push(outbox);
@@ -102,6 +108,18 @@ describe('the outbox', () => {
     await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'Deploy v3: done'));
     expect(topLevel(h)).toHaveLength(1);
     expect(h.twin.calls('chat.postMessage').filter((c) => c.status === 200)).toHaveLength(1);
+  });
+
+  it('releases every message backing off as soon as Slack takes one again', async () => {
+    // A minute of backoff: only the release can deliver these within the test.
+    const h = await start({ backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    await h.outbox.start();
+    h.twin.failNext('chat.postMessage', { status: 500 }, 3);
+    for (const n of [1, 2, 3]) await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: `owed ${n}` });
+    expect(topLevel(h)).toHaveLength(0);
+    await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Slack is back' });
+    await h.twin.waitFor(() => topLevel(h).length === 4, 2_000);
+    expect(topLevel(h).map((m) => m.text)).toEqual(['Slack is back', 'owed 1', 'owed 2', 'owed 3']);
   });
 
   it('coalesces a burst of updates to the latest, one send in flight at a time', async () => {
@@ -221,6 +239,7 @@ describe('the outbox', () => {
     h.twin.clearFaults();
     await h.outbox.start();
     await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'never delivered'));
+    await h.outbox.settled();
     expect(outboxCheck(h.path, Date.now() + 10 * 60_000)?.status).toBe('ok');
   });
 });
