@@ -58,6 +58,8 @@ export interface OutboxDeps {
   stuckAfterMs?: number;
   /** How long a response_url may be used (Slack: 30 min). */
   responseUrlTtlMs?: number;
+  /** While messages back off, how often one of them tries Slack anyway (default 5 s). */
+  probeEveryMs?: number;
   /** Real-time waits between passes of the worker (tests may pass a faster one). */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -83,6 +85,8 @@ export const DEFAULT_OUTBOX_BACKOFF: OutboxBackoff = {
   maxDelayMs: 5 * 60_000,
   factor: 2,
 };
+/** While messages back off, one of them tries Slack this often, to see a recovery early. */
+export const DEFAULT_PROBE_EVERY_MS = 5_000;
 /** A message owed for longer than this is stuck (logs and `npm run doctor`). */
 export const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
@@ -112,6 +116,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const stuckAfterMs = deps.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
   const ttl = deps.responseUrlTtlMs ?? RESPONSE_URL_TTL_MS;
   const wait = deps.wait ?? realWait;
+  const probeEveryMs = deps.probeEveryMs ?? DEFAULT_PROBE_EVERY_MS;
   /** Per message: the tail of its chain of attempts, so one message has one send in flight. */
   const chains = new Map<string, Promise<void>>();
   /** Stuck messages already logged, so the log says it once per message. */
@@ -267,10 +272,19 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   async function run(): Promise<void> {
+    let probedAt = clock.now();
     while (!stopping.signal.aborted) {
+      // While messages back off, one of them tries Slack every probeEveryMs: the first success
+      // releases the rest, so recovery is seen within seconds whatever the backoff has grown to.
+      if (backingOff && clock.now() - probedAt >= probeEveryMs) {
+        probedAt = clock.now();
+        store.probe(probedAt);
+      }
       await drain();
       const next = store.nextDue();
-      const delay = next === undefined ? 60_000 : Math.max(0, Math.min(60_000, next - clock.now()));
+      let delay = next === undefined ? 60_000 : Math.max(0, Math.min(60_000, next - clock.now()));
+      if (backingOff && next !== undefined)
+        delay = Math.min(delay, Math.max(0, probedAt + probeEveryMs - clock.now()));
       if (wake.signal.aborted) wake = new AbortController();
       const signal = AbortSignal.any([stopping.signal, wake.signal]);
       if (delay > 0) await wait(delay, signal);

@@ -126,6 +126,8 @@ export interface OutboxStore {
    * wait excepted). Returns how many.
    */
   recovered(now: number): number;
+  /** Makes the owed message due soonest (a rate limit's wait excepted) due now: one probe of Slack. */
+  probe(now: number): boolean;
   /** Another try after `at`. */
   retryAt(id: string, at: number, error: string): boolean;
   /** Slack refused it for good. */
@@ -182,6 +184,11 @@ export function createOutboxStore(db: SqliteDatabase, clock: Clock): OutboxStore
     UPDATE outbox SET next_attempt_at = @now
     WHERE status = 'owed' AND attempts > 0 AND next_attempt_at > @now
       AND (last_error IS NULL OR last_error NOT LIKE '${RATE_LIMITED_PREFIX}%')`);
+  const probe = db.prepare(`
+    UPDATE outbox SET next_attempt_at = @now WHERE id = (
+      SELECT id FROM outbox WHERE status = 'owed' AND next_attempt_at > @now
+        AND (last_error IS NULL OR last_error NOT LIKE '${RATE_LIMITED_PREFIX}%')
+      ORDER BY next_attempt_at LIMIT 1)`);
   const refuse = db.prepare(`
     UPDATE outbox SET status = 'undeliverable', last_error = @error, updated_at = @now, attempts = attempts + 1
     WHERE id = @id AND status = 'owed'`);
@@ -261,6 +268,7 @@ export function createOutboxStore(db: SqliteDatabase, clock: Clock): OutboxStore
         posted_channel: posted?.channel ?? null,
       }).changes === 1,
     recovered: (at) => recovered.run({ now: at }).changes,
+    probe: (at) => probe.run({ now: at }).changes === 1,
     retryAt: (id, at, error) => retry.run({ id, at, error, now: now() }).changes === 1,
     undeliverable: (id, error) => refuse.run({ id, error, now: now() }).changes === 1,
     notified: (id, version) => notified.run({ id, version }).changes === 1,
