@@ -295,7 +295,10 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     async post(channel, message, threadTs, delivery: Delivery = {}) {
       const row = store.create(channel, message, threadTs, delivery);
       await attempt(row.id);
-      return refOf(store.get(row.id) ?? row);
+      const now = store.get(row.id) ?? row;
+      // Refused for good at once (the requester is told already): the caller knows there is no message.
+      if (now.status === 'undeliverable') throw new UndeliverableError(now.lastError ?? 'unknown');
+      return refOf(now);
     },
     async update(ref, message, delivery: Delivery = {}) {
       const row = rowFor(ref) ?? store.adopt(ref, delivery);

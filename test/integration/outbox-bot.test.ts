@@ -89,7 +89,8 @@ describe('the first progress post', () => {
     'refused with %s: the requester is told through the response_url how it ended, and it is audited',
     async (code, fault) => {
       env = await startBotOnTwins();
-      env.slack.failNext('chat.postMessage', fault);
+      // Every post to #mlops is refused (the bot was removed, or its token revoked).
+      env.slack.failNext('chat.postMessage', fault, 50);
       const id = await deployV3();
       const told = await toldRequester(/Deploy to churn-endpoint: done/);
       expect(told.args.response_type).toBe('ephemeral');
@@ -102,8 +103,8 @@ describe('the first progress post', () => {
         target: `endpoint:${DEMO.endpoint}`,
         outcome: `told ${REQUESTER_USER_ID} by response_url`,
       });
-      // Refused for good: the channel is not tried again.
       expect(progressPosts()).toHaveLength(0);
+      env.slack.clearFaults();
     },
   );
 });
@@ -162,6 +163,8 @@ describe('the approval request', () => {
     await env.command('promote churn_model 3 Production');
     const told = await toldRequester(/Approval needed: Production → churn_model v3/);
     expect(String(told.args.text)).toContain(code);
+    // The command's own answer does not claim the request was posted.
+    await toldRequester(/it could not be posted; run `\/mlops approvals`/);
     expect(env.slack.messages(APPROVALS_CHANNEL_ID).filter((m) => !m.ephemeral_to)).toEqual([]);
     await env.bot.outbox.settled();
     expect(undeliverableAudit()[0]?.detail).toContain(code);

@@ -167,25 +167,26 @@ describe('the outbox', () => {
         REQUESTER_USER_ID,
         h.twin.createResponseUrl({ channel: MLOPS_CHANNEL_ID, user: REQUESTER_USER_ID }),
       );
-      h.twin.failNext('chat.postMessage', { error });
+      const about = { requester: REQUESTER_USER_ID, about: { target: 'endpoint:churn', changeId: 'c1' } };
       const ref = await h.outbox.messenger.post(
         MLOPS_CHANNEL_ID,
         { text: 'Deploy v3: starting' },
         undefined,
-        { requester: REQUESTER_USER_ID, about: { target: 'endpoint:churn', changeId: 'c1' } },
+        about,
       );
-      await h.outbox.messenger.update(
-        ref,
-        { text: 'Deploy v3: done' },
-        { requester: REQUESTER_USER_ID, final: true },
-      );
+      h.twin.failNext('chat.update', { error });
+      await h.outbox.messenger.update(ref, { text: 'Deploy v3: rolling out' }, about);
+      // Refused for good: later versions stay out of the channel; the final one reaches the requester.
+      await h.outbox.messenger.update(ref, { text: 'Deploy v3: halfway' }, about);
+      await h.outbox.messenger.update(ref, { text: 'Deploy v3: done' }, { ...about, final: true });
       const told = h.twin.calls('response_url').map((c) => String(c.args.text));
       expect(told).toHaveLength(2);
       expect(told[0]).toContain(error);
+      expect(told[0]).toContain('Deploy v3: rolling out');
       expect(told[1]).toContain('Deploy v3: done');
       expect(h.twin.calls('response_url').every((c) => c.args.response_type === 'ephemeral')).toBe(true);
       // Nothing more is tried in the channel once Slack refused it for good.
-      expect(h.twin.calls('chat.postMessage')).toHaveLength(1);
+      expect(h.twin.calls('chat.update')).toHaveLength(1);
       const audit = h.changes.recentAudit({ action: 'message_undeliverable' });
       expect(audit[0]).toMatchObject({
         target: 'endpoint:churn',
@@ -202,10 +203,12 @@ describe('the outbox', () => {
     h.outbox.rememberReplyUrl(REQUESTER_USER_ID, url);
     h.twin.failNext('response_url', { status: 404 });
     h.twin.failNext('chat.postMessage', { error: 'is_archived' });
-    await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Deploy v3: done' }, undefined, {
-      requester: REQUESTER_USER_ID,
-      final: true,
-    });
+    await expect(
+      h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Deploy v3: done' }, undefined, {
+        requester: REQUESTER_USER_ID,
+        final: true,
+      }),
+    ).rejects.toMatchObject({ name: 'UndeliverableError', code: 'is_archived' });
     const dm = h.twin.messages(`D${REQUESTER_USER_ID}`);
     expect(dm.map((m) => m.text).join('\n')).toContain('Deploy v3: done');
     expect(h.changes.recentAudit({ action: 'message_undeliverable' })[0]?.outcome).toContain('dm');
