@@ -248,7 +248,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     return telling;
   }
 
-  /** Records a write to a message with no owed row yet: one posted before the outbox kept it. */
+  /** The row behind a ref: a logical one by id, a Slack one by channel and ts (undefined: not ours yet). */
   function rowFor(ref: MessageRef): OutboxRow | undefined {
     const id = logicalId(ref.ts);
     return id ? store.get(id) : store.byPosted(ref);
