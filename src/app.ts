@@ -63,6 +63,8 @@ export interface AppDeps {
   retryNoticeDelayMs?: number;
   /** How much acknowledged work may wait per lane; past it, more gets a busy reply (default 200). */
   queueLimit?: number;
+  /** Keeps each user's latest response_url: the outbox tells them there when Slack refuses a message. */
+  replyUrls?: { rememberReplyUrl(userId: string, url: string): void };
 }
 
 /**
@@ -99,6 +101,7 @@ export function createApp(app: App, deps: AppDeps): App {
 
   app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     await ack();
+    if (command.response_url) deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
     const actor: Actor = { userId: command.user_id, userName: command.user_name, teamId: command.team_id };
     const origin: Origin = {
       channelId: command.channel_id,
@@ -136,6 +139,7 @@ export function createApp(app: App, deps: AppDeps): App {
     const handler = actions[action.action_id];
     // Link buttons and inputs send actions too; acknowledging them is all they need.
     if (!handler) return;
+    if (body.response_url) deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
     await lanes[handler.lane].run(
       async () => {
         const what = `${action.action_id} button`;

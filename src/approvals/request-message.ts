@@ -1,11 +1,13 @@
 /**
  * The request message: posted once, then kept up to date with the store, plus the lines told in
- * its thread. Best effort: Slack trouble is reported, never thrown.
+ * its thread. Through the outbox (a durable Messenger) each is owed until Slack takes it, and the
+ * requester is told another way when Slack refuses it for good. Slack trouble is reported, never thrown.
  */
-import type { Messenger } from '../domain/ports/messenger.js';
+import type { Delivery, Messenger } from '../domain/ports/messenger.js';
 import type { Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { ApprovalViews } from './service.js';
+import { isFinalApproval } from './state.js';
 import type { ApprovalRequest, ApprovalStore } from './store.js';
 
 export interface RequestMessageDeps {
@@ -37,6 +39,12 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
   const renders = new Map<string, { running: Promise<void>; queued: Promise<void> | undefined }>();
   /** Per request: a line about the execution under way, shown in the message. */
   const progress = new Map<string, string>();
+  /** Who hears of it when Slack refuses it for good, and what the audit row names. */
+  const delivery = (r: ApprovalRequest, final = isFinalApproval(r.status)): Delivery => ({
+    requester: r.requester,
+    about: { target: r.target },
+    final,
+  });
 
   /**
    * Updates of one request go out one at a time, in order, and each reads the store when it
@@ -56,6 +64,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
         await messenger.update(
           r.message,
           views.message(r, { now: clock.now(), workspaceHost, ...(note ? { progress: note } : {}) }),
+          delivery(r),
         );
         approvals.markShown(id, r.status);
       } catch (e) {
@@ -80,6 +89,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
           channel,
           views.message(r, { now: clock.now(), workspaceHost }),
           threadTs,
+          delivery(r),
         );
         approvals.setMessage(r.id, ref);
         return true;
@@ -100,7 +110,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
       }
       for (const t of targets) {
         try {
-          await messenger.post(t.channel, said, t.ts);
+          await messenger.post(t.channel, said, t.ts, delivery(fresh, false));
         } catch (e) {
           report(e);
         }

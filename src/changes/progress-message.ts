@@ -1,8 +1,10 @@
 /**
  * The channel message that follows one change: posted once, updated as the rollout moves, and
- * finished with how it ended. Best effort: Slack trouble is reported and the change goes on.
+ * finished with how it ended. Through the outbox (a durable Messenger) every post and update is
+ * owed until Slack takes it, and the requester is told another way when Slack refuses it for good;
+ * with a plain Messenger, Slack trouble is reported and the change goes on.
  */
-import type { Messenger } from '../domain/ports/messenger.js';
+import type { Delivery, Messenger } from '../domain/ports/messenger.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { PipelineViews, ProgressPhase, ProgressView } from './pipeline.js';
@@ -30,6 +32,8 @@ export interface ProgressMessage {
   finalView(change: Change): ProgressView;
 }
 
+const FINAL_PHASES = new Set<ProgressPhase>(['succeeded', 'failed', 'timed_out']);
+
 /** @example const message = createProgressMessage({ store, messenger, views, clock, workspaceHost, report }); */
 export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessage {
   const { store, messenger, views, clock, workspaceHost, report } = deps;
@@ -48,10 +52,19 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
     };
   }
 
+  /** Who hears of it when Slack refuses it for good, and which change the audit row names. */
+  function delivery(change: Pick<Change, 'id' | 'requester' | 'target'>, v: ProgressView): Delivery {
+    return {
+      requester: change.requester,
+      about: { target: change.target, changeId: change.id },
+      final: FINAL_PHASES.has(v.phase),
+    };
+  }
+
   /** Posts the message once; a failure to post is logged and the change goes on without it. */
   async function post(change: Change, v: ProgressView): Promise<MessageRef | undefined> {
     try {
-      const ref = await messenger.post(change.channel, views.progress(v));
+      const ref = await messenger.post(change.channel, views.progress(v), undefined, delivery(change, v));
       store.setMessage(change.id, ref);
       return ref;
     } catch (e) {
@@ -62,8 +75,9 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
 
   async function show(ref: MessageRef | undefined, v: ProgressView): Promise<boolean> {
     if (!ref) return false;
+    const change = store.get(v.changeId);
     try {
-      await messenger.update(ref, views.progress(v));
+      await messenger.update(ref, views.progress(v), change ? delivery(change, v) : {});
       return true;
     } catch (e) {
       report(e);

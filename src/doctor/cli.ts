@@ -35,6 +35,7 @@ import { describeError } from '../slack/blocks/errors.js';
 import { createDirectory, type UsergroupsClient } from '../slack/directory.js';
 import { BOT_SCOPES } from '../slack/scopes.js';
 import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
+import { outboxCheck } from './checks/outbox.js';
 import { type CheckResult, type CheckStatus, fail, formatResults, ok, plural, skip } from './report.js';
 
 export type { CheckResult, CheckStatus, DoctorWarehouse };
@@ -372,6 +373,9 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
   }
 
   results.push(storeCheck(config.dbPath));
+  // Messages the bot still owes Slack, when a store with an outbox exists.
+  const outbox = outboxCheck(config.dbPath, Date.now());
+  if (outbox) results.push(outbox);
   return results;
 }
 

@@ -235,6 +235,44 @@ export const MIGRATIONS: readonly Migration[] = [
   INSERT INTO store_identity (id, created_at) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000);
   `,
   },
+  {
+    // Outbox for Slack (issue #12): every message the bot owes, stored before it is sent, and the
+    // latest response_url of each user (to tell them another way when Slack refuses a message).
+    name: 'slack outbox and reply routes',
+    sql: `
+  CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    owed_since INTEGER,
+    channel TEXT NOT NULL,
+    thread_ts TEXT,
+    ts TEXT,
+    posted_channel TEXT,
+    body_json TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    delivered_version INTEGER NOT NULL DEFAULT 0,
+    final INTEGER NOT NULL DEFAULT 0,
+    requester TEXT,
+    about_target TEXT,
+    about_change TEXT,
+    status TEXT NOT NULL CHECK (status IN ('owed', 'delivered', 'undeliverable')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    notified_version INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+  CREATE UNIQUE INDEX outbox_posted ON outbox (posted_channel, ts) WHERE ts IS NOT NULL;
+
+  CREATE TABLE reply_routes (
+    user_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    uses INTEGER NOT NULL DEFAULT 0
+  );
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

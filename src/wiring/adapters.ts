@@ -26,7 +26,12 @@ import type { Clock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import { createDirectory, type Directory } from '../slack/directory.js';
-import { createSlackMessenger } from '../slack/messenger.js';
+import {
+  createSlackDelivery,
+  createSlackFallback,
+  createSlackMessenger,
+  type SlackFallback,
+} from '../slack/messenger.js';
 import { createSlackDriftPublisher } from '../slack/publisher.js';
 import { isSkewedRequest } from '../slack/request-age.js';
 import {
@@ -84,6 +89,10 @@ export interface Adapters {
   monitors: Monitors;
   warehouse: Warehouse | undefined;
   messenger: Messenger;
+  /** The outbox's Slack: one call per send, no retries of its own, failures classified. */
+  outboxSlack: Messenger;
+  /** Other ways to reach a person (response_url, DM), for messages Slack refused for good. */
+  fallback: SlackFallback;
   publisher: DriftPublisher;
   directory: Directory;
   /** The process's one database connection: every store shares it; whoever stops the bot closes it. */
@@ -148,6 +157,7 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     monitors: createMonitorsClient(http),
     warehouse,
     messenger: createSlackMessenger(app.client),
+    ...outboxClients(slack.botToken, clientOptions, boltLogger),
     publisher: createSlackDriftPublisher(app.client),
     directory: createDirectory(app.client, clock, s.directoryTtlMs ?? 5 * 60_000, {
       refs: groupRefsIn(s.policy),
@@ -173,6 +183,17 @@ function refuseSkewedRequests(receiver: HTTPReceiver, logger: Logger): HTTPRecei
     listener(req, res);
   };
   return receiver;
+}
+
+/** The outbox retries with its own backoff, so its client neither retries nor waits out a 429. */
+function outboxClients(token: string, options: webApi.WebClientOptions, logger: BoltLogger) {
+  const client = new webApi.WebClient(token, {
+    ...options,
+    logger,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+  });
+  return { outboxSlack: createSlackDelivery(client), fallback: createSlackFallback(client, fastFetch) };
 }
 
 /** Bolt wants a logger it can configure; ours has a fixed level, so the setters are no-ops. */

@@ -18,11 +18,12 @@ import { startSchedule } from '../jobs/schedule.js';
 import type { LedgerService } from '../ledger/service.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
+import type { Outbox } from '../outbox/outbox.js';
 import { createAckGate } from '../slack/ack-gate.js';
 import { newProcessIdentity, type ProcessIdentity } from '../storage/process-lock.js';
 import { type BotSlack, createAdapters, type DatabricksSettings } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
-import { createServices } from './services.js';
+import { createServices, type ServiceSettings } from './services.js';
 
 export type { BotSlack } from './adapters.js';
 
@@ -67,6 +68,8 @@ export interface BotOptions {
   store?: StoreOwnershipOptions;
   /** How much acknowledged work may wait per lane before more gets a busy reply (default 200). */
   queueLimit?: number;
+  /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
+  outbox?: ServiceSettings['outbox'];
 }
 
 export interface RunningBot {
@@ -85,6 +88,8 @@ export interface RunningBot {
   identity: ProcessIdentity;
   /** The ledger of changes: `tick(now)` runs one pass. */
   ledger: LedgerService;
+  /** Every message the bot owes Slack, until Slack takes it. */
+  outbox: Outbox;
   stop(): Promise<void>;
 }
 
@@ -131,6 +136,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     approvalWait: options.approvalWait,
     drift: options.drift,
     ownership: { instance: me.instance, leaseMs },
+    outbox: options.outbox,
   });
   const { pipeline, approvals, store, drift } = services;
   const took = adapters.lock?.took;
@@ -167,8 +173,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     approvals,
     drift,
     ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
+    replyUrls: services.outbox,
   });
 
+  // Messages a previous process still owed go out first, then the worker keeps delivering.
+  await services.outbox.start();
   await runRolloutWatch(
     {
       pipeline,
@@ -225,6 +234,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...(drift ? { drift } : {}),
     identity: me,
     ledger: services.ledger,
+    outbox: services.outbox,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();
@@ -237,6 +247,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
       await drift?.idle();
+      services.outbox.stop();
+      await services.outbox.settled();
       await adapters.warehouse?.close();
       clearInterval(heartbeat);
       adapters.lock?.release();

@@ -27,7 +27,10 @@ import { runLedger } from '../jobs/ledger.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
+import { createOutboxStore } from '../outbox/store.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
+import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import {
   approvalViews,
   commandViews,
@@ -51,6 +54,8 @@ export interface ServiceSettings {
   signal: AbortSignal;
   /** Who owns the work this process starts, and the lease (none: nothing is ever held). */
   ownership?: Ownership | undefined;
+  /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
+  outbox?: { backoff?: Partial<OutboxBackoff>; stuckAfterMs?: number } | undefined;
 }
 
 export interface Services {
@@ -65,6 +70,8 @@ export interface Services {
   ledger: LedgerService;
   /** What the command handlers see; gated changes already route to approval requests. */
   commands: CommandDeps;
+  /** Every message the bot owes Slack, stored before it is sent and delivered until Slack takes it. */
+  outbox: Outbox;
 }
 
 /**
@@ -79,6 +86,18 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const store = createChangeStore(db, clock, s.ownership);
   // Approval requests share the connection and the change store's append-only audit log.
   const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
+  // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
+  const outbox = createOutbox({
+    store: createOutboxStore(db, clock),
+    slack: adapters.outboxSlack,
+    fallback: adapters.fallback,
+    views: { undelivered: buildUndeliveredNotice },
+    audit: (entry) => store.audit(entry),
+    clock,
+    logger,
+    ...(s.outbox?.backoff ? { backoff: s.outbox.backoff } : {}),
+    ...(s.outbox?.stuckAfterMs !== undefined ? { stuckAfterMs: s.outbox.stuckAfterMs } : {}),
+  });
   const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
   const planDeps: PlanDeps = { serving, registry, history, defaults };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);
@@ -88,7 +107,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     store,
     serving,
     registry,
-    messenger: adapters.messenger,
+    messenger: outbox.messenger,
     clock,
     views: pipelineViews,
     buildPlan,
@@ -117,7 +136,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     mlflow: adapters.mlflow,
     jobs: adapters.jobs,
     jobSettings: adapters.jobSettings,
-    messenger: adapters.messenger,
+    messenger: outbox.messenger,
     groupsOf: (userId) => adapters.directory.groupsOf(userId),
     clock,
     workspaceHost,
@@ -182,5 +201,6 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ...(watch && state ? { drift: { ...watch, state } } : {}),
     ledger,
     commands,
+    outbox,
   };
 }

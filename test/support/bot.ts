@@ -110,6 +110,8 @@ export async function startBotOnTwins(
       // The ledger ticks only when a test calls bot.ledger.tick(now), so call counts stay exact.
       ledgerCron: false,
       ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
+      // Slack deliveries are retried quickly, so a recovering twin is seen within a test.
+      outbox: { backoff: { initialDelayMs: 20, maxDelayMs: 100 } },
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();

@@ -121,7 +121,7 @@ describe('the change store', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     // One list for the whole file (storage/migrations.ts): 1 changes and audit; 2 approval requests
-    // and votes; 3 the drift state; then each appended one (the ledger, …).
+    // and votes; 3 the drift state; then one per later feature (never a literal: helpers append).
     expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: MIGRATIONS.length });
     raw.close();
   });

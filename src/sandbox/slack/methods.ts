@@ -42,6 +42,8 @@ function resolveChannel(state: SlackState, idOrName: string | undefined): TwinCh
   if (!idOrName) return undefined;
   const byId = state.channels.get(idOrName);
   if (byId) return byId;
+  // A user id as channel: the bot's DM with that person (Slack opens it on the first post).
+  if (/^[UW][A-Z0-9]+$/.test(idOrName) && state.users.has(idOrName)) return state.openDm(idOrName);
   const name = idOrName.replace(/^#/, '');
   return [...state.channels.values()].find((c) => c.name === name);
 }

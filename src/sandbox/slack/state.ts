@@ -179,6 +179,30 @@ export class SlackState {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * The bot's direct-message channel with a user (`D` + the user id), opened on first use: Slack
+   * posts a `chat.postMessage` whose channel is a user id into that DM. Undefined for unknown users.
+   */
+  openDm(userId: string): TwinChannel | undefined {
+    const user = this.users.get(userId);
+    if (!user || user.isBot) return undefined;
+    const id = `D${userId}`;
+    let dm = this.channels.get(id);
+    if (!dm) {
+      dm = {
+        id,
+        name: `dm-${user.name}`,
+        isPrivate: true,
+        topic: '',
+        created: Math.floor(this.now() / 1000),
+        members: new Set([this.bot.userId, userId]),
+      };
+      this.channels.set(id, dm);
+      this.messagesByChannel.set(id, []);
+    }
+    return dm;
+  }
+
   isMember(channel: string, user: string): boolean {
     return this.channels.get(channel)?.members.has(user) ?? false;
   }
