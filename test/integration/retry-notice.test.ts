@@ -55,7 +55,7 @@ describe('a command while Databricks is unavailable', () => {
   });
 
   it('replaces the note with "Databricks was unavailable" when the retries give up', async () => {
-    env = await startBotOnTwins({ databricksHttp: { deadlineMs: 2_500 } });
+    env = await startBotOnTwins({ databricksHttp: { deadlineMs: 4_000 } });
     env.workspace.faults.next(GET_ENDPOINT, { kind: 'html', status: 502 }, 100);
     await env.command(`status ${DEMO.endpoint}`);
 
