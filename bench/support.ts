@@ -74,6 +74,9 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
           approvalWait: { initialDelayMs: 1_000, maxDelayMs: 2_000, timeoutMs: 120_000 },
           approvalExpiryCron: false as const,
           ledgerCron: false as const,
+          // The bench fires 1000 clicks in a second or two, far past any team's rate; the default
+          // bound of the post-ack queue (200) would shed most of them as "busy".
+          queueLimit: 5_000,
         }
       : {}),
   });
@@ -108,7 +111,10 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
         await bot.approvals.idle();
         const left = ids.filter(open).length;
         if (left === 0) return;
-        if (Date.now() > deadline) throw new Error(`${left} of ${ids.length} requests still open`);
+        if (Date.now() > deadline) {
+          const stuck = ids.filter(open).map((id) => `${id}: ${statusOf(id)}`);
+          throw new Error(`${left} of ${ids.length} requests still open (${stuck.slice(0, 5).join(', ')})`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -14,10 +14,10 @@ import type { JobRun } from '../domain/ports/jobs.js';
 import { jobRunUrl } from '../domain/workspace-links.js';
 import { poll } from '../lib/poll.js';
 import type { ApprovalContext } from './context.js';
+import type { ApprovalResumeSummary } from './contracts.js';
 import type { ExecutionResult } from './execution-result.js';
 import { findRegisteredVersion } from './registered-version.js';
 import type { ChangeApprovalPlan, RetrainApprovalPlan } from './request-plan.js';
-import type { ApprovalResumeSummary } from './service.js';
 import type { ApprovalRequest } from './store.js';
 
 export interface Execution {

@@ -7,10 +7,10 @@
 import { describeRule } from '../config/access.js';
 import type { ApprovalPolicy, Approvers, Binding, Gate } from '../config/policy-gates.js';
 import { PRODUCTION_ALIAS } from '../config/policy-gates.js';
-import type { MutatingSubcommand, Plan } from '../domain/change.js';
+import type { Plan } from '../domain/change.js';
 import { UserError } from '../domain/errors.js';
 import { resolveModelName, sameAlias } from '../domain/model-names.js';
-import type { Actor } from '../domain/vocabulary.js';
+import type { Actor, MutatingSubcommand } from '../domain/vocabulary.js';
 
 export interface Defaults {
   catalog: string;

@@ -6,6 +6,7 @@ import { changeTitle, shortModel } from '../changes/describe.js';
 import { UserError } from '../domain/errors.js';
 import type { Actor, ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
 import type { ApprovalContext } from './context.js';
+import type { RetrainRequest } from './contracts.js';
 import { gatherEvidence } from './evidence.js';
 import { describeApprovers, type GateRef, gateForChange } from './gate.js';
 import {
@@ -17,7 +18,6 @@ import {
   type RetrainApprovalPlan,
 } from './request-plan.js';
 import { type RequiredGate, requireGate } from './rights.js';
-import type { RetrainRequest } from './service.js';
 
 export interface Intake {
   requestChange(request: Parameters<ChangePipeline['propose']>[0], gate?: GateRef): Promise<Reply>;

@@ -6,7 +6,7 @@
 import type { Delivery, Messenger } from '../domain/ports/messenger.js';
 import type { Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { ApprovalViews } from './service.js';
+import type { ApprovalViews } from './contracts.js';
 import { isFinalApproval } from './state.js';
 import type { ApprovalRequest, ApprovalStore } from './store.js';
 

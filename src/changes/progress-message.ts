@@ -7,7 +7,7 @@
 import type { Delivery, Messenger } from '../domain/ports/messenger.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { PipelineViews, ProgressPhase, ProgressView } from './pipeline.js';
+import type { PipelineViews, ProgressPhase, ProgressView } from './contracts.js';
 import type { Change, ChangeStore } from './store.js';
 
 export interface ProgressMessageDeps {

@@ -20,7 +20,7 @@ import {
   type Submitted,
   submitPlan,
 } from './apply.js';
-import type { ResumeSummary } from './pipeline.js';
+import type { ResumeSummary } from './contracts.js';
 import { describeTraffic } from './plan/index.js';
 import type { ProgressMessage } from './progress-message.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';

@@ -18,7 +18,8 @@ import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
 export type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
-import { type ChangeStatus, type MutatingSubcommand, type Plan, planTarget } from '../domain/change.js';
+import { type ChangeStatus, type Plan, planTarget } from '../domain/change.js';
+import type { MutatingSubcommand } from '../domain/vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
 // Row schemas and the domain types derived from them

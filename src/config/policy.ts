@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { MutatingSubcommand } from '../domain/change.js';
 import { resolveModelName } from '../domain/model-names.js';
+import type { MutatingSubcommand } from '../domain/vocabulary.js';
 import { MUTATING_SUBCOMMANDS, type Subcommand } from '../domain/vocabulary.js';
 import {
   channelIdSchema,

@@ -5,8 +5,6 @@
  */
 import type { EndpointConfig } from './ports/serving.js';
 
-export type { MutatingSubcommand } from './vocabulary.js';
-
 /** A change to what an endpoint serves: its served versions and traffic split. */
 export interface EndpointPlan {
   kind: 'endpoint';

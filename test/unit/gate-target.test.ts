@@ -3,8 +3,9 @@ import { boundEndpointGate, gateForChange } from '../../src/approvals/gate.js';
 import { ConfigError } from '../../src/config/databricks-connection.js';
 import { loadPolicy, type PolicyIssue, parsePolicy } from '../../src/config/policy.js';
 import type { Binding, Gate } from '../../src/config/policy-gates.js';
-import type { EndpointPlan, MutatingSubcommand } from '../../src/domain/change.js';
+import type { EndpointPlan } from '../../src/domain/change.js';
 import { UserError } from '../../src/domain/errors.js';
+import type { MutatingSubcommand } from '../../src/domain/vocabulary.js';
 import { describeError } from '../../src/slack/blocks/errors.js';
 
 const fixture = (name: string) => new URL(`../fixtures/policy/${name}`, import.meta.url).pathname;
