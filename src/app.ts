@@ -101,7 +101,6 @@ export function createApp(app: App, deps: AppDeps): App {
 
   app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
     await ack();
-    if (command.response_url) deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
     const actor: Actor = { userId: command.user_id, userName: command.user_name, teamId: command.team_id };
     const origin: Origin = {
       channelId: command.channel_id,
@@ -110,6 +109,8 @@ export function createApp(app: App, deps: AppDeps): App {
     };
     await lanes.default.run(
       async () => {
+        // A store write: after the acks, with the rest of the work.
+        if (command.response_url) deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
         // Retries of Databricks calls inside the command are told to the user while they last.
         const notice = createRetryNotice(respond, {
           logger,
@@ -139,9 +140,9 @@ export function createApp(app: App, deps: AppDeps): App {
     const handler = actions[action.action_id];
     // Link buttons and inputs send actions too; acknowledging them is all they need.
     if (!handler) return;
-    if (body.response_url) deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
     await lanes[handler.lane].run(
       async () => {
+        if (body.response_url) deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
         const what = `${action.action_id} button`;
         const click = {
           actor: clickerOf(body),
