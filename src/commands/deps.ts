@@ -4,7 +4,8 @@
  */
 import type { ApprovalDesk } from '../approvals/service.js';
 import type { PlanDeps } from '../changes/plan/index.js';
-import type { ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
+import type { ChangePipeline } from '../domain/vocabulary.js';
+import type { DriftCommands } from '../drift/watch.js';
 import type { LedgerReader } from '../ledger/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { CommandViews } from './views.js';
@@ -25,7 +26,5 @@ export interface CommandDeps extends PlanDeps {
   ledger?: LedgerReader;
 }
 
-/** `/mlops drift`: runs checks now and says what was posted (drift/watch.ts implements it). */
-export interface DriftCommands {
-  check(monitor: string | undefined, origin: Origin): Promise<Reply>;
-}
+/** `/mlops drift`: runs checks now and says what was posted (the drift watch implements it). */
+export type { DriftCommands };

@@ -41,7 +41,7 @@ export interface DriftSettings {
   quickchartFetch?: typeof fetch;
 }
 
-/** The drift command: runs checks now and says what was posted (commands/deps.ts DriftCommands). */
+/** The drift command: runs checks now and says what was posted. */
 export interface DriftCommands {
   check(monitor: string | undefined, origin: Origin): Promise<Reply>;
 }

@@ -20,6 +20,7 @@ import {
 } from '../../src/slack/blocks/action-ids.js';
 import { REJECT_REASON_BLOCK } from '../../src/slack/blocks/approval.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 let workspace: WorkspaceTwin;
 let env: BotOnTwins;
@@ -40,8 +41,6 @@ afterEach(async () => {
 });
 
 /** Text of everything a message shows: fallback text plus every text field in its blocks. */
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 /** The latest approval request message in a channel: its ts and request id. */
 function latestRequest(channel = APPROVALS_CHANNEL_ID): { ts: string; id: string } | undefined {

@@ -5,6 +5,7 @@ import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/worksp
 import { ACTION_APPROVAL_APPROVE } from '../../src/slack/blocks/action-ids.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 import { openStores } from '../support/stores.js';
 
 let workspace: WorkspaceTwin;
@@ -23,9 +24,6 @@ afterEach(async () => {
   await env.stop();
   await workspace.stop();
 });
-
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 async function request(text: string): Promise<{ ts: string; id: string }> {
   const before = env.slack.messages(APPROVALS_CHANNEL_ID).length;

@@ -16,6 +16,7 @@ import {
 } from '../../src/slack/blocks/action-ids.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 let twins: DatabricksTwins;
 let env: BotOnTwins;
@@ -33,9 +34,6 @@ afterEach(async () => {
   await env.stop();
   await twins.stop();
 });
-
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 /** The top-level drift alerts in #mlops, oldest first. */
 function alerts() {

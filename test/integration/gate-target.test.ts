@@ -13,6 +13,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { ACTION_APPLY, ACTION_APPROVAL_APPROVE } from '../../src/slack/blocks/action-ids.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 /**
  * The example policy as a team would run it: its one binding (Production of churn_model to
@@ -39,9 +40,6 @@ afterEach(async () => {
   await env.stop();
   await workspace.stop();
 });
-
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 /** The message in `channel` carrying a button `actionId`, newest first: its ts and the value. */
 function buttonIn(channel: string, actionId: string): { ts: string; id: string } | undefined {

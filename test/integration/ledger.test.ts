@@ -4,6 +4,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../../src/slack/blocks/action-ids.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 let workspace: WorkspaceTwin;
 let env: BotOnTwins;
@@ -22,8 +23,6 @@ afterEach(async () => {
   await workspace.stop();
 });
 
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 const ledgerPosts = () =>
   [APPROVALS_CHANNEL_ID, MLOPS_CHANNEL_ID].flatMap((c) =>
     env.slack.messages(c).filter((m) => !m.ephemeral_to && /outside modelgate/.test(m.text ?? '')),

@@ -14,12 +14,10 @@ import {
 import { DEMO } from '../../src/sandbox/workspace/demo.js';
 import { ACTION_APPLY } from '../../src/slack/blocks/action-ids.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 let env: BotOnTwins;
 afterEach(() => env.stop());
-
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 /** The Apply button of the latest plan in #mlops. */
 function latestPlan(): { ts: string; changeId: string } | undefined {

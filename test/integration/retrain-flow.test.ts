@@ -9,6 +9,7 @@ import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { ACTION_APPROVAL_APPROVE } from '../../src/slack/blocks/action-ids.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 let workspace: WorkspaceTwin;
 let env: BotOnTwins;
@@ -26,9 +27,6 @@ afterEach(async () => {
   await env.stop();
   await workspace.stop();
 });
-
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 async function answerTo(text: string) {
   const before = env.slack.calls('response_url').length;

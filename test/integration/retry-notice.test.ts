@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MLOPS_CHANNEL_ID, REQUESTER_USER_ID } from '../../src/sandbox/slack/index.js';
 import { DEMO } from '../../src/sandbox/workspace/demo.js';
 import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
+import { shown } from '../support/shown.js';
 
 const GET_ENDPOINT = 'GET /api/2.0/serving-endpoints/:name';
 
@@ -14,9 +15,6 @@ afterEach(async () => {
   await env?.stop();
   env = undefined;
 });
-
-const shown = (m: { text?: string; blocks?: unknown }) =>
-  `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
 /** The n-th post to a response_url since the test began, as the Slack twin recorded it. */
 async function responses(bot: BotOnTwins, n: number, timeoutMs = 8_000) {
