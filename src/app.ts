@@ -18,6 +18,7 @@ import type { DriftAlertActions } from './drift/alert-actions.js';
 import { observeCalls } from './lib/call-observer.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
+import type { RolloutService } from './rollouts/service.js';
 import type { AckGate } from './slack/ack-gate.js';
 import { buildBusyReply } from './slack/blocks/busy.js';
 import type { Directory } from './slack/directory.js';
@@ -33,6 +34,7 @@ import type { ActionTable } from './slack/listeners/actions.js';
 import { approvalActions } from './slack/listeners/approvals.js';
 import { changeActions } from './slack/listeners/changes.js';
 import { driftActions } from './slack/listeners/drift.js';
+import { rolloutActions } from './slack/listeners/rollouts.js';
 import { createRetryNotice } from './slack/retry-notice.js';
 import { createSlowLane } from './slack/slow-lane.js';
 
@@ -49,6 +51,8 @@ export interface AppDeps {
   approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject'>;
   /** The drift alert buttons, when the policy has monitors. */
   drift?: { actions: DriftAlertActions } | undefined;
+  /** The canary rollout buttons. */
+  rollouts?: Pick<RolloutService, 'click' | 'endpointOf'> | undefined;
   correlationId?: () => string;
   /** How many commands and clicks are served at once after their ack (default 8). */
   slowWorkSlots?: number;
@@ -133,6 +137,7 @@ export function createApp(app: App, deps: AppDeps): App {
     ...changeActions({ pipeline: deps.pipeline, store: deps.store, authorise }),
     ...approvalActions({ approvals: deps.approvals, policy }),
     ...(deps.drift ? driftActions({ actions: deps.drift.actions, authorise }) : {}),
+    ...(deps.rollouts ? rolloutActions({ rollouts: deps.rollouts, authorise }) : {}),
   };
   // One listener for every button: Bolt runs one middleware chain per click, not one per button.
   app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond }) => {

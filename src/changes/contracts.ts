@@ -113,6 +113,12 @@ export interface ChangePipelineDeps {
    * requester agreed to what they saw then, so an older plan is refused, never applied.
    */
   planExpiresAfterMs?: number;
+  /**
+   * Other work that holds a plan's target (a canary rollout holds its endpoint): the error saying
+   * who, or undefined. Asked after Apply won its compare-and-set, so of a rollout start and an
+   * Apply racing, at least one sees the other.
+   */
+  heldElsewhere?: (plan: Plan) => Promise<UserError | undefined>;
 }
 
 /** How long a plan stays good for Apply when the policy does not say (`planExpiresAfter`). */

@@ -131,6 +131,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       return views.statusNotice(won.change, changeId);
     }
 
+    const held = await deps.heldElsewhere?.(change.plan);
+    if (held) {
+      store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
+      throw held;
+    }
+
     let fresh: Plan;
     try {
       fresh = await deps.buildPlan(change.input);

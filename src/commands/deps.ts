@@ -8,6 +8,7 @@ import type { ChangePipeline } from '../domain/vocabulary.js';
 import type { DriftCommands } from '../drift/watch.js';
 import type { LedgerReader } from '../ledger/types.js';
 import type { Clock } from '../lib/clock.js';
+import type { RolloutDesk } from '../rollouts/service.js';
 import type { CommandViews } from './views.js';
 
 /** Everything a handler may use: the reads behind plans, and more. Built once in the composition root. */
@@ -24,6 +25,8 @@ export interface CommandDeps extends PlanDeps {
   approvals?: ApprovalDesk;
   /** The ledger of changes, for `/mlops history`; absent where it is not wired. */
   ledger?: LedgerReader;
+  /** Canary rollouts; absent where no SQL warehouse is configured (their guardrails read through it). */
+  rollouts?: RolloutDesk;
 }
 
 /** `/mlops drift`: runs checks now and says what was posted (the drift watch implements it). */

@@ -26,6 +26,7 @@ import { promoteCommand } from './promote.js';
 import { queryCommand } from './query.js';
 import { retrainCommand } from './retrain.js';
 import { rollbackCommand } from './rollback.js';
+import { rolloutCommand } from './rollout.js';
 import type { AnyCommandSpec, CommandSpec, InputOf } from './spec.js';
 import { splitCommand } from './split.js';
 import { statusCommand } from './status.js';
@@ -51,6 +52,7 @@ export const SUBCOMMANDS: { readonly [N in Subcommand]: CommandSpec<N> } = {
   query: queryCommand,
   promote: promoteCommand,
   rollback: rollbackCommand,
+  rollout: rolloutCommand,
   drift: driftCommand,
   retrain: retrainCommand,
   approvals: approvalsCommand,

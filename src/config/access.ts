@@ -14,8 +14,13 @@ export type ChannelDecision = { ok: true } | { ok: false; channels: string[] };
 
 const ALLOWED: AccessDecision = { ok: true };
 
-/** Changes through the pipeline (the commands' specs say `mutating: true` for exactly these). */
-const isMutating = (s: Subcommand): boolean => (MUTATING_SUBCOMMANDS as readonly string[]).includes(s);
+/**
+ * Changes: through the pipeline (the commands' specs say `mutating: true` for exactly these), and a
+ * canary rollout (its own state machine, but a change all the same: no access without a rule, and
+ * a protected endpoint's `allow` on top).
+ */
+const isMutating = (s: Subcommand): boolean =>
+  (MUTATING_SUBCOMMANDS as readonly string[]).includes(s) || s === 'rollout';
 
 /** A rule as plain data, the way an error's details carry it. */
 const ruleData = (rule: AccessRule) => ({

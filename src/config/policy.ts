@@ -24,6 +24,7 @@ export { channelIdSchema, groupRefSchema, userIdSchema } from './checked.js';
 
 import { approvalPolicyShape, durationSchema, gatedBindingProblems, gateGroupRefs } from './policy-gates.js';
 import { chartsSchema, monitorsSchema } from './policy-monitors.js';
+import { rolloutPolicyShape } from './policy-rollouts.js';
 
 /** Subcommands an access rule can name (`help` is open to everyone and has no rule). */
 export const ACCESS_SUBCOMMANDS = [
@@ -39,6 +40,7 @@ export const ACCESS_SUBCOMMANDS = [
   'approvals',
   'audit',
   'history',
+  'rollout',
 ] as const satisfies readonly Exclude<Subcommand, 'help'>[];
 export type AccessSubcommand = (typeof ACCESS_SUBCOMMANDS)[number];
 
@@ -100,6 +102,8 @@ export const policySchema = z
     charts: chartsSchema.optional(),
     /** Approvals: approvalChannel, gates, bindings, retraining (policy-gates.ts). */
     ...approvalPolicyShape,
+    /** Canary rollouts: named analyses and the endpoints' inference tables (policy-rollouts.ts). */
+    ...rolloutPolicyShape,
     /**
      * How long a plan stays good for Apply (ms); an older one is refused (re-run the command).
      * Absent: the pipeline's default, 1 h.

@@ -85,6 +85,11 @@ export const ERROR_CODES = [
   'databricks_unavailable',
   'update_not_applied',
   'change_outcome_unknown',
+  // Canary rollouts (issue #15)
+  'rollout_refused',
+  'rollout_inference_table',
+  'rollout_click',
+  'endpoint_held_by_rollout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -266,6 +271,31 @@ export interface ErrorDetailsByCode {
     configVersion?: number;
   };
   change_outcome_unknown: { endpoint: string; failure: LostAnswer };
+  /** A rollout that cannot be planned or started as asked. */
+  rollout_refused:
+    | { variant: 'busy_rollout'; endpoint: string; rolloutId: string; requester: string; startedBy?: string }
+    | { variant: 'busy_change'; endpoint: string; changeId: string; requester: string; appliedBy?: string }
+    | { variant: 'unknown_analysis'; name: string; known: string[] }
+    | { variant: 'not_one_version'; endpoint: string; served: string[] }
+    | { variant: 'already_served'; endpoint: string; servedName: string }
+    | { variant: 'bad_steps'; steps: number[] }
+    | { variant: 'gate_without_approvers'; gate: string };
+  /** The guardrails cannot be read: a rollout never starts on figures it cannot read. */
+  rollout_inference_table:
+    | { variant: 'not_in_policy'; endpoint: string }
+    | { variant: 'not_enabled'; endpoint: string; table: string }
+    | { variant: 'elsewhere'; endpoint: string; table: string; enabledTable: string }
+    | { variant: 'unreadable'; endpoint: string; table: string; warehouseMessage: Relayed }
+    | { variant: 'empty'; endpoint: string; table: string; servedName: string; windowMs: number }
+    | { variant: 'metric_unreadable'; table: string; column: string; warehouseMessage: Relayed };
+  /** A rollout button that cannot do what it says now. */
+  rollout_click:
+    | { variant: 'not_found'; id: string }
+    | { variant: 'not_now'; action: string; state: string; endpoint: string }
+    | { variant: 'only_requester'; action: string; requester: string }
+    | { variant: 'not_approver'; self: boolean; users: string[]; groups: string[] };
+  /** A deploy, split or rollback of an endpoint a canary rollout holds. */
+  endpoint_held_by_rollout: { endpoint: string; rolloutId: string; requester: string; startedBy?: string };
 }
 
 /** Why the answer to a call that changes something never arrived (its outcome had to be read). */

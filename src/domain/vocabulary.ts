@@ -91,6 +91,21 @@ export type PromoteCommand = {
 };
 export type RollbackCommand = { subcommand: 'rollback'; endpoint: string; dryRun: boolean };
 
+export type RolloutCommand = {
+  subcommand: 'rollout';
+  endpoint: string;
+  /** Three-part name, resolved against the policy defaults. */
+  model: string;
+  target: VersionRef;
+  /** Canary traffic per step (percent, increasing); the last 100 is added when missing. */
+  steps?: number[];
+  /** Dwell time of each step before it is judged (ms). */
+  everyMs?: number;
+  /** The policy analysis to judge by; `default` when not given. */
+  analysis?: string;
+  dryRun: boolean;
+};
+
 export type MutatingCommand = DeployCommand | SplitCommand | PromoteCommand | RollbackCommand;
 
 /** The subcommands that change something through the change pipeline (a plan, Apply, protected endpoints). */
@@ -120,6 +135,8 @@ export type ParsedCommand =
   | { subcommand: 'audit'; target?: string }
   /** What an endpoint served or where a model's aliases pointed (now or `at`, ISO text), and who changed it. */
   | { subcommand: 'history'; target: string; at?: string }
+  /** A canary rollout (src/rollouts): its own plan, gate and state machine, not the change pipeline. */
+  | RolloutCommand
   | MutatingCommand;
 
 export type Subcommand = ParsedCommand['subcommand'];

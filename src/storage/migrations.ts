@@ -273,6 +273,33 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // Canary rollouts (issue #15): one row per rollout; one holding rollout per endpoint.
+    name: 'canary rollouts',
+    sql: `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    rev BIGINT NOT NULL,
+    requester TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    plan_json TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    next_at BIGINT,
+    trigger_id TEXT UNIQUE,
+    message_channel TEXT,
+    message_ts TEXT,
+    owner TEXT,
+    lease_until BIGINT
+  );
+  CREATE UNIQUE INDEX rollouts_one_per_endpoint ON rollouts (endpoint)
+    WHERE state IN ('stepping', 'analysing', 'paused', 'promoting', 'rolling_back');
+  CREATE INDEX rollouts_by_state ON rollouts (state, created_at);
+`,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

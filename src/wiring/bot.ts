@@ -23,7 +23,7 @@ import { createAckGate } from '../slack/ack-gate.js';
 import { newProcessIdentity, type ProcessIdentity } from '../storage/process-lock.js';
 import { type BotSlack, createAdapters, type DatabricksSettings } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
-import { createServices, type ServiceSettings } from './services.js';
+import { createServices, type ServiceSettings, type Services } from './services.js';
 
 export type { BotSlack } from './adapters.js';
 
@@ -70,6 +70,8 @@ export interface BotOptions {
   queueLimit?: number;
   /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
   outbox?: ServiceSettings['outbox'];
+  /** When the canary rollouts are driven (node-cron; every minute by default); false: never (tests call it). */
+  rolloutDriverCron?: string | false;
 }
 
 export interface RunningBot {
@@ -90,6 +92,8 @@ export interface RunningBot {
   ledger: LedgerService;
   /** Every message the bot owes Slack, until Slack takes it. */
   outbox: Outbox;
+  /** Canary rollouts: `driver.tick()` runs one pass, `driver.idle()` waits for its work. */
+  rollouts: Services['rollouts'];
   stop(): Promise<void>;
 }
 
@@ -172,6 +176,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     approvals,
     drift,
+    rollouts: services.rollouts.service,
     ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
     replyUrls: services.outbox,
   });
@@ -208,6 +213,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     approvalExpiryCron: options.approvalExpiryCron,
     takeover: { leaseMs, cron: options.store?.takeoverCron },
     ledgerCron: options.ledgerCron,
+    rolloutDriverCron: options.rolloutDriverCron,
   });
   const schedule = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
 
@@ -235,15 +241,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     identity: me,
     ledger: services.ledger,
     outbox: services.outbox,
+    rollouts: services.rollouts,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();
+      services.rollouts.driver.stop();
       approvals.stop();
       await schedule?.stop();
       await adapters.app.stop();
       // Work still waiting on Databricks is left to the next start's resume(), not waited out.
       await Promise.race([
-        Promise.all([pipeline.idle(), approvals.idle()]),
+        Promise.all([pipeline.idle(), approvals.idle(), services.rollouts.driver.idle()]),
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
       await drift?.idle();

@@ -3,6 +3,7 @@
  * expiry, the ledger tick and one drift check per monitor. Each job is a function of `now`; scheduling is wiring.
  */
 import { runApprovalExpiry } from '../jobs/approval-expiry.js';
+import { runRolloutDriver } from '../jobs/rollout-driver.js';
 import { runWorkTakeover } from '../jobs/rollout-watch.js';
 import type { Clock } from '../lib/clock.js';
 import type { ScheduledJob } from '../lib/cron.js';
@@ -18,6 +19,8 @@ export interface ScheduleSettings {
   takeover?: { leaseMs: number; cron?: string | false | undefined } | undefined;
   /** When the ledger reads what Databricks serves (every minute by default); false: never (tests call it). */
   ledgerCron?: string | false | undefined;
+  /** When the canary rollouts are driven (every minute by default); false: never (tests call it). */
+  rolloutDriverCron?: string | false | undefined;
 }
 
 /** @example startSchedule(scheduledJobs(services, { clock, logger }), logger) */
@@ -84,5 +87,25 @@ export function scheduledJobs(services: Services, s: ScheduleSettings): Schedule
             },
           },
         ];
-  return [...expiry, ...takeovers, ...ledger, ...(services.drift?.jobs ?? [])];
+  const rolloutDriver: ScheduledJob[] =
+    s.rolloutDriverCron === false
+      ? []
+      : [
+          {
+            name: 'rollout-driver',
+            cron: s.rolloutDriverCron ?? '* * * * *',
+            run: async () => {
+              await runRolloutDriver(
+                {
+                  driver: services.rollouts.driver,
+                  report: (e) => {
+                    if (e.kind === 'error') logger.error('driving the canary rollouts failed:', e.error);
+                  },
+                },
+                clock.now(),
+              );
+            },
+          },
+        ];
+  return [...expiry, ...takeovers, ...ledger, ...rolloutDriver, ...(services.drift?.jobs ?? [])];
 }

@@ -4,6 +4,7 @@
  * the drift watch, and what the command handlers may use.
  */
 import { createMonitorFigures } from '../approvals/figures.js';
+import { checkApprover, gateForChange } from '../approvals/gate.js';
 import {
   type ApprovalService,
   type BackoffOptions,
@@ -19,7 +20,10 @@ import type { CommandDeps } from '../commands/deps.js';
 import { autoApplies, isProtected } from '../config/access.js';
 import type { Policy } from '../config/policy.js';
 import type { Plan } from '../domain/change.js';
+import { UserError } from '../domain/errors.js';
+import { resolveModelName } from '../domain/model-names.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
+import type { ChangePipeline } from '../domain/vocabulary.js';
 import { createDriftStateStore, type DriftStateStore } from '../drift/state-store.js';
 import { createDriftWatch, type DriftSettings, type DriftWatch } from '../drift/watch.js';
 import { runDriftCheck } from '../jobs/drift-check.js';
@@ -29,7 +33,13 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
 import { createOutboxStore } from '../outbox/store.js';
+import { createRolloutDriver, type RolloutDriver } from '../rollouts/driver.js';
+import { createRolloutService, type RolloutService } from '../rollouts/service.js';
+import { createRolloutStore, type RolloutStore } from '../rollouts/store.js';
+import type { Rollout } from '../rollouts/types.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
+import { describeError } from '../slack/blocks/errors.js';
+import { rolloutViews } from '../slack/blocks/rollout.js';
 import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import {
   approvalViews,
@@ -72,6 +82,8 @@ export interface Services {
   commands: CommandDeps;
   /** Every message the bot owes Slack, stored before it is sent and delivered until Slack takes it. */
   outbox: Outbox;
+  /** Canary rollouts: the store, the driver (its tick is a scheduled job) and the buttons. */
+  rollouts: { store: RolloutStore; driver: RolloutDriver; service: RolloutService };
 }
 
 /**
@@ -84,6 +96,9 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const defaults = policy.defaults;
 
   const store = createChangeStore(db, clock, s.ownership);
+  // The rollouts are built after the pipeline (they read its store); the pipeline asks them lazily.
+  let rolloutsRef: Services['rollouts'] | undefined;
+  const rolloutStore = () => rolloutsRef!.store;
   // Approval requests share the connection and the change store's append-only audit log.
   const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
   // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
@@ -117,6 +132,10 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ...(policy.planExpiresAfter !== undefined ? { planExpiresAfterMs: policy.planExpiresAfter } : {}),
     onError: (err, id) => logger.error(`[${id}] change pipeline:`, err),
     ...(s.rolloutWait ? { waitOptions: s.rolloutWait } : {}),
+    heldElsewhere: async (plan) =>
+      plan.kind === 'endpoint'
+        ? heldError(await rolloutStore().holderOf(plan.endpoint), plan.endpoint)
+        : undefined,
   });
 
   // The monitors' latest figures, for approvers, when there is a warehouse to read them through.
@@ -182,10 +201,14 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     runTick: runLedger,
   });
 
+  const rollouts = createRollouts(adapters, s, store, outbox.messenger);
+  rolloutsRef = rollouts;
   const commands: CommandDeps = {
     ...planDeps,
-    // Gated changes (Production, and what the policy's gates cover) become approval requests.
-    changes: gateChanges(pipeline, approvals, policy),
+    // Gated changes (Production, and what the policy's gates cover) become approval requests; an
+    // endpoint a canary rollout holds takes no other change until it ends.
+    changes: heldByRollouts(gateChanges(pipeline, approvals, policy), rollouts.service),
+    rollouts: rollouts.service,
     views: commandViews,
     clock,
     workspaceHost,
@@ -202,5 +225,104 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ledger,
     commands,
     outbox,
+    rollouts,
   };
+}
+
+/** The rollout store, driver and service, over the same connection, outbox and clients. */
+function createRollouts(
+  adapters: Adapters,
+  s: ServiceSettings,
+  changes: ChangeStore,
+  messenger: Outbox['messenger'],
+): Services['rollouts'] {
+  const { policy, clock, logger } = s;
+  const store = createRolloutStore(adapters.db, clock);
+  const driver = createRolloutDriver({
+    store,
+    serving: adapters.serving,
+    registry: adapters.registry,
+    warehouse: adapters.warehouse,
+    messenger,
+    views: rolloutViews,
+    describeError,
+    clock,
+    owner: s.ownership?.instance ?? 'modelgate',
+    leaseMs: s.ownership?.leaseMs ?? 30_000,
+    workspaceHost: adapters.http.host,
+    ...(s.rolloutWait ? { wait: s.rolloutWait } : {}),
+    onError: (err, id) => logger.error(`[${id}] rollout driver:`, err),
+  });
+  const resolveModel = (name: string) => resolveModelName(name, policy.defaults);
+  const service = createRolloutService({
+    store,
+    driver,
+    serving: adapters.serving,
+    views: rolloutViews,
+    clock,
+    planDeps: {
+      serving: adapters.serving,
+      registry: adapters.registry,
+      warehouse: adapters.warehouse,
+      policy,
+      resolveModel,
+      now: () => clock.now(),
+      // A rollout is a series of splits of the endpoint: the gate of a split there covers it.
+      gateFor: (endpoint) => {
+        const ref = gateForChange(policy, 'split', {
+          kind: 'endpoint',
+          subcommand: 'split',
+          endpoint,
+          create: false,
+          after: { servedVersions: [], traffic: [] },
+          fingerprint: '',
+        });
+        if (!ref) return undefined;
+        const g = ref.gate;
+        return {
+          name: ref.name,
+          approvals: g?.approvals ?? 1,
+          users: g?.approvers.users ?? [],
+          groups: g?.approvers.groups ?? [],
+        };
+      },
+    },
+    changeHolding: async (endpoint) => {
+      const c = changes.activeFor(`endpoint:${endpoint}`);
+      return c
+        ? { id: c.id, requester: c.requester, ...(c.appliedBy ? { appliedBy: c.appliedBy } : {}) }
+        : undefined;
+    },
+    groupsOf: (userId) => adapters.directory.groupsOf(userId),
+    checkApprover: (approvers, actor, groups, requester) =>
+      checkApprover(approvers, actor, groups, requester),
+  });
+  return { store, driver, service };
+}
+
+/** Refuses a change to an endpoint a canary rollout holds, saying who holds it. */
+function heldByRollouts(changes: ChangePipeline, rollouts: Pick<RolloutService, 'holderOf'>): ChangePipeline {
+  return {
+    async propose(request) {
+      const plan = request.plan;
+      if (plan.kind === 'endpoint') {
+        const holder = await rollouts.holderOf(plan.endpoint);
+        const held = heldError(holder, plan.endpoint);
+        if (held) throw held;
+      }
+      return changes.propose(request);
+    },
+  };
+}
+
+/** The refusal of a change to an endpoint a rollout holds; undefined when none does. */
+function heldError(holder: Rollout | undefined, endpoint: string): UserError | undefined {
+  return holder
+    ? new UserError('endpoint_held_by_rollout', {
+        endpoint,
+        rolloutId: holder.id,
+        requester: holder.requester,
+        ...(holder.startedBy ? { startedBy: holder.startedBy } : {}),
+      })
+    : undefined;
 }

@@ -395,8 +395,17 @@ async function invoke(ctx: TwinContext, req: TwinRequest, onlyServed?: string) {
     .get(entity.entity_name.toLowerCase())
     ?.versions.get(Number(entity.entity_version));
   const bias = mv?.behaviour?.bias ?? 0;
-  const predictions = records.map((r) => churnScore(r, bias));
-  const response = { predictions };
+  // The fault knob: every request whose running share crosses errorRate answers 500 (deterministic).
+  const errorRate = mv?.behaviour?.errorRate ?? 0;
+  const counts = answered.get(ep) ?? new Map<string, number>();
+  answered.set(ep, counts);
+  const served_n = (counts.get(entity.name) ?? 0) + 1;
+  counts.set(entity.name, served_n);
+  const failing = errorRate > 0 && Math.floor(served_n * errorRate) > Math.floor((served_n - 1) * errorRate);
+  const predictions = failing ? [] : records.map((r) => churnScore(r, bias));
+  const response = failing
+    ? { error_code: 'INTERNAL_ERROR', message: `Model ${entity.name} failed to score the request.` }
+    : { predictions };
   const body = req.body as Record<string, unknown>;
   const record: InferenceRecord = {
     endpoint: name,
@@ -405,9 +414,9 @@ async function invoke(ctx: TwinContext, req: TwinRequest, onlyServed?: string) {
     entityVersion: entity.entity_version,
     request: req.body,
     response,
-    statusCode: 200,
-    // A deterministic stand-in for model latency.
-    executionMs: 3 + records.length,
+    statusCode: failing ? 500 : 200,
+    // A deterministic stand-in for model latency, plus the version's latency knob.
+    executionMs: 3 + records.length + (mv?.behaviour?.latencyMs ?? 0),
     at: new Date(started),
     requestId: randomUUID(),
     ...(typeof body.client_request_id === 'string' ? { clientRequestId: body.client_request_id } : {}),
@@ -417,11 +426,15 @@ async function invoke(ctx: TwinContext, req: TwinRequest, onlyServed?: string) {
   } catch {
     // Payload logging is best effort in Databricks too: a logging failure does not fail the query.
   }
+  if (failing) fail(500, 'INTERNAL_ERROR', `Model ${entity.name} failed to score the request.`);
   return {
     body: response,
     headers: { 'served-model-name': entity.name },
   };
 }
+
+/** Requests answered per served entity name, for the deterministic error-rate knob. */
+const answered = new WeakMap<Endpoint, Map<string, number>>();
 
 /** Model Serving routes of the workspace twin. */
 export function registerServingRoutes(router: Router, ctx: TwinContext): void {

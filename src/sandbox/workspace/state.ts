@@ -68,8 +68,11 @@ export interface ModelVersion {
   created_by: string;
   updated_at: number;
   updated_by: string;
-  /** Demo model behaviour: a version's threshold on the churn score (see invocations). */
-  behaviour?: { bias: number };
+  /**
+   * Demo model behaviour: a version's threshold on the churn score (see invocations), and fault
+   * knobs: the share of requests it answers 500 (`errorRate`, 0..1) and extra model time (`latencyMs`).
+   */
+  behaviour?: { bias: number; errorRate?: number; latencyMs?: number };
 }
 
 export interface RegisteredModel {

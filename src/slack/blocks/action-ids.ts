@@ -20,3 +20,11 @@ export const ACTION_APPROVAL_REJECT_CONFIRM = 'approval-reject-confirm';
 export const ACTION_APPROVAL_REJECT_DISMISS = 'approval-reject-dismiss';
 /** The reason input of the prompt (a plain_text_input; no listener, read from `state.values`). */
 export const ACTION_APPROVAL_REJECT_REASON = 'approval-reject-reason-input';
+/** Canary rollout buttons (src/rollouts); the value of each is the rollout id. */
+export const ACTION_ROLLOUT_START = 'rollout-start';
+export const ACTION_ROLLOUT_CANCEL = 'rollout-cancel';
+export const ACTION_ROLLOUT_APPROVE = 'rollout-approve';
+export const ACTION_ROLLOUT_PAUSE = 'rollout-pause';
+export const ACTION_ROLLOUT_RESUME = 'rollout-resume';
+export const ACTION_ROLLOUT_PROMOTE = 'rollout-promote-now';
+export const ACTION_ROLLOUT_ABORT = 'rollout-abort';

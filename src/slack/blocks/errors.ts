@@ -581,6 +581,106 @@ const WORDING: Wording = {
       `The answer to the update of ${d.endpoint} was lost (${lostAnswer(d.failure)}), and Databricks could not be read afterwards: the update may or may not have been applied.`,
       `Check \`/mlops status ${d.endpoint}\` before trying again.`,
     ),
+  rollout_refused: (d) => {
+    switch (d.variant) {
+      case 'busy_rollout':
+        return words(
+          `A canary rollout (${d.rolloutId}) holds ${d.endpoint}: <@${d.requester}> asked for it${d.startedBy && d.startedBy !== d.requester ? ` and <@${d.startedBy}> started it` : ''}.`,
+          'Wait for it to end, or ask them to abort it from its message.',
+        );
+      case 'busy_change':
+        return words(
+          `A change (${d.changeId}) is being applied to ${d.endpoint}: <@${d.requester}> asked for it${d.appliedBy && d.appliedBy !== d.requester ? ` and <@${d.appliedBy}> applied it` : ''}.`,
+          'Try again once it has finished; its message in the channel says when.',
+        );
+      case 'unknown_analysis':
+        return words(
+          `The policy has no analysis called "${d.name}".`,
+          d.known.length > 0
+            ? `Use one of ${either(d.known)} with analysis=, or add "${d.name}" under \`analyses\` in the policy file.`
+            : 'Add an analysis under `analyses` in the policy file (guardrails, minRequests, …); see modelgate.example.yml.',
+        );
+      case 'not_one_version':
+        return words(
+          `${d.endpoint} serves ${d.served.length === 0 ? 'nothing' : `${d.served.length} versions (${d.served.join(', ')})`}; a canary starts from one version at 100%.`,
+          `Serve one version first, e.g. \`/mlops split ${d.endpoint} <version>=100\`.`,
+        );
+      case 'already_served':
+        return words(
+          `${d.endpoint} already serves ${d.servedName}: there is nothing to canary.`,
+          'Pick a version the endpoint does not serve yet.',
+        );
+      case 'bad_steps':
+        return words(
+          `The steps ${d.steps.join(',')} do not climb: each must be a whole percent from 1 to 100, larger than the one before.`,
+          'Write e.g. steps=5,25,50,100 (100, the promotion, is added when left out).',
+        );
+      case 'gate_without_approvers':
+        return words(
+          `The gate "${d.gate}" covers this endpoint but the policy gives it no approvers.`,
+          `Add approvers under \`gates.${d.gate}\` in the policy file.`,
+        );
+    }
+  },
+  rollout_inference_table: (d) => {
+    switch (d.variant) {
+      case 'not_in_policy':
+        return words(
+          `The policy does not say where ${d.endpoint} logs its requests, so a canary's guardrails cannot be read.`,
+          `Add ${d.endpoint} under \`inferenceTables\` in the policy file (catalog, schema, prefix; enableOnDeploy: true turns it on at the next deploy).`,
+        );
+      case 'not_enabled':
+        return words(
+          `${d.endpoint} has no AI Gateway inference table enabled, so there are no figures to judge a canary by.`,
+          `Enable it (AI Gateway → inference tables, writing to ${d.table}) or set enableOnDeploy: true for it under \`inferenceTables\` and deploy; then send it traffic.`,
+        );
+      case 'elsewhere':
+        return words(
+          `${d.endpoint} logs to ${d.enabledTable}, not to ${d.table} as the policy says.`,
+          `Fix \`inferenceTables.${d.endpoint}\` in the policy file to match the endpoint's AI Gateway settings.`,
+        );
+      case 'unreadable':
+        return words(
+          `The inference table ${d.table} of ${d.endpoint} cannot be read: ${d.warehouseMessage}`,
+          'Check that the table exists and that the bot may SELECT from it through the SQL warehouse; `npm run doctor` checks the warehouse.',
+        );
+      case 'empty':
+        return words(
+          `The inference table ${d.table} has no request answered by ${d.servedName} in the last ${roughDuration(d.windowMs)}, so there is no baseline to compare a canary with.`,
+          'Send the endpoint traffic first (rows can take minutes to arrive), then plan the rollout again.',
+        );
+      case 'metric_unreadable':
+        return words(
+          `The quality metric ${d.column} cannot be read from ${d.table}: ${d.warehouseMessage}`,
+          `Check the guardrail's profileTable and column in the policy's \`analyses\` against the monitor's metric table.`,
+        );
+    }
+  },
+  rollout_click: (d) => {
+    switch (d.variant) {
+      case 'not_found':
+        return words(`There is no rollout ${d.id}.`, 'It may belong to a bot that has since lost its store.');
+      case 'not_now':
+        return words(
+          `The rollout on ${d.endpoint} is ${d.state.replace('_', ' ')}: it cannot ${d.action.replace('_', ' ')} now.`,
+          'Its message shows where it stands and the buttons that apply.',
+        );
+      case 'only_requester':
+        return words(`Only <@${d.requester}>, who asked for this rollout, may ${d.action} it.`);
+      case 'not_approver':
+        return d.self
+          ? words('You asked for this rollout, so you cannot approve it: a second person must.')
+          : words(
+              `Only ${describeRule({ users: d.users, groups: d.groups, everyone: false })} may approve this rollout or act on it.`,
+              'Ask an admin to add you to the approvers of its gate under `gates` in the policy file.',
+            );
+    }
+  },
+  endpoint_held_by_rollout: (d) =>
+    words(
+      `A canary rollout (${d.rolloutId}) holds ${d.endpoint}: <@${d.requester}> asked for it${d.startedBy && d.startedBy !== d.requester ? ` and <@${d.startedBy}> started it` : ''}. Nothing else may change the endpoint until it ends.`,
+      'Wait for it to end, or abort it from its message.',
+    ),
 };
 
 /** "502 from a gateway", "503 TEMPORARILY_UNAVAILABLE" */
