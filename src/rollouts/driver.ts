@@ -148,7 +148,12 @@ export function createRolloutDriver(deps: RolloutDriverDeps): RolloutDriver {
       return pauseOutOfBand(r, ep);
     }
     if (ep.current && sameConfig(ep.current, target)) return onLive(r, ep);
-    if (!rollingBack && (!ep.current || !isRolloutConfig(r.plan, ep.current))) return pauseOutOfBand(r, ep);
+    // Another config than the rollout's own is out of band, unless it is the one Resume accepted.
+    const accepted =
+      ep.current?.configVersion !== undefined && ep.current.configVersion === r.expectConfigVersion;
+    if (!rollingBack && (!ep.current || (!isRolloutConfig(r.plan, ep.current) && !accepted))) {
+      return pauseOutOfBand(r, ep);
+    }
     let submitted: Awaited<ReturnType<typeof submitPlan>>;
     try {
       submitted = await submitPlan(endpointPlanOf(r, ep, target), {

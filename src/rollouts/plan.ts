@@ -45,6 +45,8 @@ export interface PlanRolloutInput {
   /** Resolves a model name of the policy (short or full) against the defaults. */
   resolveModel: (name: string) => string;
   gate?: RolloutPlan['gate'];
+  /** Whether moving this alias needs a gate's approval (the rollout's own gate, asked at start, counts). */
+  aliasGated?: (model: string, alias: string) => boolean;
 }
 
 /** Steps as asked, checked, with the promotion (100) added when left out. */
@@ -146,7 +148,10 @@ export function planRollout(p: PlanRolloutInput): RolloutPlan {
     model: p.version.modelName,
     version: p.version.version,
     ...(alias ? { alias } : {}),
-    ...(binding ? { moveAlias: binding.alias } : {}),
+    // Never a way round a gate: a gated alias moves only when this rollout itself was approved.
+    ...(binding && (p.gate || !p.aliasGated?.(p.version.modelName, binding.alias))
+      ? { moveAlias: binding.alias }
+      : {}),
     baseline,
     canary,
     steps: normaliseSteps(input.steps),
@@ -170,6 +175,7 @@ export interface RolloutPlanDeps {
   now: () => number;
   /** The gate covering the endpoint, looked up by the caller (approvals/gate.ts). */
   gateFor: (endpoint: string) => RolloutPlan['gate'] | undefined;
+  aliasGated?: (model: string, alias: string) => boolean;
 }
 
 /** How far back the probe looks for baseline traffic. */
@@ -196,6 +202,7 @@ export async function buildRolloutPlan(input: RolloutCommand, deps: RolloutPlanD
     policy: deps.policy,
     resolveModel: deps.resolveModel,
     ...(gate ? { gate } : {}),
+    ...(deps.aliasGated ? { aliasGated: deps.aliasGated } : {}),
   });
   if (!deps.warehouse) throw new UserError('no_warehouse', {});
   const now = deps.now();

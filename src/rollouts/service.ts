@@ -157,6 +157,8 @@ export function createRolloutService(deps: RolloutServiceDeps): RolloutService {
 
   return {
     async propose(input, actor, origin) {
+      // Who holds the endpoint first: a held endpoint is not in a state a plan could start from.
+      await refuseIfHeld(input.endpoint);
       const plan = await buildRolloutPlan(input, deps.planDeps);
       if (plan.gate && plan.gate.users.length + plan.gate.groups.length === 0) {
         throw new UserError('rollout_refused', { variant: 'gate_without_approvers', gate: plan.gate.name });

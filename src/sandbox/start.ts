@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/env.js';
 import type { Policy } from '../config/policy.js';
 import { createTokenProvider, staticTokenProvider, type TokenProvider } from '../databricks/auth.js';
 import { warehouseHttpPath } from '../databricks/warehouse.js';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { type RunningBot, startBot } from '../wiring/bot.js';
 import { mountConsole, type SandboxConsole } from './console/mount-console.js';
@@ -32,11 +33,20 @@ export interface DatabricksTwins {
  * The Databricks side of the sandbox: one DuckDB holding the demo metric, inference and payload
  * tables; the workspace twin (REST) and the SQL warehouse twin (Thrift) both over it.
  */
-export async function startDatabricksTwins(now = new Date()): Promise<DatabricksTwins> {
+export async function startDatabricksTwins(
+  now = new Date(),
+  /** Tests pass their simulated clock (and a rollout delay on it) so inference rows share its time. */
+  options: { clock?: Clock; rolloutDelayMs?: number } = {},
+): Promise<DatabricksTwins> {
   const db = await openSandboxDuckDb();
   await seedDemoTables(db, { now });
   const state = seedDemoWorkspace({ now: now.getTime() });
-  const workspace = await startWorkspaceTwin({ state, onInference: createPayloadSink(db, state) });
+  const workspace = await startWorkspaceTwin({
+    state,
+    onInference: createPayloadSink(db, state),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.rolloutDelayMs !== undefined ? { rolloutDelayMs: options.rolloutDelayMs } : {}),
+  });
   const warehouse = await startWarehouseTwin({ db, token: workspace.token });
   return {
     db,

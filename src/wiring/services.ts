@@ -267,6 +267,15 @@ function createRollouts(
       policy,
       resolveModel,
       now: () => clock.now(),
+      aliasGated: (model, alias) =>
+        gateForChange(policy, 'promote', {
+          kind: 'alias',
+          subcommand: 'promote',
+          model,
+          alias,
+          toVersion: 0,
+          fingerprint: '',
+        }) !== undefined,
       // A rollout is a series of splits of the endpoint: the gate of a split there covers it.
       gateFor: (endpoint) => {
         const ref = gateForChange(policy, 'split', {
