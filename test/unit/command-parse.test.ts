@@ -90,9 +90,10 @@ describe('the subcommand registry', () => {
     expect(isMutating(parseCommand('status', defaults))).toBe(false);
   });
 
-  it('takes --dry-run on every change, retrain included, and only there', () => {
+  it('takes --dry-run on every change, rollout and retrain included, and only there', () => {
     expect(COMMANDS.filter((c) => c.takesDryRun).map((c) => c.name)).toEqual([
       ...MUTATING_SUBCOMMANDS,
+      'rollout',
       'retrain',
     ]);
   });
