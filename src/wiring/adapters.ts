@@ -3,7 +3,15 @@
  * the services. The same adapters run in production, in the sandbox and in the tests; only the
  * addresses differ.
  */
-import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  App,
+  type Logger as BoltLogger,
+  LogLevel as BoltLogLevel,
+  HTTPReceiver,
+  SocketModeReceiver,
+  webApi,
+} from '@slack/bolt';
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
 import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
@@ -22,6 +30,8 @@ import type { Registry } from '../domain/ports/registry.js';
 import type { Serving } from '../domain/ports/serving.js';
 import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { DriftPublisher } from '../drift/types.js';
+import type { SlackHealth } from '../health/report.js';
+import { HEALTH_PATH } from '../health/server.js';
 import type { Clock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
 import type { Logger } from '../lib/logger.js';
@@ -75,6 +85,8 @@ export interface AdapterSettings {
   directoryTtlMs?: number | undefined;
   /** The store's one live process: this process's identity, the lease, how long to wait for a holder. */
   storeLock?: Omit<OwnedDatabaseOptions, 'clock'> | undefined;
+  /** HTTP mode: answers GET /healthz on the bot's port (no Slack signature on it). */
+  healthRoute?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 }
 
 export interface Adapters {
@@ -99,6 +111,8 @@ export interface Adapters {
   db: SqliteDatabase;
   /** This process's lock on the store (with `storeLock`): heartbeat it; release it before closing `db`. */
   lock: ProcessLock | undefined;
+  /** Socket Mode: the WebSocket's state as the client last told it (HTTP mode: not listening yet). */
+  slackConnection(): SlackHealth;
 }
 
 /**
@@ -124,16 +138,38 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     convoStore: false as const,
     deferInitialization: true,
   };
-  const app =
-    slack.mode === 'http'
-      ? new App({
-          ...common,
-          receiver: refuseSkewedRequests(
-            new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
-            logger,
-          ),
-        })
-      : new App({ ...common, appToken: slack.appToken, socketMode: true });
+  let connection: SlackHealth =
+    slack.mode === 'http' ? { mode: 'http', listening: false } : { mode: 'socket', state: 'connecting' };
+  let app: App;
+  if (slack.mode === 'http') {
+    const healthRoute = s.healthRoute;
+    app = new App({
+      ...common,
+      receiver: refuseSkewedRequests(
+        new HTTPReceiver({
+          signingSecret: slack.signingSecret,
+          logger: boltLogger,
+          ...(healthRoute
+            ? { customRoutes: [{ path: HEALTH_PATH, method: ['GET'], handler: healthRoute }] }
+            : {}),
+        }),
+        logger,
+      ),
+    });
+  } else {
+    // Built here rather than by Bolt (socketMode: true) to hear the connection's state for /healthz.
+    const receiver = new SocketModeReceiver({
+      appToken: slack.appToken,
+      logger: boltLogger,
+      installerOptions: { clientOptions },
+    });
+    for (const state of ['connecting', 'connected', 'reconnecting', 'disconnected'] as const) {
+      receiver.client.on(state, () => {
+        connection = { mode: 'socket', state };
+      });
+    }
+    app = new App({ ...common, receiver });
+  }
   await app.init();
 
   const warehouse = s.warehouse
@@ -164,6 +200,7 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     }),
     db,
     lock: owned?.lock,
+    slackConnection: () => connection,
   };
 }
 
