@@ -168,6 +168,10 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
         connection = { mode: 'socket', state };
       });
     }
+    // A dropped WebSocket emits only 'close' until the client's reconnect delay is over.
+    receiver.client.on('close', () => {
+      connection = { mode: 'socket', state: 'reconnecting' };
+    });
     app = new App({ ...common, receiver });
   }
   await app.init();
