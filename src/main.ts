@@ -46,6 +46,7 @@ try {
       databricks: { host, tokens: createTokenProvider(host, auth) },
       dbPath: config.dbPath,
       store: { waitMs: config.storeWaitMs },
+      ...(config.lakebase ? { lakebase: config.lakebase } : {}),
       // Socket Mode has no listener of its own: /healthz gets a small server when a port is set.
       ...(config.slack.mode === 'socket' && config.healthPort !== undefined
         ? { health: { port: config.healthPort, host: config.host } }

@@ -12,8 +12,10 @@ import {
   SocketModeReceiver,
   webApi,
 } from '@slack/bolt';
+import type { LakebaseTarget } from '../config/env.js';
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
+import { createDatabaseCredentials } from '../databricks/database-credentials.js';
 import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createJobsClient } from '../databricks/jobs.js';
@@ -85,6 +87,8 @@ export interface AdapterSettings {
   directoryTtlMs?: number | undefined;
   /** The store's one live process: this process's identity, the lease, how long to wait for a holder. */
   storeLock?: Omit<OwnedDatabaseOptions, 'clock'> | undefined;
+  /** A Lakebase database: its Postgres password is an OAuth credential minted through `databricks`. */
+  lakebase?: LakebaseTarget | undefined;
   /** HTTP mode: answers GET /healthz on the bot's port (no Slack signature on it). */
   healthRoute?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 }
@@ -113,6 +117,8 @@ export interface Adapters {
   lock: ProcessLock | undefined;
   /** Socket Mode: the WebSocket's state as the client last told it (HTTP mode: not listening yet). */
   slackConnection(): SlackHealth;
+  /** With `lakebase`: the Postgres password, cached and refreshed before its hour (the pg pool's `password`). */
+  databasePassword: (() => Promise<string>) | undefined;
 }
 
 /**
@@ -205,6 +211,15 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     db,
     lock: owned?.lock,
     slackConnection: () => connection,
+    databasePassword: s.lakebase
+      ? createDatabaseCredentials({
+          http,
+          target: s.lakebase,
+          clock,
+          onRefreshError: (e) =>
+            logger.warn(`${e.message} (the current password still works for a few minutes)`),
+        }).password
+      : undefined,
   };
 }
 

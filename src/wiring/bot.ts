@@ -9,6 +9,7 @@ import type { ApprovalService, BackoffOptions } from '../approvals/service.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
+import type { LakebaseTarget } from '../config/env.js';
 import type { Policy } from '../config/policy.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { DriftStateStore } from '../drift/state-store.js';
@@ -71,6 +72,8 @@ export interface BotOptions {
   drift?: DriftSettings;
   /** The store lock and the leases of owned work. */
   store?: StoreOwnershipOptions;
+  /** Lakebase: the database whose OAuth credential is the Postgres password (MODELGATE_LAKEBASE_*). */
+  lakebase?: LakebaseTarget;
   /** How much acknowledged work may wait per lane before more gets a busy reply (default 200). */
   queueLimit?: number;
   /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
@@ -153,6 +156,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   try {
     adapters = await createAdapters({
       healthRoute,
+      lakebase: options.lakebase,
       policy,
       slack,
       databricks: options.databricks,
