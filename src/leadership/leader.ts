@@ -46,6 +46,11 @@ export interface Leadership {
   status(): LeadershipStatus;
   /** The job, run only while this replica leads (confirmed before each run). */
   guard(job: ScheduledJob): ScheduledJob;
+  /**
+   * Ends the lease of a replica known to be dead (its process lock was taken over), so the next
+   * round need not wait it out. Does nothing if another replica holds the lease meanwhile.
+   */
+  forget(holder: string): Promise<void>;
   /** Stops the rounds and, when leading, ends the lease so another replica takes over at once. */
   stop(): Promise<void>;
 }
@@ -172,6 +177,10 @@ export function createLeadership(o: LeadershipOptions): Leadership {
         };
       }
       return guarded;
+    },
+    async forget(holder) {
+      const { lease } = await store.read(name);
+      if (lease?.holder === holder) await store.release(name, holder, lease.term);
     },
     async stop() {
       if (timer) clearInterval(timer);

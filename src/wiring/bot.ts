@@ -276,6 +276,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...options.leadership,
   });
   leadership = leader;
+  // The process whose store lock ran out is dead: its scheduler lease need not be waited out either.
+  if (took) await leader.forget(took.instance);
   await leader.start();
   const schedule = jobs.length > 0 ? startSchedule(jobs.map(leader.guard), logger) : undefined;
 

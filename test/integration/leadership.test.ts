@@ -160,6 +160,18 @@ describe('scheduler leadership across replicas', () => {
     expect(a.runs).toBe(0);
   });
 
+  it('lets a replica forget a dead holder, so the jobs need not wait its lease out', async () => {
+    const a = replica('A');
+    const b = replica('B');
+    await a.leadership.round();
+    await b.leadership.forget('C');
+    await b.leadership.round();
+    expect(b.leadership.isLeading()).toBe(false);
+    await b.leadership.forget('A');
+    await b.leadership.round();
+    expect(b.leadership.isLeading()).toBe(true);
+  });
+
   it('keeps leading through a store hiccup shorter than the lease, and steps down after it', async () => {
     let down = false;
     const a = replica('A', (s) => ({
