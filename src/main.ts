@@ -46,6 +46,11 @@ try {
       databricks: { host, tokens: createTokenProvider(host, auth) },
       dbPath: config.dbPath,
       store: { waitMs: config.storeWaitMs },
+      ...(config.lakebase ? { lakebase: config.lakebase } : {}),
+      // Socket Mode has no listener of its own: /healthz gets a small server when a port is set.
+      ...(config.slack.mode === 'socket' && config.healthPort !== undefined
+        ? { health: { port: config.healthPort, host: config.host } }
+        : {}),
       logger,
       ...(config.databricks.warehouseId || config.databricks.httpPath
         ? {
@@ -60,7 +65,9 @@ try {
         : {}),
     });
     logger.info(
-      `modelgate is running (${config.slack.mode} mode)${bot.eventsUrl ? ` at ${bot.eventsUrl}` : ''}`,
+      `modelgate is running (${config.slack.mode} mode)${bot.eventsUrl ? ` at ${bot.eventsUrl}` : ''}${
+        bot.healthUrl ? `; health at ${bot.healthUrl}` : ''
+      }`,
     );
     stop = bot.stop;
   }

@@ -48,7 +48,22 @@ export interface AppConfig {
   /** How long start-up waits for another process to give the store up (MODELGATE_STORE_WAIT_SECONDS). */
   storeWaitMs: number;
   logLevel: LogLevel;
+  /**
+   * Socket Mode: the port of the /healthz server (MODELGATE_HEALTH_PORT, else DATABRICKS_APP_PORT,
+   * which a Databricks App must listen on); undefined: none. HTTP mode serves /healthz on `port`.
+   */
+  healthPort: number | undefined;
+  /** The Lakebase database whose OAuth credential is the Postgres password; undefined: none. */
+  lakebase: LakebaseTarget | undefined;
 }
+
+/**
+ * A Lakebase database to mint Postgres passwords for: a Provisioned instance by name
+ * (MODELGATE_LAKEBASE_INSTANCE) or an Autoscaling endpoint by path (MODELGATE_LAKEBASE_ENDPOINT).
+ */
+export type LakebaseTarget =
+  | { kind: 'provisioned'; instance: string }
+  | { kind: 'autoscaling'; endpoint: string };
 
 /** The example policy at the repo root: the sandbox's default and the tests' fixture. */
 export const EXAMPLE_POLICY_PATH = fileURLToPath(new URL('../../modelgate.example.yml', import.meta.url));
@@ -79,6 +94,11 @@ export const envSchema = z.object({
   MODELGATE_DB: optional,
   MODELGATE_STORE_WAIT_SECONDS: optional,
   LOG_LEVEL: optional,
+  MODELGATE_HEALTH_PORT: optional,
+  /** Set by Databricks Apps: the port the app must listen on (0.0.0.0). */
+  DATABRICKS_APP_PORT: optional,
+  MODELGATE_LAKEBASE_INSTANCE: optional,
+  MODELGATE_LAKEBASE_ENDPOINT: optional,
 });
 export type RawEnv = z.infer<typeof envSchema>;
 
@@ -216,6 +236,50 @@ function port(value: string | undefined, issues: ConfigIssue[]): number {
   return n;
 }
 
+/** Socket Mode's /healthz port: MODELGATE_HEALTH_PORT, else the Databricks App's port, else none. */
+function healthPort(raw: RawEnv, issues: ConfigIssue[]): number | undefined {
+  for (const key of ['MODELGATE_HEALTH_PORT', 'DATABRICKS_APP_PORT'] as const) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    const n = Number(value);
+    if (/^\d+$/.test(value) && n <= 65_535) return n;
+    issues.push({
+      key,
+      problem: `"${value}" is not a port number`,
+      fix:
+        key === 'MODELGATE_HEALTH_PORT'
+          ? 'set it to a number from 1 to 65535 (0: any free port), or unset it for no /healthz server in Socket Mode'
+          : 'Databricks Apps set it; unset it outside an app',
+    });
+    return undefined;
+  }
+  return undefined;
+}
+
+const LAKEBASE_ENDPOINT = /^projects\/[^/]+\/branches\/[^/]+\/endpoints\/[^/]+$/;
+
+function lakebase(raw: RawEnv, issues: ConfigIssue[]): LakebaseTarget | undefined {
+  const { MODELGATE_LAKEBASE_INSTANCE: instance, MODELGATE_LAKEBASE_ENDPOINT: endpoint } = raw;
+  if (instance && endpoint) {
+    issues.push({
+      key: 'MODELGATE_LAKEBASE_ENDPOINT',
+      problem: 'is set together with MODELGATE_LAKEBASE_INSTANCE',
+      fix: 'set MODELGATE_LAKEBASE_INSTANCE for a Provisioned instance or MODELGATE_LAKEBASE_ENDPOINT for an Autoscaling one, not both',
+    });
+    return undefined;
+  }
+  if (endpoint) {
+    if (LAKEBASE_ENDPOINT.test(endpoint)) return { kind: 'autoscaling', endpoint };
+    issues.push({
+      key: 'MODELGATE_LAKEBASE_ENDPOINT',
+      problem: `"${endpoint}" is not an endpoint path`,
+      fix: 'use projects/<project>/branches/<branch>/endpoints/<endpoint>, as the Lakebase page of the project shows it',
+    });
+    return undefined;
+  }
+  return instance ? { kind: 'provisioned', instance } : undefined;
+}
+
 function storeWaitMs(value: string | undefined, issues: ConfigIssue[]): number {
   if (value === undefined) return DEFAULT_STORE_WAIT_SECONDS * 1000;
   if (!/^\d+$/.test(value) || Number(value) > 3600) {
@@ -320,6 +384,8 @@ export function parseEnv(env: Record<string, string | undefined>, options: Resol
     logLevel: logLevel(raw.LOG_LEVEL, issues),
     dbPath: raw.MODELGATE_DB ?? DEFAULT_DB_PATH,
     storeWaitMs: storeWaitMs(raw.MODELGATE_STORE_WAIT_SECONDS, issues),
+    healthPort: healthPort(raw, issues),
+    lakebase: lakebase(raw, issues),
     databricks,
   };
   if (issues.length > 0 || !slack || policyPath === undefined) throw new ConfigError(issues);

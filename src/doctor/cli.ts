@@ -34,6 +34,7 @@ import { startDatabricksTwins } from '../sandbox/start.js';
 import { describeError } from '../slack/blocks/errors.js';
 import { createDirectory, type UsergroupsClient } from '../slack/directory.js';
 import { BOT_SCOPES } from '../slack/scopes.js';
+import { databaseChecks } from './checks/database.js';
 import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
 import { outboxCheck } from './checks/outbox.js';
 import { type CheckResult, type CheckStatus, fail, formatResults, ok, plural, skip } from './report.js';
@@ -373,6 +374,8 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
   }
 
   results.push(storeCheck(config.dbPath));
+  // Reachable, migrated, and which replica leads the scheduled jobs.
+  results.push(...(await databaseChecks(config.dbPath, Date.now())));
   // Messages the bot still owes Slack, when a store with an outbox exists.
   const outbox = outboxCheck(config.dbPath, Date.now());
   if (outbox) results.push(outbox);

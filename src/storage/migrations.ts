@@ -300,6 +300,20 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX rollouts_by_state ON rollouts (state, created_at);
 `,
   },
+  {
+    // Replicas (#13, scheduler leadership): one lease row per leader-only role; `term` is the fencing token.
+    name: 'scheduler leadership lease',
+    sql: `
+  CREATE TABLE leadership (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    term BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    renewed_at BIGINT NOT NULL,
+    since BIGINT NOT NULL
+  );
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -3,9 +3,19 @@
  * the services. The same adapters run in production, in the sandbox and in the tests; only the
  * addresses differ.
  */
-import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  App,
+  type Logger as BoltLogger,
+  LogLevel as BoltLogLevel,
+  HTTPReceiver,
+  SocketModeReceiver,
+  webApi,
+} from '@slack/bolt';
+import type { LakebaseTarget } from '../config/env.js';
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
+import { createDatabaseCredentials } from '../databricks/database-credentials.js';
 import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createJobsClient } from '../databricks/jobs.js';
@@ -22,6 +32,8 @@ import type { Registry } from '../domain/ports/registry.js';
 import type { Serving } from '../domain/ports/serving.js';
 import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { DriftPublisher } from '../drift/types.js';
+import type { SlackHealth } from '../health/report.js';
+import { HEALTH_PATH } from '../health/server.js';
 import type { Clock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
 import type { Logger } from '../lib/logger.js';
@@ -75,6 +87,10 @@ export interface AdapterSettings {
   directoryTtlMs?: number | undefined;
   /** The store's one live process: this process's identity, the lease, how long to wait for a holder. */
   storeLock?: Omit<OwnedDatabaseOptions, 'clock'> | undefined;
+  /** A Lakebase database: its Postgres password is an OAuth credential minted through `databricks`. */
+  lakebase?: LakebaseTarget | undefined;
+  /** HTTP mode: answers GET /healthz on the bot's port (no Slack signature on it). */
+  healthRoute?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 }
 
 export interface Adapters {
@@ -99,6 +115,10 @@ export interface Adapters {
   db: SqliteDatabase;
   /** This process's lock on the store (with `storeLock`): heartbeat it; release it before closing `db`. */
   lock: ProcessLock | undefined;
+  /** Socket Mode: the WebSocket's state as the client last told it (HTTP mode: not listening yet). */
+  slackConnection(): SlackHealth;
+  /** With `lakebase`: the Postgres password, cached and refreshed before its hour (the pg pool's `password`). */
+  databasePassword: (() => Promise<string>) | undefined;
 }
 
 /**
@@ -124,16 +144,42 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     convoStore: false as const,
     deferInitialization: true,
   };
-  const app =
-    slack.mode === 'http'
-      ? new App({
-          ...common,
-          receiver: refuseSkewedRequests(
-            new HTTPReceiver({ signingSecret: slack.signingSecret, logger: boltLogger }),
-            logger,
-          ),
-        })
-      : new App({ ...common, appToken: slack.appToken, socketMode: true });
+  let connection: SlackHealth =
+    slack.mode === 'http' ? { mode: 'http', listening: false } : { mode: 'socket', state: 'connecting' };
+  let app: App;
+  if (slack.mode === 'http') {
+    const healthRoute = s.healthRoute;
+    app = new App({
+      ...common,
+      receiver: refuseSkewedRequests(
+        new HTTPReceiver({
+          signingSecret: slack.signingSecret,
+          logger: boltLogger,
+          ...(healthRoute
+            ? { customRoutes: [{ path: HEALTH_PATH, method: ['GET'], handler: healthRoute }] }
+            : {}),
+        }),
+        logger,
+      ),
+    });
+  } else {
+    // Built here rather than by Bolt (socketMode: true) to hear the connection's state for /healthz.
+    const receiver = new SocketModeReceiver({
+      appToken: slack.appToken,
+      logger: boltLogger,
+      installerOptions: { clientOptions },
+    });
+    for (const state of ['connecting', 'connected', 'reconnecting', 'disconnected'] as const) {
+      receiver.client.on(state, () => {
+        connection = { mode: 'socket', state };
+      });
+    }
+    // A dropped WebSocket emits only 'close' until the client's reconnect delay is over.
+    receiver.client.on('close', () => {
+      connection = { mode: 'socket', state: 'reconnecting' };
+    });
+    app = new App({ ...common, receiver });
+  }
   await app.init();
 
   const warehouse = s.warehouse
@@ -164,6 +210,16 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     }),
     db,
     lock: owned?.lock,
+    slackConnection: () => connection,
+    databasePassword: s.lakebase
+      ? createDatabaseCredentials({
+          http,
+          target: s.lakebase,
+          clock,
+          onRefreshError: (e) =>
+            logger.warn(`${e.message} (the current password still works for a few minutes)`),
+        }).password
+      : undefined,
   };
 }
 

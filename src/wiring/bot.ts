@@ -9,12 +9,18 @@ import type { ApprovalService, BackoffOptions } from '../approvals/service.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
+import type { LakebaseTarget } from '../config/env.js';
 import type { Policy } from '../config/policy.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
+import type { HealthInputs, SlackHealth, StoreHealth } from '../health/report.js';
+import { type HealthServer, healthHandler, startHealthServer } from '../health/server.js';
+import { modelgateVersion } from '../health/version.js';
 import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
+import { createLeadership, type Leadership } from '../leadership/leader.js';
+import { createLeadershipStore } from '../leadership/store.js';
 import type { LedgerService } from '../ledger/service.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
@@ -66,12 +72,21 @@ export interface BotOptions {
   drift?: DriftSettings;
   /** The store lock and the leases of owned work. */
   store?: StoreOwnershipOptions;
+  /** Lakebase: the database whose OAuth credential is the Postgres password (MODELGATE_LAKEBASE_*). */
+  lakebase?: LakebaseTarget;
   /** How much acknowledged work may wait per lane before more gets a busy reply (default 200). */
   queueLimit?: number;
   /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
   outbox?: ServiceSettings['outbox'];
   /** When the canary rollouts are driven (node-cron; every minute by default); false: never (tests call it). */
   rolloutDriverCron?: string | false;
+  /** The scheduler lease between replicas: its length and how often it is renewed (15 s / 5 s). */
+  leadership?: { leaseMs?: number; renewMs?: number };
+  /**
+   * Socket Mode: where the /healthz server listens (none without it). HTTP mode always answers
+   * /healthz on the bot's port.
+   */
+  health?: { port: number; host?: string };
 }
 
 export interface RunningBot {
@@ -94,6 +109,10 @@ export interface RunningBot {
   outbox: Outbox;
   /** Canary rollouts: `driver.tick()` runs one pass, `driver.idle()` waits for its work. */
   rollouts: Services['rollouts'];
+  /** Whether this replica leads the scheduled jobs, and who does. */
+  leadership: Leadership;
+  /** Socket Mode with `health`: the /healthz server's address. */
+  healthUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -114,23 +133,63 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const heartbeatMs = options.store?.heartbeatMs ?? Math.max(50, Math.round(leaseMs / 3));
   const waitMs = options.store?.waitMs ?? 0;
 
-  const adapters = await createAdapters({
-    policy,
-    slack,
-    databricks: options.databricks,
-    dbPath: options.dbPath,
-    warehouse: options.warehouse,
-    clock,
-    logger,
-    slackRetries: options.slackRetries,
-    directoryTtlMs: options.directoryTtlMs,
-    storeLock: {
-      me,
-      leaseMs,
-      waitMs,
-      onWait: (e) => logger.warn(`${e.message} Waiting up to ${Math.round(waitMs / 1000)} s for it.`),
-    },
-  });
+  // /healthz answers from the first moment: the store is 'connecting' until it opens.
+  const version = modelgateVersion();
+  let storeHealth: () => StoreHealth = () => ({ state: 'connecting', detail: 'opening the store' });
+  let slackHealth: () => SlackHealth = () =>
+    slack.mode === 'http' ? { mode: 'http', listening: false } : { mode: 'socket', state: 'connecting' };
+  let leadership: Leadership | undefined;
+  const healthRoute = healthHandler(
+    async (): Promise<HealthInputs> => ({
+      store: storeHealth(),
+      slack: slackHealth(),
+      scheduler: leadership?.status(),
+      version,
+    }),
+  );
+  let healthServer: HealthServer | undefined;
+  if (slack.mode === 'socket' && options.health) {
+    healthServer = await startHealthServer({
+      port: options.health.port,
+      host: options.health.host ?? '0.0.0.0',
+      handler: healthRoute,
+    });
+  }
+
+  let adapters: Awaited<ReturnType<typeof createAdapters>>;
+  try {
+    adapters = await createAdapters({
+      healthRoute,
+      lakebase: options.lakebase,
+      policy,
+      slack,
+      databricks: options.databricks,
+      dbPath: options.dbPath,
+      warehouse: options.warehouse,
+      clock,
+      logger,
+      slackRetries: options.slackRetries,
+      directoryTtlMs: options.directoryTtlMs,
+      storeLock: {
+        me,
+        leaseMs,
+        waitMs,
+        onWait: (e) => logger.warn(`${e.message} Waiting up to ${Math.round(waitMs / 1000)} s for it.`),
+      },
+    });
+  } catch (e) {
+    await healthServer?.stop();
+    throw e;
+  }
+  storeHealth = () => {
+    try {
+      adapters.db.prepare('SELECT 1').get();
+      return { state: 'ready' };
+    } catch (e) {
+      return { state: 'unreachable', detail: (e as Error).message };
+    }
+  };
+  slackHealth = adapters.slackConnection;
   const services = createServices(adapters, {
     policy,
     clock,
@@ -215,13 +274,25 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ledgerCron: options.ledgerCron,
     rolloutDriverCron: options.rolloutDriverCron,
   });
-  const schedule = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
+  // Every replica keeps the schedule; only the one holding the lease runs a job (checked per run).
+  const leader = createLeadership({
+    store: createLeadershipStore(adapters.db, { nowMs: () => clock.now() }),
+    me: me.instance,
+    logger,
+    ...options.leadership,
+  });
+  leadership = leader;
+  // The process whose store lock ran out is dead: its scheduler lease need not be waited out either.
+  if (took) await leader.forget(took.instance);
+  await leader.start();
+  const schedule = jobs.length > 0 ? startSchedule(jobs.map(leader.guard), logger) : undefined;
 
   let eventsUrl: string | undefined;
   if (slack.mode === 'http') {
     const host = slack.host ?? '0.0.0.0';
     const server = await adapters.app.start({ port: slack.port, host });
     ackGate.watch(server);
+    slackHealth = () => ({ mode: 'http', listening: server.listening });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : slack.port;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -242,13 +313,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ledger: services.ledger,
     outbox: services.outbox,
     rollouts: services.rollouts,
+    leadership: leader,
+    ...(healthServer ? { healthUrl: healthServer.url } : {}),
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();
       services.rollouts.driver.stop();
       approvals.stop();
       await schedule?.stop();
+      await leader.stop();
       await adapters.app.stop();
+      await healthServer?.stop();
       // Work still waiting on Databricks is left to the next start's resume(), not waited out.
       await Promise.race([
         Promise.all([pipeline.idle(), approvals.idle(), services.rollouts.driver.idle()]),

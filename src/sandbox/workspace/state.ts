@@ -189,6 +189,10 @@ export interface WorkspaceState {
    * the preview.
    */
   data_quality_api?: 'enabled' | 'not_implemented' | 'feature_disabled';
+  /** Lakebase Provisioned instances whose credentials the twin mints, by name. */
+  database_instances?: Set<string>;
+  /** Lakebase Autoscaling endpoints (projects/…/branches/…/endpoints/…) whose credentials it mints. */
+  postgres_endpoints?: Set<string>;
 }
 
 export function emptyState(): WorkspaceState {
