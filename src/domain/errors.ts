@@ -129,14 +129,15 @@ export interface ErrorDetailsByCode {
   invalid_inference_table:
     | { variant: 'missing_part'; part: 'catalog' | 'schema' }
     | { variant: 'prefix'; prefix: string };
-  endpoint_not_found: { endpoint: string };
+  /** `suggestion`: an existing endpoint with a near name (did you mean). */
+  endpoint_not_found: { endpoint: string; suggestion?: string };
   rollout_in_progress: { endpoint: string };
   permission_denied: { endpoint: string; action: string; databricksMessage: Relayed };
   serving_rejected: { endpoint: string; action: string; databricksMessage: Relayed };
   endpoint_exists: { endpoint: string };
   create_outcome_unknown: { endpoint: string; transportMessage: Relayed };
   model_not_found:
-    | { variant: 'registry'; model: string }
+    | { variant: 'registry'; model: string; suggestion?: string }
     | { variant: 'create'; endpoint: string; databricksMessage: Relayed };
   payload_too_large: { bytes: number; maxBytes: number };
   endpoint_not_ready: { endpoint: string; databricksMessage: Relayed };

@@ -138,7 +138,7 @@ const WORDING: Wording = {
       : words(`"${d.prefix}" is not a valid table name prefix.`, 'Use 1–63 letters, digits or "_".'),
   endpoint_not_found: (d) =>
     words(
-      `No serving endpoint called "${d.endpoint}".`,
+      `No serving endpoint called "${d.endpoint}".${d.suggestion ? ` Did you mean ${d.suggestion}?` : ''}`,
       'Run `/mlops status` to list the endpoints, or check the spelling.',
     ),
   rollout_in_progress: (d) =>
@@ -170,7 +170,7 @@ const WORDING: Wording = {
     d.variant === 'create'
       ? words(`Databricks refused to create ${d.endpoint}: ${d.databricksMessage}`)
       : words(
-          `There is no model called ${d.model}.`,
+          `There is no model called ${d.model}.${d.suggestion ? ` Did you mean ${d.suggestion}?` : ''}`,
           'Check the name (catalog.schema.model) and that the bot has USE CATALOG, USE SCHEMA and EXECUTE on it.',
         ),
   payload_too_large: (d) =>
