@@ -50,8 +50,8 @@ export function findJsonProblem(text: string): JsonProblem | undefined {
   };
   const number = () => {
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-    if (!m) stop('a value');
-    i += m![0].length;
+    if (!m) return stop('a value');
+    i += m[0].length;
   };
   const value = (): void => {
     ws();
@@ -103,11 +103,11 @@ export function findJsonProblem(text: string): JsonProblem | undefined {
         stop('"," or "]"');
       }
     }
-    if (ch === '"') return string();
-    if (ch === 't') return literal('true');
-    if (ch === 'f') return literal('false');
-    if (ch === 'n') return literal('null');
-    return number();
+    if (ch === '"') string();
+    else if (ch === 't') literal('true');
+    else if (ch === 'f') literal('false');
+    else if (ch === 'n') literal('null');
+    else number();
   };
   try {
     value();
