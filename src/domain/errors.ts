@@ -85,6 +85,9 @@ export const ERROR_CODES = [
   'databricks_unavailable',
   'update_not_applied',
   'change_outcome_unknown',
+  // Out-of-date clicks (issue #14)
+  'alert_already_acknowledged',
+  'alert_already_snoozed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -217,7 +220,11 @@ export interface ErrorDetailsByCode {
     | { variant: 'not_in_rule'; subcommand: string; rule: AccessRuleData }
     | { variant: 'protected'; endpoint: string; allow: AccessRuleData };
   unknown_alert: Record<string, never>;
-  alert_closed: { monitor: string; rule: string };
+  alert_closed: { monitor: string; rule: string; closedAt?: number };
+  /** A second Acknowledge: who is on it already, since when. */
+  alert_already_acknowledged: { monitor: string; rule: string; by: string; at?: number };
+  /** Snooze on a snoozed alert: who snoozed it, until when. */
+  alert_already_snoozed: { monitor: string; rule: string; by?: string; until: number };
   retrain_unavailable: Record<string, never>;
   /**
    * What the parser found wrong, and the hint (the usage line): commands/ words its own input

@@ -4,6 +4,7 @@
  * the drift watch, and what the command handlers may use.
  */
 import { createMonitorFigures } from '../approvals/figures.js';
+import { createNotifyStore } from '../approvals/notify-store.js';
 import {
   type ApprovalService,
   type BackoffOptions,
@@ -143,6 +144,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     onError: (err, id) => logger.error(`[${id}] approvals:`, err),
     ...(figures ? { figures } : {}),
     ...(s.approvalWait ? { wait: s.approvalWait } : {}),
+    notify: { store: createNotifyStore(db), dms: adapters.dms, groups: adapters.directory },
   });
 
   const state = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;

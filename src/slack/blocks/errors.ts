@@ -13,7 +13,7 @@ import {
   type LostAnswer,
   type UserError,
 } from '../../domain/errors.js';
-import { escapeOnce } from './format.js';
+import { escapeOnce, slackTime } from './format.js';
 
 type Wording = { [C in ErrorCode]: (d: ErrorDetails<C>) => ErrorWords };
 
@@ -444,8 +444,16 @@ const WORDING: Wording = {
     words('The bot does not know this alert any more.', 'Run /mlops drift to check the monitor now.'),
   alert_closed: (d) =>
     words(
-      `This alert is closed: ${d.monitor} · ${d.rule} holds again.`,
+      `This alert is closed${d.closedAt !== undefined ? ` (since ${slackTime(d.closedAt)})` : ''}: ${d.monitor} · ${d.rule} holds again. Nothing was changed.`,
       'A new violation opens a new alert.',
+    ),
+  alert_already_acknowledged: (d) =>
+    words(
+      `Already acknowledged by <@${d.by}>${d.at !== undefined ? ` ${slackTime(d.at)}` : ''}: ${d.monitor} · ${d.rule} has someone on it. Nothing was changed.`,
+    ),
+  alert_already_snoozed: (d) =>
+    words(
+      `Already snoozed${d.by ? ` by <@${d.by}>` : ''} until ${slackTime(d.until)}: ${d.monitor} · ${d.rule} posts nothing new until then. Nothing was changed.`,
     ),
   retrain_unavailable: () =>
     words(
