@@ -58,7 +58,7 @@ export function buildApprovalStatusNotice(r: ApprovalRequest | undefined, id: st
       );
     case 'expired':
       return buildApprovalNotice(
-        `${ref(r)} expired ${slackTime(r.expiresAt)} without enough approvals; nothing was changed.`,
+        `${ref(r)} expired without enough approvals (${slackTime(r.expiresAt)}); nothing was changed.`,
         ASK_AGAIN,
       );
     case 'superseded':
