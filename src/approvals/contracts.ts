@@ -11,6 +11,7 @@ import type { DescribeError } from '../domain/errors.js';
 import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
+import type { ApproverGroups, DirectMessages } from '../domain/ports/people.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Actor, ChangePipeline, MutatingCommand, Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
@@ -18,6 +19,7 @@ import type { AuditItem } from './audit-trail.js';
 import type { FiguresSource } from './evidence.js';
 import type { ExecutionResult } from './execution-result.js';
 import type { Defaults, GateRef, RetrainTarget } from './gate.js';
+import type { NotifyStore, RequesterEvent } from './notify-store.js';
 import type { ApprovalPlan } from './request-plan.js';
 import type { ApprovalRequest, ApprovalStore } from './store.js';
 
@@ -68,6 +70,8 @@ export interface ApprovalService extends ApprovalDesk {
   promptReject(requestId: string, clicker: Actor): Promise<Reply>;
   /** The prompt's confirming click. */
   reject(requestId: string, clicker: Actor, reason?: string): Promise<Reply>;
+  /** The DM channels the request was sent to (its buttons may be clicked there too). */
+  dmChannelsOf(requestId: string): Promise<string[]>;
   /** Expires what is due at `now`, updating the messages; returns how many. */
   expireDue(now: number): Promise<number>;
   /** At start-up: finish executions a previous process left, and messages left behind. */
@@ -99,9 +103,21 @@ export interface BackoffOptions {
   timeoutMs?: number;
 }
 
+/** An approver group as the card mentions it: its Slack id, or that Slack has no such group. */
+export interface ApproverMention {
+  /** The reference as the gate names it (`@ml-approvers` or `S…`). */
+  ref: string;
+  /** The group's id, to mention it as `<!subteam^ID>`. */
+  id?: string;
+  /** Slack answered, and has no group of that handle: nobody is pinged. */
+  unknown?: boolean;
+}
+
 export interface ApprovalMessageOptions {
   now: number;
   workspaceHost: string;
+  /** The approver groups resolved (while pending); without it they show as plain handles. */
+  mentions?: ApproverMention[];
   /** A line about the execution under way, e.g. 'Rolling out churn-endpoint…'. */
   progress?: string;
   /** Links to show once executed or failed (the job run, the endpoint). */
@@ -129,6 +145,29 @@ export interface ApprovalViews {
   rejectPrompt(r: ApprovalRequest): Reply;
   /** The line about the execution under way, shown in the request message. */
   progress(p: ExecutionProgress): string;
+  /** The DMs to approvers and the requester (worded in slack/blocks/approval-dm.ts). */
+  notify: NotifyViews;
+}
+
+/** What approvers and requesters are told directly. */
+export interface NotifyViews {
+  /** An approver's DM: the request card with its buttons, and where the request is. */
+  approverDm(r: ApprovalRequest, options: ApprovalMessageOptions): Pick<Reply, 'text' | 'blocks'>;
+  /** The requester told of an event of their request, in a DM or in the request's thread. */
+  requesterNotice(
+    r: ApprovalRequest,
+    event: RequesterEvent,
+    where: 'dm' | 'thread',
+  ): Pick<Reply, 'text' | 'blocks'>;
+  /** In the request's thread: an approver no DM could reach, and why. */
+  dmUnreachable(r: ApprovalRequest, userId: string, error: string): Pick<Reply, 'text' | 'blocks'>;
+}
+
+/** What the notifications need (wiring gives all three, or none: then only the card is posted). */
+export interface NotifyDeps {
+  store: NotifyStore;
+  dms: DirectMessages;
+  groups: ApproverGroups;
 }
 
 /** Where an execution stands, for the line the request message shows while it runs. */
@@ -187,4 +226,6 @@ export interface ApprovalServiceDeps {
   /** How job runs are followed (defaults: 2 s doubling to 30 s, 6 h). */
   wait?: BackoffOptions;
   correlationId?: () => string;
+  /** Mentions, approver DMs and requester notices; without it the card names groups as text. */
+  notify?: NotifyDeps;
 }

@@ -4,9 +4,10 @@
  * requester is told another way when Slack refuses it for good. Slack trouble is reported, never thrown.
  */
 import type { Delivery, Messenger } from '../domain/ports/messenger.js';
-import type { Reply } from '../domain/vocabulary.js';
+import type { MessageRef, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { ApprovalViews } from './contracts.js';
+import type { ApprovalMessageOptions, ApprovalViews } from './contracts.js';
+import type { ApprovalNotifier } from './notify.js';
 import { isFinalApproval } from './state.js';
 import type { ApprovalRequest, ApprovalStore } from './store.js';
 
@@ -17,6 +18,8 @@ export interface RequestMessageDeps {
   clock: Clock;
   workspaceHost: string;
   report: (err: unknown) => string;
+  /** Mentions for the card, and the DMs that follow it (approvers') and its outcomes (requester's). */
+  notifier?: ApprovalNotifier;
 }
 
 export interface RequestMessage {
@@ -34,7 +37,22 @@ export interface RequestMessage {
 
 /** @example const message = createRequestMessage({ approvals, messenger, views, clock, workspaceHost, report }); */
 export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
-  const { approvals, messenger, views, clock, workspaceHost, report } = deps;
+  const { approvals, messenger, views, clock, workspaceHost, report, notifier } = deps;
+  /** Approver DMs on their way (settled() waits for them). */
+  const notifying = new Set<Promise<void>>();
+  /** What a render shows: the groups resolved for mentions while the request is pending. */
+  async function optionsFor(r: ApprovalRequest, note?: string): Promise<ApprovalMessageOptions> {
+    const mentions =
+      notifier && r.status === 'pending' && r.approvers.groups.length > 0
+        ? await notifier.mentions(r)
+        : undefined;
+    return {
+      now: clock.now(),
+      workspaceHost,
+      ...(note ? { progress: note } : {}),
+      ...(mentions ? { mentions } : {}),
+    };
+  }
   /** Per request: the message update in flight, and the one queued behind it (if any). */
   const renders = new Map<string, { running: Promise<void>; queued: Promise<void> | undefined }>();
   /** Per request: a line about the execution under way, shown in the message. */
@@ -58,15 +76,20 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
       const current = renders.get(id);
       if (current) current.queued = undefined;
       const r = approvals.get(id);
-      if (!r?.message) return;
-      const note = progress.get(id);
+      if (!r) return;
+      const options = await optionsFor(r, progress.get(id));
+      if (r.message) {
+        try {
+          await messenger.update(r.message, views.message(r, options), delivery(r));
+          approvals.markShown(id, r.status);
+        } catch (e) {
+          report(e);
+        }
+      }
+      // The DMs show what the card shows, and the requester hears of what happened (once per event),
+      // even when the card itself could never be posted.
       try {
-        await messenger.update(
-          r.message,
-          views.message(r, { now: clock.now(), workspaceHost, ...(note ? { progress: note } : {}) }),
-          delivery(r),
-        );
-        approvals.markShown(id, r.status);
+        await notifier?.refreshed(r, options);
       } catch (e) {
         report(e);
       }
@@ -84,19 +107,24 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
     refresh,
 
     async post(r, channel, threadTs) {
+      const options = await optionsFor(r);
+      let ref: MessageRef;
       try {
-        const ref = await messenger.post(
-          channel,
-          views.message(r, { now: clock.now(), workspaceHost }),
-          threadTs,
-          delivery(r),
-        );
+        ref = await messenger.post(channel, views.message(r, options), threadTs, delivery(r));
         approvals.setMessage(r.id, ref);
-        return true;
       } catch (e) {
         report(e);
         return false;
       }
+      if (notifier) {
+        // The DMs go out after the requester's answer, not before it.
+        const sending = notifier
+          .posted({ ...r, message: ref }, options)
+          .catch((e: unknown) => void report(e))
+          .finally(() => notifying.delete(sending));
+        notifying.add(sending);
+      }
+      return true;
     },
 
     async tell(r, said) {
@@ -124,6 +152,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
 
     async settled() {
       await Promise.allSettled([...renders.values()].map((r) => r.running));
+      await Promise.allSettled([...notifying]);
     },
   };
 }

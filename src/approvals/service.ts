@@ -19,6 +19,7 @@ import type { ApprovalResumeSummary, ApprovalService, ApprovalServiceDeps } from
 import { createExecution } from './execution.js';
 import { gateForChange, retrainTargetFor } from './gate.js';
 import { createIntake } from './intake.js';
+import { createApprovalNotifier } from './notify.js';
 import { createRequestMessage } from './request-message.js';
 import { isFinalApproval } from './state.js';
 import { createVoting } from './voting.js';
@@ -31,8 +32,11 @@ export type {
   ApprovalService,
   ApprovalServiceDeps,
   ApprovalViews,
+  ApproverMention,
   BackoffOptions,
   ExecutionProgress,
+  NotifyDeps,
+  NotifyViews,
   RetrainRequest,
   RetrainRequester,
 } from './contracts.js';
@@ -54,13 +58,27 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     ...(deps.onError ? { onError: deps.onError } : {}),
     ...(deps.correlationId ? { correlationId: deps.correlationId } : {}),
   });
+  const report = (e: unknown) => background.report(e);
+  const notifier = deps.notify
+    ? createApprovalNotifier({
+        ...deps.notify,
+        messenger: deps.messenger,
+        views,
+        gates: policy.gates,
+        get: (id) => approvals.get(id),
+        audit: (entry) => store.audit(entry),
+        clock,
+        report,
+      })
+    : undefined;
   const message = createRequestMessage({
     approvals,
     messenger: deps.messenger,
     views,
     clock,
     workspaceHost,
-    report: (e) => background.report(e),
+    report,
+    ...(notifier ? { notifier } : {}),
   });
   const ctx: ApprovalContext = {
     deps,
@@ -79,6 +97,11 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     approve: voting.approve,
     promptReject: voting.promptReject,
     reject: voting.reject,
+
+    async dmChannelsOf(requestId) {
+      if (!deps.notify) return [];
+      return (await deps.notify.store.approverDms(requestId)).flatMap((d) => (d.ref ? [d.ref.channel] : []));
+    },
 
     async expireDue(now) {
       const expired = approvals.expireDue(now);

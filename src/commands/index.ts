@@ -30,6 +30,7 @@ import { rolloutCommand } from './rollout.js';
 import type { AnyCommandSpec, CommandSpec, InputOf } from './spec.js';
 import { splitCommand } from './split.js';
 import { statusCommand } from './status.js';
+import { withSuggestion } from './suggest.js';
 
 export type { CommandDeps } from './deps.js';
 export type { ParseDefaults } from './parse.js';
@@ -113,13 +114,18 @@ const specOf = <N extends Subcommand>(input: InputOf<N>): CommandSpec<N> =>
  *
  * @example const reply = await dispatch(parseCommand(text, policy.defaults), deps, actor, origin);
  */
-export function dispatch(
+export async function dispatch(
   parsed: ParsedCommand,
   deps: CommandDeps,
   actor: Actor,
   origin: Origin,
 ): Promise<Reply> {
-  return specOf(parsed).handle(parsed, deps, actor, origin);
+  try {
+    return await specOf(parsed).handle(parsed, deps, actor, origin);
+  } catch (e) {
+    // A name that does not exist: offer the nearest one Databricks has (read only on this path).
+    throw await withSuggestion(e, deps);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { MAX_QUERY_BYTES } from '../domain/endpoint-config.js';
 import { isUserError, UserError } from '../domain/errors.js';
 import type { Actor, Origin, ParsedCommand, QueryRecords, Reply } from '../domain/vocabulary.js';
 import type { CommandDeps } from './deps.js';
+import { findJsonProblem, jsonSnippet } from './json-error.js';
 import type { CommandWords, Token } from './parse.js';
 import { endpointNameSchema } from './schemas.js';
 import { type CommandSpec, usageOf } from './spec.js';
@@ -147,6 +148,22 @@ function keyValueRecord(tokens: Token[], w: CommandWords): Record<string, unknow
   return w.problems.length > 0 ? undefined : record;
 }
 
+/** Slack cuts a slash command at 4000 characters; the query form takes more. */
+export const SLASH_COMMAND_LIMIT_NOTE =
+  'Slack limits a slash command to 4000 characters. For longer records, run `/mlops query <endpoint>` alone: it opens a form to paste them into.';
+
+/** An example of records that parse, shown under a JSON mistake. */
+export const QUERY_JSON_EXAMPLE = '[{"tenure": 2, "contract": "Month-to-month"}]';
+
+/** What is wrong with records that do not parse: where, with the text around it and a caret. */
+function invalidJson(text: string, e: Error): string {
+  const problem = findJsonProblem(text);
+  if (!problem) return `The records are not valid JSON (${e.message}).`;
+  const { line, caret } = jsonSnippet(text, problem.at);
+  const where = problem.at >= text.length ? 'the text ends' : `character ${problem.at + 1}`;
+  return `The records are not valid JSON: ${problem.expected} was expected where ${where}:\n\`\`\`\n${line}\n${caret}\n\`\`\`\nFor example: \`${QUERY_JSON_EXAMPLE}\``;
+}
+
 /** The endpoint, then the records as typed: JSON stays JSON (dashes and all), key=value pairs are split. */
 function parseQuery(w: CommandWords): QueryInput {
   const rest = w.text;
@@ -166,7 +183,7 @@ function parseQuery(w: CommandWords): QueryInput {
     try {
       input = JSON.parse(recordsText);
     } catch (e) {
-      w.add(`The records are not valid JSON (${(e as Error).message}).`);
+      w.add(invalidJson(recordsText, e as Error));
     }
   } else if (recordsText !== '') {
     input = keyValueRecord(w.tokenize(recordsText), w);
@@ -193,6 +210,7 @@ export const queryCommand: CommandSpec<'query'> = {
   details: [
     'Records are a JSON list of objects, JSON {"columns": [...], "data": [[...], ...]}, or key=value pairs for one record (numbers are read as numbers; quote text with spaces).',
     'At most 100 records and 64 KB of text per query.',
+    SLASH_COMMAND_LIMIT_NOTE,
   ],
   examples: [
     '/mlops query churn-endpoint tenure=2 monthly_charges=95.5 contract=Month-to-month senior_citizen=1',

@@ -83,6 +83,21 @@ export const approversSchema = z.strictObject({
 export type Approvers = z.infer<typeof approversSchema>;
 
 /**
+ * Who hears of a request beyond its card. `approvers: dm`: each approver (listed, or a member of a
+ * listed group) also gets a DM with the same buttons. `requester`: how the requester hears of the
+ * outcome (approved, rejected, expired, superseded, executed, failed): a DM (the default), a reply
+ * in the request's thread, or not at all.
+ */
+export const gateNotifySchema = z.strictObject({
+  approvers: z.enum(['channel', 'dm']).default('channel'),
+  requester: z.enum(['dm', 'thread', 'none']).default('dm'),
+});
+export type GateNotify = z.infer<typeof gateNotifySchema>;
+
+/** What a gate without `notify` does: the card mentions the approvers; the requester gets DMs. */
+export const DEFAULT_GATE_NOTIFY: GateNotify = { approvers: 'channel', requester: 'dm' };
+
+/**
  * One gate: its approvers, how many distinct approvals a request needs, how long it stays open,
  * and, for a custom gate, which changes it covers (a change is covered when its subcommand is
  * listed, or none are, and its endpoint or alias is listed, or neither list is given).
@@ -99,6 +114,7 @@ export const gateSchema = z.strictObject({
   subcommands: z.array(z.enum(MUTATING_SUBCOMMANDS)).optional(),
   aliases: z.array(aliasSchema).optional(),
   endpoints: z.array(endpointSchema).optional(),
+  notify: gateNotifySchema.optional(),
 });
 export type Gate = z.infer<typeof gateSchema>;
 

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { columnName, tableName } from '../domain/sql-identifiers.js';
-import { scheduleProblem } from '../lib/cron.js';
+import { isValidCron, scheduleProblem } from '../lib/cron.js';
 import {
   channelIdSchema as channelSchema,
   checked,
@@ -227,8 +227,18 @@ export const monitorSchema = z
     profileTable: tableNameSchema.optional(),
     driftTable: tableNameSchema.optional(),
     /** node-cron syntax (five or six fields), read in `timezone`. */
-    schedule: z.string(),
-    timezone: z.string().default('UTC'),
+    // Checked field by field, not in the refinement below: zod skips a refinement while other
+    // fields have problems, and every problem of the file is reported at once.
+    schedule: checked(
+      (v) => isValidCron(v),
+      (v) => `${show(v)} is not a valid cron expression`,
+      () => 'use node-cron syntax, e.g. "0 13 * * *" (13:00 every day); day-of-week 0 or 7 is Sunday',
+    ),
+    timezone: checked(
+      (v) => scheduleProblem('* * * * *', v) === undefined,
+      (v) => `${show(v)} is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)`,
+      () => 'use an IANA zone such as UTC, Europe/Paris or America/Los_Angeles',
+    ).default('UTC'),
     /** Where alerts, failures and recoveries are posted. */
     channel: channelSchema,
     granularity: granularitySchema.default('1 day'),
@@ -275,17 +285,6 @@ export const monitorSchema = z
         [m.profileTable === undefined ? 'profileTable' : 'driftTable'],
         'is missing',
         'name both metric tables, or the monitored table under table:',
-      );
-    }
-    const problem = scheduleProblem(m.schedule, m.timezone);
-    if (problem) {
-      const zone = problem.includes('time zone');
-      issue(
-        [zone ? 'timezone' : 'schedule'],
-        problem,
-        zone
-          ? 'use an IANA zone such as UTC, Europe/Paris or America/Los_Angeles'
-          : 'use node-cron syntax, e.g. "0 13 * * *" (13:00 every day); day-of-week 0 or 7 is Sunday',
       );
     }
     if (!Number.isInteger(m.recheckWindows) || m.recheckWindows < 0 || m.recheckWindows > 366) {

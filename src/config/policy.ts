@@ -286,7 +286,19 @@ function toPolicyIssues(issue: z.core.$ZodIssue): Located[] {
         },
       ];
     }
-    case 'too_small':
+    case 'too_small': {
+      // A number below its minimum (approvals: 0) is not an empty list: say what the minimum is.
+      if (issue.origin !== 'array') {
+        const input = (issue as { input?: unknown }).input;
+        return [
+          {
+            key,
+            path,
+            problem: `${show(input)} is too small: ${issue.message}`,
+            fix: `write at least ${String(issue.minimum)}`,
+          },
+        ];
+      }
       return [
         {
           key,
@@ -298,6 +310,7 @@ function toPolicyIssues(issue: z.core.$ZodIssue): Located[] {
               : 'add at least one entry or remove the key',
         },
       ];
+    }
     default:
       return [{ key, path, problem: issue.message, fix: EXAMPLE_FIX }];
   }

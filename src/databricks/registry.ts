@@ -34,6 +34,11 @@ const versionSchema = z.looseObject({
   aliases: z.array(aliasSchema).nullish(),
 });
 
+const modelListSchema = z.looseObject({
+  registered_models: z.array(modelSchema).nullish(),
+  next_page_token: z.string().nullish(),
+});
+
 const versionListSchema = z.looseObject({
   model_versions: z.array(versionSchema).nullish(),
   next_page_token: z.string().nullish(),
@@ -233,5 +238,24 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
     }
   }
 
-  return { getModel, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };
+  async function listModels(catalog: string, schema: string): Promise<string[]> {
+    const names: string[] = [];
+    let pageToken: string | undefined;
+    // Names for a suggestion: a few pages are plenty, and a longer list is not worth the wait.
+    for (let page = 0; page < 5; page++) {
+      const res = await http.request({
+        method: 'GET',
+        path: BASE,
+        query: { catalog_name: catalog, schema_name: schema, max_results: 100, page_token: pageToken },
+        schema: modelListSchema,
+      });
+      for (const m of res.registered_models ?? [])
+        names.push(m.full_name ?? `${m.catalog_name}.${m.schema_name}.${m.name}`);
+      if (!res.next_page_token) break;
+      pageToken = res.next_page_token;
+    }
+    return names;
+  }
+
+  return { getModel, listModels, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };
 }

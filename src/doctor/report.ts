@@ -21,7 +21,14 @@ export const fail = (name: string, detail: string, fix: string): CheckResult => 
 });
 export const skip = (name: string, detail: string): CheckResult => ({ status: 'skip', name, detail });
 
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/**
+ * A count and its noun, pluralised as English does for the words the checks use.
+ *
+ * @example plural(2, 'alias') // '2 aliases'
+ * @example plural(1, 'check') // '1 check'
+ */
+export const plural = (n: number, word: string) =>
+  `${n} ${n === 1 ? word : /(s|x|z|ch|sh)$/.test(word) ? `${word}es` : `${word}s`}`;
 
 const MARKS: Record<CheckStatus, string> = { ok: '✓', fail: '✗', skip: '–', info: 'ℹ' };
 

@@ -90,6 +90,9 @@ export const ERROR_CODES = [
   'rollout_inference_table',
   'rollout_click',
   'endpoint_held_by_rollout',
+  // Out-of-date clicks (issue #14)
+  'alert_already_acknowledged',
+  'alert_already_snoozed',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -134,14 +137,15 @@ export interface ErrorDetailsByCode {
   invalid_inference_table:
     | { variant: 'missing_part'; part: 'catalog' | 'schema' }
     | { variant: 'prefix'; prefix: string };
-  endpoint_not_found: { endpoint: string };
+  /** `suggestion`: an existing endpoint with a near name (did you mean). */
+  endpoint_not_found: { endpoint: string; suggestion?: string };
   rollout_in_progress: { endpoint: string };
   permission_denied: { endpoint: string; action: string; databricksMessage: Relayed };
   serving_rejected: { endpoint: string; action: string; databricksMessage: Relayed };
   endpoint_exists: { endpoint: string };
   create_outcome_unknown: { endpoint: string; transportMessage: Relayed };
   model_not_found:
-    | { variant: 'registry'; model: string }
+    | { variant: 'registry'; model: string; suggestion?: string }
     | { variant: 'create'; endpoint: string; databricksMessage: Relayed };
   payload_too_large: { bytes: number; maxBytes: number };
   endpoint_not_ready: { endpoint: string; databricksMessage: Relayed };
@@ -221,7 +225,11 @@ export interface ErrorDetailsByCode {
     | { variant: 'not_in_rule'; subcommand: string; rule: AccessRuleData }
     | { variant: 'protected'; endpoint: string; allow: AccessRuleData };
   unknown_alert: Record<string, never>;
-  alert_closed: { monitor: string; rule: string };
+  alert_closed: { monitor: string; rule: string; closedAt?: number };
+  /** A second Acknowledge: who is on it already, since when. */
+  alert_already_acknowledged: { monitor: string; rule: string; by: string; at?: number };
+  /** Snooze on a snoozed alert: who snoozed it, until when. */
+  alert_already_snoozed: { monitor: string; rule: string; by?: string; until: number };
   retrain_unavailable: Record<string, never>;
   /**
    * What the parser found wrong, and the hint (the usage line): commands/ words its own input

@@ -47,7 +47,11 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       throw new UserError('unknown_alert', {});
     }
     if (alert.status === 'closed') {
-      throw new UserError('alert_closed', { monitor: alert.monitor, rule: alert.rule });
+      throw new UserError('alert_closed', {
+        monitor: alert.monitor,
+        rule: alert.rule,
+        ...(alert.closedAt !== undefined ? { closedAt: alert.closedAt } : {}),
+      });
     }
     return alert;
   }
@@ -57,6 +61,15 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
     async snooze(alertId, actor) {
       const alert = find(alertId);
       const now = deps.clock.now();
+      // A click on an out-of-date alert message: say who snoozed it, and change nothing.
+      if (alert.snoozedUntil !== undefined && alert.snoozedUntil > now) {
+        throw new UserError('alert_already_snoozed', {
+          monitor: alert.monitor,
+          rule: alert.rule,
+          until: alert.snoozedUntil,
+          ...(alert.snoozedBy ? { by: alert.snoozedBy } : {}),
+        });
+      }
       const until = now + SNOOZE_MS;
       const updated = deps.state.snooze(alert.id, until, actor.userId) ?? alert;
       deps.audit.audit({
@@ -72,6 +85,14 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
     },
     async acknowledge(alertId, actor) {
       const alert = find(alertId);
+      if (alert.acknowledgedBy) {
+        throw new UserError('alert_already_acknowledged', {
+          monitor: alert.monitor,
+          rule: alert.rule,
+          by: alert.acknowledgedBy,
+          ...(alert.acknowledgedAt !== undefined ? { at: alert.acknowledgedAt } : {}),
+        });
+      }
       const now = deps.clock.now();
       const updated = deps.state.acknowledge(alert.id, actor.userId, now) ?? alert;
       deps.audit.audit({

@@ -5,6 +5,7 @@
  */
 
 import { UserError } from '../domain/errors.js';
+import type { ResolvedGroup } from '../domain/ports/people.js';
 import type { Clock } from '../lib/clock.js';
 
 /** The part of Slack's WebClient the directory uses; Bolt's `app.client` satisfies it. */
@@ -27,6 +28,11 @@ export interface Directory {
   groupsOf(userId: string): Promise<Set<string>>;
   /** Group references (from `refs`) that match no user group of the workspace. */
   unknownRefs(): Promise<string[]>;
+  /**
+   * Each group reference with its id and members, for mentions and DMs (`id` absent: no such
+   * group). Throws UserError when Slack cannot be asked.
+   */
+  resolve(refs: readonly string[]): Promise<ResolvedGroup[]>;
   /** Drops the cache: the next lookup asks Slack again. */
   invalidate(): void;
 }
@@ -47,6 +53,8 @@ interface Group {
 
 interface Snapshot {
   groups: Group[];
+  /** Each reference loaded (`@handle` lower-cased, or `S…`) → its group. */
+  byRef: Map<string, Group>;
   unknown: string[];
   expiresAt: number;
 }
@@ -136,7 +144,13 @@ export function createDirectory(
         }
       }),
     );
-    const fresh = { groups, unknown, expiresAt: clock.now() + ttlMs };
+    const loaded = new Map(groups.map((g) => [g.id, g]));
+    const byRefLoaded = new Map<string, Group>();
+    for (const [ref, g] of byRef) {
+      const group = loaded.get(g.id);
+      if (group) byRefLoaded.set(ref, group);
+    }
+    const fresh = { groups, byRef: byRefLoaded, unknown, expiresAt: clock.now() + ttlMs };
     // An invalidate() during the load means this answer may already be out of date: don't keep it.
     if (started === generation) snapshot = fresh;
     return fresh;
@@ -160,6 +174,13 @@ export function createDirectory(
         if (g.handle) out.add(`@${g.handle}`);
       }
       return out;
+    },
+    async resolve(refs) {
+      const { byRef } = await current();
+      return refs.map((ref) => {
+        const g = byRef.get(normalise(ref));
+        return g ? { ref, id: g.id, members: [...g.members] } : { ref, members: [] };
+      });
     },
     async unknownRefs() {
       return [...(await current()).unknown];

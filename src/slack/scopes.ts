@@ -10,6 +10,8 @@ export const BOT_SCOPE_USES = {
   'chat:write.public':
     'chat.postMessage into a public channel the bot has not joined, where someone typed /mlops and pressed Apply',
   'usergroups:read': 'usergroups.list and usergroups.users.list: the user groups named in the policy',
+  'im:write':
+    'conversations.open: the DM of each approver (when the gate says notify: dm) and of the requester, told how their request ended',
   'files:write':
     'files.uploadV2 (getUploadURLExternal, completeUploadExternal): drift charts drawn by the bot, uploaded into the alert thread',
 } as const satisfies Record<string, string>;

@@ -314,6 +314,37 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // Notifications (issue #14): each approver's DM of a request (to update it with the card), the
+    // requester's notices claimed once per event, and each person's DM channel (opened once).
+    name: 'approval notifications: approver DMs, requester notices, DM channels',
+    sql: `
+  CREATE TABLE approval_dms (
+    request_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    channel TEXT,
+    ts TEXT,
+    error TEXT,
+    PRIMARY KEY (request_id, user_id)
+  );
+
+  CREATE TABLE approval_notices (
+    request_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    how TEXT,
+    PRIMARY KEY (request_id, event)
+  );
+
+  CREATE TABLE dm_channels (
+    user_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    opened_at BIGINT NOT NULL
+  );
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -28,6 +28,7 @@ import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
 import type { Monitors } from '../domain/ports/monitors.js';
+import type { DirectMessages } from '../domain/ports/people.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Serving } from '../domain/ports/serving.js';
 import type { Warehouse } from '../domain/ports/warehouse.js';
@@ -38,6 +39,7 @@ import type { Clock } from '../lib/clock.js';
 import { fastFetch } from '../lib/http-client.js';
 import type { Logger } from '../lib/logger.js';
 import { createDirectory, type Directory } from '../slack/directory.js';
+import { createSlackDirectMessages } from '../slack/dm.js';
 import {
   createSlackDelivery,
   createSlackFallback,
@@ -111,6 +113,8 @@ export interface Adapters {
   fallback: SlackFallback;
   publisher: DriftPublisher;
   directory: Directory;
+  /** Opens the bot's DM with a person (conversations.open). */
+  dms: DirectMessages;
   /** The process's one database connection: every store shares it; whoever stops the bot closes it. */
   db: SqliteDatabase;
   /** This process's lock on the store (with `storeLock`): heartbeat it; release it before closing `db`. */
@@ -249,7 +253,12 @@ function outboxClients(token: string, options: webApi.WebClientOptions, logger: 
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
   });
-  return { outboxSlack: createSlackDelivery(client), fallback: createSlackFallback(client, fastFetch) };
+  return {
+    outboxSlack: createSlackDelivery(client),
+    fallback: createSlackFallback(client, fastFetch),
+    // Opening a DM sits on a click's path (the requester's notice): no retries that hold it.
+    dms: createSlackDirectMessages(client),
+  };
 }
 
 /** Bolt wants a logger it can configure; ours has a fixed level, so the setters are no-ops. */

@@ -5,6 +5,7 @@
  */
 import { createMonitorFigures } from '../approvals/figures.js';
 import { checkApprover, gateForChange } from '../approvals/gate.js';
+import { createNotifyStore } from '../approvals/notify-store.js';
 import {
   type ApprovalService,
   type BackoffOptions,
@@ -162,6 +163,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     onError: (err, id) => logger.error(`[${id}] approvals:`, err),
     ...(figures ? { figures } : {}),
     ...(s.approvalWait ? { wait: s.approvalWait } : {}),
+    notify: { store: createNotifyStore(db), dms: adapters.dms, groups: adapters.directory },
   });
 
   const state = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;

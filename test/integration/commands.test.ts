@@ -140,6 +140,34 @@ describe('status', () => {
   });
 });
 
+describe('did you mean', () => {
+  it('offers the nearest endpoint for a typo, and lists endpoints only on that error path', async () => {
+    const before = twin.requests.length;
+    await run('status churn-endpoint');
+    expect(twin.requests.slice(before).map((r) => r.route)).not.toContain('GET /api/2.0/serving-endpoints');
+    const mark = twin.requests.length;
+    const err = await refused('status churn-endpiont');
+    expect(twin.requests.slice(mark).map((r) => r.route)).toContain('GET /api/2.0/serving-endpoints');
+    expect(err.code).toBe('endpoint_not_found');
+    expect(describeError(err).text).toBe(
+      'No serving endpoint called "churn-endpiont". Did you mean churn-endpoint?',
+    );
+  });
+
+  it('offers the nearest model of the same schema for a typo', async () => {
+    const err = await refused('models churn_modle');
+    expect(err.code).toBe('model_not_found');
+    expect(describeError(err).text).toBe(
+      'There is no model called acme.mlops.churn_modle. Did you mean acme.mlops.churn_model?',
+    );
+  });
+
+  it('suggests nothing when no name is near', async () => {
+    const err = await refused('status zzzzzzzzzzzz');
+    expect(describeError(err).text).toBe('No serving endpoint called "zzzzzzzzzzzz".');
+  });
+});
+
 describe('models', () => {
   it('lists the versions newest first with status, creator and aliases', async () => {
     const reply = await run('models churn_model');

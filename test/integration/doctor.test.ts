@@ -140,7 +140,7 @@ describe('doctor against the twins', () => {
     const results = await doctor(envFor(), noProfile);
     expect(find(results, 'Slack scopes')).toMatchObject({
       status: 'fail',
-      detail: 'missing chat:write.public, usergroups:read, files:write',
+      detail: 'missing chat:write.public, usergroups:read, im:write, files:write',
       fix: expect.stringContaining('reinstall the app'),
     });
     expect(find(results, 'Slack user groups')).toMatchObject({

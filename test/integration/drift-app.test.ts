@@ -133,6 +133,39 @@ describe('/mlops drift through the Slack app', () => {
     expect(audit.every((a) => a.actor === REQUESTER_USER_ID)).toBe(true);
   });
 
+  it('answers a second Acknowledge or Snooze from an out-of-date alert message with who did it, and changes nothing', async () => {
+    await mlops('drift churn');
+    const alert = alerts()[0]!;
+    const id = buttonValue(alert, ACTION_DRIFT_ACKNOWLEDGE)!;
+    for (const action of [ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_SNOOZE]) {
+      const before = env.slack.calls('response_url').length;
+      await env.click({ action_id: action, value: id, message_ts: alert.ts, user: REQUESTER_USER_ID });
+      await replyAfter(before);
+    }
+    const audited = env.bot.store.recentAudit({ target: 'drift:churn/performance/*' }).length;
+    // The same buttons, clicked again on a copy still open elsewhere.
+    let before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_ACKNOWLEDGE,
+      value: id,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(
+      new RegExp(`Already acknowledged by <@${REQUESTER_USER_ID}> <!date\\^\\d+.*Nothing was changed`),
+    );
+    before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_SNOOZE,
+      value: id,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(/Already snoozed by <@U0REQUEST> until <!date\^/);
+    expect(env.bot.drift?.state.alert(id)?.acknowledgedBy).toBe(REQUESTER_USER_ID);
+    expect(env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toHaveLength(audited);
+  });
+
   it('turns Retrain into a gated retraining request for the monitor’s model and job, and audits the click', async () => {
     await mlops('drift churn');
     const alert = alerts()[1]!;

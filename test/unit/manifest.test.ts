@@ -69,6 +69,14 @@ describe('manifest.yml', () => {
     expect(manifest.settings.interactivity.request_url).toBeUndefined();
   });
 
+  it('shows the DMs the bot sends in the Messages tab, read-only (the bot reads no replies)', () => {
+    const features = manifest.features as Manifest['features'] & {
+      app_home?: { messages_tab_enabled?: boolean; messages_tab_read_only_enabled?: boolean };
+    };
+    expect(features.app_home?.messages_tab_enabled).toBe(true);
+    expect(features.app_home?.messages_tab_read_only_enabled).toBe(true);
+  });
+
   it("grants the Slack twin's bot token at least the manifest's scopes", () => {
     for (const scope of BOT_SCOPES) expect(DEFAULT_BOT_SCOPES).toContain(scope);
   });

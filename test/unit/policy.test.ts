@@ -124,6 +124,24 @@ describe('policy problems', () => {
     expect(byKey['defaults.catalog']?.problem).toContain('holds a dot');
   });
 
+  it('reports cron and time-zone problems in the same pass as the others, and says what 0 approvals lacks', () => {
+    const issues = issuesIn('schedule-and-other-problems.yml');
+    const byKey = Object.fromEntries(issues.map((i) => [i.key, i]));
+    expect(Object.keys(byKey).sort()).toEqual(
+      [
+        'channels[0]',
+        'gates.production.approvals',
+        'monitors.churn.schedule',
+        'monitors.churn.timezone',
+      ].sort(),
+    );
+    expect(byKey['monitors.churn.schedule']?.problem).toBe('"0 25 * * *" is not a valid cron expression');
+    expect(byKey['monitors.churn.timezone']?.problem).toContain('"Mars/Olympus" is not an IANA time zone');
+    expect(byKey['gates.production.approvals']?.problem).toBe('0 is too small: needs at least 1 approval');
+    expect(byKey['gates.production.approvals']?.problem).not.toContain('list');
+    expect(byKey['gates.production.approvals']?.fix).toBe('write at least 1');
+  });
+
   it('gives the line and column of a YAML syntax error', () => {
     const issues = issuesIn('bad-yaml.txt');
     expect(issues.length).toBeGreaterThan(0);

@@ -35,6 +35,8 @@ export interface ModelVersionInfo {
 /** The Unity Catalog model registry as the bot sees it. Names are three-part `catalog.schema.model`. */
 export interface Registry {
   getModel(fullName: string): Promise<ModelInfo>;
+  /** Full names of the models in one schema (a few pages at most): for "did you mean". */
+  listModels(catalog: string, schema: string): Promise<string[]>;
   /** Every version, oldest first, each with the aliases pointing at it. */
   listVersions(fullName: string): Promise<ModelVersionInfo[]>;
   getVersion(fullName: string, version: number): Promise<ModelVersionInfo>;

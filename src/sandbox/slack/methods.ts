@@ -64,6 +64,15 @@ function postableChannel(ctx: MethodContext, idOrName: string | undefined): Twin
   return channel;
 }
 
+/** Why a post into a person's DM is refused (deactivated, Messages tab off), if it is. */
+function dmRefusal(ctx: MethodContext, channel: TwinChannel): MethodResult | undefined {
+  if (!channel.id.startsWith('D')) return undefined;
+  const user = ctx.state.users.get(channel.id.slice(1));
+  if (user?.deleted) return fail('user_disabled');
+  if (user?.dmsClosed) return fail('messages_tab_disabled');
+  return undefined;
+}
+
 function isError(value: unknown): value is MethodResult {
   return typeof value === 'object' && value !== null && 'ok' in value && (value as MethodResult).ok === false;
 }
@@ -123,7 +132,7 @@ function userObject(user: TwinUser, teamId: string): Record<string, unknown> {
     id: user.id,
     team_id: teamId,
     name: user.name,
-    deleted: false,
+    deleted: user.deleted ?? false,
     real_name: user.realName,
     tz: user.tz,
     is_bot: user.isBot,
@@ -236,6 +245,8 @@ const METHODS: Record<string, MethodSpec> = {
     handle: (args, ctx) => {
       const channel = postableChannel(ctx, str(args, 'channel'));
       if (isError(channel)) return channel;
+      const refused = dmRefusal(ctx, channel);
+      if (refused) return refused;
       const content = checkMessageContent(args, true);
       if (isError(content)) return content;
       const threadTs = str(args, 'thread_ts');
@@ -359,6 +370,23 @@ const METHODS: Record<string, MethodSpec> = {
         has_more: nextCursor !== '',
         response_metadata: { next_cursor: nextCursor },
       };
+    },
+  },
+
+  // The bot's DM with one person (several users would make a group DM, which the bot never opens).
+  'conversations.open': {
+    scopes: ['im:write'],
+    handle: (args, ctx) => {
+      const users = (str(args, 'users') ?? '').split(',').filter(Boolean);
+      if (users.length === 0) return fail('not_enough_users');
+      if (users.length > 1) return fail('method_not_supported_for_channel_type');
+      const user = ctx.state.users.get(users[0]!);
+      if (!user) return fail('user_not_found');
+      if (user.isBot) return fail('cannot_dm_bot');
+      if (user.deleted) return fail('user_disabled');
+      const existed = ctx.state.channels.has(`D${user.id}`);
+      const dm = ctx.state.openDm(user.id)!;
+      return { ok: true, channel: { id: dm.id }, ...(existed ? { already_open: true } : {}) };
     },
   },
 

@@ -21,6 +21,7 @@ export const DEFAULT_BOT_SCOPES: readonly string[] = [
   'chat:write.public',
   'files:write',
   'usergroups:read',
+  'im:write',
   'users:read',
   'channels:read',
   'groups:read',

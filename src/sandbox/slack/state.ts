@@ -51,6 +51,10 @@ export interface TwinUser {
   realName: string;
   isBot: boolean;
   tz: string;
+  /** Deactivated: conversations.open answers `user_disabled`, a post to their DM too. */
+  deleted?: boolean;
+  /** Has turned the app's Messages tab off: a post to their DM answers `messages_tab_disabled`. */
+  dmsClosed?: boolean;
 }
 
 export interface TwinChannel {
@@ -171,6 +175,17 @@ export class SlackState {
       this.messagesByChannel.set(ch.id, []);
     }
     for (const g of seed.usergroups) this.usergroups.set(g.id, { ...g, users: [...g.users] });
+  }
+
+  /**
+   * Fault knobs for DMs: `deactivated` (the account is disabled) or `dms_closed` (the app's Messages
+   * tab is off for them); `reachable` undoes both.
+   */
+  setDmReachability(userId: string, how: 'deactivated' | 'dms_closed' | 'reachable'): void {
+    const user = this.users.get(userId);
+    if (!user) throw new Error(`no user ${userId} in the twin`);
+    user.deleted = how === 'deactivated';
+    user.dmsClosed = how === 'dms_closed';
   }
 
   /** Listen to every change; returns the function that stops listening. */

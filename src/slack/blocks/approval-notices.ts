@@ -11,7 +11,7 @@ import type { Reply } from '../../domain/vocabulary.js';
 import { buildApprovalNotice } from './approval.js';
 import { describeExecution, executionText } from './approval-outcome.js';
 import type { SlackBlock } from './block-kit.js';
-import { escapeMrkdwn } from './format.js';
+import { escapeMrkdwn, slackTime } from './format.js';
 
 const ref = (r: ApprovalRequest) => `Request \`${r.id}\` (${escapeMrkdwn(approvalTitle(r.plan))})`;
 const ASK_AGAIN = 'Ask again to make a new request.';
@@ -35,7 +35,8 @@ export function buildApprovalStatusNotice(r: ApprovalRequest | undefined, id: st
       'Run `/mlops approvals` to see what is pending.',
     );
   }
-  const by = r.decidedBy ? ` by <@${r.decidedBy}>` : '';
+  // Who decided and when: a click on an out-of-date copy (a DM, an old card) says what happened.
+  const by = `${r.decidedBy ? ` by <@${r.decidedBy}>` : ''}${r.decidedAt !== undefined ? ` ${slackTime(r.decidedAt)}` : ''}`;
   switch (r.status) {
     case 'pending':
       return buildApprovalNotice(
@@ -57,7 +58,7 @@ export function buildApprovalStatusNotice(r: ApprovalRequest | undefined, id: st
       );
     case 'expired':
       return buildApprovalNotice(
-        `${ref(r)} expired without enough approvals; nothing was changed.`,
+        `${ref(r)} expired without enough approvals (${slackTime(r.expiresAt)}); nothing was changed.`,
         ASK_AGAIN,
       );
     case 'superseded':

@@ -163,6 +163,28 @@ function statusLine(r: ApprovalRequest, options: ApprovalMessageOptions): string
   }
 }
 
+/**
+ * Who is asked, as mentions that ping them: each user `<@U…>`, each group `<!subteam^ID>` (its id
+ * resolved from the handle; a group given by id needs no lookup). A handle Slack does not know is
+ * named as text and listed in `unknown`; without `mentions` (Slack could not be asked) handles stay text.
+ *
+ * @example approverMentions({ users: ['U1'], groups: ['@ml-approvers'] }, [{ ref: '@ml-approvers', id: 'S1' }]) // { line: '<!subteam^S1> <@U1>', unknown: [] }
+ */
+export function approverMentions(
+  approvers: ApprovalRequest['approvers'],
+  mentions: ApprovalMessageOptions['mentions'],
+): { line: string; unknown: string[] } {
+  const unknown: string[] = [];
+  const groups = approvers.groups.map((ref) => {
+    const m = mentions?.find((x) => x.ref === ref);
+    if (m?.id) return `<!subteam^${m.id}>`;
+    if (/^S[A-Z0-9]+$/.test(ref)) return `<!subteam^${ref}>`;
+    if (m?.unknown) unknown.push(ref);
+    return escapeMrkdwn(ref);
+  });
+  return { line: [...groups, ...approvers.users.map((u) => `<@${u}>`)].join(' '), unknown };
+}
+
 function contextLine(r: ApprovalRequest, now: number): string {
   const parts = [`Requested by <@${r.requester}>`, `gate *${escapeMrkdwn(r.gate)}*`, `request \`${r.id}\``];
   if (r.status === 'pending') {
@@ -228,6 +250,17 @@ export function buildApprovalMessage(
   if (options.links && options.links.length > 0 && (r.status === 'executed' || r.status === 'failed')) {
     blocks.push(contextBlock([options.links.map((l) => link(l.url, l.label)).join(' · ')]));
   }
+  const asked = r.status === 'pending' ? approverMentions(r.approvers, options.mentions) : undefined;
+  if (asked) {
+    blocks.push(sectionBlock(`*Approvers:* ${asked.line}`));
+    if (asked.unknown.length > 0) {
+      blocks.push(
+        contextBlock([
+          `:warning: ${asked.unknown.map((g) => `\`${escapeMrkdwn(g)}\``).join(', ')} ${asked.unknown.length === 1 ? 'is not a user group' : 'are not user groups'} of this workspace, so nobody in ${asked.unknown.length === 1 ? 'it' : 'them'} was pinged. Fix the handle under \`gates.${escapeMrkdwn(r.gate)}.approvers\` in the policy (\`npm run doctor\` lists it).`,
+        ]),
+      );
+    }
+  }
   blocks.push(sectionBlock(`*Plan*\n${planLines(r.plan, options.workspaceHost).join('\n')}`));
   blocks.push(...evidenceBlocks(r.plan, r.evidence));
   blocks.push(contextBlock([contextLine(r, options.now)]));
@@ -236,7 +269,7 @@ export function buildApprovalMessage(
   // and a reason someone typed is escaped whole.
   const detail =
     r.status === 'pending'
-      ? ` Requested by <@${r.requester}>; ${r.votes.length} of ${r.required} approvals. Approve or Reject.`
+      ? ` Requested by <@${r.requester}>; ${r.votes.length} of ${r.required} approvals. Approve or Reject: ${asked?.line ?? ''}`
       : r.status === 'executed' || (r.status === 'failed' && r.result)
         ? ` ${escapeKeepingLinks(executionText(r) ?? '')}`
         : r.status === 'failed'

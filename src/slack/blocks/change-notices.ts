@@ -9,7 +9,7 @@ import type { Change } from '../../changes/store.js';
 import type { ChangeHolder, Plan } from '../../domain/change.js';
 import type { Reply } from '../../domain/vocabulary.js';
 import type { SlackBlock } from './block-kit.js';
-import { escapeMrkdwn } from './format.js';
+import { escapeMrkdwn, slackTime } from './format.js';
 
 /** An ephemeral answer that leaves the message the button was on as it is. */
 const notice = (text: string): Reply => {
@@ -21,6 +21,10 @@ const notice = (text: string): Reply => {
 function targetName(plan: Plan): string {
   return plan.kind === 'endpoint' ? plan.endpoint : `${plan.alias} of ${plan.model}`;
 }
+
+/** " by <@U…> <time>": who applied a change and when, for a click on its out-of-date plan. */
+const appliedBy = (change: Change): string =>
+  `${change.appliedBy ? ` by <@${change.appliedBy}>` : ''}${change.appliedAt !== undefined ? ` ${slackTime(change.appliedAt)}` : ''}`;
 
 /** Why a change cannot be acted on as asked. */
 export function buildChangeStatusNotice(change: Change | undefined, id: string): Reply {
@@ -36,14 +40,16 @@ export function buildChangeStatusNotice(change: Change | undefined, id: string):
         `${ref} is already being applied by <@${change.appliedBy ?? change.requester}>; progress is in <#${change.channel}>.`,
       );
     case 'succeeded':
-      return notice(`${ref} was already applied. ${escapeMrkdwn(change.outcome ?? '')}`.trim());
+      return notice(
+        `${ref} was already applied${appliedBy(change)}. ${escapeMrkdwn(change.outcome ?? '')}`.trim(),
+      );
     case 'failed':
       return notice(
-        `${ref} was already applied and failed: ${escapeMrkdwn(change.error ?? 'see the channel message')}`,
+        `${ref} was already applied${appliedBy(change)} and failed: ${escapeMrkdwn(change.error ?? 'see the channel message')}`,
       );
     case 'timed_out':
       return notice(
-        `${ref} was already applied; the bot stopped following its rollout. Check \`/mlops status\`.`,
+        `${ref} was already applied${appliedBy(change)}; the bot stopped following its rollout. Check \`/mlops status\`.`,
       );
     case 'cancelled':
       return notice(`${ref} was cancelled; nothing was changed. Run the command again to make a new plan.`);

@@ -13,7 +13,7 @@ import {
   type LostAnswer,
   type UserError,
 } from '../../domain/errors.js';
-import { escapeOnce } from './format.js';
+import { escapeOnce, slackTime } from './format.js';
 
 type Wording = { [C in ErrorCode]: (d: ErrorDetails<C>) => ErrorWords };
 
@@ -138,7 +138,7 @@ const WORDING: Wording = {
       : words(`"${d.prefix}" is not a valid table name prefix.`, 'Use 1–63 letters, digits or "_".'),
   endpoint_not_found: (d) =>
     words(
-      `No serving endpoint called "${d.endpoint}".`,
+      `No serving endpoint called "${d.endpoint}".${d.suggestion ? ` Did you mean ${d.suggestion}?` : ''}`,
       'Run `/mlops status` to list the endpoints, or check the spelling.',
     ),
   rollout_in_progress: (d) =>
@@ -170,7 +170,7 @@ const WORDING: Wording = {
     d.variant === 'create'
       ? words(`Databricks refused to create ${d.endpoint}: ${d.databricksMessage}`)
       : words(
-          `There is no model called ${d.model}.`,
+          `There is no model called ${d.model}.${d.suggestion ? ` Did you mean ${d.suggestion}?` : ''}`,
           'Check the name (catalog.schema.model) and that the bot has USE CATALOG, USE SCHEMA and EXECUTE on it.',
         ),
   payload_too_large: (d) =>
@@ -444,8 +444,16 @@ const WORDING: Wording = {
     words('The bot does not know this alert any more.', 'Run /mlops drift to check the monitor now.'),
   alert_closed: (d) =>
     words(
-      `This alert is closed: ${d.monitor} · ${d.rule} holds again.`,
+      `This alert is closed${d.closedAt !== undefined ? ` (since ${slackTime(d.closedAt)})` : ''}: ${d.monitor} · ${d.rule} holds again. Nothing was changed.`,
       'A new violation opens a new alert.',
+    ),
+  alert_already_acknowledged: (d) =>
+    words(
+      `Already acknowledged by <@${d.by}>${d.at !== undefined ? ` ${slackTime(d.at)}` : ''}: ${d.monitor} · ${d.rule} has someone on it. Nothing was changed.`,
+    ),
+  alert_already_snoozed: (d) =>
+    words(
+      `Already snoozed${d.by ? ` by <@${d.by}>` : ''} until ${slackTime(d.until)}: ${d.monitor} · ${d.rule} posts nothing new until then. Nothing was changed.`,
     ),
   retrain_unavailable: () =>
     words(

@@ -32,11 +32,12 @@ export function escapeOnce(text: string): string {
 
 // Our own messages mention people and channels and link to pages; they never broadcast, so
 // `<!here>`, `<!channel>`, `<!everyone>` and `<!subteam^…>` are escaped wherever they come from.
-const SLACK_TOKEN = /<(?:[@#][A-Z0-9]+|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?)>|&(?:amp|lt|gt);/g;
+const SLACK_TOKEN =
+  /<(?:[@#][A-Z0-9]+|https?:\/\/[^\s<>|]+(?:\|[^<>]*)?|!date\^\d+\^[^<>|]*(?:\|[^<>]*)?)>|&(?:amp|lt|gt);/g;
 
 /**
- * Like escapeMrkdwn, but keeps the mentions and links our own messages put in on purpose
- * (`<@U…>`, `<#C…>`, `<https://…|label>`), so error texts can point at people and channels, and
+ * Like escapeMrkdwn, but keeps the mentions, links and dates our own messages put in on purpose
+ * (`<@U…>`, `<#C…>`, `<https://…|label>`, `<!date^…|…>`), so error texts can point at people and channels, and
  * leaves text escaped already (`&lt;`) as it is instead of escaping it twice. Only for text we
  * wrote: anything a user typed or a service sent goes through escapeMrkdwn (or escapeOnce) first,
  * since a link in it would be kept. Broadcasts are never kept.
@@ -180,3 +181,13 @@ export function codeBlocks(lines: string[]): SlackBlock[] {
 
 /** Whole-number percentages as people write them. */
 export const percent = (n: number) => `${n}%`;
+
+/**
+ * A time as Slack shows it in each reader's own zone, with a UTC fallback for old clients.
+ *
+ * @example slackTime(Date.parse('2026-11-20T12:00:00Z')) // '<!date^1795176000^{date_short_pretty} at {time}|2026-11-20 12:00 UTC>'
+ */
+export function slackTime(ms: number): string {
+  const fallback = new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${fallback} UTC>`;
+}

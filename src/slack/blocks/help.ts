@@ -20,6 +20,7 @@ export function buildHelpReply(commands: readonly CommandHelp[]): Reply {
       contextBlock([
         `Changes (${changes.join(', ')}) show a plan first; nothing changes until you press Apply. Add --dry-run to only see the plan.`,
         'Promoting to Production, retraining, and whatever the policy gates need a second person: the bot posts an approval request with Approve / Reject buttons instead of a plan.',
+        'Slack limits a slash command to 4000 characters: for longer query records, run `/mlops query &lt;endpoint&gt;` alone to open the query form.',
         'Run `/mlops help &lt;subcommand&gt;` for details and examples.',
       ]),
     ],

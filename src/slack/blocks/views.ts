@@ -15,6 +15,7 @@ import {
   buildRequestedReply,
 } from './approval.js';
 import { buildAuditReply } from './approval-audit.js';
+import { notifyViews } from './approval-dm.js';
 import { approvalNotices, buildExecutionProgress } from './approval-notices.js';
 import {
   buildCancelledReply,
@@ -70,6 +71,7 @@ export const approvalViews: ApprovalViews = {
   notices: approvalNotices,
   rejectPrompt: buildRejectPrompt,
   progress: buildExecutionProgress,
+  notify: notifyViews,
 };
 
 export const driftViews: DriftViews = {

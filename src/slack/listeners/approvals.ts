@@ -19,7 +19,8 @@ import { checkApprovalClickChannel } from '../listener-kit.js';
 import type { ActionTable, Click } from './actions.js';
 
 export interface ApprovalActionDeps {
-  approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject'>;
+  approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject'> &
+    Partial<Pick<ApprovalService, 'dmChannelsOf'>>;
   policy: Pick<Policy, 'channels' | 'approvalChannel'>;
 }
 
@@ -32,7 +33,11 @@ export function approvalActions(deps: ApprovalActionDeps): ActionTable {
   const { approvals, policy } = deps;
   const inChannel =
     (run: (click: Click) => ReturnType<ApprovalService['approve']>) => async (click: Click) => {
-      checkApprovalClickChannel(policy, click.channelId);
+      // The request's own DM to an approver carries the same buttons; any other DM does not count.
+      const inItsDm =
+        click.channelId.startsWith('D') &&
+        ((await approvals.dmChannelsOf?.(click.value)) ?? []).includes(click.channelId);
+      if (!inItsDm) checkApprovalClickChannel(policy, click.channelId);
       return run(click);
     };
   return {
