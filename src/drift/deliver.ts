@@ -30,7 +30,7 @@ export interface DeliverySummary {
 type DeliverDeps = Pick<DriftCheckDeps, 'state' | 'publisher' | 'views' | 'logger'>;
 
 /** The chart of one rule for one model id, over the history windows. */
-function chartInput(monitor: WatchedMonitor, e: RuleEvaluation): DriftChartInput {
+function chartInput(monitor: WatchedMonitor, e: RuleEvaluation, now: number): DriftChartInput {
   const windows = e.history.map((v) => v.start);
   const first = e.history[0];
   const last = e.history[e.history.length - 1];
@@ -49,6 +49,7 @@ function chartInput(monitor: WatchedMonitor, e: RuleEvaluation): DriftChartInput
       direction: t.direction,
       violating: e.history.map((v) => v.status === 'violation'),
     })),
+    inProgress: e.history.map((v) => v.end > now),
   };
 }
 
@@ -59,8 +60,13 @@ type Chart = {
   title: string;
 };
 
-async function drawChart(monitor: WatchedMonitor, e: RuleEvaluation, deps: DeliverDeps): Promise<Chart> {
-  const input = chartInput(monitor, e);
+async function drawChart(
+  monitor: WatchedMonitor,
+  e: RuleEvaluation,
+  deps: DeliverDeps,
+  now: number,
+): Promise<Chart> {
+  const input = chartInput(monitor, e, now);
   const alt = chartAltText(input);
   try {
     const rendered = await monitor.renderer.render(buildDriftChart(input));
@@ -171,7 +177,7 @@ export async function deliver(
       case 'post-report':
         try {
           summary.reportPosted =
-            (await postReport(deps, monitor, action.channel, action.modelId, action.items)) ||
+            (await postReport(deps, monitor, action.channel, action.modelId, action.items, now)) ||
             summary.reportPosted;
         } catch (err) {
           failed('report', ': could not post the report', err);
@@ -196,14 +202,14 @@ export async function deliver(
     const e = action.evaluation;
     switch (action.kind) {
       case 'post-alert': {
-        const chart = await drawChart(monitor, e, deps);
+        const chart = await drawChart(monitor, e, deps, now);
         const view = { ...action.alert.view, ...chart.view };
         const { alert, created } = deps.state.createAlert({ ...action.alert, view });
         if (created) await postAlert(alert, view, e, chart);
         return;
       }
       case 'repost-alert': {
-        const chart = await drawChart(monitor, e, deps);
+        const chart = await drawChart(monitor, e, deps, now);
         const view = { ...action.view, ...chart.view };
         const alert = deps.state.recordWindows(action.alert.id, action.windows, view) ?? action.alert;
         await postAlert(alert, view, e, chart);
@@ -214,7 +220,7 @@ export async function deliver(
         return;
       case 'post-update': {
         const open = action.alert;
-        const chart = await drawChart(monitor, e, deps);
+        const chart = await drawChart(monitor, e, deps, now);
         const ref = await deps.publisher.post(
           open.channel,
           deps.views.update({ ...action.update, ...chart.view }),
@@ -247,11 +253,12 @@ async function postReport(
   channel: string,
   modelId: string,
   items: readonly ReportItem[],
+  now: number,
 ): Promise<boolean> {
   const rules: ReportRule[] = [];
   const charts: Array<{ e: RuleEvaluation; chart: Chart }> = [];
   for (const { evaluation: e, view, openAlert: open } of items) {
-    const chart = await drawChart(monitor, e, deps);
+    const chart = await drawChart(monitor, e, deps, now);
     const permalink =
       open?.ts && deps.publisher.permalink
         ? await deps.publisher.permalink({ channel: open.channel, ts: open.ts }).catch(() => undefined)
