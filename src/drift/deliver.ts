@@ -8,6 +8,8 @@ import { buildDriftChart, chartAltText, type DriftChartInput } from '../charts/s
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { AlertView, RuleEvaluation } from './alert-view.js';
 import { type CheckFailure, type DriftAction, failureOf, type ReportItem } from './decide.js';
+import { activeClaim, retrainShownOn } from './retrain-episode.js';
+import type { DriftRetrainStore } from './retrain-store.js';
 import type { DriftAlert } from './state-store.js';
 import type {
   AlertState,
@@ -15,6 +17,7 @@ import type {
   DriftPublisher,
   DriftViews,
   ReportRule,
+  RetrainRequestView,
   WatchedMonitor,
 } from './types.js';
 
@@ -27,7 +30,7 @@ export interface DeliverySummary {
   deliveryErrors: string[];
 }
 
-type DeliverDeps = Pick<DriftCheckDeps, 'state' | 'publisher' | 'views' | 'logger'>;
+type DeliverDeps = Pick<DriftCheckDeps, 'state' | 'publisher' | 'views' | 'logger' | 'retrains'>;
 
 /** The chart of one rule for one model id, over the history windows. */
 function chartInput(monitor: WatchedMonitor, e: RuleEvaluation, now: number): DriftChartInput {
@@ -96,7 +99,11 @@ async function uploadChart(
   });
 }
 
-const alertState = (a: DriftAlert, chartInThread: boolean): AlertState => ({
+const alertState = (
+  a: DriftAlert,
+  chartInThread: boolean,
+  retrainRequest: RetrainRequestView | undefined,
+): AlertState => ({
   id: a.id,
   status: a.status,
   ...(a.snoozedUntil !== undefined ? { snoozedUntil: a.snoozedUntil } : {}),
@@ -105,6 +112,7 @@ const alertState = (a: DriftAlert, chartInThread: boolean): AlertState => ({
   ...(a.acknowledgedAt !== undefined ? { acknowledgedAt: a.acknowledgedAt } : {}),
   ...(a.closedAt !== undefined ? { closedAt: a.closedAt } : {}),
   chartInThread,
+  ...(retrainRequest ? { retrainRequest } : {}),
 });
 
 /**
@@ -113,15 +121,20 @@ const alertState = (a: DriftAlert, chartInThread: boolean): AlertState => ({
  * @example await redrawAlert({ publisher, views }, state.alert(id)!, clock.now());
  */
 export async function redrawAlert(
-  deps: { publisher: DriftPublisher; views: Pick<DriftViews, 'alert'> },
+  deps: {
+    publisher: DriftPublisher;
+    views: Pick<DriftViews, 'alert'>;
+    retrains?: Pick<DriftRetrainStore, 'forAlert'> | undefined;
+  },
   alert: DriftAlert,
   now: number,
 ): Promise<void> {
   if (!alert.ts) return;
   const chartInThread = !alert.view.chartUrl && !alert.view.chartProblem;
+  const retrain = await retrainShownOn(deps.retrains, alert.id, now);
   await deps.publisher.update(
     { channel: alert.channel, ts: alert.ts },
-    deps.views.alert(alert.view, alertState(alert, chartInThread), now),
+    deps.views.alert(alert.view, alertState(alert, chartInThread, retrain), now),
   );
 }
 
@@ -150,9 +163,20 @@ export async function deliver(
 
   /** Posts the alert's message, remembers where it is, and puts the chart in its thread. */
   const postAlert = async (alert: DriftAlert, view: AlertView, e: RuleEvaluation, chart: Chart) => {
+    // Opened while the model's retraining is asked for: it joins that episode, and shows the request.
+    if (deps.retrains) {
+      const claim = await activeClaim(
+        { retrains: deps.retrains, state: deps.state },
+        alert.monitor,
+        alert.modelId,
+        now,
+      );
+      if (claim) await deps.retrains.cover(alert.id, claim);
+    }
+    const retrain = await retrainShownOn(deps.retrains, alert.id, now);
     const ref = await deps.publisher.post(
       alert.channel,
-      deps.views.alert(view, alertState(alert, !!chart.png), now),
+      deps.views.alert(view, alertState(alert, !!chart.png, retrain), now),
     );
     deps.state.setAlertMessage(alert.id, ref.ts);
     await uploadChart(deps, ref, monitor, e, chart);
