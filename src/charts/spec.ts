@@ -319,10 +319,16 @@ export function buildDriftChart(input: DriftChartInput): DriftChartConfig {
     .join(' · ');
   const usesY1 = shown.some((s) => axisOf(s) === 'y1');
 
+  // On the reversed axis Chart.js pads the right edge for the oldest label, not the newest one
+  // drawn there: room for half the newest label (about 7 px a character) unless a right axis has it.
+  const newest = labels[0] ?? '';
+  const right = usesY1 ? 0 : Math.ceil(newest.length * 3.5);
+
   return {
     type: 'line',
     data: { labels, datasets },
     options: {
+      ...(right > 0 ? { layout: { padding: { right } } } : {}),
       plugins: {
         title: { display: true, text: input.title, font: { size: 16 } },
         ...(subtitle ? { subtitle: { display: true, text: subtitle } } : {}),
@@ -333,7 +339,8 @@ export function buildDriftChart(input: DriftChartInput): DriftChartConfig {
         // Reversed: the newest window (listed first) on the right, and always labelled.
         x: { reverse: true, ticks: { maxRotation: 0, maxTicksLimit: MAX_TICKS } },
         y: {
-          ...(bounds ? bounds.y : {}),
+          // Explicit bounds carry their own margin; otherwise a point on the edge is not cut in half.
+          ...(bounds ? bounds.y : { grace: '5%' }),
           title: { display: true, text: axisTitle('y') },
         },
         ...(usesY1
