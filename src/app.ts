@@ -136,7 +136,9 @@ export function createApp(app: App, deps: AppDeps): App {
   const actions: ActionTable = {
     ...changeActions({ pipeline: deps.pipeline, store: deps.store, authorise }),
     ...approvalActions({ approvals: deps.approvals, policy }),
-    ...(deps.drift ? driftActions({ actions: deps.drift.actions, authorise }) : {}),
+    ...(deps.drift
+      ? driftActions({ actions: deps.drift.actions, authorise, policy, directory: deps.directory })
+      : {}),
     ...(deps.rollouts ? rolloutActions({ rollouts: deps.rollouts, authorise }) : {}),
   };
   // One listener for every button: Bolt runs one middleware chain per click, not one per button.

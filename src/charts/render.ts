@@ -84,6 +84,39 @@ export interface LocalRendererOptions {
  * @example const png = renderChartPng(buildDriftChart(input)); // Buffer starting with \x89PNG
  */
 export function renderChartPng(config: DriftChartConfig, options: LocalRendererOptions = {}): Buffer {
+  return drawChart(config, options, (canvas) => canvas.toBuffer('image/png'));
+}
+
+/** What Chart.js laid out: the x tick labels it drew (after skipping some) and each y axis's range. */
+export interface DrawnAxes {
+  xTicks: string[];
+  y: Record<string, { min: number; max: number }>;
+}
+
+/**
+ * Lays a chart out as the local renderer draws it and reports its axes: how tests check what
+ * Chart.js itself does with the spec (which ticks it keeps, where the axes end).
+ *
+ * @example drawnAxes(buildDriftChart(input)).xTicks.at(-1) // 'Nov 20 (partial)'
+ */
+export function drawnAxes(config: DriftChartConfig, options: LocalRendererOptions = {}): DrawnAxes {
+  return drawChart(config, options, (_canvas, chart) => {
+    const scales = Object.values(chart.scales);
+    const x = scales.find((s) => s.axis === 'x');
+    const xTicks = (x?.ticks ?? []).map((t) => String(x?.getLabelForValue(t.value) ?? ''));
+    const y = Object.fromEntries(
+      scales.filter((s) => s.axis === 'y').map((s) => [s.id, { min: s.min, max: s.max }]),
+    );
+    // Left to right as drawn: a reversed axis lists its ticks from the right.
+    return { xTicks: x?.options.reverse ? xTicks.reverse() : xTicks, y };
+  });
+}
+
+function drawChart<T>(
+  config: DriftChartConfig,
+  options: LocalRendererOptions,
+  read: (canvas: import('@napi-rs/canvas').Canvas, chart: import('chart.js').Chart) => T,
+): T {
   const { canvas: skia, chartjs } = setUp(options.fontPath);
   const { Chart } = chartjs;
   const width = options.width ?? CHART_SIZE.width;
@@ -99,7 +132,7 @@ export function renderChartPng(config: DriftChartConfig, options: LocalRendererO
     plugins: [whiteBackground],
   });
   try {
-    return canvas.toBuffer('image/png');
+    return read(canvas, chart as unknown as import('chart.js').Chart);
   } finally {
     chart.destroy();
   }

@@ -160,3 +160,49 @@ export function autoApplies(policy: Policy, subcommand: Subcommand, endpoint?: s
     !isProtected(policy, endpoint)
   );
 }
+
+/** Where a monitor's responders come from: its own `responders`, the retrain gate, or nowhere. */
+export type RespondersSource = 'monitor' | 'retrain_gate' | 'none';
+
+/**
+ * Who may Snooze and Acknowledge a monitor's alerts: the monitor's `responders`, else the approvers of
+ * the `retrain` gate (who decide whether the model retrains), else nobody.
+ *
+ * @example respondersOf(policy, 'churn') // { rule: { users: [], groups: ['@ml-approvers'], everyone: false }, source: 'retrain_gate' }
+ */
+export function respondersOf(
+  policy: Pick<Policy, 'monitors' | 'gates'>,
+  monitor: string,
+): { rule: AccessRule; source: RespondersSource } {
+  const own = policy.monitors?.[monitor]?.responders;
+  if (own) return { rule: own, source: 'monitor' };
+  const gate = policy.gates?.retrain?.approvers;
+  if (gate && gate.users.length + gate.groups.length > 0) {
+    return { rule: { users: gate.users, groups: gate.groups, everyone: false }, source: 'retrain_gate' };
+  }
+  return { rule: { users: [], groups: [], everyone: false }, source: 'none' };
+}
+
+/** Whether deciding on a monitor's responders needs the actor's user groups. */
+export function respondersNeedGroups(policy: Pick<Policy, 'monitors' | 'gates'>, monitor: string): boolean {
+  const { rule } = respondersOf(policy, monitor);
+  return !rule.everyone && rule.groups.length > 0;
+}
+
+/**
+ * May this actor Snooze or Acknowledge the alerts of this monitor? Refused with who may, and where
+ * that is set.
+ *
+ * @example checkResponder(policy, 'churn', { userId: 'U0VIEWER' }, new Set(), 'snooze') // { ok: false, refusal: { monitor: 'churn', … } }
+ */
+export function checkResponder(
+  policy: Pick<Policy, 'monitors' | 'gates'>,
+  monitor: string,
+  actor: Actor,
+  groupsOfActor: Set<string>,
+  action: 'snooze' | 'acknowledge',
+): { ok: true } | { ok: false; refusal: ErrorDetails<'not_a_responder'> } {
+  const { rule, source } = respondersOf(policy, monitor);
+  if (hasAnyone(rule) && matches(rule, actor, groupsOfActor)) return { ok: true };
+  return { ok: false, refusal: { monitor, action, source, rule: ruleData(rule) } };
+}

@@ -13,7 +13,9 @@ import {
   channelIdSchema as channelSchema,
   checked,
   endpointNameSchema as endpointSchema,
+  groupRefSchema,
   show,
+  userIdSchema,
 } from './checked.js';
 
 const valid = (f: (v: string) => unknown) => (v: string) => {
@@ -209,6 +211,31 @@ export const ruleSchema = z
     }
   });
 
+/**
+ * Who may Snooze and Acknowledge a monitor's alerts (`responders`): listed users, members of listed
+ * groups, or everyone. Absent: the approvers of the `retrain` gate, the people who decide whether the
+ * model retrains (config/access.ts `respondersOf`).
+ */
+export const respondersSchema = z
+  .strictObject({
+    users: z.array(userIdSchema).default([]),
+    groups: z.array(groupRefSchema.transform((g) => (g.startsWith('@') ? g.toLowerCase() : g))).default([]),
+    everyone: z.boolean().default(false),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.everyone && r.users.length === 0 && r.groups.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'names nobody, so nobody could snooze or acknowledge this monitor’s alerts',
+        params: {
+          fix: 'list users and/or groups, e.g. responders: { groups: ["@ml-oncall"] }, or write everyone: true; leave the key out to use the retrain gate’s approvers',
+        },
+      });
+    }
+  });
+export type RespondersConfig = z.infer<typeof respondersSchema>;
+
 const NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 const nameKey = (what: string) =>
   checked(
@@ -250,6 +277,8 @@ export const monitorSchema = z
     modelIdColumn: identifierSchema.optional(),
     /** The Databricks job the Retrain button asks to run. */
     retrainJob: z.number().int().positive().optional(),
+    /** Who may Snooze and Acknowledge its alerts; absent: the `retrain` gate's approvers. */
+    responders: respondersSchema.optional(),
     /** Refresh the monitor (and wait for it) before reading its tables. */
     refreshFirst: z.boolean().default(false),
     /** Windows shown in the chart and counted in alerts. */

@@ -62,6 +62,7 @@ export const ERROR_CODES = [
   'unknown_alert',
   'alert_closed',
   'retrain_unavailable',
+  'not_a_responder',
   // Commands, changes, approvals and drift checks
   'bad_input',
   'no_change',
@@ -231,6 +232,14 @@ export interface ErrorDetailsByCode {
   /** Snooze on a snoozed alert: who snoozed it, until when. */
   alert_already_snoozed: { monitor: string; rule: string; by?: string; until: number };
   retrain_unavailable: Record<string, never>;
+  /** Snooze or Acknowledge by someone outside the monitor's responders (config/access.ts checkResponder). */
+  not_a_responder: {
+    monitor: string;
+    action: 'snooze' | 'acknowledge';
+    /** Where the rule comes from: `monitors.<name>.responders`, the retrain gate's approvers, or nowhere. */
+    source: 'monitor' | 'retrain_gate' | 'none';
+    rule: AccessRuleData;
+  };
   /**
    * What the parser found wrong, and the hint (the usage line): commands/ words its own input
    * problems, as its schemas' messages are written for humans. A name that failed to parse stays coded.

@@ -8,6 +8,8 @@ import { buildDriftChart, chartAltText, type DriftChartInput } from '../charts/s
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { AlertView, RuleEvaluation } from './alert-view.js';
 import { type CheckFailure, type DriftAction, failureOf, type ReportItem } from './decide.js';
+import { activeClaim, retrainShownOn } from './retrain-episode.js';
+import type { DriftRetrainStore } from './retrain-store.js';
 import type { DriftAlert } from './state-store.js';
 import type {
   AlertState,
@@ -15,6 +17,7 @@ import type {
   DriftPublisher,
   DriftViews,
   ReportRule,
+  RetrainRequestView,
   WatchedMonitor,
 } from './types.js';
 
@@ -27,10 +30,10 @@ export interface DeliverySummary {
   deliveryErrors: string[];
 }
 
-type DeliverDeps = Pick<DriftCheckDeps, 'state' | 'publisher' | 'views' | 'logger'>;
+type DeliverDeps = Pick<DriftCheckDeps, 'state' | 'publisher' | 'views' | 'logger' | 'retrains'>;
 
 /** The chart of one rule for one model id, over the history windows. */
-function chartInput(monitor: WatchedMonitor, e: RuleEvaluation): DriftChartInput {
+function chartInput(monitor: WatchedMonitor, e: RuleEvaluation, now: number): DriftChartInput {
   const windows = e.history.map((v) => v.start);
   const first = e.history[0];
   const last = e.history[e.history.length - 1];
@@ -49,6 +52,7 @@ function chartInput(monitor: WatchedMonitor, e: RuleEvaluation): DriftChartInput
       direction: t.direction,
       violating: e.history.map((v) => v.status === 'violation'),
     })),
+    inProgress: e.history.map((v) => v.end > now),
   };
 }
 
@@ -59,8 +63,13 @@ type Chart = {
   title: string;
 };
 
-async function drawChart(monitor: WatchedMonitor, e: RuleEvaluation, deps: DeliverDeps): Promise<Chart> {
-  const input = chartInput(monitor, e);
+async function drawChart(
+  monitor: WatchedMonitor,
+  e: RuleEvaluation,
+  deps: DeliverDeps,
+  now: number,
+): Promise<Chart> {
+  const input = chartInput(monitor, e, now);
   const alt = chartAltText(input);
   try {
     const rendered = await monitor.renderer.render(buildDriftChart(input));
@@ -90,7 +99,11 @@ async function uploadChart(
   });
 }
 
-const alertState = (a: DriftAlert, chartInThread: boolean): AlertState => ({
+const alertState = (
+  a: DriftAlert,
+  chartInThread: boolean,
+  retrainRequest: RetrainRequestView | undefined,
+): AlertState => ({
   id: a.id,
   status: a.status,
   ...(a.snoozedUntil !== undefined ? { snoozedUntil: a.snoozedUntil } : {}),
@@ -99,6 +112,7 @@ const alertState = (a: DriftAlert, chartInThread: boolean): AlertState => ({
   ...(a.acknowledgedAt !== undefined ? { acknowledgedAt: a.acknowledgedAt } : {}),
   ...(a.closedAt !== undefined ? { closedAt: a.closedAt } : {}),
   chartInThread,
+  ...(retrainRequest ? { retrainRequest } : {}),
 });
 
 /**
@@ -107,15 +121,20 @@ const alertState = (a: DriftAlert, chartInThread: boolean): AlertState => ({
  * @example await redrawAlert({ publisher, views }, state.alert(id)!, clock.now());
  */
 export async function redrawAlert(
-  deps: { publisher: DriftPublisher; views: Pick<DriftViews, 'alert'> },
+  deps: {
+    publisher: DriftPublisher;
+    views: Pick<DriftViews, 'alert'>;
+    retrains?: Pick<DriftRetrainStore, 'forAlert'> | undefined;
+  },
   alert: DriftAlert,
   now: number,
 ): Promise<void> {
   if (!alert.ts) return;
   const chartInThread = !alert.view.chartUrl && !alert.view.chartProblem;
+  const retrain = await retrainShownOn(deps.retrains, alert.id, now);
   await deps.publisher.update(
     { channel: alert.channel, ts: alert.ts },
-    deps.views.alert(alert.view, alertState(alert, chartInThread), now),
+    deps.views.alert(alert.view, alertState(alert, chartInThread, retrain), now),
   );
 }
 
@@ -144,9 +163,20 @@ export async function deliver(
 
   /** Posts the alert's message, remembers where it is, and puts the chart in its thread. */
   const postAlert = async (alert: DriftAlert, view: AlertView, e: RuleEvaluation, chart: Chart) => {
+    // Opened while the model's retraining is asked for: it joins that episode, and shows the request.
+    if (deps.retrains) {
+      const claim = await activeClaim(
+        { retrains: deps.retrains, state: deps.state },
+        alert.monitor,
+        alert.modelId,
+        now,
+      );
+      if (claim) await deps.retrains.cover(alert.id, claim);
+    }
+    const retrain = await retrainShownOn(deps.retrains, alert.id, now);
     const ref = await deps.publisher.post(
       alert.channel,
-      deps.views.alert(view, alertState(alert, !!chart.png), now),
+      deps.views.alert(view, alertState(alert, !!chart.png, retrain), now),
     );
     deps.state.setAlertMessage(alert.id, ref.ts);
     await uploadChart(deps, ref, monitor, e, chart);
@@ -171,7 +201,7 @@ export async function deliver(
       case 'post-report':
         try {
           summary.reportPosted =
-            (await postReport(deps, monitor, action.channel, action.modelId, action.items)) ||
+            (await postReport(deps, monitor, action.channel, action.modelId, action.items, now)) ||
             summary.reportPosted;
         } catch (err) {
           failed('report', ': could not post the report', err);
@@ -196,14 +226,14 @@ export async function deliver(
     const e = action.evaluation;
     switch (action.kind) {
       case 'post-alert': {
-        const chart = await drawChart(monitor, e, deps);
+        const chart = await drawChart(monitor, e, deps, now);
         const view = { ...action.alert.view, ...chart.view };
         const { alert, created } = deps.state.createAlert({ ...action.alert, view });
         if (created) await postAlert(alert, view, e, chart);
         return;
       }
       case 'repost-alert': {
-        const chart = await drawChart(monitor, e, deps);
+        const chart = await drawChart(monitor, e, deps, now);
         const view = { ...action.view, ...chart.view };
         const alert = deps.state.recordWindows(action.alert.id, action.windows, view) ?? action.alert;
         await postAlert(alert, view, e, chart);
@@ -214,7 +244,7 @@ export async function deliver(
         return;
       case 'post-update': {
         const open = action.alert;
-        const chart = await drawChart(monitor, e, deps);
+        const chart = await drawChart(monitor, e, deps, now);
         const ref = await deps.publisher.post(
           open.channel,
           deps.views.update({ ...action.update, ...chart.view }),
@@ -247,11 +277,12 @@ async function postReport(
   channel: string,
   modelId: string,
   items: readonly ReportItem[],
+  now: number,
 ): Promise<boolean> {
   const rules: ReportRule[] = [];
   const charts: Array<{ e: RuleEvaluation; chart: Chart }> = [];
   for (const { evaluation: e, view, openAlert: open } of items) {
-    const chart = await drawChart(monitor, e, deps);
+    const chart = await drawChart(monitor, e, deps, now);
     const permalink =
       open?.ts && deps.publisher.permalink
         ? await deps.publisher.permalink({ channel: open.channel, ts: open.ts }).catch(() => undefined)

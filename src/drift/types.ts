@@ -12,6 +12,7 @@ import type { Actor, MessageRef, Origin, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertView, CheckFailure, RuleEvaluation } from './alert-view.js';
+import type { DriftRetrainStore } from './retrain-store.js';
 import type { DriftRule } from './rules.js';
 import type { DriftAlert, DriftStateStore } from './state-store.js';
 
@@ -55,6 +56,22 @@ export interface AlertState {
   closedAt?: number;
   /** Where the chart is when it is not in the message (local renderer: the thread). */
   chartInThread?: boolean;
+  /** The retraining asked for in this alert episode: the alert shows it instead of a Retrain button. */
+  retrainRequest?: RetrainRequestView;
+}
+
+/** A retraining asked for from an alert episode, as the alert shows it. */
+export interface RetrainRequestView {
+  by: string;
+  at: number;
+  /** `requesting` while the approvals service makes the request. */
+  state: 'requesting' | 'requested';
+  /** The approval request's id, when known. */
+  requestId?: string;
+  /** A link to the request message, when Slack gave one. */
+  link?: string;
+  /** The channel the request message is in, when known. */
+  channel?: string;
 }
 
 export interface FailureView {
@@ -120,6 +137,10 @@ export interface DriftActionViews {
   acknowledged(alert: AlertRef): Reply;
   /** Why retraining is asked for, shown to approvers. */
   retrainReason(alert: AlertRef): string;
+  /** Retrain on an alert whose episode has its retraining request already. */
+  retrainAlreadyRequested(alert: AlertRef, request: RetrainRequestView): Reply;
+  /** Details: the per-window table, the counts and how the counting works. */
+  details(alert: AlertRef): Reply;
 }
 
 /** One line of the audit log (the change store's audit, seen from the drift side). */
@@ -158,6 +179,8 @@ export interface DriftRetrainer {
   /** The model and job a monitor's Retrain runs; throws UserError when the policy names none. */
   retrainTarget(monitor: string): { model: string; jobId: number; parameters?: Record<string, string> };
   requestRetrain(input: DriftRetrainRequest): Promise<Reply>;
+  /** The pending retraining request of a model, to link the alert to it. */
+  findRetrainRequest?(model: string): Promise<{ id: string; channel?: string; ts?: string } | undefined>;
 }
 
 /** What one check reads through and delivers to. */
@@ -166,6 +189,8 @@ export interface DriftCheckDeps {
   monitors: Pick<Monitors, 'findMetricTables' | 'refresh' | 'getRefresh'>;
   serving: Pick<Serving, 'get'>;
   state: DriftStateStore;
+  /** Retraining claims per alert episode: an alert shows its episode's request instead of Retrain. */
+  retrains?: DriftRetrainStore;
   publisher: DriftPublisher;
   views: DriftViews;
   clock: Clock;

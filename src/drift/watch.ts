@@ -17,6 +17,7 @@ import type { Clock } from '../lib/clock.js';
 import type { MissedRuns, ScheduledJob } from '../lib/cron.js';
 import type { Logger } from '../lib/logger.js';
 import { createDriftAlertActions, type DriftAlertActions } from './alert-actions.js';
+import type { DriftRetrainStore } from './retrain-store.js';
 import { rulesOf } from './rules.js';
 import type { DriftStateStore } from './state-store.js';
 import type {
@@ -50,6 +51,8 @@ export interface DriftWatchDeps {
   policy: Pick<Policy, 'monitors' | 'charts' | 'defaults'>;
   /** Built by wiring, on the process's database. */
   state: DriftStateStore;
+  /** One retraining request per model per alert episode (built by wiring, on the same database). */
+  retrains?: DriftRetrainStore;
   /** Undefined when no SQL warehouse is configured: checks then fail, once, saying how to set one. */
   warehouse: Warehouse | undefined;
   monitors: Pick<Monitors, 'findMetricTables' | 'refresh' | 'getRefresh'>;
@@ -162,6 +165,7 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
     monitors: deps.monitors,
     serving: deps.serving,
     state: deps.state,
+    ...(deps.retrains ? { retrains: deps.retrains } : {}),
     publisher: deps.publisher,
     views: deps.views,
     clock,
@@ -270,6 +274,8 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
       state: deps.state,
       audit: deps.audit,
       ...(retrain ? { retrain } : {}),
+      ...(deps.retrains ? { retrains: deps.retrains } : {}),
+      rulesOf: (name) => monitors.find((m) => m.name === name)?.rules.map((r) => r.name) ?? [],
       publisher: deps.publisher,
       views: deps.views,
       actionViews: deps.actionViews,

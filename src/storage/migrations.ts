@@ -345,6 +345,30 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // Drift alerts readable at a glance (issue #14): one Retrain per model per alert episode
+    // (drift/retrain-store.ts). One row per (monitor, model id), its generation bumped per episode; the
+    // alerts each episode covers. Plain SQL that runs unchanged on SQLite and PostgreSQL.
+    name: 'drift: one retraining request per model per alert episode',
+    sql: `
+  CREATE TABLE drift_retrains (
+    key TEXT PRIMARY KEY,
+    monitor TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('requesting', 'requested', 'failed')),
+    requested_by TEXT NOT NULL,
+    requested_at BIGINT NOT NULL,
+    request_json TEXT
+  );
+  CREATE TABLE drift_retrain_alerts (
+    alert_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    PRIMARY KEY (alert_id, key, generation)
+  );
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

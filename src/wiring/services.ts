@@ -25,6 +25,7 @@ import { UserError } from '../domain/errors.js';
 import { resolveModelName } from '../domain/model-names.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { ChangePipeline } from '../domain/vocabulary.js';
+import { createDriftRetrainStore } from '../drift/retrain-store.js';
 import { createDriftStateStore, type DriftStateStore } from '../drift/state-store.js';
 import { createDriftWatch, type DriftSettings, type DriftWatch } from '../drift/watch.js';
 import { runDriftCheck } from '../jobs/drift-check.js';
@@ -171,6 +172,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ? createDriftWatch({
         policy,
         state,
+        retrains: createDriftRetrainStore(db),
         warehouse,
         monitors,
         serving,
@@ -178,7 +180,15 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
         views: driftViews,
         actionViews: driftActionViews,
         audit: store,
-        retrain: approvals,
+        retrain: {
+          retrainTarget: (name) => approvals.retrainTarget(name),
+          requestRetrain: (input) => approvals.requestRetrain(input),
+          // The alert links to the request its Retrain made (or found pending).
+          findRetrainRequest: async (model) => {
+            const r = approvals.pending().find((p) => p.target === `retrain:${model}`);
+            return r && { id: r.id, ...(r.message ?? { channel: policy.approvalChannel ?? r.channel }) };
+          },
+        },
         renderer: chartRenderers({
           quickchartHost: policy.charts?.quickchartHost,
           fetch: s.drift?.quickchartFetch,

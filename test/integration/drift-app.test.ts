@@ -4,6 +4,7 @@ import { loadPolicy } from '../../src/config/policy.js';
 import { DEMO_BREACH_WINDOWS } from '../../src/sandbox/demo-tables.js';
 import {
   APPROVALS_CHANNEL_ID,
+  APPROVER_USER_ID,
   MLOPS_CHANNEL_ID,
   REQUESTER_USER_ID,
   VIEWER_USER_ID,
@@ -11,6 +12,7 @@ import {
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
 import {
   ACTION_DRIFT_ACKNOWLEDGE,
+  ACTION_DRIFT_DETAILS,
   ACTION_DRIFT_RETRAIN,
   ACTION_DRIFT_SNOOZE,
 } from '../../src/slack/blocks/action-ids.js';
@@ -77,7 +79,7 @@ describe('/mlops drift through the Slack app', () => {
       expect(checkBlocks(alert.blocks)).toEqual([]);
       expect(alert.text).toContain(`${DEMO_BREACH_WINDOWS} new violating windows`);
       expect(shown(alert)).toMatch(/threshold [<>] /);
-      expect(shown(alert)).toMatch(/Trend.*worsening/);
+      expect(shown(alert)).toMatch(/\(limit &[lg]t; [\d.]+\)/);
       const thread = env.slack.state.replies(MLOPS_CHANNEL_ID, alert.ts);
       const upload = thread.find((m) => (m.files ?? []).length > 0);
       expect(upload?.files?.[0]).toMatchObject({ mimetype: 'image/png' });
@@ -133,37 +135,124 @@ describe('/mlops drift through the Slack app', () => {
     expect(audit.every((a) => a.actor === REQUESTER_USER_ID)).toBe(true);
   });
 
-  it('answers a second Acknowledge or Snooze from an out-of-date alert message with who did it, and changes nothing', async () => {
+  it('refuses Snooze and Acknowledge to someone who is not a responder, naming who is, and changes nothing', async () => {
     await mlops('drift churn');
     const alert = alerts()[0]!;
-    const id = buttonValue(alert, ACTION_DRIFT_ACKNOWLEDGE)!;
-    for (const action of [ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_SNOOZE]) {
+    const id = buttonValue(alert, ACTION_DRIFT_SNOOZE)!;
+    const drawn = shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!);
+    for (const action_id of [ACTION_DRIFT_SNOOZE, ACTION_DRIFT_ACKNOWLEDGE]) {
       const before = env.slack.calls('response_url').length;
-      await env.click({ action_id: action, value: id, message_ts: alert.ts, user: REQUESTER_USER_ID });
-      await replyAfter(before);
+      await env.click({ action_id, value: id, message_ts: alert.ts, user: VIEWER_USER_ID });
+      const reply = await replyAfter(before);
+      expect(reply.response_type).toBe('ephemeral');
+      expect(shown(reply)).toMatch(
+        /Only members of @ml-approvers or <@U0REQUEST> may (snooze|acknowledge) alerts of churn: the right comes from `monitors\.churn\.responders`\. Nothing was changed\./,
+      );
     }
-    const audited = env.bot.store.recentAudit({ target: 'drift:churn/performance/*' }).length;
-    // The same buttons, clicked again on a copy still open elsewhere.
-    let before = env.slack.calls('response_url').length;
-    await env.click({
-      action_id: ACTION_DRIFT_ACKNOWLEDGE,
-      value: id,
-      message_ts: alert.ts,
-      user: REQUESTER_USER_ID,
+    expect(env.bot.drift?.state.alert(id)).toMatchObject({ status: 'open' });
+    expect(env.bot.drift?.state.alert(id)?.snoozedUntil).toBeUndefined();
+    expect(env.bot.drift?.state.alert(id)?.acknowledgedBy).toBeUndefined();
+    expect(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!)).toBe(drawn);
+    expect(env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toEqual([]);
+  });
+
+  it('lets an approver of the retrain gate snooze when the monitor names no responders, and the alert says who', async () => {
+    await env.stop();
+    const policy = loadPolicy(EXAMPLE_POLICY_PATH);
+    const { responders: _, ...churn } = policy.monitors!.churn!;
+    env = await startBotOnTwins({
+      policy: { ...policy, monitors: { churn }, charts: { renderer: 'local' } },
+      workspace: twins.workspace,
+      warehouse: twins.warehouse,
     });
-    expect((await replyAfter(before)).text).toMatch(
-      new RegExp(`Already acknowledged by <@${REQUESTER_USER_ID}> <!date\\^\\d+.*Nothing was changed`),
-    );
-    before = env.slack.calls('response_url').length;
+    await mlops('drift churn');
+    const alert = alerts()[0]!;
+    const id = buttonValue(alert, ACTION_DRIFT_SNOOZE)!;
+    let before = env.slack.calls('response_url').length;
     await env.click({
       action_id: ACTION_DRIFT_SNOOZE,
       value: id,
       message_ts: alert.ts,
       user: REQUESTER_USER_ID,
     });
-    expect((await replyAfter(before)).text).toMatch(/Already snoozed by <@U0REQUEST> until <!date\^/);
-    expect(env.bot.drift?.state.alert(id)?.acknowledgedBy).toBe(REQUESTER_USER_ID);
-    expect(env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toHaveLength(audited);
+    expect(shown(await replyAfter(before))).toMatch(/the approvers of the `retrain` gate/);
+    before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_SNOOZE,
+      value: id,
+      message_ts: alert.ts,
+      user: APPROVER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(/Snoozed churn · performance until/);
+    expect(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!)).toMatch(
+      new RegExp(`Snoozed until .* by <@${APPROVER_USER_ID}>`),
+    );
+  });
+
+  it('shows the per-window table and how the counting works behind Details, to the clicker only', async () => {
+    await mlops('drift churn');
+    const alert = alerts()[0]!;
+    expect(shown(alert)).not.toContain('reference design');
+    const before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_DETAILS,
+      value: buttonValue(alert, ACTION_DRIFT_DETAILS)!,
+      message_ts: alert.ts,
+      user: VIEWER_USER_ID,
+    });
+    const reply = await replyAfter(before);
+    expect(reply.response_type).toBe('ephemeral');
+    expect(shown(reply)).toMatch(/Trend.*worsening/);
+    expect(shown(reply)).toContain('reference design');
+    expect(shown(reply)).toMatch(/window +f1_score\.macro &lt; 0\.5/);
+  });
+
+  it('asks for one retraining per model per alert episode: a second Retrain, on either alert, is answered with the first', async () => {
+    await mlops('drift churn');
+    const [perf, drift] = alerts();
+    const pendingRetrains = () =>
+      env.bot.approvals.pending().filter((r) => r.target === 'retrain:acme.mlops.churn_model');
+
+    let before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_RETRAIN,
+      value: buttonValue(drift!, ACTION_DRIFT_RETRAIN)!,
+      message_ts: drift!.ts,
+      user: REQUESTER_USER_ID,
+    });
+    await replyAfter(before);
+    expect(pendingRetrains()).toHaveLength(1);
+
+    // Both alerts of the model now show the request instead of a Retrain button.
+    for (const a of [perf!, drift!]) {
+      const redrawn = await env.slack.waitFor(() => {
+        const m = env.slack.state.findMessage(MLOPS_CHANNEL_ID, a.ts)!;
+        return /Retrain requested by/.test(shown(m)) ? m : undefined;
+      });
+      expect(shown(redrawn)).toMatch(new RegExp(`Retrain requested by <@${REQUESTER_USER_ID}>`));
+      expect(buttonValue(redrawn, ACTION_DRIFT_RETRAIN)).toBeUndefined();
+    }
+
+    // A second click (the old button, still on someone's screen) asks for nothing new.
+    for (const [a, user] of [
+      [drift!, REQUESTER_USER_ID],
+      [perf!, APPROVER_USER_ID],
+    ] as const) {
+      before = env.slack.calls('response_url').length;
+      await env.click({
+        action_id: ACTION_DRIFT_RETRAIN,
+        value: buttonValue(a, ACTION_DRIFT_RETRAIN)!,
+        message_ts: a.ts,
+        user,
+      });
+      const reply = await replyAfter(before);
+      expect(reply.response_type).toBe('ephemeral');
+      expect(shown(reply)).toMatch(/Retrain requested by <@U0REQUEST>.*no second request was made/s);
+    }
+    expect(pendingRetrains()).toHaveLength(1);
+    expect(env.bot.store.recentAudit({}).filter((a) => a.action === 'drift.retrain_requested')).toHaveLength(
+      1,
+    );
   });
 
   it('turns Retrain into a gated retraining request for the monitor’s model and job, and audits the click', async () => {
@@ -212,5 +301,38 @@ describe('/mlops drift through the Slack app', () => {
     const reply = await mlops('drift nosuch');
     expect(shown(reply)).toMatch(/no monitor called "nosuch".*The monitors are churn/s);
     expect(alerts()).toHaveLength(0);
+  });
+
+  it('answers a second Acknowledge or Snooze from an out-of-date alert message with who did it, and changes nothing', async () => {
+    await mlops('drift churn');
+    const alert = alerts()[0]!;
+    const id = buttonValue(alert, ACTION_DRIFT_ACKNOWLEDGE)!;
+    for (const action of [ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_SNOOZE]) {
+      const before = env.slack.calls('response_url').length;
+      await env.click({ action_id: action, value: id, message_ts: alert.ts, user: REQUESTER_USER_ID });
+      await replyAfter(before);
+    }
+    const audited = env.bot.store.recentAudit({ target: 'drift:churn/performance/*' }).length;
+    // The same buttons, clicked again on a copy still open elsewhere.
+    let before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_ACKNOWLEDGE,
+      value: id,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(
+      new RegExp(`Already acknowledged by <@${REQUESTER_USER_ID}> <!date\\^\\d+.*Nothing was changed`),
+    );
+    before = env.slack.calls('response_url').length;
+    await env.click({
+      action_id: ACTION_DRIFT_SNOOZE,
+      value: id,
+      message_ts: alert.ts,
+      user: REQUESTER_USER_ID,
+    });
+    expect((await replyAfter(before)).text).toMatch(/Already snoozed by <@U0REQUEST> until <!date\^/);
+    expect(env.bot.drift?.state.alert(id)?.acknowledgedBy).toBe(REQUESTER_USER_ID);
+    expect(env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toHaveLength(audited);
   });
 });

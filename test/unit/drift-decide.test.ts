@@ -6,7 +6,11 @@ import { type DecideMonitor, type DriftAction, decide } from '../../src/drift/de
 import { evaluateMonitor } from '../../src/drift/evaluate.js';
 import { type MetricWindow, rulesOf } from '../../src/drift/rules.js';
 import type { DriftAlert } from '../../src/drift/state-store.js';
-import { buildDriftAlertMessage, describeCheckFailure } from '../../src/slack/blocks/drift.js';
+import {
+  buildDriftAlertMessage,
+  buildDriftDetailsReply,
+  describeCheckFailure,
+} from '../../src/slack/blocks/drift.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');
@@ -388,6 +392,9 @@ describe('decide', () => {
     expect(message.text).toMatch(
       /2 new violating windows \(2026-10-02 to 2026-10-05\) \(1 of them violates only since its first check: late labels or a monitor refresh\)/,
     );
-    expect(JSON.stringify(message.blocks)).toMatch(/2026-10-02 \(late\)/);
+    // The alert says so in its headline; Details mark the window in the table.
+    expect(JSON.stringify(message.blocks)).toMatch(/late labels: judged again after its first check/);
+    const details = buildDriftDetailsReply({ ...alert.alert, view: alert.alert.view });
+    expect(JSON.stringify(details.blocks)).toMatch(/2026-10-02 \(late\)/);
   });
 });

@@ -10,6 +10,8 @@ export const ACTION_DRIFT_RETRAIN = 'drift-retrain';
 export const ACTION_DRIFT_SNOOZE = 'drift-snooze';
 /** Record that someone is on a drift alert; the value is the alert id. */
 export const ACTION_DRIFT_ACKNOWLEDGE = 'drift-acknowledge';
+/** Show a drift alert's per-window table and how the counting works, to the clicker only; value = alert id. */
+export const ACTION_DRIFT_DETAILS = 'drift-details';
 /** Approve an approval request (asks for confirmation first); the value is the request id. */
 export const ACTION_APPROVAL_APPROVE = 'approval-approve';
 /** Reject an approval request: opens an ephemeral prompt for an optional reason; value = request id. */

@@ -1,7 +1,8 @@
 /**
- * The drift watch's messages, pure: an alert (text first: which rule, which windows, observed value
- * against threshold, trend, counts; then the chart and the buttons), its thread updates and recovery,
- * a failing check and its recovery, the `/mlops drift` report, and the command's own reply.
+ * The drift watch's messages, pure: an alert made to be read on a phone (headline, at most three lines
+ * of figures, the chart, who did what, the buttons) with its Details (the per-window table and how the
+ * counting works, to the clicker only), its thread updates and recovery, a failing check and its
+ * recovery, the `/mlops drift` report, and the buttons' and the command's own replies.
  * The summary never depends on the chart: a chart that cannot be drawn leaves a note, not a gap.
  */
 import type { ErrorWords } from '../../domain/errors.js';
@@ -14,8 +15,14 @@ import type {
   DriftActionViews,
   FailureView,
   ReportRule,
+  RetrainRequestView,
 } from '../../drift/types.js';
-import { ACTION_DRIFT_ACKNOWLEDGE, ACTION_DRIFT_RETRAIN, ACTION_DRIFT_SNOOZE } from './action-ids.js';
+import {
+  ACTION_DRIFT_ACKNOWLEDGE,
+  ACTION_DRIFT_DETAILS,
+  ACTION_DRIFT_RETRAIN,
+  ACTION_DRIFT_SNOOZE,
+} from './action-ids.js';
 import type { SlackBlock } from './block-kit.js';
 import { wordsOfCoded } from './errors.js';
 import {
@@ -28,6 +35,7 @@ import {
   headerBlock,
   plain,
   sectionBlock,
+  shortModel,
   truncate,
 } from './format.js';
 import { BLOCK_LIMITS } from './limits.js';
@@ -200,8 +208,73 @@ function chartBlocks(view: AlertView, state: Pick<AlertState, 'chartInThread'>):
 const METHOD_NOTE =
   'Counted like the reference design: while the drift table has rows, only windows found in both metric tables count. Unlike it, the bot alerts each window once, flags the latest window, and treats a missing metric as no data, never as a pass.';
 
+/** Figure lines an alert shows at most; the rest are in Details. */
+const MAX_FIGURES = 3;
+
+/** `f1_score.macro below 0.5` */
+const crossed = (t: AlertView['terms'][number]) =>
+  `${t.label} ${t.direction === 'above' ? 'above' : 'below'} ${t.threshold}`;
+
+/** `f1_score.macro below 0.5 and |expected_loss| above 30`: what crossed, in words. */
+function thresholdWords(view: AlertView): string {
+  const joiner = / OR /.test(view.ruleText) ? ' or ' : ' and ';
+  return view.terms.map(crossed).join(joiner);
+}
+
 /**
- * The alert message (and its redraws after Snooze, Acknowledge, new windows or recovery).
+ * The headline: which model crossed which threshold, since when, how often.
+ * `*churn_model* (model id *): f1_score.macro below 0.5 and |expected_loss| above 30 since 2026-11-18`
+ */
+function headline(view: AlertView): string {
+  const first = view.windows[0];
+  const id = view.modelId === '*' ? 'all versions' : `model id \`${escapeMrkdwn(view.modelId)}\``;
+  const since = first ? ` since *${formatWindow(first)}*` : '';
+  const late = view.windows.some((w) => w.late) ? ' _(late labels: judged again after its first check)_' : '';
+  const c = view.counts;
+  return `*${escapeMrkdwn(shortModel(view.model))}* (${id}): ${escapeMrkdwn(thresholdWords(view))}${since}${late}\n${plural(c.rule, 'violating window')} in the last ${c.history}${view.description ? ` · ${escapeMrkdwn(view.description)}` : ''}`;
+}
+
+/** One line per term, at most three: the value now (latest window with data), its limit, its trend. */
+function figureLines(view: AlertView): string[] {
+  const w = view.latest ?? view.windows[view.windows.length - 1];
+  if (!w) return [];
+  const when = `${formatWindow(w)}${w.partial ? ', in progress' : ''}`;
+  const lines = view.terms.slice(0, MAX_FIGURES).map((t) => {
+    const trend = view.trends.find((x) => x.label === t.label);
+    const was = trend ? ` · was ${formatValue(trend.from)} ${plural(trend.span, 'window')} ago` : '';
+    return `${escapeMrkdwn(t.label)} *${formatValue(w.values[t.key])}*${breachedMark(t, w.values[t.key])} ${escapeMrkdwn(`(limit ${sign(t.direction)} ${t.threshold})`)}${was}`;
+  });
+  if (view.terms.length > MAX_FIGURES) {
+    lines[MAX_FIGURES - 1] += ` · ${view.terms.length - MAX_FIGURES + 1} more in Details`;
+  }
+  return lines.map((l, i) => (i === 0 ? `${l} · ${when}` : l));
+}
+
+const button = (action_id: string, label: string, value: string, style?: 'primary') => ({
+  type: 'button',
+  action_id,
+  text: plain(label),
+  value,
+  ...(style ? { style } : {}),
+});
+
+/** `Retrain requested by <@U1> 15:04 UTC — see the request` */
+function retrainLine(r: NonNullable<AlertState['retrainRequest']>): string {
+  const where = r.link
+    ? ` — <${r.link}|see the request>`
+    : r.channel
+      ? ` — the request${r.requestId ? ` \`${escapeMrkdwn(r.requestId)}\`` : ''} is in <#${r.channel}>`
+      : ' — see `/mlops approvals`';
+  return r.state === 'requesting'
+    ? `Retrain being requested by <@${r.by}>…`
+    : `Retrain requested by <@${r.by}> ${formatUtc(new Date(r.at)).slice(11)}${where}`;
+}
+
+/**
+ * The alert message (and its redraws after Snooze, Acknowledge, Retrain, new windows or recovery):
+ * made to be read on a phone. A headline (model, which threshold was crossed, since when), at most
+ * three lines of figures, the chart, who did what, and the buttons; the per-window table and how the
+ * counting works are behind Details.
  *
  * @example const { text, blocks } = buildDriftAlertMessage(view, { id: alert.id, status: 'open' }, Date.now());
  */
@@ -228,59 +301,79 @@ export function buildDriftAlertMessage(view: AlertView, state: AlertState, now: 
     );
   if (open && state.snoozedUntil !== undefined && state.snoozedUntil > now) {
     statusLines.push(
-      `Snoozed until ${formatUtc(new Date(state.snoozedUntil))}${state.snoozedBy ? ` by <@${state.snoozedBy}>` : ''}: new windows are recorded without posting.`,
+      `Snoozed until ${formatUtc(new Date(state.snoozedUntil))}${state.snoozedBy ? ` by <@${state.snoozedBy}>` : ''}`,
     );
   }
   if (state.acknowledgedBy) {
     statusLines.push(
-      `Acknowledged by <@${state.acknowledgedBy}>${state.acknowledgedAt ? ` at ${formatUtc(new Date(state.acknowledgedAt))}` : ''}.`,
+      `Acknowledged by <@${state.acknowledgedBy}>${state.acknowledgedAt ? ` ${formatUtc(new Date(state.acknowledgedAt))}` : ''}`,
     );
   }
+  if (state.retrainRequest) statusLines.push(retrainLine(state.retrainRequest));
 
+  const figures = figureLines(view);
   const blocks: SlackBlock[] = [
     headerBlock(title),
-    sectionBlock(ruleLine(view)),
-    sectionBlock(
-      `*Violating windows* ${view.windows.length > 0 ? escapeMrkdwn(span) : 'none new'} — observed value against threshold:`,
-    ),
-    ...windowTable(view, view.windows),
-    sectionBlock([countLine(view), trendLine(view), latestLine(view)].filter(Boolean).join('\n')),
+    sectionBlock(headline(view)),
+    ...(figures.length > 0 ? [sectionBlock(figures.join('\n'))] : []),
     ...chartBlocks(view, state),
   ];
   if (statusLines.length > 0) blocks.push(contextBlock(statusLines));
-  if (open) {
-    const buttons = [
-      ...(view.retrain
-        ? [
-            {
-              type: 'button',
-              action_id: ACTION_DRIFT_RETRAIN,
-              text: plain('Retrain'),
-              style: 'primary',
-              value: state.id,
-            },
-          ]
-        : []),
-      { type: 'button', action_id: ACTION_DRIFT_SNOOZE, text: plain('Snooze 24 h'), value: state.id },
-      ...(state.acknowledgedBy
-        ? []
-        : [
-            {
-              type: 'button',
-              action_id: ACTION_DRIFT_ACKNOWLEDGE,
-              text: plain('Acknowledge'),
-              value: state.id,
-            },
-          ]),
-    ];
-    blocks.push({
-      type: 'actions',
-      block_id: truncate(`drift-actions-${state.id}`, BLOCK_LIMITS.blockId),
-      elements: buttons,
-    } as SlackBlock);
-  }
-  blocks.push(contextBlock([METHOD_NOTE]));
+  const buttons = [
+    ...(open && view.retrain && !state.retrainRequest
+      ? [button(ACTION_DRIFT_RETRAIN, 'Retrain', state.id, 'primary')]
+      : []),
+    ...(open ? [button(ACTION_DRIFT_SNOOZE, 'Snooze 24 h', state.id)] : []),
+    ...(open && !state.acknowledgedBy ? [button(ACTION_DRIFT_ACKNOWLEDGE, 'Acknowledge', state.id)] : []),
+    // Details stay available on a resolved alert: the table is what a post-mortem reads.
+    button(ACTION_DRIFT_DETAILS, 'Details', state.id),
+  ];
+  blocks.push({
+    type: 'actions',
+    block_id: truncate(`drift-actions-${state.id}`, BLOCK_LIMITS.blockId),
+    elements: buttons,
+  } as SlackBlock);
   return { text, blocks };
+}
+
+/**
+ * Details, to the clicker only: the rule, the per-window table, the counts, the trends, the latest
+ * window, and how the counting works.
+ *
+ * @example buildDriftDetailsReply(alert) // { visibility: 'ephemeral', text: 'Details of churn · performance …' }
+ */
+export function buildDriftDetailsReply(alert: AlertRef): Reply {
+  const view = alert.view;
+  const windows = view.windows;
+  const text = `Details of ${view.monitor} · ${view.rule} (model id ${view.modelId}): ${plural(windows.length, 'reported window')}.`;
+  const blocks: SlackBlock[] = [
+    sectionBlock(`*Details: ${escapeMrkdwn(view.monitor)} · ${escapeMrkdwn(view.rule)}*\n${ruleLine(view)}`),
+    ...(windows.length > 0
+      ? [
+          sectionBlock(
+            `*Violating windows*${escapeMrkdwn(lateClause(windows))} — observed value against threshold:`,
+          ),
+          ...windowTable(view, windows),
+        ]
+      : []),
+    sectionBlock([countLine(view), trendLine(view), latestLine(view)].filter(Boolean).join('\n')),
+    contextBlock([METHOD_NOTE]),
+  ];
+  return { text, blocks: blocks.slice(0, BLOCK_LIMITS.blocksPerMessage), visibility: 'ephemeral' };
+}
+
+/** Retrain clicked in an episode whose retraining was asked for already: nothing new is requested. */
+export function buildRetrainAlreadyRequestedReply(alert: AlertRef, r: RetrainRequestView): Reply {
+  const line = retrainLine(r);
+  return {
+    text: `${alert.monitor} · ${alert.rule}: ${line.replace(/<@(\w+)>/g, '@$1')}. No second request was made.`,
+    blocks: [
+      sectionBlock(
+        `${line}.\nOne retraining per model per alert episode: no second request was made for ${escapeMrkdwn(shortModel(alert.view.model))}.`,
+      ),
+    ],
+    visibility: 'ephemeral',
+  };
 }
 
 /**
@@ -442,4 +535,6 @@ export const driftActionViews: DriftActionViews = {
   snoozed: buildSnoozedReply,
   acknowledged: buildAcknowledgedReply,
   retrainReason: retrainReasonOf,
+  retrainAlreadyRequested: buildRetrainAlreadyRequestedReply,
+  details: buildDriftDetailsReply,
 };

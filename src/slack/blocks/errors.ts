@@ -460,6 +460,20 @@ const WORDING: Wording = {
       'Retraining requests are not available on this bot.',
       'They go through the approvals service; ask whoever runs modelgate to enable it.',
     ),
+  not_a_responder: (d) => {
+    const key = `\`monitors.${d.monitor}.responders\``;
+    if (d.source === 'none') {
+      return words(
+        `Nobody may ${d.action} alerts of ${d.monitor}: the policy names no responders for it (${key}), and has no \`retrain\` gate whose approvers would stand in.`,
+        `An admin can list who may under ${key} in the policy file. Nothing was changed.`,
+      );
+    }
+    const from = d.source === 'monitor' ? key : `the approvers of the \`retrain\` gate (${key} is not set)`;
+    return words(
+      `Only ${describeRule(d.rule)} may ${d.action} alerts of ${d.monitor}: the right comes from ${from}. Nothing was changed.`,
+      `Ask one of them, or ask an admin to add you to ${key} in the policy file.`,
+    );
+  },
   bad_input: (d) =>
     words(d.problems.map((p) => (typeof p === 'string' ? p : wordsOfCoded(p).text)).join(' '), d.hint),
   no_change: (d) =>
