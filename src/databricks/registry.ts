@@ -42,6 +42,23 @@ const versionListSchema = z.looseObject({
 type VersionJson = z.infer<typeof versionSchema>;
 
 const BASE = '/api/2.1/unity-catalog/models';
+
+const listModelsSchema = z
+  .object({
+    registered_models: z
+      .array(
+        z
+          .object({
+            full_name: z.string().optional(),
+            catalog_name: z.string().optional(),
+            schema_name: z.string().optional(),
+            name: z.string().optional(),
+          })
+          .loose(),
+      )
+      .optional(),
+  })
+  .loose();
 /** Stop a server that keeps handing out tokens from making us loop forever. */
 const MAX_PAGES = 1000;
 
@@ -233,5 +250,19 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
     }
   }
 
-  return { getModel, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };
+  /** One page at most: the deploy modal offers what fits a select (100 options). */
+  async function listModels(catalog: string, schema: string, max = 100): Promise<string[]> {
+    const res = await http.request({
+      method: 'GET',
+      path: BASE,
+      query: { catalog_name: catalog, schema_name: schema, max_results: max },
+      schema: listModelsSchema,
+    });
+    return (res.registered_models ?? [])
+      .map((m) => m.full_name ?? `${m.catalog_name}.${m.schema_name}.${m.name}`)
+      .sort()
+      .slice(0, max);
+  }
+
+  return { getModel, listModels, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkName, MAX_QUERY_BYTES, normaliseConfig, sameConfig } from '../domain/endpoint-config.js';
 import { UserError } from '../domain/errors.js';
+import { exampleRecordOf, openApiDocumentOf } from './input-example.js';
 import type {
   CallOptions,
   Endpoint,
@@ -322,6 +323,23 @@ export function createServingClient(http: DatabricksHttp): Serving {
     },
 
     get,
+
+    async inputExample(name, options = {}) {
+      checkName(name, 'endpoint');
+      try {
+        const json = await http.request({
+          method: 'GET',
+          path: `${base}/${seg(name)}/openapi`,
+          schema: z.unknown(),
+          ...signalOf(options),
+        });
+        return exampleRecordOf(openApiDocumentOf(json));
+      } catch (e) {
+        // No signature (or no such route for this kind of endpoint): the modal starts empty.
+        if (e instanceof DatabricksApiError && e.status >= 400 && e.status < 500 && e.status !== 404) return undefined;
+        return mapError(e, name, 'read');
+      }
+    },
 
     async create(input, options = {}) {
       checkName(input.name, 'endpoint');

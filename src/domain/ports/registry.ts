@@ -35,6 +35,8 @@ export interface ModelVersionInfo {
 /** The Unity Catalog model registry as the bot sees it. Names are three-part `catalog.schema.model`. */
 export interface Registry {
   getModel(fullName: string): Promise<ModelInfo>;
+  /** The full names of the models in one catalog and schema, sorted (at most `max`, default 100). */
+  listModels(catalog: string, schema: string, max?: number): Promise<string[]>;
   /** Every version, oldest first, each with the aliases pointing at it. */
   listVersions(fullName: string): Promise<ModelVersionInfo[]>;
   getVersion(fullName: string, version: number): Promise<ModelVersionInfo>;

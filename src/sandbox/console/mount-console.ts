@@ -230,6 +230,11 @@ export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxC
     send('snapshot', buildWorkspaceView(twin.state, viewer));
     const unsubscribe = twin.state.subscribe((change: SlackChange) => {
       if (change.type === 'file_shared') return; // the share message carries the file
+      if (!('message' in change)) {
+        // A Home tab or a modal: only its own user sees it.
+        if (change.user === viewer) send('view', change);
+        return;
+      }
       if (!visibleTo(change.message, viewer)) return;
       send('change', { type: change.type, message: change.message });
     });

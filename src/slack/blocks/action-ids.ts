@@ -12,7 +12,7 @@ export const ACTION_DRIFT_SNOOZE = 'drift-snooze';
 export const ACTION_DRIFT_ACKNOWLEDGE = 'drift-acknowledge';
 /** Approve an approval request (asks for confirmation first); the value is the request id. */
 export const ACTION_APPROVAL_APPROVE = 'approval-approve';
-/** Reject an approval request: opens an ephemeral prompt for an optional reason; value = request id. */
+/** Reject an approval request: opens a modal for the reason (an ephemeral prompt when it cannot); value = request id. */
 export const ACTION_APPROVAL_REJECT = 'approval-reject';
 /** The prompt's confirming button; the reason is read from the prompt's input block. */
 export const ACTION_APPROVAL_REJECT_CONFIRM = 'approval-reject-confirm';
@@ -20,3 +20,14 @@ export const ACTION_APPROVAL_REJECT_CONFIRM = 'approval-reject-confirm';
 export const ACTION_APPROVAL_REJECT_DISMISS = 'approval-reject-dismiss';
 /** The reason input of the prompt (a plain_text_input; no listener, read from `state.values`). */
 export const ACTION_APPROVAL_REJECT_REASON = 'approval-reject-reason-input';
+
+/** Modals (callback ids) and their inputs (action ids); the view listeners in app.ts route on them. */
+export const CALLBACK_QUERY_MODAL = 'query-modal';
+export const CALLBACK_REJECT_MODAL = 'reject-modal';
+export const CALLBACK_DEPLOY_MODAL = 'deploy-modal';
+/** The records input of the query modal (a multi-line plain_text_input). */
+export const ACTION_QUERY_RECORDS = 'query-records-input';
+/** The external selects of the deploy modal: options come from the registry and serving. */
+export const ACTION_DEPLOY_MODEL = 'deploy-model-select';
+export const ACTION_DEPLOY_VERSION = 'deploy-version-select';
+export const ACTION_DEPLOY_ENDPOINT = 'deploy-endpoint-select';
