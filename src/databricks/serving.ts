@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { checkName, MAX_QUERY_BYTES, normaliseConfig, sameConfig } from '../domain/endpoint-config.js';
 import { UserError } from '../domain/errors.js';
-import { exampleRecordOf, openApiDocumentOf } from './input-example.js';
 import type {
   CallOptions,
   Endpoint,
@@ -21,6 +20,7 @@ import {
   DatabricksTransportError,
   seg,
 } from './http.js';
+import { exampleRecordOf, openApiDocumentOf } from './input-example.js';
 
 // ---------------------------------------------------------------------------------------------
 // Limits and pure helpers
@@ -336,7 +336,8 @@ export function createServingClient(http: DatabricksHttp): Serving {
         return exampleRecordOf(openApiDocumentOf(json));
       } catch (e) {
         // No signature (or no such route for this kind of endpoint): the modal starts empty.
-        if (e instanceof DatabricksApiError && e.status >= 400 && e.status < 500 && e.status !== 404) return undefined;
+        if (e instanceof DatabricksApiError && e.status >= 400 && e.status < 500 && e.status !== 404)
+          return undefined;
         return mapError(e, name, 'read');
       }
     },

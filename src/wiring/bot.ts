@@ -13,6 +13,7 @@ import type { Policy } from '../config/policy.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
+import type { HomeService } from '../home/service.js';
 import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
 import type { LedgerService } from '../ledger/service.js';
@@ -70,6 +71,8 @@ export interface BotOptions {
   queueLimit?: number;
   /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
   outbox?: ServiceSettings['outbox'];
+  /** App Home refreshes: how long changes are gathered first. */
+  home?: ServiceSettings['home'];
 }
 
 export interface RunningBot {
@@ -90,6 +93,8 @@ export interface RunningBot {
   ledger: LedgerService;
   /** Every message the bot owes Slack, until Slack takes it. */
   outbox: Outbox;
+  /** Each user's App Home. */
+  home: HomeService;
   stop(): Promise<void>;
 }
 
@@ -137,6 +142,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     drift: options.drift,
     ownership: { instance: me.instance, leaseMs },
     outbox: options.outbox,
+    home: options.home,
   });
   const { pipeline, approvals, store, drift } = services;
   const took = adapters.lock?.took;
@@ -174,6 +180,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     drift,
     ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
     replyUrls: services.outbox,
+    home: services.home,
   });
 
   // Messages a previous process still owed go out first, then the worker keeps delivering.
@@ -235,8 +242,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     identity: me,
     ledger: services.ledger,
     outbox: services.outbox,
+    home: services.home,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
+      services.home.stop();
       pipeline.stop();
       approvals.stop();
       await schedule?.stop();

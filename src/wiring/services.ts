@@ -4,6 +4,7 @@
  * the drift watch, and what the command handlers may use.
  */
 import { createMonitorFigures } from '../approvals/figures.js';
+import { rightsOf } from '../approvals/rights.js';
 import {
   type ApprovalService,
   type BackoffOptions,
@@ -19,9 +20,14 @@ import type { CommandDeps } from '../commands/deps.js';
 import { autoApplies, isProtected } from '../config/access.js';
 import type { Policy } from '../config/policy.js';
 import type { Plan } from '../domain/change.js';
+import type { EndpointConfig } from '../domain/ports/serving.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import { createDriftStateStore, type DriftStateStore } from '../drift/state-store.js';
+import type { DriftPublisher } from '../drift/types.js';
 import { createDriftWatch, type DriftSettings, type DriftWatch } from '../drift/watch.js';
+import { createHomeService, type HomeService } from '../home/service.js';
+import { createHomeStore } from '../home/store.js';
+import { tapMessenger } from '../home/tap.js';
 import { runDriftCheck } from '../jobs/drift-check.js';
 import { runLedger } from '../jobs/ledger.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
@@ -30,6 +36,7 @@ import type { Logger } from '../lib/logger.js';
 import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
 import { createOutboxStore } from '../outbox/store.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
+import { buildHomeView } from '../slack/blocks/home.js';
 import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import {
   approvalViews,
@@ -56,6 +63,8 @@ export interface ServiceSettings {
   ownership?: Ownership | undefined;
   /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
   outbox?: { backoff?: Partial<OutboxBackoff>; stuckAfterMs?: number } | undefined;
+  /** App Home: how long changes are gathered before the Homes are refreshed. */
+  home?: { debounceMs?: number } | undefined;
 }
 
 export interface Services {
@@ -72,6 +81,8 @@ export interface Services {
   commands: CommandDeps;
   /** Every message the bot owes Slack, stored before it is sent and delivered until Slack takes it. */
   outbox: Outbox;
+  /** Each user's App Home, refreshed when something it shows changes. */
+  home: HomeService;
 }
 
 /**
@@ -84,6 +95,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const defaults = policy.defaults;
 
   const store = createChangeStore(db, clock, s.ownership);
+  const driftState = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
   // Approval requests share the connection and the change store's append-only audit log.
   const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
   // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
@@ -98,6 +110,44 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ...(s.outbox?.backoff ? { backoff: s.outbox.backoff } : {}),
     ...(s.outbox?.stuckAfterMs !== undefined ? { stuckAfterMs: s.outbox.stuckAfterMs } : {}),
   });
+  // Homes are refreshed after every message a change, a request or an alert sends (the functions
+  // below read services built further down, only once the bot runs).
+  const home = createHomeService({
+    store: createHomeStore(db),
+    pending: () => approvals.pending(),
+    mayVote: async (r, userId) => (await rightsOf(r, { userId }, (u) => adapters.directory.groupsOf(u))).ok,
+    changesInFlight: () => store.inFlight(),
+    listEndpoints: () => serving.list(),
+    knownConfigs: () => {
+      const configs = new Map<string, EndpointConfig>();
+      for (const snap of ledger.store.snapshots().values()) {
+        if (snap.target.kind === 'endpoint' && snap.after.kind === 'endpoint' && snap.after.config) {
+          configs.set(snap.target.endpoint, snap.after.config);
+        }
+      }
+      return configs;
+    },
+    ...(driftState ? { openAlerts: () => driftState.openAlerts() } : {}),
+    publish: async (data) => {
+      await adapters.app.client.views.publish({ user_id: data.userId, view: buildHomeView(data) as never });
+    },
+    clock,
+    onError: (e, what) => logger.warn(`${what}:`, e instanceof Error ? e.message : e),
+    ...(s.home?.debounceMs !== undefined ? { debounceMs: s.home.debounceMs } : {}),
+  });
+  const messenger = tapMessenger(outbox.messenger, () => home.changed());
+  const publisher: DriftPublisher = {
+    ...adapters.publisher,
+    async post(channel, message, threadTs) {
+      const ref = await adapters.publisher.post(channel, message, threadTs);
+      home.changed();
+      return ref;
+    },
+    async update(ref, message) {
+      await adapters.publisher.update(ref, message);
+      home.changed();
+    },
+  };
   const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
   const planDeps: PlanDeps = { serving, registry, history, defaults };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);
@@ -107,7 +157,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     store,
     serving,
     registry,
-    messenger: outbox.messenger,
+    messenger,
     clock,
     views: pipelineViews,
     buildPlan,
@@ -136,7 +186,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     mlflow: adapters.mlflow,
     jobs: adapters.jobs,
     jobSettings: adapters.jobSettings,
-    messenger: outbox.messenger,
+    messenger,
     groupsOf: (userId) => adapters.directory.groupsOf(userId),
     clock,
     workspaceHost,
@@ -145,7 +195,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ...(s.approvalWait ? { wait: s.approvalWait } : {}),
   });
 
-  const state = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
+  const state = driftState;
   const watch = state
     ? createDriftWatch({
         policy,
@@ -153,7 +203,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
         warehouse,
         monitors,
         serving,
-        publisher: adapters.publisher,
+        publisher,
         views: driftViews,
         actionViews: driftActionViews,
         audit: store,
@@ -202,5 +252,6 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ledger,
     commands,
     outbox,
+    home,
   };
 }

@@ -441,22 +441,34 @@ export function registerServingRoutes(router: Router, ctx: TwinContext): void {
     const model = entity ? ctx.state.models.get(entity.entity_name) : undefined;
     const signature = model?.versions.get(Number(entity?.entity_version))?.signature;
     if (!entity || !signature) {
-      return fail(400, 'INVALID_PARAMETER_VALUE', `Endpoint ${ep.name} serves no model with an input signature.`);
+      return fail(
+        400,
+        'INVALID_PARAMETER_VALUE',
+        `Endpoint ${ep.name} serves no model with an input signature.`,
+      );
     }
     const openApiType = (t: string) =>
-      t === 'double' ? { type: 'number', format: 'double' } : t === 'long' || t === 'integer'
-        ? { type: 'integer', format: t === 'long' ? 'int64' : 'int32' }
-        : { type: t };
+      t === 'double'
+        ? { type: 'number', format: 'double' }
+        : t === 'long' || t === 'integer'
+          ? { type: 'integer', format: t === 'long' ? 'int64' : 'int32' }
+          : { type: t };
     const record = {
       type: 'object',
       properties: Object.fromEntries(
-        signature.map((c) => [c.name, { ...openApiType(c.type), ...(c.example !== undefined ? { example: c.example } : {}) }]),
+        signature.map((c) => [
+          c.name,
+          { ...openApiType(c.type), ...(c.example !== undefined ? { example: c.example } : {}) },
+        ]),
       ),
       required: signature.map((c) => c.name),
     };
     const doc = {
       openapi: '3.1.0',
-      info: { title: `Databricks Model Serving endpoint ${ep.name}`, version: String(ep.config?.config_version ?? 1) },
+      info: {
+        title: `Databricks Model Serving endpoint ${ep.name}`,
+        version: String(ep.config?.config_version ?? 1),
+      },
       paths: {
         [`/serving-endpoints/${ep.name}/invocations`]: {
           post: {

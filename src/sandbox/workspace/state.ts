@@ -71,7 +71,11 @@ export interface ModelVersion {
   /** Demo model behaviour: a version's threshold on the churn score (see invocations). */
   behaviour?: { bias: number };
   /** The MLflow input signature (column name, type, an example value); serving shows it as OpenAPI. */
-  signature?: Array<{ name: string; type: 'double' | 'long' | 'integer' | 'string' | 'boolean'; example?: unknown }>;
+  signature?: Array<{
+    name: string;
+    type: 'double' | 'long' | 'integer' | 'string' | 'boolean';
+    example?: unknown;
+  }>;
 }
 
 export interface RegisteredModel {
