@@ -15,12 +15,16 @@ import type { Policy } from './config/policy.js';
 import { unavailableError } from './domain/ports/databricks-errors.js';
 import type { Actor, Origin, Reply } from './domain/vocabulary.js';
 import type { DriftAlertActions } from './drift/alert-actions.js';
+import type { HomeService } from './home/service.js';
 import { observeCalls } from './lib/call-observer.js';
 import { newCorrelationId } from './lib/correlation-id.js';
 import type { Logger } from './lib/logger.js';
 import type { RolloutService } from './rollouts/service.js';
 import type { AckGate } from './slack/ack-gate.js';
+import { ACTION_APPROVAL_REJECT } from './slack/blocks/action-ids.js';
+import { isRejectPrompt } from './slack/blocks/approval.js';
 import { buildBusyReply } from './slack/blocks/busy.js';
+import { buildNoticeModal, decodeMetadata } from './slack/blocks/modals.js';
 import type { Directory } from './slack/directory.js';
 import {
   channelOf,
@@ -34,6 +38,12 @@ import type { ActionTable } from './slack/listeners/actions.js';
 import { approvalActions } from './slack/listeners/approvals.js';
 import { changeActions } from './slack/listeners/changes.js';
 import { driftActions } from './slack/listeners/drift.js';
+import {
+  createModals,
+  modalRequestOf,
+  type Submitted,
+  type SubmittedView,
+} from './slack/listeners/modals.js';
 import { rolloutActions } from './slack/listeners/rollouts.js';
 import { createRetryNotice } from './slack/retry-notice.js';
 import { createSlowLane } from './slack/slow-lane.js';
@@ -48,7 +58,11 @@ export interface AppDeps {
   store: Pick<ChangeStore, 'get'>;
   directory: Directory;
   logger: Logger;
-  approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject'>;
+  approvals: Pick<ApprovalService, 'approve' | 'promptReject' | 'reject' | 'pending'>;
+  /** Each user's App Home: published when they open it; clicks there are answered on it. */
+  home?: Pick<HomeService, 'opened' | 'tell'> | undefined;
+  /** For answers through a modal's response_url (default: the global fetch). */
+  fetch?: typeof fetch;
   /** The drift alert buttons, when the policy has monitors. */
   drift?: { actions: DriftAlertActions } | undefined;
   /** The canary rollout buttons. */
@@ -102,9 +116,28 @@ export function createApp(app: App, deps: AppDeps): App {
   };
   // Channel and policy rights, checked on every command and every click.
   const authorise = createAuthorise(policy, deps.directory);
+  const modals = createModals({
+    policy,
+    commands: deps.commands,
+    approvals: deps.approvals,
+    authorise,
+    guard: guarded,
+    logger,
+    home: deps.home,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
 
-  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     await ack();
+    // A modal opens with the command's trigger_id, which lives 3 s: at once, not after a lane.
+    const wantsModal = modalRequestOf(command.text);
+    if (
+      wantsModal &&
+      command.trigger_id &&
+      (await modals.openForCommand(client.views, wantsModal, command))
+    ) {
+      return;
+    }
     const actor: Actor = { userId: command.user_id, userName: command.user_name, teamId: command.team_id };
     const origin: Origin = {
       channelId: command.channel_id,
@@ -142,7 +175,7 @@ export function createApp(app: App, deps: AppDeps): App {
     ...(deps.rollouts ? rolloutActions({ rollouts: deps.rollouts, authorise }) : {}),
   };
   // One listener for every button: Bolt runs one middleware chain per click, not one per button.
-  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond }) => {
+  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond, client }) => {
     await ack();
     const handler = actions[action.action_id];
     // Link buttons and inputs send actions too; acknowledging them is all they need.
@@ -158,11 +191,79 @@ export function createApp(app: App, deps: AppDeps): App {
           body,
         };
         const reply = await guarded(what, () => handler.handle(click));
+        // Rights checked, the request still pending: the reason is asked in a modal where Slack can.
+        if (
+          action.action_id === ACTION_APPROVAL_REJECT &&
+          isRejectPrompt(reply) &&
+          body.trigger_id &&
+          (await modals.openReject(client.views, {
+            triggerId: body.trigger_id,
+            requestId: click.value,
+            channel: click.channelId,
+            ...(body.response_url ? { responseUrl: body.response_url } : {}),
+          }))
+        ) {
+          return;
+        }
+        // A click on the Home has no response_url: the answer shows on the Home.
+        if (!body.response_url && deps.home) {
+          if (!reply.deleteOriginal) await deps.home.tell(body.user.id, reply.text);
+          return;
+        }
         await send(respond, reply, what);
       },
       shed(respond, 'click', `${action.action_id} button`),
     );
   });
+
+  // Every modal submission: checked on the ack path (field errors), the work after it.
+  app.view({ type: 'view_submission' }, async ({ ack, body, view }) => {
+    const handler = modals.submissions[view.callback_id];
+    if (!handler) {
+      await ack();
+      return;
+    }
+    let submitted: Submitted;
+    try {
+      submitted = await handler(clickerOf(body), view as unknown as SubmittedView);
+    } catch (e) {
+      const id = (deps.correlationId ?? newCorrelationId)();
+      logger.error(`[${id}] ${view.callback_id} submission failed:`, e);
+      const text = `Sorry, that did not work (correlation id \`${id}\`). Nothing was changed; try again.`;
+      submitted = {
+        ack: { response_action: 'update', view: buildNoticeModal('Something went wrong', text) },
+      };
+    }
+    await ack(submitted.ack as never);
+    if (submitted.after) {
+      const after = submitted.after;
+      await lanes.default.run(after, async () => logger.warn(`busy: shed a ${view.callback_id} submission`));
+    }
+  });
+
+  // The deploy modal's selects: options from the registry and serving, for people who may deploy.
+  app.options({ type: 'block_suggestion' }, async ({ ack, body }) => {
+    const handler = modals.options[body.action_id];
+    const view = (body as { view?: SubmittedView }).view;
+    try {
+      if (!handler) throw new Error(`no options for ${body.action_id}`);
+      // Model and endpoint names only for people who may deploy from where the modal was opened.
+      await authorise(clickerOf(body), decodeMetadata(view?.private_metadata).channel, 'deploy');
+      await ack((await handler(body.value ?? '', view)) as never);
+    } catch (e) {
+      logger.warn(`options for ${body.action_id}:`, (e as Error).message);
+      await ack({ options: [] });
+    }
+  });
+
+  if (deps.home) {
+    const home = deps.home;
+    // Events are acknowledged by Bolt; a Home that fails to publish is logged and tried again next time.
+    app.event('app_home_opened', async ({ event }) => {
+      if (event.tab !== 'home') return;
+      await home.opened(event.user);
+    });
+  }
 
   app.error(async (err) => {
     logger.error('unhandled listener error:', err);

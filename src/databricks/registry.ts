@@ -47,6 +47,7 @@ const versionListSchema = z.looseObject({
 type VersionJson = z.infer<typeof versionSchema>;
 
 const BASE = '/api/2.1/unity-catalog/models';
+
 /** Stop a server that keeps handing out tokens from making us loop forever. */
 const MAX_PAGES = 1000;
 
@@ -238,11 +239,11 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
     }
   }
 
-  async function listModels(catalog: string, schema: string): Promise<string[]> {
+  /** Up to `max` names (default 100, a few pages): the deploy modal's select and "did you mean". */
+  async function listModels(catalog: string, schema: string, max = 100): Promise<string[]> {
     const names: string[] = [];
     let pageToken: string | undefined;
-    // Names for a suggestion: a few pages are plenty, and a longer list is not worth the wait.
-    for (let page = 0; page < 5; page++) {
+    for (let page = 0; page < 5 && names.length < max; page++) {
       const res = await http.request({
         method: 'GET',
         path: BASE,
@@ -254,7 +255,7 @@ export function createRegistryClient(http: DatabricksHttp): Registry {
       if (!res.next_page_token) break;
       pageToken = res.next_page_token;
     }
-    return names;
+    return names.sort().slice(0, max);
   }
 
   return { getModel, listModels, listVersions, getVersion, resolveAlias, setAlias, deleteAlias };

@@ -20,6 +20,7 @@ import {
   DatabricksTransportError,
   seg,
 } from './http.js';
+import { exampleRecordOf, openApiDocumentOf } from './input-example.js';
 
 // ---------------------------------------------------------------------------------------------
 // Limits and pure helpers
@@ -322,6 +323,24 @@ export function createServingClient(http: DatabricksHttp): Serving {
     },
 
     get,
+
+    async inputExample(name, options = {}) {
+      checkName(name, 'endpoint');
+      try {
+        const json = await http.request({
+          method: 'GET',
+          path: `${base}/${seg(name)}/openapi`,
+          schema: z.unknown(),
+          ...signalOf(options),
+        });
+        return exampleRecordOf(openApiDocumentOf(json));
+      } catch (e) {
+        // No signature (or no such route for this kind of endpoint): the modal starts empty.
+        if (e instanceof DatabricksApiError && e.status >= 400 && e.status < 500 && e.status !== 404)
+          return undefined;
+        return mapError(e, name, 'read');
+      }
+    },
 
     async create(input, options = {}) {
       checkName(input.name, 'endpoint');

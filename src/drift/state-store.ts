@@ -73,6 +73,8 @@ export interface DriftStateStore {
   setProgress(monitor: string, modelId: string, lastWindowStart: number, at: number): void;
   openAlert(monitor: string, rule: string, modelId: string): DriftAlert | undefined;
   alert(id: string): DriftAlert | undefined;
+  /** Every open alert, oldest first (the App Home lists them). */
+  openAlerts(): DriftAlert[];
   /** Opens an alert; refuses (returns the existing one with `created: false`) if one is open already. */
   createAlert(input: NewAlert): { alert: DriftAlert; created: boolean };
   setAlertMessage(id: string, ts: string): void;
@@ -225,6 +227,11 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
       return row ? toAlert(row) : undefined;
     },
     alert,
+    openAlerts: () =>
+      db
+        .prepare("SELECT * FROM drift_alerts WHERE status = 'open' ORDER BY opened_at, id")
+        .all()
+        .map(toAlert),
     createAlert(input) {
       return db
         .transaction(() => {

@@ -20,3 +20,13 @@ export type BotScope = keyof typeof BOT_SCOPE_USES;
 
 /** The scopes in manifest.yml's `oauth_config.scopes.bot`, in that order. */
 export const BOT_SCOPES = Object.keys(BOT_SCOPE_USES) as BotScope[];
+
+/**
+ * The Events API events the app listens to (app.ts registers exactly these); manifest.yml's
+ * `settings.event_subscriptions.bot_events` lists exactly them. None needs a scope.
+ */
+export const BOT_EVENT_USES = {
+  app_home_opened: 'publishes the App Home of whoever opens it (views.publish)',
+} as const satisfies Record<string, string>;
+
+export const BOT_EVENTS = Object.keys(BOT_EVENT_USES) as Array<keyof typeof BOT_EVENT_USES>;

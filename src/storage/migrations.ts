@@ -369,6 +369,20 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   `,
   },
+  {
+    // App Home (issue #14, H4): who opened the Home tab, how often, and on which opening the
+    // "getting started" was shown.
+    name: 'app home visitors',
+    sql: `
+      CREATE TABLE IF NOT EXISTS home_users (
+        user_id TEXT PRIMARY KEY,
+        first_opened_at BIGINT NOT NULL,
+        last_opened_at BIGINT NOT NULL,
+        opens BIGINT NOT NULL,
+        welcomed_open BIGINT
+      );
+    `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

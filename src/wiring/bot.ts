@@ -17,6 +17,7 @@ import type { DriftSettings, DriftWatch } from '../drift/watch.js';
 import type { HealthInputs, SlackHealth, StoreHealth } from '../health/report.js';
 import { type HealthServer, healthHandler, startHealthServer } from '../health/server.js';
 import { modelgateVersion } from '../health/version.js';
+import type { HomeService } from '../home/service.js';
 import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
 import { createLeadership, type Leadership } from '../leadership/leader.js';
@@ -87,6 +88,8 @@ export interface BotOptions {
    * /healthz on the bot's port.
    */
   health?: { port: number; host?: string };
+  /** App Home refreshes: how long changes are gathered first. */
+  home?: ServiceSettings['home'];
 }
 
 export interface RunningBot {
@@ -113,6 +116,8 @@ export interface RunningBot {
   leadership: Leadership;
   /** Socket Mode with `health`: the /healthz server's address. */
   healthUrl?: string;
+  /** Each user's App Home. */
+  home: HomeService;
   stop(): Promise<void>;
 }
 
@@ -200,6 +205,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     drift: options.drift,
     ownership: { instance: me.instance, leaseMs },
     outbox: options.outbox,
+    home: options.home,
   });
   const { pipeline, approvals, store, drift } = services;
   const took = adapters.lock?.took;
@@ -238,6 +244,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rollouts: services.rollouts.service,
     ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
     replyUrls: services.outbox,
+    home: services.home,
   });
 
   // Messages a previous process still owed go out first, then the worker keeps delivering.
@@ -315,8 +322,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     rollouts: services.rollouts,
     leadership: leader,
     ...(healthServer ? { healthUrl: healthServer.url } : {}),
+    home: services.home,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
+      services.home.stop();
       pipeline.stop();
       services.rollouts.driver.stop();
       approvals.stop();

@@ -6,6 +6,7 @@
 import { createMonitorFigures } from '../approvals/figures.js';
 import { checkApprover, gateForChange } from '../approvals/gate.js';
 import { createNotifyStore } from '../approvals/notify-store.js';
+import { rightsOf } from '../approvals/rights.js';
 import {
   type ApprovalService,
   type BackoffOptions,
@@ -23,11 +24,16 @@ import type { Policy } from '../config/policy.js';
 import type { Plan } from '../domain/change.js';
 import { UserError } from '../domain/errors.js';
 import { resolveModelName } from '../domain/model-names.js';
+import type { EndpointConfig } from '../domain/ports/serving.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { ChangePipeline } from '../domain/vocabulary.js';
 import { createDriftRetrainStore } from '../drift/retrain-store.js';
 import { createDriftStateStore, type DriftStateStore } from '../drift/state-store.js';
+import type { DriftPublisher } from '../drift/types.js';
 import { createDriftWatch, type DriftSettings, type DriftWatch } from '../drift/watch.js';
+import { createHomeService, type HomeService } from '../home/service.js';
+import { createHomeStore } from '../home/store.js';
+import { tapMessenger } from '../home/tap.js';
 import { runDriftCheck } from '../jobs/drift-check.js';
 import { runLedger } from '../jobs/ledger.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
@@ -41,6 +47,7 @@ import { createRolloutStore, type RolloutStore } from '../rollouts/store.js';
 import type { Rollout } from '../rollouts/types.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
 import { describeError } from '../slack/blocks/errors.js';
+import { buildHomeView } from '../slack/blocks/home.js';
 import { rolloutViews } from '../slack/blocks/rollout.js';
 import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import {
@@ -68,6 +75,8 @@ export interface ServiceSettings {
   ownership?: Ownership | undefined;
   /** Slack delivery: retry backoff, and when an owed message counts as stuck. */
   outbox?: { backoff?: Partial<OutboxBackoff>; stuckAfterMs?: number } | undefined;
+  /** App Home: how long changes are gathered before the Homes are refreshed. */
+  home?: { debounceMs?: number } | undefined;
 }
 
 export interface Services {
@@ -86,6 +95,8 @@ export interface Services {
   outbox: Outbox;
   /** Canary rollouts: the store, the driver (its tick is a scheduled job) and the buttons. */
   rollouts: { store: RolloutStore; driver: RolloutDriver; service: RolloutService };
+  /** Each user's App Home, refreshed when something it shows changes. */
+  home: HomeService;
 }
 
 /**
@@ -101,6 +112,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   // The rollouts are built after the pipeline (they read its store); the pipeline asks them lazily.
   let rolloutsRef: Services['rollouts'] | undefined;
   const rolloutStore = () => rolloutsRef!.store;
+  const driftState = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
   // Approval requests share the connection and the change store's append-only audit log.
   const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
   // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
@@ -115,6 +127,44 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ...(s.outbox?.backoff ? { backoff: s.outbox.backoff } : {}),
     ...(s.outbox?.stuckAfterMs !== undefined ? { stuckAfterMs: s.outbox.stuckAfterMs } : {}),
   });
+  // Homes are refreshed after every message a change, a request or an alert sends (the functions
+  // below read services built further down, only once the bot runs).
+  const home = createHomeService({
+    store: createHomeStore(db),
+    pending: () => approvals.pending(),
+    mayVote: async (r, userId) => (await rightsOf(r, { userId }, (u) => adapters.directory.groupsOf(u))).ok,
+    changesInFlight: () => store.inFlight(),
+    listEndpoints: () => serving.list(),
+    knownConfigs: () => {
+      const configs = new Map<string, EndpointConfig>();
+      for (const snap of ledger.store.snapshots().values()) {
+        if (snap.target.kind === 'endpoint' && snap.after.kind === 'endpoint' && snap.after.config) {
+          configs.set(snap.target.endpoint, snap.after.config);
+        }
+      }
+      return configs;
+    },
+    ...(driftState ? { openAlerts: () => driftState.openAlerts() } : {}),
+    publish: async (data) => {
+      await adapters.app.client.views.publish({ user_id: data.userId, view: buildHomeView(data) as never });
+    },
+    clock,
+    onError: (e, what) => logger.warn(`${what}:`, e instanceof Error ? e.message : e),
+    ...(s.home?.debounceMs !== undefined ? { debounceMs: s.home.debounceMs } : {}),
+  });
+  const messenger = tapMessenger(outbox.messenger, () => home.changed());
+  const publisher: DriftPublisher = {
+    ...adapters.publisher,
+    async post(channel, message, threadTs) {
+      const ref = await adapters.publisher.post(channel, message, threadTs);
+      home.changed();
+      return ref;
+    },
+    async update(ref, message) {
+      await adapters.publisher.update(ref, message);
+      home.changed();
+    },
+  };
   const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
   const planDeps: PlanDeps = { serving, registry, history, defaults };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);
@@ -124,7 +174,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     store,
     serving,
     registry,
-    messenger: outbox.messenger,
+    messenger,
     clock,
     views: pipelineViews,
     buildPlan,
@@ -157,7 +207,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     mlflow: adapters.mlflow,
     jobs: adapters.jobs,
     jobSettings: adapters.jobSettings,
-    messenger: outbox.messenger,
+    messenger,
     groupsOf: (userId) => adapters.directory.groupsOf(userId),
     clock,
     workspaceHost,
@@ -167,7 +217,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     notify: { store: createNotifyStore(db), dms: adapters.dms, groups: adapters.directory },
   });
 
-  const state = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
+  const state = driftState;
   const watch = state
     ? createDriftWatch({
         policy,
@@ -176,7 +226,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
         warehouse,
         monitors,
         serving,
-        publisher: adapters.publisher,
+        publisher,
         views: driftViews,
         actionViews: driftActionViews,
         audit: store,
@@ -238,6 +288,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     commands,
     outbox,
     rollouts,
+    home,
   };
 }
 

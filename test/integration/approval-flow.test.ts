@@ -10,6 +10,7 @@ import {
   REQUESTER_USER_ID,
   VIEWER_USER_ID,
 } from '../../src/sandbox/slack/index.js';
+import { newTriggerId } from '../../src/sandbox/slack/payloads.js';
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import {
@@ -176,9 +177,12 @@ describe('promotion to Production goes through an approval', () => {
     expect(actions).toEqual(['approval_requested', 'approval_vote', 'approved', 'executing', 'executed']);
   });
 
-  it('takes a rejection with its reason from the prompt, and removes the buttons', async () => {
+  it('takes a rejection with its reason from the prompt when no modal can open, and removes the buttons', async () => {
     const { req } = await requestProduction();
-    const prompt = await clickAs(APPROVER_USER_ID, ACTION_APPROVAL_REJECT, req);
+    // A trigger_id Slack no longer takes (expired): the reason is asked in an ephemeral prompt.
+    const prompt = await clickAs(APPROVER_USER_ID, ACTION_APPROVAL_REJECT, req, {
+      trigger_id: newTriggerId(),
+    });
     expect(prompt.response_type).toBe('ephemeral');
     expect(JSON.stringify(prompt.blocks)).toContain(ACTION_APPROVAL_REJECT_CONFIRM);
     expect(checkBlocks(prompt.blocks)).toEqual([]);
@@ -333,7 +337,9 @@ describe('a policy without a production gate', () => {
 describe('withdrawing', () => {
   it('lets the requester withdraw their own request', async () => {
     const { req } = await requestProduction();
-    const prompt = await clickAs(REQUESTER_USER_ID, ACTION_APPROVAL_REJECT, req);
+    const prompt = await clickAs(REQUESTER_USER_ID, ACTION_APPROVAL_REJECT, req, {
+      trigger_id: newTriggerId(),
+    });
     expect(JSON.stringify(prompt.blocks)).toContain(ACTION_APPROVAL_REJECT_CONFIRM);
     const promptTs = env.slack
       .messages(APPROVALS_CHANNEL_ID)

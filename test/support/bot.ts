@@ -114,6 +114,8 @@ export async function startBotOnTwins(
       ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
       // Slack deliveries are retried quickly, so a recovering twin is seen within a test.
       outbox: { backoff: { initialDelayMs: 20, maxDelayMs: 100 } },
+      // Homes are refreshed soon after a change, so a test sees it.
+      home: { debounceMs: 50 },
       ...(process.env.TEST_LOG ? { logger: createLogger('debug') } : {}),
     });
   let bot = await launch();

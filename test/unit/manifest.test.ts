@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SLASH_COMMANDS, SUBCOMMANDS } from '../../src/commands/index.js';
 import { DEFAULT_BOT_SCOPES } from '../../src/sandbox/slack/seed.js';
-import { BOT_SCOPE_USES, BOT_SCOPES } from '../../src/slack/scopes.js';
+import { BOT_EVENTS, BOT_SCOPE_USES, BOT_SCOPES } from '../../src/slack/scopes.js';
 
 interface Manifest {
   _metadata?: { major_version?: number };
   display_information: { name: string; description?: string; background_color?: string };
   features: {
     bot_user: { display_name: string; always_online?: boolean };
+    app_home?: { home_tab_enabled?: boolean; messages_tab_enabled?: boolean };
     slash_commands: Array<{ command: string; description: string; usage_hint?: string; url?: string }>;
   };
   oauth_config: { scopes: { bot: string[]; user?: string[] } };
@@ -17,7 +18,7 @@ interface Manifest {
     interactivity: { is_enabled: boolean; request_url?: string };
     socket_mode_enabled: boolean;
     org_deploy_enabled?: boolean;
-    event_subscriptions?: unknown;
+    event_subscriptions?: { bot_events?: string[]; request_url?: string };
   };
 }
 
@@ -41,8 +42,17 @@ describe('manifest.yml', () => {
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     expect(manifest.settings.org_deploy_enabled).toBe(false);
-    // The bot listens to no Events API event; subscribing would need more scopes.
-    expect(manifest.settings.event_subscriptions).toBeUndefined();
+  });
+
+  it('subscribes to exactly the events the app listens to, and enables the Home tab it publishes', async () => {
+    expect([...(manifest.settings.event_subscriptions?.bot_events ?? [])].sort()).toEqual(
+      [...BOT_EVENTS].sort(),
+    );
+    expect(manifest.features.app_home?.home_tab_enabled).toBe(BOT_EVENTS.includes('app_home_opened'));
+    // app.ts registers a listener for each of them, and for no other event.
+    const app = readFileSync(new URL('../../src/app.ts', import.meta.url), 'utf8');
+    const registered = [...app.matchAll(/app\.event\('([a-z_]+)'/g)].map((m) => m[1]);
+    expect(registered.sort()).toEqual([...BOT_EVENTS].sort());
   });
 
   it("stays within Slack's manifest limits", () => {
@@ -67,6 +77,7 @@ describe('manifest.yml', () => {
   it('leaves request URLs out: Socket Mode ignores them (HTTP mode adds them, see the comments)', () => {
     expect(manifest.features.slash_commands.every((c) => c.url === undefined)).toBe(true);
     expect(manifest.settings.interactivity.request_url).toBeUndefined();
+    expect(manifest.settings.event_subscriptions?.request_url).toBeUndefined();
   });
 
   it('shows the DMs the bot sends in the Messages tab, read-only (the bot reads no replies)', () => {

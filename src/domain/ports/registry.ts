@@ -35,8 +35,8 @@ export interface ModelVersionInfo {
 /** The Unity Catalog model registry as the bot sees it. Names are three-part `catalog.schema.model`. */
 export interface Registry {
   getModel(fullName: string): Promise<ModelInfo>;
-  /** Full names of the models in one schema (a few pages at most): for "did you mean". */
-  listModels(catalog: string, schema: string): Promise<string[]>;
+  /** The full names of the models in one catalog and schema, sorted (at most `max`, default 100): for the deploy modal and "did you mean". */
+  listModels(catalog: string, schema: string, max?: number): Promise<string[]>;
   /** Every version, oldest first, each with the aliases pointing at it. */
   listVersions(fullName: string): Promise<ModelVersionInfo[]>;
   getVersion(fullName: string, version: number): Promise<ModelVersionInfo>;

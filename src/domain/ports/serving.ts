@@ -126,6 +126,11 @@ export interface Serving {
   /** Replaces the whole config (served versions and traffic); starts a rollout. */
   updateConfig(name: string, config: EndpointConfigInput, options?: CallOptions): Promise<Endpoint>;
   query(name: string, input: QueryInput, options?: CallOptions): Promise<QueryResult>;
+  /**
+   * One example record built from the endpoint's input signature (its query schema in OpenAPI
+   * form), or undefined when Databricks has no signature for it.
+   */
+  inputExample(name: string, options?: CallOptions): Promise<Record<string, unknown> | undefined>;
   /** Turns AI-gateway inference tables on or off; other AI-gateway settings are kept. */
   setInferenceTable(name: string, table: InferenceTableInput, options?: CallOptions): Promise<InferenceTable>;
 }

@@ -51,6 +51,8 @@ export interface DeliverOptions {
   signingSecret: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** Events API envelopes are JSON; commands and interactions are forms (the default). */
+  json?: boolean;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function deliverToApp(
 ): Promise<{ status: number; body: string } | { error: 'dispatch_failed' | 'operation_timeout' }> {
   const doFetch = options.fetch ?? fetch;
   const headers = {
-    'Content-Type': 'application/x-www-form-urlencoded',
+    'Content-Type': options.json ? 'application/json' : 'application/x-www-form-urlencoded',
     ...signSlackRequest(body, options.signingSecret),
   };
   try {

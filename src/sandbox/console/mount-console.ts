@@ -9,10 +9,14 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
+  appHomeOpenedEvent,
+  blockActionInViewPayload,
   blockActionPayload,
+  blockSuggestionPayload,
   encodeBlockAction,
   encodeSlashCommand,
   slashCommandFields,
+  viewSubmissionPayload,
 } from '../slack/payloads.js';
 import { readBody } from '../slack/request-body.js';
 import type { SlackTwin, TwinRoute } from '../slack/start-slack-twin.js';
@@ -74,6 +78,40 @@ export const consoleMessageSchema = z.strictObject({
     .optional(),
 });
 
+const viewId = z.string().regex(/^V[A-Z0-9]+$/, 'a view id like V0SANDBOX0001');
+const blockOrAction = z.string().min(1).max(255);
+/** A modal's values as Slack sends them: typed text, or the picked option of a select. */
+const viewValue = z.union([
+  z.strictObject({ type: z.literal('plain_text_input'), value: z.string().max(3000).nullable() }),
+  z.strictObject({
+    type: z.literal('external_select'),
+    selected_option: z
+      .strictObject({
+        text: z.strictObject({ type: z.literal('plain_text'), text: z.string().max(75) }),
+        value: z.string().max(150),
+      })
+      .nullable(),
+  }),
+]);
+const viewValues = z.record(z.string().max(255), z.record(z.string().max(255), viewValue));
+
+export const consoleHomeSchema = z.strictObject({ user: userId });
+export const consoleViewActionSchema = z.strictObject({
+  user: userId,
+  view_id: viewId,
+  action_id: blockOrAction,
+  block_id: blockOrAction.optional(),
+});
+export const consoleOptionsSchema = z.strictObject({
+  user: userId,
+  view_id: viewId,
+  block_id: blockOrAction,
+  action_id: blockOrAction,
+  value: z.string().max(200),
+  values: viewValues.optional(),
+});
+export const consoleSubmitSchema = z.strictObject({ user: userId, view_id: viewId, values: viewValues });
+
 /** Typed text as Slack puts it in `state.values`: an empty input is null. */
 function stateValues(values: Record<string, Record<string, string>>) {
   return Object.fromEntries(
@@ -109,12 +147,14 @@ function fromLoopback(req: IncomingMessage): boolean {
  */
 export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxConsole {
   const command = options.command ?? '/mlops';
-  const deliver = (body: string) =>
+  const deliver = (body: string, json = false) =>
     deliverToApp(body, {
       eventsUrl: options.eventsUrl,
       signingSecret: options.signingSecret,
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(json ? { json } : {}),
     });
+  const deliverJson = (body: string) => deliver(body, true);
 
   /** The person must exist and be in the channel, as in Slack's composer. */
   function checkMember(user: string, channel: string): { error: string; status: number } | undefined {
@@ -213,6 +253,102 @@ export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxC
     sendJson(res, 200, { ok: true, ts: message.ts });
   }
 
+  /** The user opens the app's Home tab: Slack sends app_home_opened (the app publishes the view). */
+  async function handleOpenHome(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const input = await readJson(req, consoleHomeSchema);
+    if ('invalid' in input)
+      return sendJson(res, 400, { ok: false, error: 'invalid_request', detail: input.invalid });
+    if (!twin.state.users.has(input.user)) return sendJson(res, 404, { ok: false, error: 'user_not_found' });
+    const answer = await deliverJson(JSON.stringify(appHomeOpenedEvent({ twin, user: input.user })));
+    if ('error' in answer) return sendJson(res, 200, { ok: false, error: answer.error });
+    sendJson(res, 200, { ok: answer.status < 300 });
+  }
+
+  /** A view's button (Home or modal) must be on the view the user sees. */
+  function ownView(user: string, id: string) {
+    const view = twin.state.views.modal(id) ?? twin.state.views.home(user);
+    return view && view.id === id && view.user === user ? view : undefined;
+  }
+
+  async function handleViewAction(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const input = await readJson(req, consoleViewActionSchema);
+    if ('invalid' in input)
+      return sendJson(res, 400, { ok: false, error: 'invalid_request', detail: input.invalid });
+    const view = ownView(input.user, input.view_id);
+    if (!view) return sendJson(res, 404, { ok: false, error: 'view_not_found' });
+    const button = findStoredButton(view.blocks, input.action_id, input.block_id);
+    if (!button) return sendJson(res, 404, { ok: false, error: 'button_not_found' });
+    const payload = blockActionInViewPayload({
+      twin,
+      user: input.user,
+      view_id: view.id,
+      action_id: button.actionId,
+      ...(button.value !== undefined ? { value: button.value } : {}),
+      ...(button.blockId ? { block_id: button.blockId } : {}),
+    });
+    const answer = await deliver(encodeBlockAction(payload));
+    if ('error' in answer) return sendJson(res, 200, { ok: false, error: answer.error });
+    const outcome = interpretAck(answer.status, answer.body, false);
+    sendJson(res, 200, outcome.kind === 'failed' ? { ok: false, ...outcome } : { ok: true });
+  }
+
+  async function handleOptions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const input = await readJson(req, consoleOptionsSchema);
+    if ('invalid' in input)
+      return sendJson(res, 400, { ok: false, error: 'invalid_request', detail: input.invalid });
+    if (!ownView(input.user, input.view_id))
+      return sendJson(res, 404, { ok: false, error: 'view_not_found' });
+    const payload = blockSuggestionPayload({
+      twin,
+      ...input,
+      ...(input.values ? { values: input.values } : {}),
+    });
+    const answer = await deliver(encodeBlockAction(payload));
+    if ('error' in answer) return sendJson(res, 200, { ok: false, error: answer.error });
+    let options: unknown = [];
+    try {
+      options = (JSON.parse(answer.body) as { options?: unknown }).options ?? [];
+    } catch {
+      options = [];
+    }
+    sendJson(res, 200, { ok: answer.status < 300, options });
+  }
+
+  async function handleSubmit(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const input = await readJson(req, consoleSubmitSchema);
+    if ('invalid' in input)
+      return sendJson(res, 400, { ok: false, error: 'invalid_request', detail: input.invalid });
+    if (!ownView(input.user, input.view_id))
+      return sendJson(res, 404, { ok: false, error: 'view_not_found' });
+    const payload = viewSubmissionPayload({
+      twin,
+      user: input.user,
+      view_id: input.view_id,
+      values: input.values,
+    });
+    const answer = await deliver(encodeBlockAction(payload));
+    if ('error' in answer) return sendJson(res, 200, { ok: false, error: answer.error });
+    if (answer.status >= 300) return sendJson(res, 200, { ok: false, ...interpretAck(answer.status, '') });
+    let ack: unknown = {};
+    try {
+      ack = answer.body.trim() === '' ? {} : JSON.parse(answer.body);
+    } catch {
+      ack = {};
+    }
+    const errors = twin.state.views.applySubmissionAck(input.view_id, ack);
+    sendJson(res, 200, { ok: true, ...(errors ? { errors } : {}) });
+  }
+
+  async function handleClose(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const input = await readJson(req, z.strictObject({ user: userId, view_id: viewId }));
+    if ('invalid' in input)
+      return sendJson(res, 400, { ok: false, error: 'invalid_request', detail: input.invalid });
+    if (!ownView(input.user, input.view_id))
+      return sendJson(res, 404, { ok: false, error: 'view_not_found' });
+    twin.state.views.close(input.view_id);
+    sendJson(res, 200, { ok: true });
+  }
+
   function handleStream(req: IncomingMessage, res: ServerResponse, url: URL): void {
     const viewer = url.searchParams.get('user') ?? '';
     if (!twin.state.users.has(viewer)) {
@@ -230,6 +366,11 @@ export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxC
     send('snapshot', buildWorkspaceView(twin.state, viewer));
     const unsubscribe = twin.state.subscribe((change: SlackChange) => {
       if (change.type === 'file_shared') return; // the share message carries the file
+      if (!('message' in change)) {
+        // A Home tab or a modal: only its own user sees it.
+        if (change.user === viewer) send('view', change);
+        return;
+      }
       if (!visibleTo(change.message, viewer)) return;
       send('change', { type: change.type, message: change.message });
     });
@@ -270,6 +411,16 @@ export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxC
       await handleAction(req, res);
     } else if (verb === 'POST' && path === '/console/api/message') {
       await handleMessage(req, res);
+    } else if (verb === 'POST' && path === '/console/api/home') {
+      await handleOpenHome(req, res);
+    } else if (verb === 'POST' && path === '/console/api/view-action') {
+      await handleViewAction(req, res);
+    } else if (verb === 'POST' && path === '/console/api/options') {
+      await handleOptions(req, res);
+    } else if (verb === 'POST' && path === '/console/api/submit') {
+      await handleSubmit(req, res);
+    } else if (verb === 'POST' && path === '/console/api/close') {
+      await handleClose(req, res);
     } else {
       return false;
     }

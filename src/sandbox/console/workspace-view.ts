@@ -5,6 +5,7 @@
  */
 import { APPROVER_USER_ID, REQUESTER_USER_ID, VIEWER_USER_ID } from '../slack/seed.js';
 import type { SlackState, TwinMessage } from '../slack/state.js';
+import type { TwinView } from '../slack/views.js';
 
 /** What each demo person is for, shown next to their name in the user switch. */
 export const DEMO_PERSONAS: Readonly<Record<string, string>> = {
@@ -42,6 +43,10 @@ export interface WorkspaceView {
   usergroups: { id: string; handle: string }[];
   /** channel id → every message the viewer sees there, in ts order (thread replies included). */
   messages: Record<string, TwinMessage[]>;
+  /** The viewer's App Home, once the app published one. */
+  home?: TwinView;
+  /** The modal open for the viewer, if any. */
+  modal?: TwinView;
 }
 
 /**
@@ -78,6 +83,8 @@ export function buildWorkspaceView(state: SlackState, viewer: string): Workspace
   }));
   const messages: Record<string, TwinMessage[]> = {};
   for (const c of channels) messages[c.id] = state.messages(c.id).filter((m) => visibleTo(m, viewer));
+  const home = state.views.home(viewer);
+  const modal = state.views.modalOf(viewer);
   return {
     team: { id: state.team.id, name: state.team.name },
     bot: { userId: state.bot.userId, name: state.bot.name },
@@ -86,6 +93,8 @@ export function buildWorkspaceView(state: SlackState, viewer: string): Workspace
     channels,
     usergroups: [...state.usergroups.values()].map((g) => ({ id: g.id, handle: g.handle })),
     messages,
+    ...(home ? { home } : {}),
+    ...(modal ? { modal } : {}),
   };
 }
 

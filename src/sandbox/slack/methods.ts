@@ -1,5 +1,6 @@
 import { checkBlocks, formatBlockProblem } from '../../slack/blocks/limits.js';
 import type { SlackState, TwinChannel, TwinFile, TwinMessage, TwinUser } from './state.js';
+import { VIEW_METHODS } from './view-methods.js';
 
 /** Who is calling and with which grant; built by the server from the token. */
 export interface MethodContext {
@@ -14,7 +15,7 @@ export interface MethodContext {
 export type MethodResult = { ok: boolean } & Record<string, unknown>;
 type Args = Record<string, unknown>;
 
-interface MethodSpec {
+export interface MethodSpec {
   /** Any one of these scopes suffices; a function when it depends on the channel. */
   scopes?: readonly string[] | ((args: Args, ctx: MethodContext) => readonly string[]);
   handle: (args: Args, ctx: MethodContext) => MethodResult;
@@ -510,6 +511,8 @@ const METHODS: Record<string, MethodSpec> = {
     },
   },
 };
+
+Object.assign(METHODS, VIEW_METHODS);
 
 /** Names of every Web API method the twin answers. */
 export const SUPPORTED_METHODS: readonly string[] = Object.keys(METHODS);

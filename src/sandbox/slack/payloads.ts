@@ -16,6 +16,7 @@ import {
   SANDBOX_TEAM_ID,
 } from './seed.js';
 import type { SlackTwin } from './start-slack-twin.js';
+import { type TwinView, toApiView } from './views.js';
 
 /** The deprecated verification token Slack still puts in payloads; Bolt ignores it. */
 export const SANDBOX_VERIFICATION_TOKEN = 'sandbox-verification-token';
@@ -23,7 +24,7 @@ export const SANDBOX_VERIFICATION_TOKEN = 'sandbox-verification-token';
 /** Used when no twin hands out a response_url: port 9 (discard) refuses, so a stray respond() fails fast. */
 export const UNROUTABLE_RESPONSE_URL = 'http://127.0.0.1:9/response/none';
 
-/** A fresh trigger_id in Slack's shape (`<ms>.<n>.<hex>`); the bot never opens modals, but Slack always sends one. */
+/** A fresh trigger_id in Slack's shape (`<ms>.<n>.<hex>`), unknown to any twin (use `twin.state.views.issueTrigger`). */
 export function newTriggerId(): string {
   return `${Date.now()}.${randomBytes(4).readUInt32BE()}.${randomBytes(8).toString('hex')}`;
 }
@@ -86,7 +87,7 @@ export function slashCommandFields(
     api_app_id: SANDBOX_APP_ID,
     is_enterprise_install: 'false',
     response_url: twin ? twin.createResponseUrl({ channel, user }) : UNROUTABLE_RESPONSE_URL,
-    trigger_id: newTriggerId(),
+    trigger_id: twin ? twin.state.views.issueTrigger(user) : newTriggerId(),
     ...fields,
   };
 }
@@ -184,7 +185,7 @@ export function blockActionPayload(overrides: BlockActionOverrides = {}): Record
     api_app_id: SANDBOX_APP_ID,
     token: SANDBOX_VERIFICATION_TOKEN,
     container: { type: 'message', message_ts: messageTs, channel_id: channel, is_ephemeral: isEphemeral },
-    trigger_id: overrides.trigger_id ?? newTriggerId(),
+    trigger_id: overrides.trigger_id ?? (twin ? twin.state.views.issueTrigger(user) : newTriggerId()),
     team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
     enterprise: null,
     is_enterprise_install: false,
@@ -212,4 +213,157 @@ export function blockActionPayload(overrides: BlockActionOverrides = {}): Record
 /** The exact request body Slack sends for an interaction: `payload=<url-encoded json>`. */
 export function encodeBlockAction(payload: Record<string, unknown>): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+const userOf = (id: string, twin: SlackTwin) => ({
+  id,
+  username: userName(id, twin),
+  name: userName(id, twin),
+  team_id: SANDBOX_TEAM_ID,
+});
+
+function storedView(twin: SlackTwin, viewId: string): TwinView {
+  const view =
+    twin.state.views.modal(viewId) ??
+    [...twin.state.users.keys()].map((u) => twin.state.views.home(u)).find((v) => v?.id === viewId);
+  if (!view) throw new Error(`slack twin: no view ${viewId}`);
+  return view;
+}
+
+/**
+ * A `block_actions` click on a button of a view (a Home tab or a modal): no channel, no message
+ * and no response_url, as on Slack; the view rides along with a fresh trigger_id.
+ *
+ * @example blockActionInViewPayload({ twin, user: APPROVER_USER_ID, view_id: home.id, action_id: 'approval-approve', value: id })
+ */
+export function blockActionInViewPayload(o: {
+  twin: SlackTwin;
+  user: string;
+  view_id: string;
+  action_id: string;
+  value?: string;
+  block_id?: string;
+}): Record<string, unknown> {
+  const view = storedView(o.twin, o.view_id);
+  return {
+    type: 'block_actions',
+    user: userOf(o.user, o.twin),
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    container: { type: 'view', view_id: view.id },
+    trigger_id: o.twin.state.views.issueTrigger(o.user),
+    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: toApiView(view),
+    actions: [
+      {
+        type: 'button',
+        action_id: o.action_id,
+        block_id: o.block_id ?? 'actions',
+        text: { type: 'plain_text', text: o.action_id, emoji: true },
+        ...(o.value !== undefined ? { value: o.value } : {}),
+        action_ts: (Date.now() / 1000).toFixed(6),
+      },
+    ],
+  };
+}
+
+/**
+ * A `view_submission` of an open modal with what the user typed or picked (Slack's `state.values`
+ * shapes: `{ type: 'plain_text_input', value }`, `{ type: 'external_select', selected_option }`).
+ *
+ * @example viewSubmissionPayload({ twin, user, view_id, values: { reason: { 'reason-input': { type: 'plain_text_input', value: 'no' } } } })
+ */
+export function viewSubmissionPayload(o: {
+  twin: SlackTwin;
+  user: string;
+  view_id: string;
+  values: Record<string, Record<string, unknown>>;
+}): Record<string, unknown> {
+  const view = o.twin.state.views.setValues(o.view_id, o.values);
+  if (!view) throw new Error(`slack twin: no open modal ${o.view_id}`);
+  return {
+    type: 'view_submission',
+    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
+    user: userOf(o.user, o.twin),
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    trigger_id: o.twin.state.views.issueTrigger(o.user),
+    view: toApiView(view),
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
+/**
+ * A `block_suggestion` (options request) from an external_select in an open modal: what the user
+ * typed so far, and the view with what is picked already.
+ *
+ * @example blockSuggestionPayload({ twin, user, view_id, block_id: 'deploy-model', action_id: 'deploy-model-select', value: 'chu' })
+ */
+export function blockSuggestionPayload(o: {
+  twin: SlackTwin;
+  user: string;
+  view_id: string;
+  block_id: string;
+  action_id: string;
+  value: string;
+  values?: Record<string, Record<string, unknown>>;
+}): Record<string, unknown> {
+  const view = o.values
+    ? o.twin.state.views.setValues(o.view_id, o.values)
+    : o.twin.state.views.modal(o.view_id);
+  if (!view) throw new Error(`slack twin: no open modal ${o.view_id}`);
+  return {
+    type: 'block_suggestion',
+    user: userOf(o.user, o.twin),
+    container: { type: 'view', view_id: view.id },
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    action_id: o.action_id,
+    block_id: o.block_id,
+    value: o.value,
+    team: { id: SANDBOX_TEAM_ID, domain: SANDBOX_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: toApiView(view),
+  };
+}
+
+/**
+ * The Events API envelope of `app_home_opened` (JSON body): the user entered the app's Home tab;
+ * `view` comes along once a Home was published.
+ *
+ * @example JSON.stringify(appHomeOpenedEvent({ twin, user: APPROVER_USER_ID }))
+ */
+export function appHomeOpenedEvent(o: {
+  twin: SlackTwin;
+  user: string;
+  tab?: 'home' | 'messages';
+}): Record<string, unknown> {
+  const home = o.twin.state.views.home(o.user);
+  const tab = o.tab ?? 'home';
+  const eventTs = (Date.now() / 1000).toFixed(6);
+  return {
+    token: SANDBOX_VERIFICATION_TOKEN,
+    team_id: SANDBOX_TEAM_ID,
+    api_app_id: SANDBOX_APP_ID,
+    event: {
+      type: 'app_home_opened',
+      user: o.user,
+      channel: `D${o.user}`,
+      tab,
+      event_ts: eventTs,
+      ...(home && tab === 'home' ? { view: toApiView(home) } : {}),
+    },
+    type: 'event_callback',
+    event_id: `Ev${randomBytes(6).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      { team_id: SANDBOX_TEAM_ID, user_id: BOT_USER_ID, is_bot: true, is_enterprise_install: false },
+    ],
+    is_ext_shared_channel: false,
+  };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Arguments that web-api serialises as JSON strings inside a form body. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'files', 'user_auth_blocks']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'files', 'user_auth_blocks', 'view']);
 
 const MAX_BODY_BYTES = 50 * 1024 * 1024;
 

@@ -1,4 +1,5 @@
 import type { SlackSeed } from './seed.js';
+import { TwinViews, type ViewChange } from './views.js';
 
 /** A message as the twin keeps it: Slack's message fields, plus `channel` and, for ephemerals, `ephemeral_to`. */
 export interface TwinMessage {
@@ -79,7 +80,8 @@ export type SlackChange =
   | { type: 'message_updated'; message: TwinMessage; previous: TwinMessage }
   | { type: 'message_deleted'; message: TwinMessage }
   | { type: 'ephemeral_posted'; message: TwinMessage }
-  | { type: 'file_shared'; file: TwinFileInfo; channel: string; ts: string; thread_ts?: string };
+  | { type: 'file_shared'; file: TwinFileInfo; channel: string; ts: string; thread_ts?: string }
+  | ViewChange;
 
 export type SlackChangeListener = (change: SlackChange) => void;
 
@@ -138,6 +140,8 @@ export class SlackState {
   baseUrl: string;
   /** Where apps.connections.open sends Socket Mode clients (a test's WebSocket server); unset = not enabled. */
   socketModeUrl?: string;
+  /** Home tabs and modals (views.publish / views.open / views.update). */
+  readonly views: TwinViews;
 
   constructor(seed: SlackSeed, options: { now?: () => number; baseUrl?: string } = {}) {
     this.now = options.now ?? Date.now;
@@ -175,6 +179,11 @@ export class SlackState {
       this.messagesByChannel.set(ch.id, []);
     }
     for (const g of seed.usergroups) this.usergroups.set(g.id, { ...g, users: [...g.users] });
+    this.views = new TwinViews(
+      { team: this.team.id, app: this.bot.appId, bot: this.bot.botId },
+      this.now,
+      (change) => this.emit(change),
+    );
   }
 
   /**

@@ -90,6 +90,12 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
       updated_at: now - daysAgo * DAY,
       updated_by: by,
       behaviour: { bias },
+      signature: [
+        { name: 'tenure', type: 'long', example: 12 },
+        { name: 'monthly_charges', type: 'double', example: 70.35 },
+        { name: 'contract', type: 'string', example: 'Month-to-month' },
+        { name: 'senior_citizen', type: 'long', example: 0 },
+      ],
     };
   };
 

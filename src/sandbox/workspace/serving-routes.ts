@@ -446,6 +446,75 @@ export function registerServingRoutes(router: Router, ctx: TwinContext): void {
     return { body: endpoints.length > 0 ? { endpoints } : {} };
   });
 
+  // The query schema in OpenAPI form, from the served model version's input signature
+  // (docs: GET /api/2.0/serving-endpoints/{name}/openapi; the exact document is a guess).
+  router.add('GET', `${BASE}/:name/openapi`, (req) => {
+    const ep = endpointOr404(ctx, req.params.name!);
+    const entity = ep.config?.served_entities[0];
+    const model = entity ? ctx.state.models.get(entity.entity_name) : undefined;
+    const signature = model?.versions.get(Number(entity?.entity_version))?.signature;
+    if (!entity || !signature) {
+      return fail(
+        400,
+        'INVALID_PARAMETER_VALUE',
+        `Endpoint ${ep.name} serves no model with an input signature.`,
+      );
+    }
+    const openApiType = (t: string) =>
+      t === 'double'
+        ? { type: 'number', format: 'double' }
+        : t === 'long' || t === 'integer'
+          ? { type: 'integer', format: t === 'long' ? 'int64' : 'int32' }
+          : { type: t };
+    const record = {
+      type: 'object',
+      properties: Object.fromEntries(
+        signature.map((c) => [
+          c.name,
+          { ...openApiType(c.type), ...(c.example !== undefined ? { example: c.example } : {}) },
+        ]),
+      ),
+      required: signature.map((c) => c.name),
+    };
+    const doc = {
+      openapi: '3.1.0',
+      info: {
+        title: `Databricks Model Serving endpoint ${ep.name}`,
+        version: String(ep.config?.config_version ?? 1),
+      },
+      paths: {
+        [`/serving-endpoints/${ep.name}/invocations`]: {
+          post: {
+            requestBody: {
+              content: {
+                'application/json': {
+                  schema: {
+                    oneOf: [
+                      { type: 'object', properties: { dataframe_records: { type: 'array', items: record } } },
+                      {
+                        type: 'object',
+                        properties: {
+                          dataframe_split: {
+                            type: 'object',
+                            properties: {
+                              columns: { type: 'array', items: { enum: signature.map((c) => c.name) } },
+                              data: { type: 'array', items: { type: 'array' } },
+                            },
+                          },
+                        },
+                      },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    };
+    return { body: doc };
+  });
+
   router.add('GET', `${BASE}/:name`, (req) => ({
     body: renderEndpoint(endpointOr404(ctx, req.params.name!), now()),
   }));

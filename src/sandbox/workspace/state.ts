@@ -73,6 +73,12 @@ export interface ModelVersion {
    * knobs: the share of requests it answers 500 (`errorRate`, 0..1) and extra model time (`latencyMs`).
    */
   behaviour?: { bias: number; errorRate?: number; latencyMs?: number };
+  /** The MLflow input signature (column name, type, an example value); serving shows it as OpenAPI. */
+  signature?: Array<{
+    name: string;
+    type: 'double' | 'long' | 'integer' | 'string' | 'boolean';
+    example?: unknown;
+  }>;
 }
 
 export interface RegisteredModel {

@@ -14,7 +14,7 @@ export const ACTION_DRIFT_ACKNOWLEDGE = 'drift-acknowledge';
 export const ACTION_DRIFT_DETAILS = 'drift-details';
 /** Approve an approval request (asks for confirmation first); the value is the request id. */
 export const ACTION_APPROVAL_APPROVE = 'approval-approve';
-/** Reject an approval request: opens an ephemeral prompt for an optional reason; value = request id. */
+/** Reject an approval request: opens a modal for the reason (an ephemeral prompt when it cannot); value = request id. */
 export const ACTION_APPROVAL_REJECT = 'approval-reject';
 /** The prompt's confirming button; the reason is read from the prompt's input block. */
 export const ACTION_APPROVAL_REJECT_CONFIRM = 'approval-reject-confirm';
@@ -30,3 +30,14 @@ export const ACTION_ROLLOUT_PAUSE = 'rollout-pause';
 export const ACTION_ROLLOUT_RESUME = 'rollout-resume';
 export const ACTION_ROLLOUT_PROMOTE = 'rollout-promote-now';
 export const ACTION_ROLLOUT_ABORT = 'rollout-abort';
+
+/** Modals (callback ids) and their inputs (action ids); the view listeners in app.ts route on them. */
+export const CALLBACK_QUERY_MODAL = 'query-modal';
+export const CALLBACK_REJECT_MODAL = 'reject-modal';
+export const CALLBACK_DEPLOY_MODAL = 'deploy-modal';
+/** The records input of the query modal (a multi-line plain_text_input). */
+export const ACTION_QUERY_RECORDS = 'query-records-input';
+/** The external selects of the deploy modal: options come from the registry and serving. */
+export const ACTION_DEPLOY_MODEL = 'deploy-model-select';
+export const ACTION_DEPLOY_VERSION = 'deploy-version-select';
+export const ACTION_DEPLOY_ENDPOINT = 'deploy-endpoint-select';

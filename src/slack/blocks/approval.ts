@@ -384,6 +384,10 @@ export function buildRejectPrompt(r: ApprovalRequest): Reply {
   };
 }
 
+/** Whether a click's answer is the reject prompt (a modal is opened instead where Slack can). */
+export const isRejectPrompt = (reply: Reply): boolean =>
+  JSON.stringify(reply.blocks ?? []).includes(`"${ACTION_APPROVAL_REJECT_CONFIRM}"`);
+
 /**
  * The `/mlops approvals` answer: what is pending, with age and who may approve.
  *

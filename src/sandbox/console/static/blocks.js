@@ -59,6 +59,16 @@ function renderElement(element, blockId, ctx) {
  * pressed and sent as the payload's `state.values`, as Slack does.
  */
 function renderInput(element, blockId) {
+  if (element?.type === 'external_select') {
+    // Options come from the app (block_suggestion) when the select is opened; the console asks for them.
+    const initial = element.initial_option
+      ? `<option value="${escapeHtml(element.initial_option.value)}" selected>${escapeHtml(element.initial_option.text?.text ?? '')}</option>`
+      : '';
+    return (
+      `<select class="el-select" data-external="1" data-input-block="${escapeHtml(blockId)}" data-input-action="${escapeHtml(element.action_id ?? '')}">` +
+      `<option value="">${escapeHtml(element.placeholder?.text ?? 'Pick one')}</option>${initial}</select>`
+    );
+  }
   if (element?.type !== 'plain_text_input') {
     return `<span class="el-unsupported" title="not rendered by the sandbox console">[${escapeHtml(element?.type ?? 'input')}]</span>`;
   }

@@ -1,7 +1,7 @@
 // The sandbox console page: keeps the workspace picture the server streams (a snapshot, then every
 // change), renders the current channel, and turns typing and clicks into requests to the console
 // server, which signs them and delivers them to the bot like Slack would.
-import { renderMessage } from './blocks.js';
+import { renderBlocks, renderMessage } from './blocks.js';
 import { escapeHtml, renderPlain } from './mrkdwn.js';
 
 const DEFAULT_USER = 'U0REQUEST';
@@ -43,6 +43,10 @@ const state = {
   inputs: new Map(),
   history: [],
   historyAt: -1,
+  /** The App Home is shown instead of a channel. */
+  onHome: params.get('home') === '1',
+  /** The option picked in each external select of the open modal: block|action → { value, label }. */
+  picks: new Map(),
 };
 let stream;
 
@@ -63,7 +67,11 @@ function currentChannel() {
 }
 
 function rememberLocation() {
-  const next = new URLSearchParams({ user: state.viewer, channel: state.channel });
+  const next = new URLSearchParams({
+    user: state.viewer,
+    channel: state.channel,
+    ...(state.onHome ? { home: '1' } : {}),
+  });
   history.replaceState(null, '', `?${next}`);
 }
 
@@ -72,7 +80,18 @@ function byTs(a, b) {
 }
 
 function applyChange(change) {
-  const list = state.view.messages[change.message.channel];
+  let list = state.view.messages[change.message.channel];
+  if (!list && change.message.channel.startsWith('D')) {
+    // A DM the bot opened after the snapshot: it appears under Direct messages.
+    state.view.channels.push({
+      id: change.message.channel,
+      name: state.view.bot.name,
+      topic: '',
+      isPrivate: true,
+      members: [state.view.bot.userId, state.viewer],
+    });
+    list = state.view.messages[change.message.channel] = [];
+  }
   if (!list) return;
   const at = list.findIndex((m) => m.ts === change.message.ts);
   if (change.type === 'message_deleted') {
@@ -93,19 +112,33 @@ function applyChange(change) {
 function renderSidebar() {
   const view = state.view;
   $('workspace-name').textContent = view.team.name;
+  const link = (c) => {
+    const unread = state.unread.get(c.id) ?? 0;
+    const member = c.members.includes(state.viewer);
+    const classes = [
+      'channel-link',
+      c.id === state.channel && !state.onHome ? 'active' : '',
+      unread > 0 ? 'unread' : '',
+    ];
+    return (
+      `<li><button type="button" class="${classes.join(' ').trim()}" data-channel-id="${escapeHtml(c.id)}" data-channel-name="${escapeHtml(c.name)}">` +
+      `<span class="hash">${c.isPrivate ? '🔒' : '#'}</span>${escapeHtml(c.name)}` +
+      `${member ? '' : '<span class="not-member">not a member</span>'}` +
+      `${unread > 0 ? `<span class="badge">${unread}</span>` : ''}</button></li>`
+    );
+  };
+  const isDm = (c) => c.id.startsWith('D');
   $('channel-list').innerHTML = view.channels
-    .map((c) => {
-      const unread = state.unread.get(c.id) ?? 0;
-      const member = c.members.includes(state.viewer);
-      const classes = ['channel-link', c.id === state.channel ? 'active' : '', unread > 0 ? 'unread' : ''];
-      return (
-        `<li><button type="button" class="${classes.join(' ').trim()}" data-channel-id="${escapeHtml(c.id)}" data-channel-name="${escapeHtml(c.name)}">` +
-        `<span class="hash">${c.isPrivate ? '🔒' : '#'}</span>${escapeHtml(c.name)}` +
-        `${member ? '' : '<span class="not-member">not a member</span>'}` +
-        `${unread > 0 ? `<span class="badge">${unread}</span>` : ''}</button></li>`
-      );
-    })
+    .filter((c) => !isDm(c))
+    .map(link)
     .join('');
+  // Only the viewer's own DMs with the app (Slack shows nobody else's).
+  $('dm-list').innerHTML =
+    view.channels
+      .filter((c) => isDm(c) && c.members.includes(state.viewer))
+      .map((c) => link({ ...c, name: view.bot.name }))
+      .join('') || '<li class="empty-dm">No messages from the app yet.</li>';
+  $('home-link').classList.toggle('active', state.onHome);
   $('user-switch').innerHTML = view.users
     .filter((u) => !u.isBot)
     .map((u) => {
@@ -202,11 +235,133 @@ function inputValues(messageElement) {
   return values;
 }
 
+function renderHome() {
+  const container = $('messages');
+  $('channel-name').textContent = '⌂ modelgate · Home';
+  $('channel-topic').textContent = 'The app’s Home tab, as Slack shows it to you';
+  $('composer-input').disabled = true;
+  $('composer-send').disabled = true;
+  $('composer-note').textContent = 'The Home tab is the app’s own page: no messages here.';
+  const home = state.view.home;
+  container.innerHTML = home
+    ? `<div class="home-view" data-view-id="${escapeHtml(home.id)}">${renderBlocks(home.blocks, mentionNames)}</div>`
+    : '<div class="empty">Opening the Home tab… (the app publishes it)</div>';
+}
+
+/** The open modal as a dialog: its blocks, the app's field errors, Cancel and its submit button. */
+function renderModal() {
+  const dialog = $('modal-dialog');
+  const modal = state.view.modal;
+  if (!modal) {
+    if (dialog.open) dialog.close();
+    state.picks.clear();
+    return;
+  }
+  const same = dialog.dataset.viewId === modal.id && dialog.dataset.hash === modal.hash && dialog.open;
+  const typedNow = same ? modalValues() : undefined;
+  dialog.dataset.viewId = modal.id;
+  dialog.dataset.hash = modal.hash;
+  $('modal-title').textContent = modal.title?.text ?? '';
+  $('modal-close').textContent = modal.close?.text ?? 'Cancel';
+  $('modal-submit').hidden = !modal.submit;
+  $('modal-submit').textContent = modal.submit?.text ?? 'Submit';
+  $('modal-body').innerHTML = renderBlocks(modal.blocks, mentionNames);
+  for (const [block, text] of Object.entries(modal.errors ?? {})) {
+    const el = $('modal-body').querySelector(`[data-block-id="${CSS.escape(block)}"]`);
+    el?.insertAdjacentHTML(
+      'beforeend',
+      `<div class="blk-input-error" role="alert">${escapeHtml(text)}</div>`,
+    );
+  }
+  // Typed text and picks survive a re-render (field errors, an update).
+  for (const input of $('modal-body').querySelectorAll('[data-input-action]')) {
+    const key = `${input.dataset.inputBlock}|${input.dataset.inputAction}`;
+    const pick = state.picks.get(key);
+    if (input.tagName === 'SELECT' && pick) {
+      input.innerHTML += `<option value="${escapeHtml(pick.value)}">${escapeHtml(pick.label)}</option>`;
+      input.value = pick.value;
+    } else if (typedNow?.[input.dataset.inputBlock]?.[input.dataset.inputAction]?.value != null) {
+      input.value = typedNow[input.dataset.inputBlock][input.dataset.inputAction].value;
+    }
+  }
+  if (!dialog.open) dialog.showModal();
+}
+
+/** What the modal's inputs hold, as Slack sends them in `view.state.values`. */
+function modalValues() {
+  const values = {};
+  for (const input of $('modal-body').querySelectorAll('[data-input-action]')) {
+    const block = input.dataset.inputBlock;
+    const action = input.dataset.inputAction;
+    let value;
+    if (input.tagName === 'SELECT') {
+      const option = input.selectedOptions[0];
+      value = {
+        type: 'external_select',
+        selected_option: option?.value
+          ? { text: { type: 'plain_text', text: option.textContent }, value: option.value }
+          : null,
+      };
+    } else {
+      value = { type: 'plain_text_input', value: input.value === '' ? null : input.value };
+    }
+    values[block] = { ...values[block], [action]: value };
+  }
+  return values;
+}
+
+async function loadOptions(select) {
+  const modal = state.view?.modal;
+  if (!modal || select.dataset.loading) return;
+  select.dataset.loading = '1';
+  const result = await post('/console/api/options', {
+    user: state.viewer,
+    view_id: modal.id,
+    block_id: select.dataset.inputBlock,
+    action_id: select.dataset.inputAction,
+    value: '',
+    values: modalValues(),
+  });
+  delete select.dataset.loading;
+  const current = select.value;
+  const placeholder = select.options[0]?.outerHTML ?? '<option value="">Pick one</option>';
+  select.innerHTML =
+    placeholder +
+    (result.options ?? [])
+      .map((o) => `<option value="${escapeHtml(o.value)}">${escapeHtml(o.text?.text ?? o.value)}</option>`)
+      .join('');
+  if ([...select.options].some((o) => o.value === current)) select.value = current;
+}
+
+async function submitModal(event) {
+  event.preventDefault();
+  const modal = state.view?.modal;
+  if (!modal) return;
+  $('modal-submit').disabled = true;
+  const result = await post('/console/api/submit', {
+    user: state.viewer,
+    view_id: modal.id,
+    values: modalValues(),
+  });
+  $('modal-submit').disabled = false;
+  if (!result.ok) notice(state.channel, `The form could not be sent: "${result.error}"`);
+}
+
+async function openHome() {
+  state.onHome = true;
+  rememberLocation();
+  render();
+  const result = await post('/console/api/home', { user: state.viewer });
+  if (!result.ok) notice(state.channel, `The Home tab could not be opened: "${result.error}"`);
+}
+
 function render() {
   if (!state.view) return;
-  state.unread.delete(state.channel);
+  if (!state.onHome) state.unread.delete(state.channel);
   renderSidebar();
-  renderChannel();
+  if (state.onHome) renderHome();
+  else renderChannel();
+  renderModal();
 }
 
 function notice(channel, text) {
@@ -232,6 +387,16 @@ function connect() {
     if (!state.view) return;
     applyChange(JSON.parse(e.data));
     render();
+  });
+  stream.addEventListener('view', (e) => {
+    if (!state.view) return;
+    const change = JSON.parse(e.data);
+    if (change.type === 'home_published') state.view.home = change.view;
+    else if (change.type === 'modal_closed') {
+      if (state.view.modal?.id === change.viewId) delete state.view.modal;
+    } else state.view.modal = change.view;
+    render();
+    if (state.onHome) void post('/console/api/home', { user: state.viewer });
   });
   stream.addEventListener('error', () => {
     $('connection').textContent = 'reconnecting…';
@@ -289,7 +454,19 @@ function askConfirm(confirm) {
   });
 }
 
+async function clickViewButton(button, viewId) {
+  if (button.dataset.confirm && !(await askConfirm(JSON.parse(button.dataset.confirm)))) return;
+  button.disabled = true;
+  const body = { user: state.viewer, view_id: viewId, action_id: button.dataset.actionId };
+  if (button.dataset.blockId) body.block_id = button.dataset.blockId;
+  const result = await post('/console/api/view-action', body);
+  button.disabled = false;
+  if (!result.ok) notice(state.channel, `That button did not work: "${result.error}"`);
+}
+
 async function clickButton(button) {
+  const inView = button.closest('[data-view-id]');
+  if (inView) return clickViewButton(button, inView.dataset.viewId);
   const message = button.closest('[data-ts]');
   const ts = message?.dataset.ts;
   const channel = message?.dataset.channel;
@@ -323,6 +500,7 @@ function switchUser(id) {
 }
 
 function switchChannel(id) {
+  state.onHome = false;
   state.channel = id;
   rememberLocation();
   render();
@@ -340,6 +518,12 @@ document.addEventListener('click', (event) => {
     else state.expanded.add(ts);
     return void render();
   }
+  if (button.dataset.home) return void openHome();
+  if (button.id === 'modal-close') {
+    const modal = state.view?.modal;
+    if (modal) void post('/console/api/close', { user: state.viewer, view_id: modal.id });
+    return;
+  }
   if (button.dataset.switchUser) return void switchUser(button.dataset.switchUser);
   if (button.dataset.channelId) return void switchChannel(button.dataset.channelId);
   if (button.dataset.step) {
@@ -348,6 +532,21 @@ document.addEventListener('click', (event) => {
     if (step.as !== state.viewer) switchUser(step.as);
     switchChannel(step.channel ?? DEFAULT_CHANNEL);
     $('composer-input').value = step.text ?? '';
+  }
+});
+
+// External selects load their options from the app when opened, as Slack's do.
+document.addEventListener('focusin', (event) => {
+  const el = event.target;
+  if (el instanceof HTMLSelectElement && el.dataset.external) void loadOptions(el);
+});
+document.addEventListener('change', (event) => {
+  const el = event.target;
+  if (el instanceof HTMLSelectElement && el.dataset.external) {
+    const option = el.selectedOptions[0];
+    const key = `${el.dataset.inputBlock}|${el.dataset.inputAction}`;
+    if (option?.value) state.picks.set(key, { value: option.value, label: option.textContent });
+    else state.picks.delete(key);
   }
 });
 
@@ -360,6 +559,13 @@ document.addEventListener('input', (event) => {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('composer').addEventListener('submit', submitComposer);
+  $('modal-form').addEventListener('submit', submitModal);
+  // Escape closes a modal the way its Cancel does.
+  $('modal-dialog').addEventListener('cancel', (event) => {
+    event.preventDefault();
+    const modal = state.view?.modal;
+    if (modal) void post('/console/api/close', { user: state.viewer, view_id: modal.id });
+  });
   $('composer-input').addEventListener('keydown', (event) => {
     if (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') return;
     if (state.history.length === 0) return;
