@@ -40,6 +40,7 @@ afterEach(async () => {
 async function start(
   options: {
     stuckAfterMs?: number;
+    minIntervalMs?: number;
     clock?: typeof systemClock;
     backoff?: { initialDelayMs: number; maxDelayMs: number };
   } = {},
@@ -74,6 +75,8 @@ async function start(
       clock,
       logger,
       backoff: options.backoff ?? { initialDelayMs: 10, maxDelayMs: 40 },
+      // Each update is sent as it is written here; pacing has its own test.
+      minIntervalMs: options.minIntervalMs ?? 0,
       ...(options.stuckAfterMs !== undefined ? { stuckAfterMs: options.stuckAfterMs } : {}),
     });
     outboxes.push(outbox);

@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AliasPlan, EndpointPlan } from '../../src/domain/change.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
-import {
-  buildApplyingReply,
-  buildProgressMessage,
-  formatElapsed,
-  type ProgressView,
-} from '../../src/slack/blocks/progress.js';
+import { buildProgressMessage, formatElapsed, type ProgressView } from '../../src/slack/blocks/progress.js';
 
 const MODEL = 'acme.mlops.churn_model';
 const HOST = 'https://adb-1.2.azuredatabricks.net';
@@ -164,11 +159,13 @@ describe('the progress message', () => {
     });
   }
 
-  it('names who asked, who applied, the elapsed time, the change id and links the endpoint page', () => {
-    const context = textOf(buildProgressMessage(base({ appliedBy: 'U0APPROVE' })));
+  it('names who asked, who applied, how long it took, the change id and links the endpoint page', () => {
+    const context = textOf(
+      buildProgressMessage(base({ appliedBy: 'U0APPROVE', phase: 'succeeded', summary: 'ok' })),
+    );
     expect(context).toContain('Requested by <@U0REQUEST>');
     expect(context).toContain('applied by <@U0APPROVE>');
-    expect(context).toContain('2m 14s');
+    expect(context).toContain('took 2m 14s');
     expect(context).toContain('change `k3v9x0a1b2`');
     expect(context).toContain(`<${HOST}/ml/endpoints/churn-endpoint|endpoint page>`);
   });
@@ -196,16 +193,6 @@ describe('the progress message', () => {
     );
     expect(textOf(message)).toContain('*Before:* no endpoint');
     expect(textOf(message)).toContain('nothing (the endpoint has never been ready)');
-  });
-});
-
-describe('the applying reply', () => {
-  it('replaces the plan and points to the channel message', () => {
-    const reply = buildApplyingReply(deploy, 'k3v9x0a1b2', 'C0MLOPS');
-    expect(reply).toMatchObject({ visibility: 'in_channel', replaceOriginal: true });
-    expect(reply.text).toContain('k3v9x0a1b2');
-    expect(JSON.stringify(reply.blocks)).toContain('<#C0MLOPS>');
-    expect(checkBlocks(reply.blocks)).toEqual([]);
   });
 });
 

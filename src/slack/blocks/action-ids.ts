@@ -20,3 +20,5 @@ export const ACTION_APPROVAL_REJECT_CONFIRM = 'approval-reject-confirm';
 export const ACTION_APPROVAL_REJECT_DISMISS = 'approval-reject-dismiss';
 /** The reason input of the prompt (a plain_text_input; no listener, read from `state.values`). */
 export const ACTION_APPROVAL_REJECT_REASON = 'approval-reject-reason-input';
+/** The obvious next step on a change's message (promote to Production, roll back); value = change id. */
+export const ACTION_CHANGE_NEXT_STEP = 'change-next-step';
