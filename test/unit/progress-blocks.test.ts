@@ -206,3 +206,56 @@ describe('formatElapsed', () => {
     expect(formatElapsed(ms)).toBe(want);
   });
 });
+
+describe('the one message of a change', () => {
+  const phases: ProgressView['phase'][] = ['starting', 'rolling_out', 'succeeded', 'failed', 'timed_out'];
+
+  it.each(phases)('keeps the plan’s before/after table while %s', (phase) => {
+    const message = buildProgressMessage(base({ phase, endpoint: rollingOut, reason: 'r', summary: 's' }));
+    expect(textOf(message)).toMatch(/what +now +after/);
+    expect(textOf(message)).toContain('churn_model v2');
+    expect(checkBlocks(message.blocks)).toEqual([]);
+  });
+
+  it('shows the start as a date token while running, so an unchanged state renders the same', () => {
+    const early = buildProgressMessage(base({ phase: 'rolling_out', endpoint: rollingOut, now: 10_000 }));
+    const later = buildProgressMessage(base({ phase: 'rolling_out', endpoint: rollingOut, now: 900_000 }));
+    expect(later).toEqual(early);
+    expect(textOf(early)).toContain('<!date^0^{time}|');
+  });
+
+  it.each([
+    {
+      name: 'offers "Promote v3 to Production" after a move to Champion',
+      view: base({
+        plan: promote,
+        phase: 'succeeded',
+        next: { kind: 'promote', model: MODEL, version: 3, alias: 'Production' },
+      }),
+      want: 'Promote v3 to Production',
+    },
+    {
+      name: 'offers "Roll back" after a failed rollout',
+      view: base({ phase: 'failed', reason: 'r', next: { kind: 'rollback', endpoint: 'churn-endpoint' } }),
+      want: 'Roll back',
+    },
+  ])('$name, with a button carrying only the change id', ({ view, want }) => {
+    const actions = buildProgressMessage(view).blocks.find((b) => b.type === 'actions') as
+      | { elements: Array<{ action_id: string; value: string; text: { text: string } }> }
+      | undefined;
+    expect(actions?.elements).toEqual([
+      expect.objectContaining({
+        action_id: 'change-next-step',
+        value: 'k3v9x0a1b2',
+        text: expect.objectContaining({ text: want }),
+      }),
+    ]);
+  });
+
+  it('shows no next-step button while the change runs', () => {
+    const running = buildProgressMessage(
+      base({ phase: 'rolling_out', next: { kind: 'rollback', endpoint: 'churn-endpoint' } }),
+    );
+    expect(running.blocks.some((b) => b.type === 'actions')).toBe(false);
+  });
+});
