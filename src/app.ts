@@ -167,7 +167,12 @@ export function createApp(app: App, deps: AppDeps): App {
   });
 
   const actions: ActionTable = {
-    ...changeActions({ pipeline: deps.pipeline, store: deps.store, authorise }),
+    ...changeActions({
+      pipeline: deps.pipeline,
+      store: deps.store,
+      authorise,
+      runCommand: (input, actor, origin) => dispatch(input, deps.commands, actor, origin),
+    }),
     ...approvalActions({ approvals: deps.approvals, policy }),
     ...(deps.drift
       ? driftActions({ actions: deps.drift.actions, authorise, policy, directory: deps.directory })

@@ -84,12 +84,14 @@ export function createIntake(ctx: ApprovalContext): Intake {
         ? input.threadTs
         : undefined;
     const posted = await message.post(request, channel, thread);
-    if (posted && input.threadTs && thread === undefined) {
+    // One pointer where it was asked (in its thread, if it came from one) to the one card.
+    if (posted && thread === undefined && channel !== origin.channelId) {
       try {
         await deps.messenger.post(
           origin.channelId,
           views.notices.askedElsewhere(request, channel),
           input.threadTs,
+          { requester: request.requester, about: { target: request.target } },
         );
       } catch (e) {
         report(e);

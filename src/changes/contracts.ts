@@ -17,6 +17,7 @@ import type {
 } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { FollowOptions } from './apply.js';
+import type { NextStep } from './next-step.js';
 import type { Change, ChangeStore } from './store.js';
 
 export interface PlanReplyOptions {
@@ -60,16 +61,16 @@ export interface ProgressView {
   advice?: ChangeAdvice;
   /** Set when the failure was ours: people quote it, the logs carry it. */
   correlationId?: string;
+  /** The obvious next step, offered as a button once the change has ended. */
+  next?: NextStep;
 }
 
 /** How the pipeline's replies and channel messages look (implemented in slack/blocks/views.ts). */
 export interface PipelineViews {
   /** The plan with Apply/Cancel (or a dry run without buttons). */
   planReply(plan: Plan, options: PlanReplyOptions): Reply;
-  /** The channel message that follows one change, posted once and then updated. */
+  /** The change's one message once Apply won: the plan message, updated in place to its end. */
   progress(view: ProgressView): Pick<Reply, 'text' | 'blocks'>;
-  /** What replaces the plan once Apply won. */
-  applying(plan: Plan, changeId: string, channel: string): Reply;
   /** Why a change cannot be acted on as asked (unknown, already applied, cancelled, stale, …). */
   statusNotice(change: Change | undefined, id: string): Reply;
   /** Apply refused: another change holds the target. */
@@ -80,9 +81,9 @@ export interface PipelineViews {
   onlyRequester(change: Change, action: 'apply' | 'cancel'): Reply;
   /** Apply pressed while the pipeline is stopping. */
   restarting(): Reply;
-  /** The request no longer makes sense (replaces the plan): the error that says why. */
-  noLongerApplicable(e: UserError): Reply;
-  /** Cancel won (replaces the plan). */
+  /** The request no longer makes sense (the plan message, its table kept): the error that says why. */
+  noLongerApplicable(e: UserError, plan?: Plan): Reply;
+  /** Cancel won (the plan message, its table kept). */
   cancelled(change: Change): Reply;
   /** The words for a coded error, where a change outcome keeps them (the Slack edge's). */
   describeError: DescribeError;

@@ -10,7 +10,7 @@
 
 import type { ChangeOutcome, Plan } from '../domain/change.js';
 import { isUserError, UserError } from '../domain/errors.js';
-import type { Actor, Reply } from '../domain/vocabulary.js';
+import { type Actor, type Reply, SILENT_REPLY } from '../domain/vocabulary.js';
 import { createBackground } from '../lib/background.js';
 import { describeFailure } from './apply.js';
 import type { ChangePipelineDeps, ResumeSummary, RunningChangePipeline } from './contracts.js';
@@ -78,10 +78,38 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
   }
 
   /**
+   * Posts the plan as the bot's own channel message: the change's one message, which Apply,
+   * Cancel and the rollout then update in place (chat.update needs a message the bot posted; a
+   * response_url reply could not be followed for the length of a rollout). When Slack does not
+   * take it, the plan is answered through the response_url as before.
+   */
+  async function postPlan(change: Change, note?: string): Promise<Reply> {
+    const reply = planReply(change, note);
+    try {
+      const ref = await messenger.post(change.channel, reply, undefined, {
+        requester: change.requester,
+        about: { target: change.target, changeId: change.id },
+      });
+      store.setMessage(change.id, ref);
+      return SILENT_REPLY;
+    } catch (e) {
+      report(e);
+      return reply;
+    }
+  }
+
+  /** Ends a plan that never ran in its own message; the reply when it has none. */
+  async function closePlan(change: Change, closing: Reply): Promise<Reply> {
+    if (!change.message) return closing;
+    await message.close(change, closing);
+    return SILENT_REPLY;
+  }
+
+  /**
    * Refuses Apply on a plan older than the policy allows: the proposal ends as stale (a
    * compare-and-set, audited as expired) and its Apply button goes; nothing reaches Databricks.
    */
-  function expire(change: Change, clicker: Actor, age: number): Reply {
+  function expire(change: Change, clicker: Actor, age: number): Promise<Reply> | Reply {
     const e = new UserError('plan_expired', {
       subcommand: change.subcommand,
       ageMs: age,
@@ -100,7 +128,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     });
     // A concurrent click moved it first: say where it stands instead.
     if (!t.won) return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), change.id);
-    return views.noLongerApplicable(e);
+    return closePlan(change, views.noLongerApplicable(e, change.plan));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -154,7 +182,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
             detail: why,
           },
         });
-        return views.noLongerApplicable(e);
+        return closePlan(change, views.noLongerApplicable(e, change.plan));
       }
       // Ours or Databricks' trouble: put the proposal back so Apply can be pressed again.
       store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
@@ -172,6 +200,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         plan: fresh,
         actor: clicker.userId,
       }).change;
+      // The new plan takes over the message; the old change lets go of it first, so a restart
+      // never closes it over the new plan.
+      if (change.message) {
+        store.markMessageFinished(change.id);
+        store.setMessage(next.id, change.message);
+      }
       store.transition(change.id, 'applying', 'stale', {
         replacedBy: next.id,
         error: what,
@@ -184,13 +218,17 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
           detail: what,
         },
       });
-      return {
-        ...planReply(
-          next,
-          `This plan was out of date and nothing was changed: ${what}. Here is the new plan.`,
-        ),
-        replaceOriginal: true,
-      };
+      const note = `This plan was out of date and nothing was changed: ${what}. Here is the new plan.`;
+      if (!change.message) return { ...planReply(next, note), replaceOriginal: true };
+      try {
+        await messenger.update(change.message, planReply(next, note), {
+          requester: next.requester,
+          about: { target: next.target, changeId: next.id },
+        });
+      } catch (e) {
+        report(e);
+      }
+      return SILENT_REPLY;
     }
 
     const started = store.transition(change.id, 'applying', 'applying', {
@@ -200,7 +238,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     if (!started.won) return views.statusNotice(store.get(change.id), changeId);
     const running = started.change;
     void runner.run(running).catch(() => undefined);
-    return views.applying(fresh, running.id, running.channel);
+    // The plan message itself says Apply was pressed and follows the rollout.
+    return SILENT_REPLY;
   }
 
   async function execute(changeId: string, actor: Actor): Promise<ChangeOutcome> {
@@ -219,6 +258,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       background.signal.throwIfAborted();
       throw new Error(`change ${changeId} is ${store.get(changeId)?.status} and nobody follows it`);
     }
+    // The caller (an approval request's card) tells of this change: it posts no message of its own.
+    if (!change.message) store.markMessageFinished(change.id);
     const won = store.transition(change.id, 'proposed', 'applying', {
       appliedBy: actor.userId,
       appliedAt: clock.now(),
@@ -257,17 +298,18 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         ...(origin.triggerId !== undefined ? { triggerId: origin.triggerId } : {}),
       });
       // A Slack retry of the same command: answer as before, never a second change.
-      if (duplicate)
-        return change.status === 'proposed' ? planReply(change) : views.statusNotice(change, change.id);
-      const holder = store.activeFor(change.target);
-      if (holder) {
-        return planReply(change, views.busyNote(holder, plan));
+      if (duplicate) {
+        if (change.status !== 'proposed') return views.statusNotice(change, change.id);
+        return change.message ? SILENT_REPLY : planReply(change);
       }
+      const holder = store.activeFor(change.target);
+      if (holder) return postPlan(change, views.busyNote(holder, plan));
+      const posted = await postPlan(change);
       if (deps.autoApplies(input.subcommand, plan)) {
         const reply = await apply(change.id, actor);
-        return { ...reply, replaceOriginal: false };
+        return reply.silent ? posted : { ...reply, replaceOriginal: false };
       }
-      return planReply(change);
+      return posted;
     },
 
     apply,
@@ -290,7 +332,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       });
       if (!t.won)
         return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), changeId);
-      return views.cancelled(change);
+      return closePlan(change, views.cancelled(change));
     },
 
     async takeOver() {
@@ -305,7 +347,13 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       const unfinished = store.unfinishedMessages();
       for (const change of store.inFlight()) await runner.resumeOne(change, summary);
       for (const change of unfinished) {
-        await message.showFinal(change, change.message, message.finalView(change));
+        // A plan that never ran ends as it stood (cancelled, out of date); the others with their outcome.
+        if (change.status === 'cancelled' || change.status === 'stale') {
+          await message.close(
+            change,
+            change.status === 'cancelled' ? views.cancelled(change) : views.statusNotice(change, change.id),
+          );
+        } else await message.showFinal(change, change.message, message.finalView(change));
         if (store.get(change.id)?.messageFinished) summary.messagesFinished++;
       }
       return summary;

@@ -22,7 +22,7 @@ import {
 } from './apply.js';
 import type { ResumeSummary } from './contracts.js';
 import { describeTraffic } from './plan/index.js';
-import type { ProgressMessage } from './progress-message.js';
+import { APPLY_GRACE_MS, type ProgressMessage } from './progress-message.js';
 import { ACTIVE_STATUSES, type Change, type ChangeStore, planStates } from './store.js';
 
 export interface ChangeRunnerDeps {
@@ -291,14 +291,42 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     }
   }
 
+  /**
+   * The plan message says Apply was pressed only when Databricks is slow to take the change:
+   * a quick answer goes straight to "rolling out" (or done), one call fewer per change.
+   */
+  async function sayApplyingUnlessQuick(
+    change: Change,
+    ref: MessageRef | undefined,
+    submission: Promise<unknown>,
+  ): Promise<void> {
+    const timer = new AbortController();
+    const quick = await Promise.race([
+      submission.then(() => true),
+      clock.sleep(APPLY_GRACE_MS, timer.signal).then(
+        () => false,
+        () => false,
+      ),
+    ]);
+    timer.abort();
+    if (!quick) await show(ref, view(change, 'starting'));
+  }
+
   /** Makes the call that starts a change and follows it to its end. */
   async function run(change: Change): Promise<ChangeOutcome | undefined> {
     let ref = change.message;
     try {
       ref ??= await post(change, view(change, 'starting'));
+      const submission = submitPlan(change.plan, { serving, registry, clock }).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      if (change.message) await sayApplyingUnlessQuick(change, ref, submission);
       let submitted: Submitted;
       try {
-        submitted = await submitPlan(change.plan, { serving, registry, clock });
+        const settled = await submission;
+        if (!settled.ok) throw settled.error;
+        submitted = settled.value;
       } catch (e) {
         const text = describeFailure(e, deps.describeError);
         if (!text) throw e;

@@ -39,7 +39,15 @@ export interface Reply {
   replaceOriginal?: boolean;
   /** Remove the (ephemeral) message the clicked button was on instead of answering. */
   deleteOriginal?: boolean;
+  /**
+   * Nothing to send: the answer is a channel message the bot posts or updates itself (the one
+   * message of a change), so a response_url reply would be a second copy.
+   */
+  silent?: boolean;
 }
+
+/** The answer of a handler whose answer is a channel message the bot posts or updates itself. */
+export const SILENT_REPLY: Reply = { text: '', visibility: 'in_channel', silent: true };
 
 /** A message the bot posted and may update later (rollout progress). */
 export interface MessageRef {

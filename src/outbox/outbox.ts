@@ -62,6 +62,12 @@ export interface OutboxDeps {
   probeEveryMs?: number;
   /** Real-time waits between passes of the worker (tests may pass a faster one). */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Least time between two sends of one message (default 1 s): Slack asks for about one message a
+   * second per channel, and chat.update is Tier 3 (~50 a minute per workspace). Updates written
+   * meanwhile coalesce: the send after the pause carries the latest.
+   */
+  minIntervalMs?: number;
 }
 
 export interface Outbox {
@@ -90,6 +96,8 @@ export const DEFAULT_PROBE_EVERY_MS = 5_000;
 /** A message owed for longer than this is stuck (logs and `npm run doctor`). */
 export const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
+/** Least time between two sends of one message, unless the deps say otherwise. */
+export const DEFAULT_MIN_INTERVAL_MS = 1_000;
 /** How long a thread line waits between looks at a parent that is not posted yet. */
 const PARENT_WAIT_MS = 250;
 
@@ -126,13 +134,37 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   let backingOff = true;
   let wake = new AbortController();
   let loop: Promise<void> | undefined;
+  const minIntervalMs = deps.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
+  /** Per message: when this process last sent it (in memory: after a restart everything goes at once). */
+  const lastSent = new Map<string, number>();
+
+  /** How long a message must still wait before its next send; 0 when it may go now. */
+  function pause(id: string): number {
+    const at = lastSent.get(id);
+    if (at === undefined) return 0;
+    const left = at + minIntervalMs - clock.now();
+    if (left <= 0) lastSent.delete(id);
+    return Math.max(0, left);
+  }
+
+  function noteSent(id: string): void {
+    lastSent.set(id, clock.now());
+    // Forget messages sent long enough ago: the map holds only those that could still be paced.
+    if (lastSent.size > 1_000) for (const key of [...lastSent.keys()]) pause(key);
+  }
 
   const refOf = (row: OutboxRow): MessageRef =>
     row.posted ?? { channel: row.channel, ts: `${OUTBOX_TS_PREFIX}${row.id}` };
 
   /** Queues one attempt on a message behind the one in flight; the attempt sends the latest content. */
   function attempt(id: string): Promise<void> {
-    const next = (chains.get(id) ?? Promise.resolve()).then(() => sendLatest(id));
+    const next = (chains.get(id) ?? Promise.resolve()).then(async () => {
+      const row = store.get(id);
+      const owed = row?.status === 'owed' && row.deliveredVersion < row.version;
+      const left = owed ? pause(id) : 0;
+      if (left > 0) await wait(left, stopping.signal);
+      return sendLatest(id);
+    });
     const tail = next.catch((e: unknown) => logger.error(`outbox: delivering ${id} failed:`, e));
     chains.set(id, tail);
     void tail.finally(() => {
@@ -171,6 +203,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         store.delivered(id, row.version, posted);
       }
       warned.delete(id);
+      noteSent(id);
       // Slack answers again: whatever is backing off after the outage goes now, not at its next slot.
       if (backingOff) {
         backingOff = false;
@@ -303,7 +336,11 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     async update(ref, message, delivery: Delivery = {}) {
       const row = rowFor(ref) ?? store.adopt(ref, delivery);
       const written = store.write(row.id, message, delivery);
-      await attempt(row.id);
+      // Sent just now: this one goes after the pause, with whatever is latest then. The caller
+      // need not wait for it (the row is stored, so it is owed whatever happens).
+      const paced = pause(row.id) > 0;
+      const sending = attempt(row.id);
+      if (!paced) await sending;
       // A message Slack refused for good still owes its requester how it ended.
       if (written?.status === 'undeliverable' && written.final) await notifyPending();
     },

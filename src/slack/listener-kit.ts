@@ -38,6 +38,7 @@ export async function sendReply(
   what: string,
   logger: Logger,
 ): Promise<void> {
+  if (reply.silent) return;
   try {
     if (reply.deleteOriginal) {
       await respond({ delete_original: true });

@@ -153,19 +153,21 @@ describe('promotion to Production goes through an approval', () => {
     expect(shown(done)).not.toContain(ACTION_APPROVAL_APPROVE);
     expect(servedVersions()).toEqual(['3']);
     expect(aliasOf('Production')).toBe(3);
-    // The rollout was followed like any change: one progress message, finished.
-    const progress = await env.slack.waitFor(() =>
-      env.slack
-        .messages(APPROVALS_CHANNEL_ID)
-        .find((m) => /Deploy to churn-endpoint/.test(m.text ?? '') && /done/.test(m.text ?? '')),
-    );
-    expect(progress).toBeDefined();
     // The outcome is told in the request's thread too.
     await env.slack.waitFor(() =>
       env.slack
         .messages(APPROVALS_CHANNEL_ID)
         .find((m) => m.thread_ts === req.ts && m.ts !== req.ts && /is done/.test(m.text ?? '')),
     );
+    await env.bot.pipeline.idle();
+    // The card followed the rollout: it is the one top-level message (no progress message of the
+    // steps), and the requester's channel has one pointer to it.
+    const topLevel = (channel: string) =>
+      env.slack.messages(channel).filter((m) => !m.ephemeral_to && (!m.thread_ts || m.thread_ts === m.ts));
+    expect(topLevel(APPROVALS_CHANNEL_ID).map((m) => m.ts)).toEqual([req.ts]);
+    expect(topLevel(MLOPS_CHANNEL_ID).map((m) => m.text)).toEqual([
+      expect.stringContaining('waits for approval in'),
+    ]);
     // And the bot's history knows the endpoint change, so rollback works afterwards.
     expect(env.bot.store.previousConfig(DEMO.endpoint)?.servedVersions.map((v) => v.modelVersion)).toEqual([
       '2',

@@ -125,8 +125,12 @@ describe('the sandbox console', () => {
       action_id: ACTION_APPLY,
     });
     expect(res.json).toEqual({ ok: true });
+    // The plan message itself follows the change once Databricks has it.
     await env.slack.waitFor(
-      () => env.workspace.state.endpoints.get(DEMO.endpoint)?.pending ?? undefined,
+      () =>
+        /: (rolling out|done)/.test(env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts)?.text ?? '')
+          ? true
+          : undefined,
       10_000,
     );
     expect(env.workspace.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);

@@ -78,6 +78,17 @@ async function click(user: string, actionId: string, target: { ts: string; id: s
   return call.args as { text?: string; blocks?: unknown[]; replace_original?: boolean };
 }
 
+/** Presses Apply as riley: the plan message itself answers (no response_url reply). */
+async function apply(target: { ts: string; id: string }) {
+  const res = await env.click({
+    action_id: ACTION_APPLY,
+    value: target.id,
+    message_ts: target.ts,
+    channel: MLOPS_CHANNEL_ID,
+  });
+  expect(res.status).toBe(200);
+}
+
 const configPuts = () =>
   workspace.requests.filter((r) => r.method === 'PUT' && /serving-endpoints\/[^/]+\/config$/.test(r.path))
     .length;
@@ -148,8 +159,10 @@ describe('an endpoint bound to Production goes through the production gate', () 
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
     const plan = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
     expect(env.bot.approvals.pending()).toHaveLength(0);
-    await click(REQUESTER_USER_ID, ACTION_APPLY, plan, MLOPS_CHANNEL_ID);
-    await env.bot.pipeline.idle();
+    await apply(plan);
+    await env.slack.waitFor(() =>
+      /: done/.test(env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts)?.text ?? '') ? true : undefined,
+    );
     expect(served()).toEqual(['3']);
     expect(buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE)).toBeUndefined();
   });
@@ -161,12 +174,16 @@ describe('plans expire', () => {
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
     const plan = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
     skewMs = 61 * 60_000;
-    const refusal = await click(REQUESTER_USER_ID, ACTION_APPLY, plan, MLOPS_CHANNEL_ID);
+    await apply(plan);
+    // The plan message itself says so, and loses its buttons.
+    const refusal = await env.slack.waitFor(() => {
+      const m = env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts);
+      return m && /This plan expired/.test(shown(m)) ? m : undefined;
+    });
     expect(shown(refusal)).toContain(
       'This plan expired: it was made 1 h 1 min ago, and a plan is good for 1 h',
     );
     expect(shown(refusal)).toContain('Run `/mlops deploy` again');
-    expect(refusal.replace_original).toBe(true);
     expect(JSON.stringify(refusal.blocks ?? [])).not.toContain(ACTION_APPLY);
     expect(configPuts()).toBe(0);
     expect(env.bot.store.get(plan.id)?.status).toBe('stale');
@@ -182,8 +199,10 @@ describe('plans expire', () => {
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
     const plan = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
     skewMs = 2 * 3_600_000;
-    await click(REQUESTER_USER_ID, ACTION_APPLY, plan, MLOPS_CHANNEL_ID);
-    await env.bot.pipeline.idle();
+    await apply(plan);
+    await env.slack.waitFor(() =>
+      /: done/.test(env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts)?.text ?? '') ? true : undefined,
+    );
     expect(served()).toEqual(['3']);
   });
 

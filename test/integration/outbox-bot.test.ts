@@ -110,7 +110,8 @@ describe('the first progress post', () => {
 describe('the final update', () => {
   /** Waits until the change rolls out with its message posted, then breaks chat.update. */
   async function breakUpdatesDuringRollout(fault: SlackFault, times: number): Promise<string> {
-    env = await startBotOnTwins({ rolloutDelayMs: 400 });
+    // Long enough for the paced "rolling out" update (a second after the plan) to land mid-rollout.
+    env = await startBotOnTwins({ rolloutDelayMs: 2_500 });
     const id = await deployV3();
     await env.slack.waitFor(
       () => env.bot.store.get(id)?.status === 'rolling_out' && progressPosts().length === 1,

@@ -40,6 +40,7 @@ afterEach(async () => {
 async function start(
   options: {
     stuckAfterMs?: number;
+    minIntervalMs?: number;
     clock?: typeof systemClock;
     backoff?: { initialDelayMs: number; maxDelayMs: number };
   } = {},
@@ -74,6 +75,8 @@ async function start(
       clock,
       logger,
       backoff: options.backoff ?? { initialDelayMs: 10, maxDelayMs: 40 },
+      // Each update is sent as it is written here; pacing has its own test.
+      minIntervalMs: options.minIntervalMs ?? 0,
       ...(options.stuckAfterMs !== undefined ? { stuckAfterMs: options.stuckAfterMs } : {}),
     });
     outboxes.push(outbox);
@@ -133,6 +136,25 @@ describe('the outbox', () => {
     expect(h.twin.state.findMessage(ref.channel, ref.ts)?.text).toBe('step 20');
     // The first update goes out at once; the other 19 collapse into the one after it.
     expect(h.twin.calls('chat.update').length).toBeLessThanOrEqual(2);
+  });
+
+  it('paces one message: updates within the interval go out once, after it, as the latest, without holding the caller', async () => {
+    const h = await start({ minIntervalMs: 400 });
+    await h.outbox.start();
+    const ref = await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Deploy v3: plan' });
+    const postedAt = h.twin.lastCall('chat.postMessage')!.at;
+    const started = Date.now();
+    for (const step of ['applying', 'rolling out', '1 of 2 ready', '2 of 2 ready']) {
+      await h.outbox.messenger.update(ref, { text: `Deploy v3: ${step}` });
+    }
+    expect(Date.now() - started).toBeLessThan(300);
+    await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'Deploy v3: 2 of 2 ready'), 3_000);
+    const updates = h.twin.calls('chat.update');
+    expect(updates.map((c) => c.args.text)).toEqual(['Deploy v3: 2 of 2 ready']);
+    expect(updates[0]!.at - postedAt).toBeGreaterThanOrEqual(390);
+    // Another message is not held back by this one's pause.
+    await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'another change' });
+    expect(topLevel(h).map((m) => m.text)).toContain('another change');
   });
 
   it('waits out a 429 for as long as Slack says, then delivers', async () => {

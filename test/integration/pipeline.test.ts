@@ -190,7 +190,16 @@ async function propose(h: Harness, input: MutatingCommand, actor = RILEY, origin
     history: { previousConfig: async (e) => h.store.previousConfig(e) },
     defaults: { catalog: DEMO.catalog, schema: DEMO.schema, endpoint: ENDPOINT },
   });
-  return h.pipeline.propose({ input, plan, actor, origin, dryRun: input.dryRun });
+  const reply = await h.pipeline.propose({ input, plan, actor, origin, dryRun: input.dryRun });
+  // The plan is the bot's own channel message now: what the channel shows is the answer.
+  return reply.silent ? shownAsReply(h) : reply;
+}
+
+/** The latest message the bot posted, as the reply it stands for. */
+function shownAsReply(h: Harness): Reply {
+  const last = h.messenger.posts.at(-1)!;
+  const message = h.messenger.updates.filter((u) => u.ref.ts === last.ts).at(-1)?.message ?? last.message;
+  return { ...message, visibility: 'in_channel' };
 }
 
 /** The change id an Apply button of a reply carries, as Slack would send it back. */
@@ -270,14 +279,17 @@ describe('plan, apply, follow', () => {
 
     const reply = await h.pipeline.apply(id, RILEY);
 
-    expect(reply).toMatchObject({ replaceOriginal: true });
-    expect(reply.text).toContain(`Applying change ${id}`);
+    // The click needs no answer of its own: the plan message itself follows the change.
+    expect(reply.silent).toBe(true);
     await h.pipeline.idle();
 
     expect(h.messenger.posts).toHaveLength(1);
     const ts = h.messenger.posts[0]!.ts;
     expect(h.messenger.posts[0]!.channel).toBe('C0MLOPS');
+    expect(h.messenger.posts[0]!.message.text).toMatch(/^Plan: /);
     expect(h.messenger.updates.every((u) => u.ref.ts === ts)).toBe(true);
+    // The plan's before/after table stays in every state of the message.
+    for (const u of h.messenger.updates) expect(JSON.stringify(u.message.blocks)).toMatch(/what +now +after/);
     expect(h.messenger.updates.some((u) => /rolling out/.test(u.message.text))).toBe(true);
     expect(JSON.stringify(h.messenger.updates.map((u) => u.message.blocks))).toContain(
       'churn_model v3 (`churn_model-3`): creating',
@@ -323,14 +335,15 @@ describe('plan, apply, follow', () => {
     const h = await start();
     const id = applyValue(await propose(h, deploy(3)));
     const cancelled = await h.pipeline.cancel(id, RILEY);
-    expect(cancelled).toMatchObject({ replaceOriginal: true });
-    expect(cancelled.text).toMatch(/Cancelled change .* Nothing was changed/);
+    expect(cancelled.silent).toBe(true);
+    expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toMatch(/Cancelled change .* Nothing was changed/);
+    expect(h.store.get(id)?.messageFinished).toBe(true);
     const late = await h.pipeline.apply(id, RILEY);
     expect(late.text).toContain('was cancelled');
     expect(late.replaceOriginal).toBeUndefined();
     await h.pipeline.idle();
     expect(configPuts(h)).toHaveLength(0);
-    expect(h.messenger.posts).toHaveLength(0);
+    expect(h.messenger.posts).toHaveLength(1); // the plan, nothing more
     expect(actions(h, id)).toEqual(['proposed', 'cancelled']);
   });
 
@@ -359,11 +372,11 @@ describe('plan, apply, follow', () => {
 
   it('applies straight away when the policy lets the subcommand skip the Apply click', async () => {
     const h = await start({ autoApply: true });
-    const reply = await propose(h, deploy(3));
-    expect(reply.text).toMatch(/^Applying change/);
-    expect(reply.replaceOriginal).toBe(false);
+    await propose(h, deploy(3));
     await h.pipeline.idle();
     expect(await liveVersions(h)).toEqual(['3:100']);
+    expect(h.messenger.posts).toHaveLength(1);
+    expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toMatch(/Deploy to churn-endpoint: done/);
   });
 
   it('answers a Slack retry of the same command with the same plan, not a second change', async () => {
@@ -411,15 +424,16 @@ describe('races and staleness', () => {
     await h.serving.updateConfig(ENDPOINT, { servedVersions: [{ modelName: DEMO.model, modelVersion: 1 }] });
     h.clock.advance(h.twin.settings.rolloutDelayMs + 1);
 
-    const reply = await h.pipeline.apply(id, RILEY);
-    expect(reply.replaceOriginal).toBe(true);
+    expect((await h.pipeline.apply(id, RILEY)).silent).toBe(true);
+    // The same message now shows the new plan.
+    const reply = shownAsReply(h);
     expect(JSON.stringify(reply.blocks)).toContain('out of date and nothing was changed');
     expect(JSON.stringify(reply.blocks)).toContain('now serves churn_model v1 100%');
     const next = applyValue(reply);
     expect(next).not.toBe(id);
     expect(h.store.get(id)).toMatchObject({ status: 'stale', replacedBy: next });
     expect(configPuts(h)).toHaveLength(1); // only the outside change
-    expect(h.messenger.posts).toHaveLength(0);
+    expect(h.messenger.posts).toHaveLength(1);
 
     await h.pipeline.apply(next, RILEY);
     await h.pipeline.idle();
@@ -432,7 +446,7 @@ describe('races and staleness', () => {
     const a = applyValue(await propose(h, deploy(3)));
     const b = applyValue(await propose(h, deploy(1), AVERY));
     const [ra, rb] = await Promise.all([h.pipeline.apply(a, RILEY), h.pipeline.apply(b, AVERY)]);
-    expect(ra.text).toMatch(/^Applying change/);
+    expect(ra.silent).toBe(true);
     expect(rb.text).toMatch(
       new RegExp(
         `Change \`${a}\` \\(Deploy to churn-endpoint\\) by <@U0REQUEST> is in progress on churn-endpoint`,
@@ -449,15 +463,15 @@ describe('races and staleness', () => {
     expect(h.store.get(a)?.status).toBe('succeeded');
     expect(h.store.get(b)?.status).toBe('proposed');
     // Once A is done, B's plan is out of date (the endpoint moved on).
-    const again = await h.pipeline.apply(b, AVERY);
-    expect(JSON.stringify(again.blocks)).toContain('out of date');
+    expect((await h.pipeline.apply(b, AVERY)).silent).toBe(true);
+    expect(h.messenger.shown(h.messenger.posts[1]!.ts)).toContain('out of date');
   });
 
   it('executes a change once however many Apply clicks arrive at the same time', async () => {
     const h = await start();
     const id = applyValue(await propose(h, deploy(3)));
     const replies = await Promise.all(Array.from({ length: 50 }, () => h.pipeline.apply(id, RILEY)));
-    expect(replies.filter((r) => r.text.startsWith('Applying change'))).toHaveLength(1);
+    expect(replies.filter((r) => r.silent)).toHaveLength(1);
     expect(replies.filter((r) => r.text.includes('is already being applied'))).toHaveLength(49);
     await h.pipeline.idle();
     expect(configPuts(h)).toHaveLength(1);
@@ -540,7 +554,7 @@ describe('Databricks faults', () => {
     expect(h.store.get(id)).toMatchObject({ status: 'proposed' });
     expect(h.store.get(id)?.appliedBy).toBeUndefined();
 
-    expect((await h.pipeline.apply(id, RILEY)).text).toMatch(/^Applying change/);
+    expect((await h.pipeline.apply(id, RILEY)).silent).toBe(true);
     await h.pipeline.idle();
     expect(h.store.get(id)?.status).toBe('succeeded');
   });

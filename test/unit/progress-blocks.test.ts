@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AliasPlan, EndpointPlan } from '../../src/domain/change.js';
 import type { Endpoint, EndpointConfig, ServedVersion } from '../../src/domain/ports/serving.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
-import {
-  buildApplyingReply,
-  buildProgressMessage,
-  formatElapsed,
-  type ProgressView,
-} from '../../src/slack/blocks/progress.js';
+import { buildProgressMessage, formatElapsed, type ProgressView } from '../../src/slack/blocks/progress.js';
 
 const MODEL = 'acme.mlops.churn_model';
 const HOST = 'https://adb-1.2.azuredatabricks.net';
@@ -164,11 +159,13 @@ describe('the progress message', () => {
     });
   }
 
-  it('names who asked, who applied, the elapsed time, the change id and links the endpoint page', () => {
-    const context = textOf(buildProgressMessage(base({ appliedBy: 'U0APPROVE' })));
+  it('names who asked, who applied, how long it took, the change id and links the endpoint page', () => {
+    const context = textOf(
+      buildProgressMessage(base({ appliedBy: 'U0APPROVE', phase: 'succeeded', summary: 'ok' })),
+    );
     expect(context).toContain('Requested by <@U0REQUEST>');
     expect(context).toContain('applied by <@U0APPROVE>');
-    expect(context).toContain('2m 14s');
+    expect(context).toContain('took 2m 14s');
     expect(context).toContain('change `k3v9x0a1b2`');
     expect(context).toContain(`<${HOST}/ml/endpoints/churn-endpoint|endpoint page>`);
   });
@@ -199,16 +196,6 @@ describe('the progress message', () => {
   });
 });
 
-describe('the applying reply', () => {
-  it('replaces the plan and points to the channel message', () => {
-    const reply = buildApplyingReply(deploy, 'k3v9x0a1b2', 'C0MLOPS');
-    expect(reply).toMatchObject({ visibility: 'in_channel', replaceOriginal: true });
-    expect(reply.text).toContain('k3v9x0a1b2');
-    expect(JSON.stringify(reply.blocks)).toContain('<#C0MLOPS>');
-    expect(checkBlocks(reply.blocks)).toEqual([]);
-  });
-});
-
 describe('formatElapsed', () => {
   it.each([
     [0, '0s'],
@@ -217,5 +204,58 @@ describe('formatElapsed', () => {
     [3_780_000, '1h 3m'],
   ])('shows %i ms as %s', (ms, want) => {
     expect(formatElapsed(ms)).toBe(want);
+  });
+});
+
+describe('the one message of a change', () => {
+  const phases: ProgressView['phase'][] = ['starting', 'rolling_out', 'succeeded', 'failed', 'timed_out'];
+
+  it.each(phases)('keeps the plan’s before/after table while %s', (phase) => {
+    const message = buildProgressMessage(base({ phase, endpoint: rollingOut, reason: 'r', summary: 's' }));
+    expect(textOf(message)).toMatch(/what +now +after/);
+    expect(textOf(message)).toContain('churn_model v2');
+    expect(checkBlocks(message.blocks)).toEqual([]);
+  });
+
+  it('shows the start as a date token while running, so an unchanged state renders the same', () => {
+    const early = buildProgressMessage(base({ phase: 'rolling_out', endpoint: rollingOut, now: 10_000 }));
+    const later = buildProgressMessage(base({ phase: 'rolling_out', endpoint: rollingOut, now: 900_000 }));
+    expect(later).toEqual(early);
+    expect(textOf(early)).toContain('<!date^0^{time}|');
+  });
+
+  it.each([
+    {
+      name: 'offers "Promote v3 to Production" after a move to Champion',
+      view: base({
+        plan: promote,
+        phase: 'succeeded',
+        next: { kind: 'promote', model: MODEL, version: 3, alias: 'Production' },
+      }),
+      want: 'Promote v3 to Production',
+    },
+    {
+      name: 'offers "Roll back" after a failed rollout',
+      view: base({ phase: 'failed', reason: 'r', next: { kind: 'rollback', endpoint: 'churn-endpoint' } }),
+      want: 'Roll back',
+    },
+  ])('$name, with a button carrying only the change id', ({ view, want }) => {
+    const actions = buildProgressMessage(view).blocks.find((b) => b.type === 'actions') as
+      | { elements: Array<{ action_id: string; value: string; text: { text: string } }> }
+      | undefined;
+    expect(actions?.elements).toEqual([
+      expect.objectContaining({
+        action_id: 'change-next-step',
+        value: 'k3v9x0a1b2',
+        text: expect.objectContaining({ text: want }),
+      }),
+    ]);
+  });
+
+  it('shows no next-step button while the change runs', () => {
+    const running = buildProgressMessage(
+      base({ phase: 'rolling_out', next: { kind: 'rollback', endpoint: 'churn-endpoint' } }),
+    );
+    expect(running.blocks.some((b) => b.type === 'actions')).toBe(false);
   });
 });

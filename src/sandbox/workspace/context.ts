@@ -25,6 +25,8 @@ export interface TwinContext {
   state: WorkspaceState;
   clock: Clock;
   rolloutDelayMs: number;
+  /** New served versions of a rollout become ready one by one over its length (default: all at its end). */
+  rolloutStagger?: boolean;
   jobQueueMs: number;
   jobRunMs: number;
   /** Most items a Unity Catalog list page holds, whatever max_results asks (see registry-routes). */

@@ -26,6 +26,8 @@ export interface WorkspaceTwinOptions {
   clock?: Clock;
   /** How long a serving rollout stays IN_PROGRESS. */
   rolloutDelayMs?: number;
+  /** New served versions of a rollout become ready one by one over its length. */
+  rolloutStagger?: boolean;
   /** How long a job run stays QUEUED, then RUNNING. */
   jobQueueMs?: number;
   jobRunMs?: number;
@@ -60,7 +62,7 @@ export interface WorkspaceTwin {
   /** How many OAuth tokens were issued. */
   tokenRequests(): number;
   /** Tunables tests may change while the twin runs. */
-  settings: Pick<TwinContext, 'rolloutDelayMs' | 'jobQueueMs' | 'jobRunMs'>;
+  settings: Pick<TwinContext, 'rolloutDelayMs' | 'rolloutStagger' | 'jobQueueMs' | 'jobRunMs'>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
     state: options.state ?? emptyState(),
     clock,
     rolloutDelayMs: options.rolloutDelayMs ?? 2_000,
+    ...(options.rolloutStagger ? { rolloutStagger: true } : {}),
     jobQueueMs: options.jobQueueMs ?? 1_000,
     jobRunMs: options.jobRunMs ?? 3_000,
     listPageSize: options.listPageSize ?? PAGE_SIZE,

@@ -112,7 +112,7 @@ function renderConfig(
   };
 }
 
-function renderEndpoint(ep: Endpoint, now: number) {
+function renderEndpoint(ep: Endpoint, now: number, stagger = false) {
   settle(ep, now);
   const update = updateStateOf(ep, now);
   const live = ep.config;
@@ -135,11 +135,18 @@ function renderEndpoint(ep: Endpoint, now: number) {
   const p = ep.pending;
   if (p) {
     const wasLive = (e: ServedEntity) => live?.served_entities.some((l) => sameEntity(l, e)) ?? false;
+    const fresh = p.config.served_entities.filter((e) => !wasLive(e));
+    // Staggered: the i-th new version of n is ready after (i+1)/(n+1) of the rollout, as
+    // several new versions of a real rollout become ready one by one.
+    const readyEarly = (e: ServedEntity) =>
+      stagger &&
+      now - p.started_at >= ((fresh.indexOf(e) + 1) * (p.settles_at - p.started_at)) / (fresh.length + 1);
     json.pending_config = {
       start_time: p.started_at,
       ...renderConfig(p.config, p.started_at, (e) => {
         if (wasLive(e)) return { deployment: 'DEPLOYMENT_READY', message: '' };
         if (update === 'UPDATE_FAILED') return { deployment: 'DEPLOYMENT_FAILED', message: p.failure ?? '' };
+        if (readyEarly(e)) return { deployment: 'DEPLOYMENT_READY', message: '' };
         return {
           deployment: 'DEPLOYMENT_CREATING',
           message: 'Served entity creation is in progress. Check the build logs for details.',
@@ -516,7 +523,7 @@ export function registerServingRoutes(router: Router, ctx: TwinContext): void {
   });
 
   router.add('GET', `${BASE}/:name`, (req) => ({
-    body: renderEndpoint(endpointOr404(ctx, req.params.name!), now()),
+    body: renderEndpoint(endpointOr404(ctx, req.params.name!), now(), ctx.rolloutStagger),
   }));
 
   router.add('POST', BASE, (req) => {
@@ -562,7 +569,7 @@ export function registerServingRoutes(router: Router, ctx: TwinContext): void {
     };
     startRollout(ctx, ep, parsed);
     ctx.state.endpoints.set(name, ep);
-    return { body: renderEndpoint(ep, now()) };
+    return { body: renderEndpoint(ep, now(), ctx.rolloutStagger) };
   });
 
   router.add('PUT', `${BASE}/:name/config`, (req) => {
@@ -575,7 +582,7 @@ export function registerServingRoutes(router: Router, ctx: TwinContext): void {
       );
     }
     startRollout(ctx, ep, parseConfig(req.body, ctx));
-    return { body: renderEndpoint(ep, now()) };
+    return { body: renderEndpoint(ep, now(), ctx.rolloutStagger) };
   });
 
   router.add('PUT', `${BASE}/:name/ai-gateway`, (req) => {

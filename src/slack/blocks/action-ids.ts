@@ -41,3 +41,5 @@ export const ACTION_QUERY_RECORDS = 'query-records-input';
 export const ACTION_DEPLOY_MODEL = 'deploy-model-select';
 export const ACTION_DEPLOY_VERSION = 'deploy-version-select';
 export const ACTION_DEPLOY_ENDPOINT = 'deploy-endpoint-select';
+/** The obvious next step on a change's message (promote to Production, roll back); value = change id. */
+export const ACTION_CHANGE_NEXT_STEP = 'change-next-step';

@@ -5,11 +5,13 @@
  */
 
 import { changeTitle } from '../../changes/describe.js';
+import { diffPlan } from '../../changes/plan/index.js';
 import type { Change } from '../../changes/store.js';
 import type { ChangeHolder, Plan } from '../../domain/change.js';
 import type { Reply } from '../../domain/vocabulary.js';
 import type { SlackBlock } from './block-kit.js';
-import { escapeMrkdwn, slackTime } from './format.js';
+import { codeBlocks, escapeMrkdwn, slackTime } from './format.js';
+import { diffTable } from './plan.js';
 
 /** An ephemeral answer that leaves the message the button was on as it is. */
 const notice = (text: string): Reply => {
@@ -93,15 +95,35 @@ export function buildRestartingNotice(): Reply {
   return notice('The bot is restarting; press Apply again in a minute.');
 }
 
-/** The request no longer makes sense; replaces the plan. */
-export function buildNoLongerApplicableReply(reason: string, hint?: string): Reply {
-  const extra = hint ? `\n${escapeMrkdwn(hint)}` : '';
-  const text = `This plan can no longer be applied: ${escapeMrkdwn(reason)} Nothing was changed.${extra}`;
-  return { ...notice(text), visibility: 'in_channel', replaceOriginal: true };
+/** A plan message that ended without running: what happened, above the plan's table kept in view. */
+function closedPlan(text: string, plan: Plan | undefined): Reply {
+  const blocks: SlackBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text } },
+    ...(plan ? codeBlocks(diffTable(diffPlan(plan))) : []),
+  ];
+  return { text, blocks, visibility: 'in_channel', replaceOriginal: true };
 }
 
-/** Cancel won; replaces the plan. */
+/**
+ * The request no longer makes sense; the plan message says so, keeping the plan's table.
+ *
+ * @example buildNoLongerApplicableReply('Version 9 does not exist.', undefined, plan).text // 'This plan can no longer be applied: …'
+ */
+export function buildNoLongerApplicableReply(reason: string, hint?: string, plan?: Plan): Reply {
+  const extra = hint ? `\n${escapeMrkdwn(hint)}` : '';
+  const text = `This plan can no longer be applied: ${escapeMrkdwn(reason)} Nothing was changed.${extra}`;
+  return closedPlan(text, plan);
+}
+
+/** Cancel won; the plan message says so, keeping the plan's table. */
 export function buildCancelledReply(change: Change): Reply {
   const text = `Cancelled change \`${change.id}\` (${escapeMrkdwn(changeTitle(change.plan))}). Nothing was changed.`;
-  return { ...notice(text), visibility: 'in_channel', replaceOriginal: true };
+  return closedPlan(text, change.plan);
+}
+
+/** A next-step button whose change is gone or no longer ends that way. */
+export function buildNoNextStepNotice(id: string): Reply {
+  return notice(
+    `Change \`${escapeMrkdwn(id)}\` offers no next step any more. Run the command you want with \`/mlops\`.`,
+  );
 }

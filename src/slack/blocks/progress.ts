@@ -1,18 +1,22 @@
 /**
- * The channel message that follows one change from Apply to its end. Posted once, then updated in
- * place: starting → rolling out (with what is pending) → ready, failed (Databricks' reason and what
- * still serves) or timed out (what to check). Pure: data in, text and blocks out.
+ * The one message of a change after Apply: the plan message (plan.ts) updated in place, keeping its
+ * before/after table: starting → rolling out (with what is pending) → ready, failed (Databricks'
+ * reason and what still serves, and a Roll back button) or timed out (what to check). Pure: data
+ * in, text and blocks out.
  */
 
 import { changeTitle, formatElapsed } from '../../changes/describe.js';
+import type { NextStep } from '../../changes/next-step.js';
 import type { ProgressPhase, ProgressView } from '../../changes/pipeline.js';
-import { describeTraffic } from '../../changes/plan/index.js';
+import { describeTraffic, diffPlan } from '../../changes/plan/index.js';
 import type { AliasPlan, ChangeAdvice, EndpointPlan, Plan } from '../../domain/change.js';
 import type { Endpoint } from '../../domain/ports/serving.js';
-import type { Reply } from '../../domain/vocabulary.js';
 import { endpointUrl, modelVersionUrl } from '../../domain/workspace-links.js';
+import { ACTION_CHANGE_NEXT_STEP } from './action-ids.js';
 import type { SlackBlock } from './block-kit.js';
-import { escapeMrkdwn, shortModel, truncate } from './format.js';
+import { codeBlocks, escapeMrkdwn, plain, shortModel, truncate } from './format.js';
+import { BLOCK_LIMITS } from './limits.js';
+import { diffTable } from './plan.js';
 
 export type { ProgressPhase, ProgressView };
 
@@ -120,10 +124,22 @@ function outcomeLines(view: ProgressView): string[] {
   return lines;
 }
 
+const FINAL = new Set<ProgressPhase>(['succeeded', 'failed', 'timed_out']);
+
+/**
+ * While a change runs the start time is a Slack date token, not a running count, so an update is
+ * sent only when something people care about changed; the end says how long it took.
+ */
+function whenText(view: ProgressView): string {
+  if (FINAL.has(view.phase)) return `took ${formatElapsed(view.now - view.startedAt)}`;
+  const seconds = Math.floor(view.startedAt / 1000);
+  return `started <!date^${seconds}^{time}|${new Date(view.startedAt).toISOString().slice(11, 16)} UTC>`;
+}
+
 function contextText(view: ProgressView): string {
   const parts = [`Requested by <@${view.requester}>`];
   if (view.appliedBy && view.appliedBy !== view.requester) parts.push(`applied by <@${view.appliedBy}>`);
-  parts.push(formatElapsed(view.now - view.startedAt), `change \`${view.changeId}\``);
+  parts.push(whenText(view), `change \`${view.changeId}\``);
   const plan = view.plan;
   if (plan.kind === 'endpoint') {
     parts.push(`<${endpointUrl(view.workspaceHost, plan.endpoint)}|endpoint page>`);
@@ -156,34 +172,34 @@ export function buildProgressMessage(view: ProgressView): { text: string; blocks
       type: 'section',
       text: { type: 'mrkdwn', text: `${ICONS[view.phase]} *${escapeMrkdwn(title)}* — ${words}` },
     },
+    // The plan's table, as the plan message showed it: what was asked stays in view to the end.
+    ...codeBlocks(diffTable(diffPlan(view.plan))),
     { type: 'section', text: { type: 'mrkdwn', text: truncate(body, 3000) } },
+    ...(view.next && FINAL.has(view.phase) ? [nextStepBlock(view.changeId, view.next)] : []),
     { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(contextText(view), 3000) }] },
   ];
   return { text, blocks };
 }
 
-/**
- * What replaces the plan once Apply won: a short pointer to the channel message.
- *
- * @example buildApplyingReply(plan, 'k3v9x0a1b2', 'C0MLOPS').text // 'Applying change k3v9x0a1b2: …'
- */
-export function buildApplyingReply(plan: Plan, changeId: string, channel: string): Reply {
-  const title = changeTitle(plan);
-  const blocks: SlackBlock[] = [
-    {
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `:arrow_forward: Applying change \`${changeId}\`: *${escapeMrkdwn(title)}*. Progress is posted in <#${channel}>.`,
-      },
-    },
-  ];
+/** The words on a next-step button. */
+export function nextStepLabel(step: NextStep): string {
+  return step.kind === 'promote' ? `Promote v${step.version} to ${step.alias}` : 'Roll back';
+}
+
+/** The button of the obvious next step; it carries only the change id (the step is read from the store). */
+function nextStepBlock(changeId: string, step: NextStep): SlackBlock {
   return {
-    text: `Applying change ${changeId}: ${title}. Progress is posted in the channel.`,
-    blocks,
-    // It replaces the plan, which everyone in the channel saw.
-    visibility: 'in_channel',
-    replaceOriginal: true,
+    type: 'actions',
+    block_id: truncate(`change-next-${changeId}`, BLOCK_LIMITS.blockId),
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION_CHANGE_NEXT_STEP,
+        text: plain(nextStepLabel(step)),
+        value: changeId,
+        ...(step.kind === 'promote' ? { style: 'primary' } : {}),
+      },
+    ],
   };
 }
 

@@ -41,22 +41,21 @@ import { buildHelpReply, buildSubcommandHelpReply } from './help.js';
 import { buildHistoryReply } from './ledger.js';
 import { buildModelsReply } from './models.js';
 import { buildPlanReply } from './plan.js';
-import { buildApplyingReply, buildProgressMessage } from './progress.js';
+import { buildProgressMessage } from './progress.js';
 import { buildQueryReply } from './query.js';
 import { buildStatusReply } from './status.js';
 
 export const pipelineViews: PipelineViews = {
   planReply: buildPlanReply,
   progress: buildProgressMessage,
-  applying: buildApplyingReply,
   statusNotice: buildChangeStatusNotice,
   busy: buildChangeBusyNotice,
   busyNote: buildChangeBusyNote,
   onlyRequester: buildOnlyRequesterNotice,
   restarting: buildRestartingNotice,
-  noLongerApplicable: (e) => {
+  noLongerApplicable: (e, plan) => {
     const words = describeError(e);
-    return buildNoLongerApplicableReply(words.text, words.hint);
+    return buildNoLongerApplicableReply(words.text, words.hint, plan);
   },
   cancelled: buildCancelledReply,
   describeError,
