@@ -120,6 +120,10 @@ export type ParsedCommand =
   | { subcommand: 'audit'; target?: string }
   /** What an endpoint served or where a model's aliases pointed (now or `at`, ISO text), and who changed it. */
   | { subcommand: 'history'; target: string; at?: string }
+  /** A policy monitor on Databricks: create it (planned, then confirmed), refresh it, or show it. */
+  | { subcommand: 'monitor'; action: 'create' | 'refresh' | 'status'; monitor?: string }
+  /** Runs the policy's batch-scoring job on a table with a model version (by alias or number). */
+  | { subcommand: 'score'; model: string; target: VersionRef; input: string; output?: string }
   | MutatingCommand;
 
 export type Subcommand = ParsedCommand['subcommand'];

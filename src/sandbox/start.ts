@@ -13,6 +13,7 @@ import { warehouseHttpPath } from '../databricks/warehouse.js';
 import type { Logger } from '../lib/logger.js';
 import { type RunningBot, startBot } from '../wiring/bot.js';
 import { mountConsole, type SandboxConsole } from './console/mount-console.js';
+import { createBatchScorer } from './batch-scorer.js';
 import { seedDemoTables } from './demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';
 import { createPayloadSink } from './inference-sink.js';
@@ -36,7 +37,11 @@ export async function startDatabricksTwins(now = new Date()): Promise<Databricks
   const db = await openSandboxDuckDb();
   await seedDemoTables(db, { now });
   const state = seedDemoWorkspace({ now: now.getTime() });
-  const workspace = await startWorkspaceTwin({ state, onInference: createPayloadSink(db, state) });
+  const workspace = await startWorkspaceTwin({
+    state,
+    onInference: createPayloadSink(db, state),
+    onBatchScore: createBatchScorer(db, state),
+  });
   const warehouse = await startWarehouseTwin({ db, token: workspace.token });
   return {
     db,
