@@ -33,6 +33,7 @@ import type { ActionTable } from './slack/listeners/actions.js';
 import { approvalActions } from './slack/listeners/approvals.js';
 import { changeActions } from './slack/listeners/changes.js';
 import { driftActions } from './slack/listeners/drift.js';
+import { monitorActions } from './slack/listeners/monitor.js';
 import { createRetryNotice } from './slack/retry-notice.js';
 import { createSlowLane } from './slack/slow-lane.js';
 
@@ -133,6 +134,7 @@ export function createApp(app: App, deps: AppDeps): App {
     ...changeActions({ pipeline: deps.pipeline, store: deps.store, authorise }),
     ...approvalActions({ approvals: deps.approvals, policy }),
     ...(deps.drift ? driftActions({ actions: deps.drift.actions, authorise }) : {}),
+    ...(deps.commands.monitoring ? monitorActions({ desk: deps.commands.monitoring, authorise }) : {}),
   };
   // One listener for every button: Bolt runs one middleware chain per click, not one per button.
   app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond }) => {

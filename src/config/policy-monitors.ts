@@ -259,7 +259,9 @@ export const monitorSetupSchema = z.strictObject({
   outputSchema: schemaNameSchema,
   customMetrics: z.array(customMetricSchema).default([]),
   /** Databricks refreshes it on this Quartz schedule (the reference: "0 0 12 * * ?"); absent: manual. */
-  refreshSchedule: z.strictObject({ quartz: z.string().min(1).max(100), timezone: z.string().default('UTC') }).optional(),
+  refreshSchedule: z
+    .strictObject({ quartz: z.string().min(1).max(100), timezone: z.string().default('UTC') })
+    .optional(),
 });
 export type MonitorSetupConfig = z.infer<typeof monitorSetupSchema>;
 

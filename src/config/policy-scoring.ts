@@ -26,6 +26,8 @@ export const scoringSchema = z.strictObject({
   /** Where `<input>_scored` goes when the command says no `into`; default: the input table's schema. */
   outputSchema: schemaNameSchema.optional(),
   /** Fixed job parameters passed on every run (values are text). */
-  parameters: z.record(z.string(), z.string({ error: 'job parameter values are text: quote them' })).optional(),
+  parameters: z
+    .record(z.string(), z.string({ error: 'job parameter values are text: quote them' }))
+    .optional(),
 });
 export type ScoringConfig = z.infer<typeof scoringSchema>;

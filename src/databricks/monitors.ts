@@ -236,7 +236,8 @@ export function legacyMonitorBody(spec: MonitorSpec) {
     assets_dir: `/Shared/modelgate/monitors/${catalog}.${schema}.${name}`,
     output_schema_name: spec.outputSchema,
     inference_log: {
-      problem_type: spec.problemType === 'regression' ? 'PROBLEM_TYPE_REGRESSION' : 'PROBLEM_TYPE_CLASSIFICATION',
+      problem_type:
+        spec.problemType === 'regression' ? 'PROBLEM_TYPE_REGRESSION' : 'PROBLEM_TYPE_CLASSIFICATION',
       prediction_col: spec.predictionColumn,
       ...(spec.labelColumn ? { label_col: spec.labelColumn } : {}),
       timestamp_col: spec.timestampColumn,
@@ -389,7 +390,11 @@ export function createMonitorsClient(http: DatabricksHttp): Monitors {
   async function read(table: string): Promise<{ info: MonitorInfo; at: Located } | undefined> {
     const tableId = await tableIdOf(table);
     try {
-      const m = await http.request({ method: 'GET', path: `${DQ_MONITORS}/${seg(tableId)}`, schema: dqMonitorSchema });
+      const m = await http.request({
+        method: 'GET',
+        path: `${DQ_MONITORS}/${seg(tableId)}`,
+        schema: dqMonitorSchema,
+      });
       const c = m.data_profiling_config;
       if (c) {
         const info: MonitorInfo = {
@@ -459,7 +464,8 @@ export function createMonitorsClient(http: DatabricksHttp): Monitors {
       const refreshes = await listRefreshes(table, found.at);
       const newest = [...refreshes].sort(
         (a, b) =>
-          (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0) || Number(b.refreshId) - Number(a.refreshId),
+          (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0) ||
+          Number(b.refreshId) - Number(a.refreshId),
       )[0];
       return { ...found.info, ...(newest ? { lastRefresh: newest } : {}) };
     },

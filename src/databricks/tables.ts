@@ -8,7 +8,9 @@ const tableSchema = z.looseObject({
   owner: z.string().nullish(),
   comment: z.string().nullish(),
   columns: z
-    .array(z.looseObject({ name: z.string(), type_text: z.string().nullish(), type_name: z.string().nullish() }))
+    .array(
+      z.looseObject({ name: z.string(), type_text: z.string().nullish(), type_name: z.string().nullish() }),
+    )
     .nullish(),
   properties: z.record(z.string(), z.string()).nullish(),
 });
@@ -27,7 +29,11 @@ export function createTablesClient(http: DatabricksHttp): Tables {
   return {
     async getTable(fullName) {
       try {
-        const t = await http.request({ method: 'GET', path: `${UC}/tables/${seg(fullName)}`, schema: tableSchema });
+        const t = await http.request({
+          method: 'GET',
+          path: `${UC}/tables/${seg(fullName)}`,
+          schema: tableSchema,
+        });
         const info: TableInfo = {
           fullName: t.full_name ?? fullName,
           tableId: t.table_id,

@@ -12,8 +12,8 @@ import { createTokenProvider, staticTokenProvider, type TokenProvider } from '..
 import { warehouseHttpPath } from '../databricks/warehouse.js';
 import type { Logger } from '../lib/logger.js';
 import { type RunningBot, startBot } from '../wiring/bot.js';
-import { mountConsole, type SandboxConsole } from './console/mount-console.js';
 import { createBatchScorer } from './batch-scorer.js';
+import { mountConsole, type SandboxConsole } from './console/mount-console.js';
 import { seedDemoTables } from './demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';
 import { createPayloadSink } from './inference-sink.js';

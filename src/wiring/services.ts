@@ -27,9 +27,15 @@ import { runLedger } from '../jobs/ledger.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { createMonitorDesk, type MonitorDesk } from '../monitoring/service.js';
+import { createMonitorOpStore } from '../monitoring/store.js';
 import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
 import { createOutboxStore } from '../outbox/store.js';
+import { createScoring, type Scoring } from '../scoring/service.js';
+import { createScoreRunStore } from '../scoring/store.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
+import { monitorViews } from '../slack/blocks/monitor.js';
+import { scoringViews } from '../slack/blocks/scoring.js';
 import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import {
   approvalViews,
@@ -72,6 +78,10 @@ export interface Services {
   commands: CommandDeps;
   /** Every message the bot owes Slack, stored before it is sent and delivered until Slack takes it. */
   outbox: Outbox;
+  /** `/mlops score`: batch-scoring runs. */
+  scoring: Scoring;
+  /** `/mlops monitor`: creates, refreshes and status of the policy's monitors. */
+  monitoring: MonitorDesk;
 }
 
 /**
@@ -182,6 +192,35 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     runTick: runLedger,
   });
 
+  const scoring = createScoring({
+    config: policy.scoring,
+    registry,
+    tables: adapters.tables,
+    jobs: adapters.jobs,
+    jobSettings: adapters.jobSettings,
+    warehouse,
+    store: createScoreRunStore(db, clock),
+    messenger: outbox.messenger,
+    views: scoringViews,
+    clock,
+    workspaceHost,
+    wait: s.approvalWait,
+    onError: (err, id) => logger.error(`[${id}] batch scoring:`, err),
+  });
+  const monitoring = createMonitorDesk({
+    monitorsByName: policy.monitors ?? {},
+    monitors,
+    tables: adapters.tables,
+    store: createMonitorOpStore(db, clock),
+    messenger: outbox.messenger,
+    views: monitorViews,
+    clock,
+    workspaceHost,
+    planExpiresAfterMs: policy.planExpiresAfter,
+    ...(s.approvalWait ? { wait: s.approvalWait } : {}),
+    onError: (err, id) => logger.error(`[${id}] monitor set-up:`, err),
+  });
+
   const commands: CommandDeps = {
     ...planDeps,
     // Gated changes (Production, and what the policy's gates cover) become approval requests.
@@ -191,6 +230,8 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     workspaceHost,
     approvals,
     ledger,
+    scoring,
+    monitoring,
     ...(watch ? { drift: watch.commands } : {}),
   };
   return {
@@ -202,5 +243,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ledger,
     commands,
     outbox,
+    scoring,
+    monitoring,
   };
 }

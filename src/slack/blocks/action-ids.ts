@@ -20,3 +20,7 @@ export const ACTION_APPROVAL_REJECT_CONFIRM = 'approval-reject-confirm';
 export const ACTION_APPROVAL_REJECT_DISMISS = 'approval-reject-dismiss';
 /** The reason input of the prompt (a plain_text_input; no listener, read from `state.values`). */
 export const ACTION_APPROVAL_REJECT_REASON = 'approval-reject-reason-input';
+/** Create the monitor a `/mlops monitor create` plan shows; the value is the plan's id. */
+export const ACTION_MONITOR_CREATE = 'monitor-create';
+/** Cancel that plan; the value is the plan's id. */
+export const ACTION_MONITOR_CANCEL = 'monitor-cancel';

@@ -637,7 +637,10 @@ const WORDING: Wording = {
       'Name another output table with `into <table>`, or leave it out to write `<input>_scored`.',
     ),
   score_same_table: (d) =>
-    words(`${d.table} cannot be both the input and the output.`, 'Name another output table with `into <table>`.'),
+    words(
+      `${d.table} cannot be both the input and the output.`,
+      'Name another output table with `into <table>`.',
+    ),
 };
 
 /** "502 from a gateway", "503 TEMPORARILY_UNAVAILABLE" */
