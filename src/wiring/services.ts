@@ -27,6 +27,8 @@ import { runLedger } from '../jobs/ledger.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { createAutoRetrain } from '../monitoring/auto-retrain.js';
+import { createAutoRetrainStore } from '../monitoring/auto-retrain-store.js';
 import { createMonitorDesk, type MonitorDesk } from '../monitoring/service.js';
 import { createMonitorOpStore } from '../monitoring/store.js';
 import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
@@ -156,6 +158,21 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   });
 
   const state = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
+  // The bot's own user id is the requester of automatic retrain requests (asked once, when needed).
+  let botUserId: Promise<string> | undefined;
+  const autoRetrain =
+    state && Object.values(policy.monitors ?? {}).some((m) => m.autoRetrain === true)
+      ? createAutoRetrain({
+          store: createAutoRetrainStore(db, clock),
+          state,
+          retrain: approvals,
+          botUserId: () => {
+            botUserId ??= adapters.app.client.auth.test().then((r) => r.user_id ?? 'modelgate');
+            return botUserId;
+          },
+          logger,
+        })
+      : undefined;
   const watch = state
     ? createDriftWatch({
         policy,
@@ -176,6 +193,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
         clock,
         logger,
         signal: s.signal,
+        ...(autoRetrain ? { afterCheck: autoRetrain } : {}),
         ...(s.drift ? { settings: s.drift } : {}),
       })
     : undefined;

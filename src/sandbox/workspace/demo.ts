@@ -22,7 +22,7 @@ export const DEMO = {
   inferenceTable: 'acme.mlops.churn_endpoint_payload',
   jobId: 1001,
   jobName: 'churn-retrain',
-  jobParameters: ['model_name', 'reason'],
+  jobParameters: ['model_name', 'reason', 'all_violations_count'],
   scoringJobId: 1002,
   scoringJobName: 'churn-batch-score',
   monitoredTable: 'acme.mlops.churn_inference',
@@ -191,6 +191,8 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
     parameters: [
       { name: 'model_name', default: DEMO.model },
       { name: 'reason', default: 'scheduled' },
+      // The reference passes the check's count on (to its Check_Violations condition task).
+      { name: 'all_violations_count', default: '0' },
     ],
     registers_model: DEMO.model,
     next_outcome: 'SUCCESS',
