@@ -167,7 +167,13 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
           state,
           retrain: approvals,
           botUserId: () => {
-            botUserId ??= adapters.app.client.auth.test().then((r) => r.user_id ?? 'modelgate');
+            botUserId ??= adapters.app.client.auth
+              .test()
+              .then((r) => r.user_id ?? 'modelgate')
+              .catch((e: unknown) => {
+                botUserId = undefined; // asked again next time
+                throw e;
+              });
             return botUserId;
           },
           logger,
