@@ -92,8 +92,16 @@ export const scoreCommand: CommandSpec<'score'> = {
     const parsed = w.validate(scoreInputSchema, {
       subcommand: 'score',
       model: at >= 1 ? ref!.slice(0, at) : ref,
-      // churn_model@Champion names an alias; churn_model@3 (or @v3) a version.
-      target: after === undefined ? undefined : /^v?\d+$/i.test(after) ? after : `@${after}`,
+      // churn_model@Champion names an alias; churn_model@3 (or @v3) a version. Without "@" the
+      // problem is reported above once; a placeholder keeps the schema from saying it again.
+      target:
+        after === undefined
+          ? ref !== undefined
+            ? '1'
+            : undefined
+          : /^v?\d+$/i.test(after)
+            ? after
+            : `@${after}`,
       input: inputTable,
       ...(outputTable !== undefined ? { output: outputTable } : {}),
     });

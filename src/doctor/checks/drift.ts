@@ -238,7 +238,13 @@ export async function driftWatchChecks(
   return results;
 }
 
-function monitorFailure(e: unknown, name: string, table: string, file: string, canCreate: boolean): CheckResult {
+function monitorFailure(
+  e: unknown,
+  name: string,
+  table: string,
+  file: string,
+  canCreate: boolean,
+): CheckResult {
   const label = `Monitor ${name}`;
   if (!isUserError(e)) {
     const status = e instanceof DatabricksApiError ? ` (HTTP ${e.status})` : '';
