@@ -16,7 +16,7 @@ let workspace: WorkspaceTwin;
 let env: BotOnTwins;
 
 /** The demo workspace; `withoutMonitor` removes the churn monitor so that it can be created. */
-async function start(options: { withoutMonitor?: boolean; policy?: Policy } = {}) {
+async function start(options: { withoutMonitor?: boolean; policy?: Policy; timeoutMs?: number } = {}) {
   const state = seedDemoWorkspace();
   if (options.withoutMonitor) {
     state.monitors.delete(DEMO.monitoredTable);
@@ -24,7 +24,11 @@ async function start(options: { withoutMonitor?: boolean; policy?: Policy } = {}
     state.tables.delete(DEMO.driftTable);
   }
   workspace = await startWorkspaceTwin({ state, jobQueueMs: 30, jobRunMs: 80 });
-  env = await startBotOnTwins({ workspace, ...(options.policy ? { policy: options.policy } : {}) });
+  env = await startBotOnTwins({
+    workspace,
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.timeoutMs ? { databricksHttp: { timeoutMs: options.timeoutMs } } : {}),
+  });
 }
 afterEach(async () => {
   await env?.stop();
@@ -182,6 +186,16 @@ describe('/mlops monitor create', () => {
     const late = await click(ACTION_MONITOR_CREATE, plan);
     expect(shown(late)).toContain('already cancelled');
     expect(creates()).toHaveLength(0);
+  });
+
+  it('settles a create whose answer was lost by reading the monitor, not by assuming', async () => {
+    await start({ withoutMonitor: true, timeoutMs: 400 });
+    workspace.faults.next('POST /api/data-quality/v1/monitors', { kind: 'late', ms: 1_500 });
+    await mlops('monitor create churn');
+    await click(ACTION_MONITOR_CREATE, latestPlan());
+    const done = await finalMessage(/created/);
+    expect(shown(done)).toContain('found on Databricks after the answer was lost');
+    expect(workspace.state.monitors.has(DEMO.monitoredTable)).toBe(true);
   });
 
   it('creates once however often Create is pressed', async () => {
