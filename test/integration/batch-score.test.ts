@@ -164,6 +164,18 @@ describe('/mlops score', () => {
     expect(shown(cancelled)).toContain(`run ${run.run_id}>`);
   });
 
+  it('follows a run again after a restart and finishes its one message', async () => {
+    twins.workspace.settings.jobRunMs = 1_500;
+    await mlops('score churn_model@Champion churn_baseline');
+    await env.slack.waitFor(() => scoringRuns()[0]);
+    await env.restart();
+    const done = await scoringMessage(/rows written/);
+    expect(scoringRuns()).toHaveLength(1);
+    // The same message, updated in place: one scoring message in the channel.
+    expect(env.slack.messages(MLOPS_CHANNEL_ID).filter((m) => /Batch scoring/.test(m.text))).toHaveLength(1);
+    expect(shown(done)).toContain(`run ${scoringRuns()[0]!.run_id}>`);
+  });
+
   it('is refused to someone the policy’s access.score does not name', async () => {
     const reply = await mlops('score churn_model@Champion churn_baseline', VIEWER_USER_ID);
     expect(reply.response_type).toBe('ephemeral');
