@@ -59,6 +59,14 @@ export interface MonitorDeskDeps {
   workspaceHost: string;
   /** How long a plan stays good for Create (default 1 h, the policy's planExpiresAfter). */
   planExpiresAfterMs?: number | undefined;
+  /** The append-only audit log (the change store's): creates and refreshes, who asked, how they ended. */
+  audit?: (entry: {
+    actor: string;
+    action: string;
+    target: string;
+    after?: unknown;
+    detail?: string;
+  }) => unknown;
   /** Following a refresh: backoff and how long before giving up (default 3 h). */
   wait?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number } | undefined;
   onError?: (err: unknown, correlationId: string) => void;
@@ -130,6 +138,13 @@ export function createMonitorDesk(deps: MonitorDeskDeps): MonitorDesk {
   async function end(op: MonitorOp, result: MonitorOpResult): Promise<void> {
     const status = result.kind === 'failed' ? 'failed' : 'succeeded';
     if (!(await store.finish(op.id, status, result))) return;
+    await deps.audit?.({
+      actor: op.decidedBy ?? op.requester,
+      action: `monitor.${op.kind}_${status}`,
+      target: `monitor:${op.table}`,
+      after: result,
+      detail: `monitor ${op.monitor} (${op.id})`,
+    });
     const message = views.finished(op, result, workspaceHost);
     const delivery = { requester: op.requester, final: true };
     const ref = op.message ?? (await store.get(op.id))?.message;

@@ -57,6 +57,14 @@ export interface ScoringDeps {
   wait?:
     | { initialDelayMs?: number; maxDelayMs?: number; backoffFactor?: number; timeoutMs?: number }
     | undefined;
+  /** The append-only audit log (the change store's): who scored what with which version, and how it ended. */
+  audit?: (entry: {
+    actor: string;
+    action: string;
+    target: string;
+    after?: unknown;
+    detail?: string;
+  }) => unknown;
   onError?: (err: unknown, correlationId: string) => void;
 }
 
@@ -132,6 +140,13 @@ export function createScoring(deps: ScoringDeps): Scoring {
     const status =
       result.kind === 'succeeded' ? 'succeeded' : result.kind === 'unfollowed' ? 'unfollowed' : 'failed';
     if (!(await store.finish(r.id, status, result))) return; // another process ended it
+    await deps.audit?.({
+      actor: 'modelgate',
+      action: `score.${status}`,
+      target: `table:${r.outputTable}`,
+      after: { ...result, runId: r.runId },
+      detail: `score ${r.id}`,
+    });
     const message = views.finished(r, result);
     const delivery = { requester: r.requester, final: true };
     const ref = r.message ?? (await store.get(r.id))?.message;
@@ -167,6 +182,19 @@ export function createScoring(deps: ScoringDeps): Scoring {
           parameters: await parametersOf(r, config),
         });
         if (!(await store.recordRun(r.id, started.runId))) return;
+        await deps.audit?.({
+          actor: r.requester,
+          action: 'score.started',
+          target: `table:${r.outputTable}`,
+          after: {
+            modelUri: r.modelUri,
+            version: r.version,
+            input: r.inputTable,
+            jobId: r.jobId,
+            runId: started.runId,
+          },
+          detail: `score ${r.id}`,
+        });
         r = { ...r, runId: started.runId, status: 'running' };
         if (r.message)
           await messenger.update(
@@ -228,6 +256,13 @@ export function createScoring(deps: ScoringDeps): Scoring {
         'alias' in input.target
           ? await deps.registry.resolveAlias(input.model, input.target.alias)
           : await deps.registry.getVersion(input.model, input.target.version);
+      if (version.status !== 'READY') {
+        throw new UserError('version_not_ready', {
+          model: input.model,
+          version: version.version,
+          status: version.status,
+        });
+      }
       const output = input.output ?? defaultOutputTable(input.input, config);
       if (output.toLowerCase() === input.input.toLowerCase()) {
         throw new UserError('score_same_table', { table: output });

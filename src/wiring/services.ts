@@ -229,6 +229,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     clock,
     workspaceHost,
     wait: s.approvalWait,
+    audit: (entry) => store.audit(entry),
     onError: (err, id) => logger.error(`[${id}] batch scoring:`, err),
   });
   const monitoring = createMonitorDesk({
@@ -241,6 +242,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     clock,
     workspaceHost,
     planExpiresAfterMs: policy.planExpiresAfter,
+    audit: (entry) => store.audit(entry),
     ...(s.approvalWait ? { wait: s.approvalWait } : {}),
     onError: (err, id) => logger.error(`[${id}] monitor set-up:`, err),
   });
