@@ -27,6 +27,10 @@ export interface MonitorStatusView {
   info?: MonitorInfo;
   /** Whether the policy says how to create it. */
   canCreate: boolean;
+  /** The policy names the metric tables instead of a monitored table. */
+  direct?: { profileTable: string; driftTable: string };
+  /** Unity Catalog has no such table (or the bot cannot see it). */
+  missingTable?: boolean;
   workspaceHost: string;
 }
 
@@ -314,15 +318,21 @@ export function createMonitorDesk(deps: MonitorDeskDeps): MonitorDesk {
       if (targets.length === 0) throw new UserError('no_monitors', {});
       const shown: MonitorStatusView[] = [];
       for (const [key, config] of targets) {
-        const table = tableOf(key, config);
-        const info = await monitors.describeMonitor(table);
-        shown.push({
-          monitor: key,
-          table,
-          ...(info ? { info } : {}),
-          canCreate: config.setup !== undefined,
-          workspaceHost,
-        });
+        const canCreate = config.setup !== undefined;
+        if (!config.table) {
+          const direct = { profileTable: config.profileTable ?? '', driftTable: config.driftTable ?? '' };
+          shown.push({ monitor: key, table: direct.profileTable, canCreate, direct, workspaceHost });
+          continue;
+        }
+        const table = config.table.toLowerCase();
+        try {
+          const info = await monitors.describeMonitor(table);
+          shown.push({ monitor: key, table, ...(info ? { info } : {}), canCreate, workspaceHost });
+        } catch (e) {
+          // One monitor's missing table does not hide the others.
+          if (!(e instanceof UserError && e.code === 'table_not_found')) throw e;
+          shown.push({ monitor: key, table, canCreate, missingTable: true, workspaceHost });
+        }
       }
       return views.status(shown);
     },

@@ -231,6 +231,20 @@ describe('/mlops monitor refresh and status', () => {
     expect(shown(reply)).toContain('/mlops monitor create churn');
   });
 
+  it('shows every policy monitor, one whose table is missing among them', async () => {
+    const policy = loadPolicy(EXAMPLE_POLICY_PATH);
+    const churn = policy.monitors!.churn!;
+    await start({
+      policy: {
+        ...policy,
+        monitors: { churn, gone: { ...churn, table: 'acme.mlops.not_there', setup: undefined } },
+      },
+    });
+    const reply = await mlops('monitor status');
+    expect(shown(reply)).toContain('churn: ACTIVE');
+    expect(shown(reply)).toContain('there is no table acme.mlops.not_there');
+  });
+
   it('refreshes and posts how it ended', async () => {
     await start();
     const reply = await mlops('monitor refresh churn');

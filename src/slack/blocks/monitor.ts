@@ -185,7 +185,24 @@ function buildRefreshAccepted(op: MonitorOp, started: boolean): Reply {
 }
 
 function statusBlocks(v: MonitorStatusView): SlackBlock[] {
+  if (v.direct) {
+    return [
+      sectionBlock(
+        `*${escapeMrkdwn(v.monitor)}*: reads the metric tables the policy names, \`${escapeMrkdwn(v.direct.profileTable)}\` and \`${escapeMrkdwn(v.direct.driftTable)}\`; the bot does not manage its monitor.`,
+      ),
+    ];
+  }
   const page = link(monitorPageUrl(v.workspaceHost, v.table), v.table);
+  if (v.missingTable) {
+    return [
+      sectionBlock(
+        `*${escapeMrkdwn(v.monitor)}*: there is no table ${escapeMrkdwn(v.table)} (or the bot cannot see it).`,
+      ),
+      contextBlock([
+        `Fix monitors.${v.monitor}.table in the policy file, or give the bot USE CATALOG, USE SCHEMA and SELECT on it.`,
+      ]),
+    ];
+  }
   if (!v.info) {
     return [
       sectionBlock(`*${escapeMrkdwn(v.monitor)}*: ${page} has no monitor.`),
@@ -218,9 +235,13 @@ function statusBlocks(v: MonitorStatusView): SlackBlock[] {
 function buildStatus(views: MonitorStatusView[]): Reply {
   const text = views
     .map((v) =>
-      v.info
-        ? `${v.monitor}: ${v.info.status ?? 'unknown'}, last refresh ${v.info.lastRefresh?.state ?? 'none'}`
-        : `${v.monitor}: no monitor on ${v.table}`,
+      v.direct
+        ? `${v.monitor}: metric tables named in the policy`
+        : v.missingTable
+          ? `${v.monitor}: no table ${v.table}`
+          : v.info
+            ? `${v.monitor}: ${v.info.status ?? 'unknown'}, last refresh ${v.info.lastRefresh?.state ?? 'none'}`
+            : `${v.monitor}: no monitor on ${v.table}`,
     )
     .join('; ');
   return {
