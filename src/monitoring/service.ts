@@ -244,7 +244,7 @@ export function createMonitorDesk(deps: MonitorDeskDeps): MonitorDesk {
 
   async function clickable(opId: string, actor: Actor): Promise<MonitorOp> {
     const op = await store.get(opId);
-    if (!op || op.kind !== 'create') throw new UserError('monitor_setup_gone', { variant: 'unknown' });
+    if (op?.kind !== 'create') throw new UserError('monitor_setup_gone', { variant: 'unknown' });
     if (op.requester !== actor.userId) {
       throw new UserError('monitor_setup_gone', { variant: 'not_requester', requester: op.requester });
     }
