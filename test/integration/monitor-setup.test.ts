@@ -254,6 +254,20 @@ describe('/mlops monitor refresh and status', () => {
     expect(workspace.state.monitors.get(DEMO.monitoredTable)?.refreshes.at(-1)?.state).toBe('SUCCESS');
   });
 
+  it('ends a cancelled refresh as cancelled, with the link', async () => {
+    await start();
+    workspace.settings.jobRunMs = 3_000;
+    await mlops('monitor refresh churn');
+    const refresh = workspace.state.monitors.get(DEMO.monitoredTable)!.refreshes.at(-1)!;
+    await fetch(
+      `${workspace.url}/api/2.1/unity-catalog/tables/${DEMO.monitoredTable}/monitor/refreshes/${refresh.refresh_id}/cancel`,
+      { method: 'POST', headers: { authorization: `Bearer ${workspace.token}` } },
+    );
+    const cancelled = await finalMessage(/refresh was cancelled/);
+    expect(shown(cancelled)).toContain('CANCELED');
+    expect(shown(cancelled)).toContain('/explore/data/acme/mlops/churn_inference?activeTab=quality');
+  });
+
   it('ends a failed refresh with Databricks’ reason and a link, never as success', async () => {
     await start();
     workspace.state.monitors.get(DEMO.monitoredTable)!.next_refresh_outcome = 'FAILED';
