@@ -44,6 +44,7 @@ import {
   type Submitted,
   type SubmittedView,
 } from './slack/listeners/modals.js';
+import { monitorActions } from './slack/listeners/monitor.js';
 import { rolloutActions } from './slack/listeners/rollouts.js';
 import { createRetryNotice } from './slack/retry-notice.js';
 import { createSlowLane } from './slack/slow-lane.js';
@@ -178,6 +179,7 @@ export function createApp(app: App, deps: AppDeps): App {
       ? driftActions({ actions: deps.drift.actions, authorise, policy, directory: deps.directory })
       : {}),
     ...(deps.rollouts ? rolloutActions({ rollouts: deps.rollouts, authorise }) : {}),
+    ...(deps.commands.monitoring ? monitorActions({ desk: deps.commands.monitoring, authorise }) : {}),
   };
   // One listener for every button: Bolt runs one middleware chain per click, not one per button.
   app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond, client }) => {

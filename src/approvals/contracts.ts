@@ -39,6 +39,11 @@ export interface RetrainRequest {
   threadTs?: string;
   /** Job parameters passed to run-now (on top of the policy's). */
   parameters?: Record<string, string>;
+  /**
+   * The check's violation count (the reference's all_violations_count): passed as the job parameter
+   * of that name when the job takes it, as the reference passes it to its condition task.
+   */
+  violations?: number;
   /** Show the request without making it (the retrain subcommand with --dry-run). */
   dryRun?: boolean;
 }

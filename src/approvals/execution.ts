@@ -9,10 +9,9 @@ import { describeFailure } from '../changes/apply.js';
 import { changeTitle } from '../changes/describe.js';
 import type { ChangeOutcome } from '../domain/change.js';
 import { isUserError } from '../domain/errors.js';
-import { isFinished, succeeded } from '../domain/job-runs.js';
+import { followJobRun, succeeded } from '../domain/job-runs.js';
 import type { JobRun } from '../domain/ports/jobs.js';
 import { jobRunUrl } from '../domain/workspace-links.js';
-import { poll } from '../lib/poll.js';
 import type { ApprovalContext } from './context.js';
 import type { ApprovalResumeSummary } from './contracts.js';
 import type { ExecutionResult } from './execution-result.js';
@@ -176,13 +175,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
       await message.refresh(r.id);
     }
     const id = runId;
-    const followed = await poll<JobRun, JobRun>(
-      async () => {
-        const run = await deps.jobs.getRun(id);
-        return isFinished(run) ? { done: true, value: run } : { done: false, seen: run };
-      },
-      { clock, signal: background.signal, ...wait },
-    );
+    const followed = await followJobRun(deps.jobs, id, { clock, signal: background.signal, ...wait });
     if (followed.status === 'timed_out') {
       const seen = followed.seen;
       return {
@@ -193,7 +186,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
         state: seen.state,
       };
     }
-    const run = followed.value;
+    const run = followed.run;
     const facts = {
       kind: 'run' as const,
       run: { runId: run.runId, url: jobRunUrl(workspaceHost, run), jobName: plan.jobName },

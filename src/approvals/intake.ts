@@ -24,6 +24,9 @@ export interface Intake {
   requestRetrain(input: RetrainRequest): Promise<Reply>;
 }
 
+/** The job parameter that carries a check's violation count (the reference's task value). */
+export const VIOLATIONS_PARAMETER = 'all_violations_count';
+
 /** @example const intake = createIntake(ctx); await intake.requestChange({ input, plan, actor, origin, dryRun: false }); */
 export function createIntake(ctx: ApprovalContext): Intake {
   const { deps, approvals, message } = ctx;
@@ -120,6 +123,8 @@ export function createIntake(ctx: ApprovalContext): Intake {
       const parameters: Record<string, string> = { ...(input.parameters ?? {}) };
       if (declared.has('reason') && parameters.reason === undefined)
         parameters.reason = input.reason.slice(0, 200);
+      if (declared.has(VIOLATIONS_PARAMETER) && input.violations !== undefined)
+        parameters[VIOLATIONS_PARAMETER] = String(input.violations);
       const unknown = Object.keys(parameters).filter((p) => !declared.has(p));
       if (unknown.length > 0) {
         throw new UserError('unknown_job_parameter', {

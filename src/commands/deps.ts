@@ -8,7 +8,9 @@ import type { ChangePipeline } from '../domain/vocabulary.js';
 import type { DriftCommands } from '../drift/watch.js';
 import type { LedgerReader } from '../ledger/types.js';
 import type { Clock } from '../lib/clock.js';
+import type { MonitorDesk } from '../monitoring/service.js';
 import type { RolloutDesk } from '../rollouts/service.js';
+import type { Scoring } from '../scoring/service.js';
 import type { CommandViews } from './views.js';
 
 /** Everything a handler may use: the reads behind plans, and more. Built once in the composition root. */
@@ -27,6 +29,10 @@ export interface CommandDeps extends PlanDeps {
   ledger?: LedgerReader;
   /** Canary rollouts; absent where no SQL warehouse is configured (their guardrails read through it). */
   rollouts?: RolloutDesk;
+  /** Batch scoring (`/mlops score`); absent where it is not wired. */
+  scoring?: Scoring;
+  /** Monitor set-up, refresh and status (`/mlops monitor`); absent where it is not wired. */
+  monitoring?: MonitorDesk;
 }
 
 /** `/mlops drift`: runs checks now and says what was posted (the drift watch implements it). */

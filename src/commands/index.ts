@@ -21,12 +21,14 @@ import { driftCommand } from './drift.js';
 import { createHelpCommand, subcommandNamed } from './help.js';
 import { historyCommand } from './history.js';
 import { modelsCommand } from './models.js';
+import { monitorCommand } from './monitor.js';
 import { CommandWords, distance, normaliseText, type ParseDefaults } from './parse.js';
 import { promoteCommand } from './promote.js';
 import { queryCommand } from './query.js';
 import { retrainCommand } from './retrain.js';
 import { rollbackCommand } from './rollback.js';
 import { rolloutCommand } from './rollout.js';
+import { scoreCommand } from './score.js';
 import type { AnyCommandSpec, CommandSpec, InputOf } from './spec.js';
 import { splitCommand } from './split.js';
 import { statusCommand } from './status.js';
@@ -56,6 +58,8 @@ export const SUBCOMMANDS: { readonly [N in Subcommand]: CommandSpec<N> } = {
   rollout: rolloutCommand,
   drift: driftCommand,
   retrain: retrainCommand,
+  monitor: monitorCommand,
+  score: scoreCommand,
   approvals: approvalsCommand,
   audit: auditCommand,
   history: historyCommand,

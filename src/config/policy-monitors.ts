@@ -244,6 +244,54 @@ const nameKey = (what: string) =>
     () => 'use 1–40 lower-case letters, digits, "-" or "_", starting with a letter',
   );
 
+const schemaNameSchema = checked(
+  (v) => {
+    const parts = v.split('.');
+    return parts.length === 2 && parts.every((p) => /^[A-Za-z0-9_]{1,255}$/.test(p));
+  },
+  (v) => `${show(v)} is not a catalog.schema name`,
+  () => 'write the catalog and schema the metric tables go to, e.g. acme.mlops',
+);
+
+export const CUSTOM_METRIC_TYPES = ['aggregate', 'derived', 'drift'] as const;
+export const CUSTOM_METRIC_OUTPUT_TYPES = ['double', 'long', 'string', 'boolean'] as const;
+
+/** A custom metric of the monitor, as the reference's `expected_loss` aggregate. */
+export const customMetricSchema = z.strictObject({
+  name: identifierSchema,
+  type: z.enum(CUSTOM_METRIC_TYPES).default('aggregate'),
+  /** Columns it is computed on; `:table` (the default) for one table-level value. */
+  inputColumns: z.array(sourceColumnSchema).min(1).default([':table']),
+  /** Spark SQL (Jinja templated: {{prediction_col}}, {{label_col}}). */
+  definition: z.string().min(1).max(4000),
+  outputType: z.enum(CUSTOM_METRIC_OUTPUT_TYPES).default('double'),
+});
+export type CustomMetricConfig = z.infer<typeof customMetricSchema>;
+
+/**
+ * How `/mlops monitor create` makes the monitor on Databricks: an inference-log profile of the
+ * monitored table, as the reference's `quality_monitors.create` does.
+ */
+export const monitorSetupSchema = z.strictObject({
+  problemType: z.enum(['classification', 'regression']).default('classification'),
+  predictionColumn: identifierSchema,
+  labelColumn: identifierSchema.optional(),
+  timestampColumn: identifierSchema,
+  /** Default: the monitor's granularity. */
+  granularities: z.array(granularitySchema).min(1).optional(),
+  /** Each expression slices on its own: a predicate gives true/false slices, a column one per value. */
+  slicingExprs: z.array(z.string().min(1).max(500)).default([]),
+  baselineTable: tableNameSchema.optional(),
+  /** Where the profile and drift metric tables are written. */
+  outputSchema: schemaNameSchema,
+  customMetrics: z.array(customMetricSchema).default([]),
+  /** Databricks refreshes it on this Quartz schedule (the reference: "0 0 12 * * ?"); absent: manual. */
+  refreshSchedule: z
+    .strictObject({ quartz: z.string().min(1).max(100), timezone: z.string().default('UTC') })
+    .optional(),
+});
+export type MonitorSetupConfig = z.infer<typeof monitorSetupSchema>;
+
 export const monitorSchema = z
   .strictObject({
     /** The model watched: short name (default catalog and schema) or catalog.schema.model. */
@@ -279,6 +327,13 @@ export const monitorSchema = z
     retrainJob: z.number().int().positive().optional(),
     /** Who may Snooze and Acknowledge its alerts; absent: the `retrain` gate's approvers. */
     responders: respondersSchema.optional(),
+    /** How `/mlops monitor create` makes this monitor; needs `table`. */
+    setup: monitorSetupSchema.optional(),
+    /**
+     * When a check finds violations (the reference's all_violations_count > 0), ask for the gated
+     * retraining at once: one request per alert episode, still needing approval.
+     */
+    autoRetrain: z.boolean().optional(),
     /** Refresh the monitor (and wait for it) before reading its tables. */
     refreshFirst: z.boolean().default(false),
     /** Windows shown in the chart and counted in alerts. */
@@ -314,6 +369,13 @@ export const monitorSchema = z
         [m.profileTable === undefined ? 'profileTable' : 'driftTable'],
         'is missing',
         'name both metric tables, or the monitored table under table:',
+      );
+    }
+    if (m.setup !== undefined && m.table === undefined) {
+      issue(
+        ['setup'],
+        'needs the monitored table',
+        'name it under table: (catalog.schema.table); the metric tables are then made by the monitor',
       );
     }
     if (!Number.isInteger(m.recheckWindows) || m.recheckWindows < 0 || m.recheckWindows > 366) {

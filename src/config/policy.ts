@@ -25,6 +25,7 @@ export { channelIdSchema, groupRefSchema, userIdSchema } from './checked.js';
 import { approvalPolicyShape, durationSchema, gatedBindingProblems, gateGroupRefs } from './policy-gates.js';
 import { chartsSchema, monitorsSchema } from './policy-monitors.js';
 import { rolloutPolicyShape } from './policy-rollouts.js';
+import { scoringSchema } from './policy-scoring.js';
 
 /** Subcommands an access rule can name (`help` is open to everyone and has no rule). */
 export const ACCESS_SUBCOMMANDS = [
@@ -41,6 +42,8 @@ export const ACCESS_SUBCOMMANDS = [
   'audit',
   'history',
   'rollout',
+  'monitor',
+  'score',
 ] as const satisfies readonly Exclude<Subcommand, 'help'>[];
 export type AccessSubcommand = (typeof ACCESS_SUBCOMMANDS)[number];
 
@@ -100,6 +103,8 @@ export const policySchema = z
     monitors: monitorsSchema.optional(),
     /** How drift charts are rendered (policy-monitors.ts); absent means QuickChart. */
     charts: chartsSchema.optional(),
+    /** Batch scoring: the job `/mlops score` runs (policy-scoring.ts). */
+    scoring: scoringSchema.optional(),
     /** Approvals: approvalChannel, gates, bindings, retraining (policy-gates.ts). */
     ...approvalPolicyShape,
     /** Canary rollouts: named analyses and the endpoints' inference tables (policy-rollouts.ts). */

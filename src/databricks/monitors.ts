@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
-import type { MetricTables, MonitorApi, MonitorRefresh, Monitors } from '../domain/ports/monitors.js';
+import type {
+  MetricTables,
+  MonitorApi,
+  MonitorInfo,
+  MonitorRefresh,
+  MonitorSpec,
+  Monitors,
+} from '../domain/ports/monitors.js';
 import { DatabricksApiError, type DatabricksHttp, seg } from './http.js';
 
 const tableSchema = z.looseObject({ table_id: z.string(), full_name: z.string().nullish() });
@@ -13,6 +20,8 @@ const dqMonitorSchema = z.looseObject({
       profile_metrics_table_name: z.string().nullish(),
       drift_metrics_table_name: z.string().nullish(),
       status: z.string().nullish(),
+      dashboard_id: z.string().nullish(),
+      latest_monitor_failure_message: z.string().nullish(),
       inference_log: z
         .looseObject({
           model_id_column: z.string().nullish(),
@@ -33,6 +42,8 @@ const legacyMonitorSchema = z.looseObject({
   profile_metrics_table_name: z.string().nullish(),
   drift_metrics_table_name: z.string().nullish(),
   status: z.string().nullish(),
+  dashboard_id: z.string().nullish(),
+  latest_monitor_failure_msg: z.string().nullish(),
   inference_log: z
     .looseObject({
       model_id_col: z.string().nullish(),
@@ -61,7 +72,11 @@ const refreshListSchema = z.looseObject({
   next_page_token: z.string().nullish(),
 });
 
+const schemaInfoSchema = z.looseObject({ schema_id: z.string() });
+
 const UC_TABLES = '/api/2.1/unity-catalog/tables';
+const UC_SCHEMAS = '/api/2.1/unity-catalog/schemas';
+const DQ_CREATE = '/api/data-quality/v1/monitors';
 const DQ_MONITORS = '/api/data-quality/v1/monitors/table';
 const ACTIVE = new Set(['PENDING', 'RUNNING']);
 const MAX_PAGES = 20;
@@ -106,6 +121,13 @@ function dataQualityUnavailable(e: unknown): boolean {
 
 const isNotFound = (e: unknown): boolean => e instanceof DatabricksApiError && e.status === 404;
 
+/** `{ key: value }` when the value is there, else `{}`. */
+const opt = <K extends string>(key: K, value: string | null | undefined): { [P in K]?: string } =>
+  (value ? { [key]: value } : {}) as { [P in K]?: string };
+
+/** Refresh paths need only the API and the table id; the metric tables do not matter there. */
+const placeholderTables = (api: MonitorApi): MetricTables => ({ profileTable: '', driftTable: '', api });
+
 function toRefresh(r: z.infer<typeof refreshSchema>): MonitorRefresh {
   return {
     refreshId: r.refresh_id,
@@ -148,6 +170,107 @@ function metricTables(
     ...(found.granularities?.length ? { granularities: found.granularities.map(granularityText) } : {}),
   };
 }
+
+/**
+ * '1 day' → 'AGGREGATION_GRANULARITY_1_DAY', the data-quality API's enum.
+ *
+ * @example granularityEnum('30 minutes') // 'AGGREGATION_GRANULARITY_30_MINUTES'
+ */
+export function granularityEnum(g: string): string {
+  return `AGGREGATION_GRANULARITY_${g.trim().replace(/\s+/g, '_').toUpperCase()}`;
+}
+
+/** Spark StructField JSON, as a string: how both APIs take a custom metric's output type. */
+const structField = (name: string, type: string): string =>
+  JSON.stringify({ name, type, nullable: true, metadata: {} });
+
+const CUSTOM_TYPE = { aggregate: 'AGGREGATE', derived: 'DERIVED', drift: 'DRIFT' } as const;
+
+/** The data-quality API's create body (reference round 2 §2.1): the bare Monitor, ids not names. */
+export function dataQualityMonitorBody(spec: MonitorSpec, ids: { tableId: string; schemaId: string }) {
+  return {
+    object_type: 'table',
+    object_id: ids.tableId,
+    data_profiling_config: {
+      output_schema_id: ids.schemaId,
+      inference_log: {
+        problem_type:
+          spec.problemType === 'regression'
+            ? 'INFERENCE_PROBLEM_TYPE_REGRESSION'
+            : 'INFERENCE_PROBLEM_TYPE_CLASSIFICATION',
+        prediction_column: spec.predictionColumn,
+        ...(spec.labelColumn ? { label_column: spec.labelColumn } : {}),
+        timestamp_column: spec.timestampColumn,
+        model_id_column: spec.modelIdColumn,
+        granularities: spec.granularities.map(granularityEnum),
+      },
+      ...(spec.slicingExprs.length > 0 ? { slicing_exprs: spec.slicingExprs } : {}),
+      ...(spec.baselineTable ? { baseline_table_name: spec.baselineTable } : {}),
+      ...(spec.customMetrics.length > 0
+        ? {
+            custom_metrics: spec.customMetrics.map((m) => ({
+              type: `DATA_PROFILING_CUSTOM_METRIC_TYPE_${CUSTOM_TYPE[m.type]}`,
+              name: m.name,
+              input_columns: m.inputColumns,
+              definition: m.definition,
+              output_data_type: structField(m.name, m.outputType),
+            })),
+          }
+        : {}),
+      ...(spec.refreshSchedule
+        ? {
+            schedule: {
+              quartz_cron_expression: spec.refreshSchedule.quartz,
+              timezone_id: spec.refreshSchedule.timezone,
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+/** The legacy quality_monitors create body (`POST /tables/{name}/monitor`), as the reference sends it. */
+export function legacyMonitorBody(spec: MonitorSpec) {
+  const [catalog = '', schema = '', name = ''] = spec.table.split('.');
+  return {
+    assets_dir: `/Shared/modelgate/monitors/${catalog}.${schema}.${name}`,
+    output_schema_name: spec.outputSchema,
+    inference_log: {
+      problem_type:
+        spec.problemType === 'regression' ? 'PROBLEM_TYPE_REGRESSION' : 'PROBLEM_TYPE_CLASSIFICATION',
+      prediction_col: spec.predictionColumn,
+      ...(spec.labelColumn ? { label_col: spec.labelColumn } : {}),
+      timestamp_col: spec.timestampColumn,
+      model_id_col: spec.modelIdColumn,
+      granularities: spec.granularities,
+    },
+    ...(spec.slicingExprs.length > 0 ? { slicing_exprs: spec.slicingExprs } : {}),
+    ...(spec.baselineTable ? { baseline_table_name: spec.baselineTable } : {}),
+    ...(spec.customMetrics.length > 0
+      ? {
+          custom_metrics: spec.customMetrics.map((m) => ({
+            type: `CUSTOM_METRIC_TYPE_${CUSTOM_TYPE[m.type]}`,
+            name: m.name,
+            input_columns: m.inputColumns,
+            definition: m.definition,
+            output_data_type: structField('output', m.outputType),
+          })),
+        }
+      : {}),
+    ...(spec.refreshSchedule
+      ? {
+          schedule: {
+            quartz_cron_expression: spec.refreshSchedule.quartz,
+            timezone_id: spec.refreshSchedule.timezone,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Either API's status, prefix dropped: MONITOR_STATUS_ACTIVE / DATA_PROFILING_STATUS_ACTIVE → ACTIVE. */
+const statusText = (s: string | null | undefined): string | undefined =>
+  s ? s.replace(/^(MONITOR_STATUS_|DATA_PROFILING_STATUS_)/, '') : undefined;
 
 /**
  * Data-profiling monitors: asks the data-quality API first (it needs the table's UUID) and falls
@@ -253,7 +376,121 @@ export function createMonitorsClient(http: DatabricksHttp): Monitors {
     return out;
   }
 
+  async function tableIdOf(table: string): Promise<string> {
+    try {
+      return (await http.request({ method: 'GET', path: `${UC_TABLES}/${seg(table)}`, schema: tableSchema }))
+        .table_id;
+    } catch (e) {
+      if (isNotFound(e)) throw new UserError('table_not_found', { table });
+      throw e;
+    }
+  }
+
+  /** The monitor by either API, without its refreshes; undefined when there is none. */
+  async function read(table: string): Promise<{ info: MonitorInfo; at: Located } | undefined> {
+    const tableId = await tableIdOf(table);
+    try {
+      const m = await http.request({
+        method: 'GET',
+        path: `${DQ_MONITORS}/${seg(tableId)}`,
+        schema: dqMonitorSchema,
+      });
+      const c = m.data_profiling_config;
+      if (c) {
+        const info: MonitorInfo = {
+          table,
+          api: 'data-quality',
+          ...opt('status', statusText(c.status)),
+          ...opt('profileTable', c.profile_metrics_table_name),
+          ...opt('driftTable', c.drift_metrics_table_name),
+          ...opt('dashboardId', c.dashboard_id),
+          ...opt('failureMessage', c.latest_monitor_failure_message),
+        };
+        return { info, at: { api: 'data-quality', tableId, tables: placeholderTables('data-quality') } };
+      }
+    } catch (e) {
+      if (!dataQualityUnavailable(e)) throw e;
+    }
+    try {
+      const m = await http.request({
+        method: 'GET',
+        path: `${UC_TABLES}/${seg(table)}/monitor`,
+        schema: legacyMonitorSchema,
+      });
+      const info: MonitorInfo = {
+        table,
+        api: 'legacy',
+        ...opt('status', statusText(m.status)),
+        ...opt('profileTable', m.profile_metrics_table_name),
+        ...opt('driftTable', m.drift_metrics_table_name),
+        ...opt('dashboardId', m.dashboard_id),
+        ...opt('failureMessage', m.latest_monitor_failure_msg),
+      };
+      return { info, at: { api: 'legacy', tables: placeholderTables('legacy') } };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async function createDataQuality(spec: MonitorSpec, tableId: string): Promise<void> {
+    let schemaId: string;
+    try {
+      schemaId = (
+        await http.request({
+          method: 'GET',
+          path: `${UC_SCHEMAS}/${seg(spec.outputSchema)}`,
+          schema: schemaInfoSchema,
+        })
+      ).schema_id;
+    } catch (e) {
+      if (isNotFound(e)) throw new UserError('table_not_found', { table: spec.outputSchema });
+      throw e;
+    }
+    await http.request({
+      method: 'POST',
+      path: DQ_CREATE,
+      body: dataQualityMonitorBody(spec, { tableId, schemaId }),
+      idempotent: false,
+      schema: z.unknown(),
+    });
+  }
+
   return {
+    async describeMonitor(monitoredTable) {
+      const table = checkTableName(monitoredTable);
+      const found = await read(table);
+      if (!found) return undefined;
+      const refreshes = await listRefreshes(table, found.at);
+      const newest = [...refreshes].sort(
+        (a, b) =>
+          (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0) ||
+          Number(b.refreshId) - Number(a.refreshId),
+      )[0];
+      return { ...found.info, ...(newest ? { lastRefresh: newest } : {}) };
+    },
+
+    async createMonitor(spec) {
+      const table = checkTableName(spec.table);
+      const tableId = await tableIdOf(table);
+      let api: MonitorApi = 'data-quality';
+      try {
+        await createDataQuality(spec, tableId);
+      } catch (e) {
+        if (!dataQualityUnavailable(e)) throw e;
+        api = 'legacy';
+        await http.request({
+          method: 'POST',
+          path: `${UC_TABLES}/${seg(table)}/monitor`,
+          body: legacyMonitorBody(spec),
+          idempotent: false,
+          schema: z.unknown(),
+        });
+      }
+      const found = await read(table);
+      return found?.info ?? { table, api };
+    },
+
     async findMetricTables(monitoredTable) {
       return (await locate(monitoredTable)).tables;
     },

@@ -94,6 +94,17 @@ export const ERROR_CODES = [
   // Out-of-date clicks (issue #14)
   'alert_already_acknowledged',
   'alert_already_snoozed',
+  // Monitor set-up and batch scoring (issue #16)
+  'monitor_exists',
+  'monitor_columns_missing',
+  'monitor_setup_missing',
+  'monitor_baseline_missing',
+  'monitor_schema_missing',
+  'monitor_setup_gone',
+  'scoring_not_configured',
+  'score_input_missing',
+  'score_output_foreign',
+  'score_same_table',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -313,6 +324,22 @@ export interface ErrorDetailsByCode {
     | { variant: 'not_approver'; self: boolean; users: string[]; groups: string[] };
   /** A deploy, split or rollback of an endpoint a canary rollout holds. */
   endpoint_held_by_rollout: { endpoint: string; rolloutId: string; requester: string; startedBy?: string };
+  monitor_exists: { table: string; monitor: string };
+  monitor_columns_missing: { table: string; monitor: string; missing: string[]; columns: string[] };
+  monitor_setup_missing: { monitor: string };
+  monitor_baseline_missing: { table: string; monitor: string };
+  monitor_schema_missing: { schema: string; monitor: string };
+  /** A Create or Cancel click on a monitor plan that is no longer waiting for it. */
+  monitor_setup_gone:
+    | { variant: 'unknown' }
+    | { variant: 'not_requester'; requester: string }
+    | { variant: 'decided'; status: string }
+    | { variant: 'expired'; ageMs: number; expiresAfterMs: number };
+  scoring_not_configured: Record<string, never>;
+  score_input_missing: { table: string };
+  /** The output table exists and the bot did not write it (no modelgate property on it). */
+  score_output_foreign: { table: string; owner?: string };
+  score_same_table: { table: string };
 }
 
 /** Why the answer to a call that changes something never arrived (its outcome had to be read). */

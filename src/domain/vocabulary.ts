@@ -145,6 +145,10 @@ export type ParsedCommand =
   | { subcommand: 'history'; target: string; at?: string }
   /** A canary rollout (src/rollouts): its own plan, gate and state machine, not the change pipeline. */
   | RolloutCommand
+  /** A policy monitor on Databricks: create it (planned, then confirmed), refresh it, or show it. */
+  | { subcommand: 'monitor'; action: 'create' | 'refresh' | 'status'; monitor?: string }
+  /** Runs the policy's batch-scoring job on a table with a model version (by alias or number). */
+  | { subcommand: 'score'; model: string; target: VersionRef; input: string; output?: string }
   | MutatingCommand;
 
 export type Subcommand = ParsedCommand['subcommand'];

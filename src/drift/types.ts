@@ -169,6 +169,8 @@ export interface DriftRetrainRequest {
   /** The alert's thread: the request points there and reports its outcome there. */
   threadTs?: string;
   parameters?: Record<string, string>;
+  /** The check's violation count (all_violations_count), for the job parameter of that name. */
+  violations?: number;
 }
 
 /**

@@ -75,6 +75,8 @@ export interface DriftWatchDeps {
   settings?: DriftSettings;
   /** Monitor refresh waits (tests shorten them). */
   refreshWait?: DriftCheckDeps['refreshWait'];
+  /** Runs after each check that read (automatic retrain requests); its failure is logged, not thrown. */
+  afterCheck?: (monitor: WatchedMonitor, result: DriftCheckResult) => Promise<void>;
 }
 
 export interface DriftWatch {
@@ -229,7 +231,17 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
     const monitor = find(name);
     const before = running.get(monitor.name) ?? Promise.resolve();
     // Started after the previous check of the same monitor, whatever its outcome.
-    const run = before.catch(() => {}).then(() => deps.runCheck(checkDeps, monitor, now, options));
+    const run = before
+      .catch(() => {})
+      .then(() => deps.runCheck(checkDeps, monitor, now, options))
+      .then(async (result) => {
+        if (deps.afterCheck && result.outcome === 'ok') {
+          await deps.afterCheck(monitor, result).catch((e: unknown) => {
+            logger.error(`drift check ${monitor.name}: the step after the check failed:`, e);
+          });
+        }
+        return result;
+      });
     running.set(monitor.name, run);
     try {
       return await run;

@@ -13,6 +13,7 @@ import { warehouseHttpPath } from '../databricks/warehouse.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { type RunningBot, startBot } from '../wiring/bot.js';
+import { createBatchScorer } from './batch-scorer.js';
 import { mountConsole, type SandboxConsole } from './console/mount-console.js';
 import { seedDemoTables } from './demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';
@@ -46,6 +47,7 @@ export async function startDatabricksTwins(
     onInference: createPayloadSink(db, state),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.rolloutDelayMs !== undefined ? { rolloutDelayMs: options.rolloutDelayMs } : {}),
+    onBatchScore: createBatchScorer(db, state),
   });
   const warehouse = await startWarehouseTwin({ db, token: workspace.token });
   return {

@@ -383,6 +383,65 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Issue #16 (monitor set-up, automatic retrain requests, batch scoring): src/scoring/store.ts,
+    // src/monitoring/store.ts, src/monitoring/auto-retrain-store.ts. Portable SQL (SQLite and Postgres).
+    name: 'batch scoring runs, monitor set-ups and refreshes, automatic retrain episodes',
+    sql: `
+  CREATE TABLE score_runs (
+    id TEXT PRIMARY KEY,
+    trigger_id TEXT UNIQUE,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    requester TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    model TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    alias TEXT,
+    model_uri TEXT NOT NULL,
+    input_table TEXT NOT NULL,
+    output_table TEXT NOT NULL,
+    job_id BIGINT NOT NULL,
+    run_id BIGINT,
+    status TEXT NOT NULL CHECK (status IN ('starting', 'running', 'succeeded', 'failed', 'unfollowed')),
+    message_channel TEXT,
+    message_ts TEXT,
+    result_json TEXT
+  );
+  CREATE INDEX score_runs_status ON score_runs (status);
+
+  CREATE TABLE monitor_ops (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('create', 'refresh')),
+    trigger_id TEXT UNIQUE,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    requester TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    monitor TEXT NOT NULL,
+    monitored_table TEXT NOT NULL,
+    spec_json TEXT,
+    refresh_id TEXT,
+    status TEXT NOT NULL CHECK (status IN ('proposed', 'cancelled', 'working', 'succeeded', 'failed')),
+    decided_by TEXT,
+    message_channel TEXT,
+    message_ts TEXT,
+    result_json TEXT
+  );
+  CREATE INDEX monitor_ops_status ON monitor_ops (status);
+
+  CREATE TABLE auto_retrain_episodes (
+    monitor TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    violations BIGINT NOT NULL,
+    requested INTEGER NOT NULL DEFAULT 0,
+    closed_at BIGINT,
+    PRIMARY KEY (monitor, opened_at)
+  );
+  CREATE UNIQUE INDEX auto_retrain_one_open ON auto_retrain_episodes (monitor) WHERE status = 'open';
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -23,6 +23,7 @@ import { createMlflowRuns } from '../databricks/mlflow.js';
 import { createMonitorsClient } from '../databricks/monitors.js';
 import { createRegistryClient } from '../databricks/registry.js';
 import { createServingClient } from '../databricks/serving.js';
+import { createTablesClient } from '../databricks/tables.js';
 import { createDatabricksWarehouse } from '../databricks/warehouse.js';
 import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
@@ -31,6 +32,7 @@ import type { Monitors } from '../domain/ports/monitors.js';
 import type { DirectMessages } from '../domain/ports/people.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Serving } from '../domain/ports/serving.js';
+import type { Tables } from '../domain/ports/tables.js';
 import type { Warehouse } from '../domain/ports/warehouse.js';
 import type { DriftPublisher } from '../drift/types.js';
 import type { SlackHealth } from '../health/report.js';
@@ -105,6 +107,8 @@ export interface Adapters {
   jobSettings: JobSettingsReader;
   mlflow: MlflowRuns;
   monitors: Monitors;
+  /** Unity Catalog tables and schemas (monitor set-up and batch scoring check them first). */
+  tables: Tables;
   warehouse: Warehouse | undefined;
   messenger: Messenger;
   /** The outbox's Slack: one call per send, no retries of its own, failures classified. */
@@ -205,6 +209,7 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     jobSettings: createJobSettingsReader(http),
     mlflow: createMlflowRuns(http),
     monitors: createMonitorsClient(http),
+    tables: createTablesClient(http),
     warehouse,
     messenger: createSlackMessenger(app.client),
     ...outboxClients(slack.botToken, clientOptions, boltLogger),

@@ -273,6 +273,14 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger.error('could not resume approvals:', e);
   }
 
+  // Scoring runs and monitor set-ups a previous process left in flight are settled from Databricks.
+  try {
+    const open = (await services.scoring.resume()) + (await services.monitoring.resume());
+    if (open > 0) logger.info(`following ${open} scoring run(s) or monitor operation(s) left by a restart`);
+  } catch (e) {
+    logger.error('could not resume scoring runs or monitor operations:', e);
+  }
+
   const jobs = scheduledJobs(services, {
     clock,
     logger,
@@ -329,6 +337,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       pipeline.stop();
       services.rollouts.driver.stop();
       approvals.stop();
+      services.scoring.stop();
+      services.monitoring.stop();
       await schedule?.stop();
       await leader.stop();
       await adapters.app.stop();
@@ -336,6 +346,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Work still waiting on Databricks is left to the next start's resume(), not waited out.
       await Promise.race([
         Promise.all([pipeline.idle(), approvals.idle(), services.rollouts.driver.idle()]),
+        Promise.all([pipeline.idle(), approvals.idle(), services.scoring.idle(), services.monitoring.idle()]),
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
       await drift?.idle();

@@ -39,16 +39,24 @@ import { runLedger } from '../jobs/ledger.js';
 import { createLedgerService, type LedgerService } from '../ledger/service.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { createAutoRetrain } from '../monitoring/auto-retrain.js';
+import { createAutoRetrainStore } from '../monitoring/auto-retrain-store.js';
+import { createMonitorDesk, type MonitorDesk } from '../monitoring/service.js';
+import { createMonitorOpStore } from '../monitoring/store.js';
 import { createOutbox, type Outbox, type OutboxBackoff } from '../outbox/outbox.js';
 import { createOutboxStore } from '../outbox/store.js';
 import { createRolloutDriver, type RolloutDriver } from '../rollouts/driver.js';
 import { createRolloutService, type RolloutService } from '../rollouts/service.js';
 import { createRolloutStore, type RolloutStore } from '../rollouts/store.js';
 import type { Rollout } from '../rollouts/types.js';
+import { createScoring, type Scoring } from '../scoring/service.js';
+import { createScoreRunStore } from '../scoring/store.js';
 import { driftActionViews } from '../slack/blocks/drift.js';
 import { describeError } from '../slack/blocks/errors.js';
 import { buildHomeView } from '../slack/blocks/home.js';
+import { monitorViews } from '../slack/blocks/monitor.js';
 import { rolloutViews } from '../slack/blocks/rollout.js';
+import { scoringViews } from '../slack/blocks/scoring.js';
 import { buildUndeliveredNotice } from '../slack/blocks/undelivered.js';
 import {
   approvalViews,
@@ -97,6 +105,10 @@ export interface Services {
   rollouts: { store: RolloutStore; driver: RolloutDriver; service: RolloutService };
   /** Each user's App Home, refreshed when something it shows changes. */
   home: HomeService;
+  /** `/mlops score`: batch-scoring runs. */
+  scoring: Scoring;
+  /** `/mlops monitor`: creates, refreshes and status of the policy's monitors. */
+  monitoring: MonitorDesk;
 }
 
 /**
@@ -218,6 +230,27 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   });
 
   const state = driftState;
+  // The bot's own user id is the requester of automatic retrain requests (asked once, when needed).
+  let botUserId: Promise<string> | undefined;
+  const autoRetrain =
+    state && Object.values(policy.monitors ?? {}).some((m) => m.autoRetrain === true)
+      ? createAutoRetrain({
+          store: createAutoRetrainStore(db, clock),
+          state,
+          retrain: approvals,
+          botUserId: () => {
+            botUserId ??= adapters.app.client.auth
+              .test()
+              .then((r) => r.user_id ?? 'modelgate')
+              .catch((e: unknown) => {
+                botUserId = undefined; // asked again next time
+                throw e;
+              });
+            return botUserId;
+          },
+          logger,
+        })
+      : undefined;
   const watch = state
     ? createDriftWatch({
         policy,
@@ -247,6 +280,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
         clock,
         logger,
         signal: s.signal,
+        ...(autoRetrain ? { afterCheck: autoRetrain } : {}),
         ...(s.drift ? { settings: s.drift } : {}),
       })
     : undefined;
@@ -265,6 +299,37 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
 
   const rollouts = createRollouts(adapters, s, store, outbox.messenger);
   rolloutsRef = rollouts;
+  const scoring = createScoring({
+    config: policy.scoring,
+    registry,
+    tables: adapters.tables,
+    jobs: adapters.jobs,
+    jobSettings: adapters.jobSettings,
+    warehouse,
+    store: createScoreRunStore(db, clock),
+    messenger: outbox.messenger,
+    views: scoringViews,
+    clock,
+    workspaceHost,
+    wait: s.approvalWait,
+    audit: (entry) => store.audit(entry),
+    onError: (err, id) => logger.error(`[${id}] batch scoring:`, err),
+  });
+  const monitoring = createMonitorDesk({
+    monitorsByName: policy.monitors ?? {},
+    monitors,
+    tables: adapters.tables,
+    store: createMonitorOpStore(db, clock),
+    messenger: outbox.messenger,
+    views: monitorViews,
+    clock,
+    workspaceHost,
+    planExpiresAfterMs: policy.planExpiresAfter,
+    audit: (entry) => store.audit(entry),
+    ...(s.approvalWait ? { wait: s.approvalWait } : {}),
+    onError: (err, id) => logger.error(`[${id}] monitor set-up:`, err),
+  });
+
   const commands: CommandDeps = {
     ...planDeps,
     // Gated changes (Production, and what the policy's gates cover) become approval requests; an
@@ -276,6 +341,8 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     workspaceHost,
     approvals,
     ledger,
+    scoring,
+    monitoring,
     ...(watch ? { drift: watch.commands } : {}),
   };
   return {
@@ -289,6 +356,8 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     outbox,
     rollouts,
     home,
+    scoring,
+    monitoring,
   };
 }
 

@@ -44,7 +44,11 @@ describe('starting a run', () => {
     expect(numberInJob).toBe(1);
     const run = await jobs.getRun(runId);
     expect(run).toMatchObject({ runId, jobId: DEMO.jobId, runName: DEMO.jobName });
-    expect(run.parameters).toEqual({ model_name: DEMO.model, reason: 'drift on tenure' });
+    expect(run.parameters).toEqual({
+      model_name: DEMO.model,
+      reason: 'drift on tenure',
+      all_violations_count: '0',
+    });
   });
 
   it('returns the same run for the same idempotency token', async () => {

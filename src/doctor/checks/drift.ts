@@ -195,7 +195,7 @@ export async function driftWatchChecks(
           );
         }
       } catch (e) {
-        results.push(monitorFailure(e, name, table, file));
+        results.push(monitorFailure(e, name, table, file, monitor.setup !== undefined));
       }
     }
 
@@ -238,7 +238,13 @@ export async function driftWatchChecks(
   return results;
 }
 
-function monitorFailure(e: unknown, name: string, table: string, file: string): CheckResult {
+function monitorFailure(
+  e: unknown,
+  name: string,
+  table: string,
+  file: string,
+  canCreate: boolean,
+): CheckResult {
   const label = `Monitor ${name}`;
   if (!isUserError(e)) {
     const status = e instanceof DatabricksApiError ? ` (HTTP ${e.status})` : '';
@@ -260,7 +266,9 @@ function monitorFailure(e: unknown, name: string, table: string, file: string): 
       return fail(
         label,
         `${table} has no data-profiling monitor`,
-        `create an InferenceLog monitor on ${table} (Catalog Explorer → the table → Quality), or fix monitors.${name}.table in ${file}`,
+        canCreate
+          ? `run /mlops monitor create ${name} in Slack (monitors.${name}.setup says how), or fix monitors.${name}.table in ${file}`
+          : `create an InferenceLog monitor on ${table} (add monitors.${name}.setup and run /mlops monitor create ${name}, or Catalog Explorer → the table → Quality), or fix monitors.${name}.table in ${file}`,
       );
     case 'monitor_not_ready':
       return fail(label, words.text, words.hint ?? 'try again in a few minutes');

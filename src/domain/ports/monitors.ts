@@ -39,7 +39,56 @@ export interface MonitorRefresh {
   message?: string;
 }
 
+/**
+ * An inference-log monitor to create, in the policy's API-neutral spelling (granularities as the
+ * metric tables write them, '1 day'); the adapter turns it into either API's body.
+ */
+export interface MonitorSpec {
+  table: string;
+  problemType: 'classification' | 'regression';
+  predictionColumn: string;
+  labelColumn?: string;
+  timestampColumn: string;
+  modelIdColumn: string;
+  granularities: string[];
+  slicingExprs: string[];
+  baselineTable?: string;
+  /** `catalog.schema` the metric tables go to. */
+  outputSchema: string;
+  customMetrics: Array<{
+    name: string;
+    type: 'aggregate' | 'derived' | 'drift';
+    inputColumns: string[];
+    definition: string;
+    /** Spark type name of the value, e.g. 'double'. */
+    outputType: string;
+  }>;
+  refreshSchedule?: { quartz: string; timezone: string };
+}
+
+/** A monitor as `/mlops monitor status` shows it. */
+export interface MonitorInfo {
+  table: string;
+  api: MonitorApi;
+  /** e.g. ACTIVE, PENDING, ERROR, FAILED (either API's prefix dropped). */
+  status?: string;
+  profileTable?: string;
+  driftTable?: string;
+  dashboardId?: string;
+  failureMessage?: string;
+  /** The newest refresh, when there is one. */
+  lastRefresh?: MonitorRefresh;
+}
+
 export interface Monitors {
+  /** The monitor on a table, or undefined when it has none. Throws table_not_found for no table. */
+  describeMonitor(monitoredTable: string): Promise<MonitorInfo | undefined>;
+  /**
+   * Creates the monitor: the data-quality API, or the legacy one where the workspace lacks it.
+   * Never retried (a repeat would be refused as existing); the caller settles a lost answer by
+   * reading `describeMonitor`.
+   */
+  createMonitor(spec: MonitorSpec): Promise<MonitorInfo>;
   findMetricTables(monitoredTable: string): Promise<MetricTables>;
   /**
    * Starts a refresh unless one is already PENDING or RUNNING, in which case that one is returned

@@ -3,7 +3,10 @@
  * invocation produces. Kept apart from server.ts so routes and server do not import each other.
  */
 import type { Clock } from '../../lib/clock.js';
-import type { WorkspaceState } from './state.js';
+import type { Job, JobRun, WorkspaceState } from './state.js';
+
+/** How a batch-scoring run's write went: the run fails with `message` when it did not. */
+export type BatchScoreResult = { ok: true; rows: number } | { ok: false; message: string };
 
 /** One request a served endpoint answered; the sandbox appends it to the inference table. */
 export interface InferenceRecord {
@@ -35,4 +38,6 @@ export interface TwinContext {
   baseUrl: () => string;
   /** Called after every successful invocation (the sandbox writes it to DuckDB). */
   onInference?: (record: InferenceRecord) => void | Promise<void>;
+  /** Runs a batch-scoring job's work when its run ends (the sandbox writes the output table to DuckDB). */
+  onBatchScore?: (run: JobRun, job: Job) => Promise<BatchScoreResult>;
 }

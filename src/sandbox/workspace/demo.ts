@@ -22,8 +22,23 @@ export const DEMO = {
   inferenceTable: 'acme.mlops.churn_endpoint_payload',
   jobId: 1001,
   jobName: 'churn-retrain',
-  jobParameters: ['model_name', 'reason'],
+  jobParameters: ['model_name', 'reason', 'all_violations_count'],
+  scoringJobId: 1002,
+  scoringJobName: 'churn-batch-score',
   monitoredTable: 'acme.mlops.churn_inference',
+  baselineTable: 'acme.mlops.churn_baseline',
+  /** Columns of the monitored and baseline tables (sandbox/demo-tables.ts writes them). */
+  inferenceColumns: [
+    ['customer_id', 'STRING'],
+    ['tenure', 'INT'],
+    ['monthly_charges', 'DOUBLE'],
+    ['contract', 'STRING'],
+    ['senior_citizen', 'STRING'],
+    ['prediction', 'STRING'],
+    ['churn', 'STRING'],
+    ['model_version', 'STRING'],
+    ['inference_timestamp', 'TIMESTAMP'],
+  ],
   profileTable: 'acme.mlops.churn_inference_profile_metrics',
   driftTable: 'acme.mlops.churn_inference_drift_metrics',
   modelIdColumn: 'model_version',
@@ -36,6 +51,7 @@ export const DEMO = {
     profile: '3f0c6a52-8d1e-4b7a-9c2f-5e6d7a8b9c02',
     drift: '3f0c6a52-8d1e-4b7a-9c2f-5e6d7a8b9c03',
     payload: '3f0c6a52-8d1e-4b7a-9c2f-5e6d7a8b9c04',
+    baseline: '3f0c6a52-8d1e-4b7a-9c2f-5e6d7a8b9c05',
   },
   schemaId: '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
   endpointId: 'a3b1c2d4e5f60718293a4b5c6d7e8f90',
@@ -181,6 +197,8 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
     parameters: [
       { name: 'model_name', default: DEMO.model },
       { name: 'reason', default: 'scheduled' },
+      // The reference passes the check's count on (to its Check_Violations condition task).
+      { name: 'all_violations_count', default: '0' },
     ],
     registers_model: DEMO.model,
     next_outcome: 'SUCCESS',
@@ -190,6 +208,29 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
   state.tables.set(DEMO.profileTable, DEMO.tableIds.profile);
   state.tables.set(DEMO.driftTable, DEMO.tableIds.drift);
   state.tables.set(DEMO.inferenceTable, DEMO.tableIds.payload);
+  state.tables.set(DEMO.baselineTable, DEMO.tableIds.baseline);
+  state.schemas.set(`${DEMO.catalog}.${DEMO.schema}`, DEMO.schemaId);
+  const columns = DEMO.inferenceColumns.map(([name, type_name]) => ({ name, type_name }));
+  for (const t of [DEMO.monitoredTable, DEMO.baselineTable]) {
+    state.table_details.set(t, { columns, properties: { 'delta.enableChangeDataFeed': 'true' } });
+  }
+
+  // Batch scoring (`/mlops score`): the sandbox runs it against its DuckDB (sandbox/batch-scorer.ts).
+  state.jobs.set(DEMO.scoringJobId, {
+    job_id: DEMO.scoringJobId,
+    name: DEMO.scoringJobName,
+    creator_user_name: users.riley,
+    created_time: now - 50 * DAY,
+    parameters: [
+      { name: 'model_uri', default: `models:/${DEMO.model}@Champion` },
+      { name: 'input_table', default: '' },
+      { name: 'output_table', default: '' },
+      { name: 'request_id', default: '' },
+    ],
+    next_outcome: 'SUCCESS',
+    scores_batch: true,
+    task_key: 'score_batch',
+  });
 
   state.monitors.set(DEMO.monitoredTable, {
     table_name: DEMO.monitoredTable,

@@ -13,7 +13,8 @@ export interface ChurnPrediction {
   probability: number;
 }
 
-const CONTRACT_WEIGHT: Record<string, number> = {
+/** The score's weight per contract (lower-case); the batch scorer writes the same score in SQL. */
+export const CONTRACT_WEIGHT: Record<string, number> = {
   'month-to-month': 0.9,
   'one year': -0.7,
   'two year': -1.7,

@@ -114,13 +114,30 @@ function findRun(state: WorkspaceState, raw: unknown): JobRun {
   return run;
 }
 
-function statusJson(view: RunView, run: JobRun) {
+/**
+ * A batch-scoring run does its work once, when it ends successfully: the output table is written
+ * then, and a failed write fails the run with the writer's message.
+ */
+async function scoreOnce(ctx: TwinContext, run: JobRun): Promise<RunView> {
+  const view = settleRun(ctx, run);
+  const job = ctx.state.jobs.get(run.job_id);
+  if (!job?.scores_batch || view.ending !== 'SUCCESS' || run.scored) return view;
+  run.scored = true;
+  const result = ctx.onBatchScore ? await ctx.onBatchScore(run, job) : { ok: true as const, rows: 0 };
+  if (!result.ok) {
+    run.outcome = 'FAILED';
+    run.failure_message = result.message;
+  }
+  return settleRun(ctx, run);
+}
+
+function statusJson(view: RunView, run: JobRun, taskKey: string) {
   const details = {
     SUCCESS: { type: 'SUCCESS', code: 'SUCCESS', message: '' },
     FAILED: {
       type: 'CLIENT_ERROR',
       code: 'RUN_EXECUTION_ERROR',
-      message: `Task train_model failed with message: Workload failed, see run output for details (run ${run.run_id}).`,
+      message: `Task ${taskKey} failed with message: ${run.failure_message ?? `Workload failed, see run output for details (run ${run.run_id}).`}`,
     },
     CANCELED_QUEUED: { type: 'SUCCESS', code: 'USER_CANCELED', message: 'Run was cancelled while queued.' },
     CANCELED_RUNNING: { type: 'SUCCESS', code: 'USER_CANCELED', message: 'Run was cancelled by a user.' },
@@ -163,6 +180,7 @@ function runJson(ctx: TwinContext, run: JobRun, view: RunView) {
   const job = ctx.state.jobs.get(run.job_id);
   const queueEnd = view.startedAt || view.endedAt || ctx.clock.now();
   const execution = view.startedAt ? (view.endedAt || ctx.clock.now()) - view.startedAt : 0;
+  const taskKey = job?.task_key ?? 'train_model';
   return {
     job_id: run.job_id,
     run_id: run.run_id,
@@ -187,13 +205,13 @@ function runJson(ctx: TwinContext, run: JobRun, view: RunView) {
       value: run.job_parameters[p.name] ?? p.default,
     })),
     state: legacyStateJson(view),
-    status: statusJson(view, run),
+    status: statusJson(view, run, taskKey),
     tasks: [
       {
-        task_key: 'train_model',
+        task_key: taskKey,
         run_id: run.task_run_id,
         state: legacyStateJson(view),
-        status: statusJson(view, run),
+        status: statusJson(view, run, taskKey),
       },
     ],
     has_more: false,
@@ -276,9 +294,9 @@ export function registerJobRoutes(router: Router, ctx: TwinContext): void {
     return { body: { run_id, number_in_job } };
   });
 
-  router.add('GET', `${BASE}/runs/get`, (req) => {
+  router.add('GET', `${BASE}/runs/get`, async (req) => {
     const run = findRun(ctx.state, req.query.get('run_id'));
-    return { body: runJson(ctx, run, settleRun(ctx, run)) };
+    return { body: runJson(ctx, run, await scoreOnce(ctx, run)) };
   });
 
   router.add('POST', `${BASE}/runs/cancel`, (req) => {

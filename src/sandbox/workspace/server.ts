@@ -39,6 +39,8 @@ export interface WorkspaceTwinOptions {
   listPageSize?: number;
   /** Called after every successful invocation (the sandbox writes it to DuckDB). */
   onInference?: (record: InferenceRecord) => void | Promise<void>;
+  /** Does a batch-scoring run's work when it ends (the sandbox: sandbox/batch-scorer.ts over DuckDB). */
+  onBatchScore?: TwinContext['onBatchScore'];
   /** Starting state; defaults to empty. Use seedDemoWorkspace() for the demo. */
   state?: WorkspaceState;
 }
@@ -90,6 +92,7 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
     listPageSize: options.listPageSize ?? PAGE_SIZE,
     baseUrl: () => baseUrl,
     ...(options.onInference ? { onInference: options.onInference } : {}),
+    ...(options.onBatchScore ? { onBatchScore: options.onBatchScore } : {}),
   };
   const router = new Router();
   registerServingRoutes(router, ctx);

@@ -107,6 +107,10 @@ export interface Job {
   registers_model?: string;
   /** Outcome of the next runs: tests set 'FAILED' to see a failure. */
   next_outcome: 'SUCCESS' | 'FAILED';
+  /** A batch-scoring job: a run scores `input_table` into `output_table` (the sandbox's DuckDB). */
+  scores_batch?: boolean;
+  /** Its one task's key, shown in run JSON (default `train_model`). */
+  task_key?: string;
 }
 
 export interface JobRun {
@@ -125,6 +129,10 @@ export interface JobRun {
   task_run_id: number;
   /** Set once the run has registered its model version (done once, when it settles). */
   registered_version?: number;
+  /** Batch scoring: done once the output table is written (or the write failed). */
+  scored?: boolean;
+  /** Why the run failed, when the twin knows better than its default message. */
+  failure_message?: string;
 }
 
 /**
@@ -174,6 +182,25 @@ export interface Monitor {
   next_refresh_outcome?: 'SUCCESS' | 'FAILED';
   problem_type?: 'PROBLEM_TYPE_CLASSIFICATION' | 'PROBLEM_TYPE_REGRESSION';
   created_at?: number;
+  slicing_exprs?: string[];
+  baseline_table_name?: string;
+  /** As the legacy API spells them (type CUSTOM_METRIC_TYPE_…). */
+  custom_metrics?: Array<{
+    type: string;
+    name: string;
+    input_columns: string[];
+    definition: string;
+    output_data_type: string;
+  }>;
+  schedule?: { quartz_cron_expression: string; timezone_id: string };
+}
+
+/** What Unity Catalog says of a table beyond its id: columns, properties, owner. */
+export interface TableDetails {
+  columns: Array<{ name: string; type_name: string }>;
+  properties: Record<string, string>;
+  owner?: string;
+  comment?: string;
 }
 
 export interface WorkspaceState {
@@ -188,6 +215,10 @@ export interface WorkspaceState {
   monitors: Map<string, Monitor>;
   /** Table full name (lower-case) → table UUID, for the data-quality API's object ids. */
   tables: Map<string, string>;
+  /** Columns and properties of the tables that have them (lower-case full name). */
+  table_details: Map<string, TableDetails>;
+  /** Schema full name `catalog.schema` (lower-case) → schema UUID. */
+  schemas: Map<string, string>;
   counters: { endpoint: number; run: number; refresh: number };
   /**
    * Twin-only: how the data-quality API (/api/data-quality/v1) answers. Defaults to 'enabled';
@@ -210,6 +241,8 @@ export function emptyState(): WorkspaceState {
     mlflow_runs: new Map(),
     monitors: new Map(),
     tables: new Map(),
+    table_details: new Map(),
+    schemas: new Map(),
     counters: { endpoint: 0, run: 0, refresh: 0 },
   };
 }

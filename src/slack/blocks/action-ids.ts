@@ -43,3 +43,7 @@ export const ACTION_DEPLOY_VERSION = 'deploy-version-select';
 export const ACTION_DEPLOY_ENDPOINT = 'deploy-endpoint-select';
 /** The obvious next step on a change's message (promote to Production, roll back); value = change id. */
 export const ACTION_CHANGE_NEXT_STEP = 'change-next-step';
+/** Create the monitor a `/mlops monitor create` plan shows; the value is the plan's id. */
+export const ACTION_MONITOR_CREATE = 'monitor-create';
+/** Cancel that plan; the value is the plan's id. */
+export const ACTION_MONITOR_CANCEL = 'monitor-cancel';

@@ -703,6 +703,66 @@ const WORDING: Wording = {
       `A canary rollout (${d.rolloutId}) holds ${d.endpoint}: <@${d.requester}> asked for it${d.startedBy && d.startedBy !== d.requester ? ` and <@${d.startedBy}> started it` : ''}. Nothing else may change the endpoint until it ends.`,
       'Wait for it to end, or abort it from its message.',
     ),
+  monitor_exists: (d) =>
+    words(
+      `${d.table} already has a monitor, so nothing was created.`,
+      `See it with \`/mlops monitor status ${d.monitor}\`; to change it, edit it in Catalog Explorer (Quality tab) or delete it there first.`,
+    ),
+  monitor_columns_missing: (d) =>
+    words(
+      `${d.table} has no column${d.missing.length === 1 ? '' : 's'} ${d.missing.join(', ')}, which the policy's monitors.${d.monitor}.setup names; nothing was created.`,
+      `Fix monitors.${d.monitor}.setup in the policy file: the table's columns are ${d.columns.slice(0, 30).join(', ') || 'none'}.`,
+    ),
+  monitor_setup_missing: (d) =>
+    words(
+      `The policy does not say how to create monitor ${d.monitor}.`,
+      `Add monitors.${d.monitor}.setup (problemType, predictionColumn, labelColumn, timestampColumn, outputSchema, …) to the policy file.`,
+    ),
+  monitor_baseline_missing: (d) =>
+    words(
+      `The baseline table ${d.table} does not exist; nothing was created.`,
+      `Create it (the scored test set, as the reference does) or fix monitors.${d.monitor}.setup.baselineTable in the policy file.`,
+    ),
+  monitor_schema_missing: (d) =>
+    words(
+      `The output schema ${d.schema} does not exist; nothing was created.`,
+      `Create the schema, or fix monitors.${d.monitor}.setup.outputSchema in the policy file.`,
+    ),
+  monitor_setup_gone: (d) => {
+    switch (d.variant) {
+      case 'unknown':
+        return words('That monitor plan is not known here.', 'Run `/mlops monitor create <monitor>` again.');
+      case 'not_requester':
+        return words(`Only <@${d.requester}>, who asked for this monitor, can create or cancel it.`);
+      case 'decided':
+        return words(`That monitor plan is already ${d.status}.`);
+      case 'expired':
+        return words(
+          `That plan is ${roughDuration(d.ageMs)} old; plans are good for ${roughDuration(d.expiresAfterMs)}.`,
+          'Run `/mlops monitor create <monitor>` again for a fresh plan.',
+        );
+    }
+  },
+  scoring_not_configured: () =>
+    words(
+      'No batch-scoring job is configured.',
+      'Add scoring: { job: <job id> } to the policy file: a job taking the parameters model_uri, input_table and output_table.',
+    ),
+  score_input_missing: (d) =>
+    words(
+      `There is no table called ${d.table}, so nothing was scored.`,
+      'Check the name (catalog.schema.table, or a table of the default schema) and that the bot can read it.',
+    ),
+  score_output_foreign: (d) =>
+    words(
+      `${d.table} already exists and was not written by the bot${d.owner ? ` (its owner is ${d.owner})` : ''}, so it was left alone and nothing was scored.`,
+      'Name another output table with `into <table>`, or leave it out to write `<input>_scored`.',
+    ),
+  score_same_table: (d) =>
+    words(
+      `${d.table} cannot be both the input and the output.`,
+      'Name another output table with `into <table>`.',
+    ),
 };
 
 /** "502 from a gateway", "503 TEMPORARILY_UNAVAILABLE" */

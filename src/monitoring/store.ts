@@ -1,0 +1,201 @@
+/**
+ * Monitor set-ups (a plan waiting for Create, then the create call) and monitor refreshes the bot
+ * follows. Every move is one compare-and-set UPDATE (`WHERE status = ?`, checked by `changes`);
+ * the methods are async so the store can move to another database unchanged.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { MonitorSpec } from '../domain/ports/monitors.js';
+import type { MessageRef } from '../domain/vocabulary.js';
+import type { Clock } from '../lib/clock.js';
+import type { SqliteDatabase } from '../storage/database.js';
+
+export type MonitorOpStatus = 'proposed' | 'cancelled' | 'working' | 'succeeded' | 'failed';
+
+/** How a create or a refresh ended, as data (the views word it). */
+export type MonitorOpResult =
+  | {
+      kind: 'created';
+      api: 'data-quality' | 'legacy';
+      profileTable?: string;
+      driftTable?: string;
+      dashboardId?: string;
+      /** Found on Databricks after a lost answer or a restart rather than told by the create call. */
+      found?: boolean;
+    }
+  | { kind: 'refreshed'; refreshId: string; tookMs?: number }
+  | {
+      kind: 'failed';
+      /** Databricks' state and message (a refresh that FAILED or was CANCELED). */
+      state?: string;
+      message?: string;
+      /** Our words for an error that stopped it. */
+      reason?: string;
+      hint?: string;
+      refreshId?: string;
+    }
+  | { kind: 'cancelled' };
+
+export interface MonitorOp {
+  id: string;
+  kind: 'create' | 'refresh';
+  createdAt: number;
+  updatedAt: number;
+  requester: string;
+  channel: string;
+  monitor: string;
+  table: string;
+  /** create: what was planned. */
+  spec?: MonitorSpec;
+  /** refresh: the Databricks refresh id. */
+  refreshId?: string;
+  status: MonitorOpStatus;
+  decidedBy?: string;
+  message?: MessageRef;
+  result?: MonitorOpResult;
+}
+
+export interface MonitorOpStore {
+  /** A create plan waiting for its requester's Create; the same trigger id returns the first. */
+  propose(input: {
+    requester: string;
+    channel: string;
+    monitor: string;
+    spec: MonitorSpec;
+    triggerId?: string;
+  }): Promise<{ op: MonitorOp; duplicate: boolean }>;
+  /** A refresh being followed (status working). */
+  startRefresh(input: {
+    requester: string;
+    channel: string;
+    monitor: string;
+    table: string;
+    refreshId: string;
+    triggerId?: string;
+  }): Promise<{ op: MonitorOp; duplicate: boolean }>;
+  get(id: string): Promise<MonitorOp | undefined>;
+  /** proposed → working | cancelled; false when it was not proposed any more. */
+  decide(id: string, to: 'working' | 'cancelled', by: string): Promise<boolean>;
+  setMessage(id: string, ref: MessageRef): Promise<void>;
+  /** working → succeeded | failed; false when another caller ended it first. */
+  finish(id: string, status: 'succeeded' | 'failed', result: MonitorOpResult): Promise<boolean>;
+  /** Ops in `working` (to settle after a restart). */
+  working(): Promise<MonitorOp[]>;
+}
+
+const rowSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['create', 'refresh']),
+  created_at: z.coerce.number(),
+  updated_at: z.coerce.number(),
+  requester: z.string(),
+  channel: z.string(),
+  monitor: z.string(),
+  monitored_table: z.string(),
+  spec_json: z.string().nullable(),
+  refresh_id: z.string().nullable(),
+  status: z.enum(['proposed', 'cancelled', 'working', 'succeeded', 'failed']),
+  decided_by: z.string().nullable(),
+  message_channel: z.string().nullable(),
+  message_ts: z.string().nullable(),
+  result_json: z.string().nullable(),
+});
+
+function toOp(raw: unknown): MonitorOp {
+  const r = rowSchema.parse(raw);
+  return {
+    id: r.id,
+    kind: r.kind,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    requester: r.requester,
+    channel: r.channel,
+    monitor: r.monitor,
+    table: r.monitored_table,
+    ...(r.spec_json !== null ? { spec: JSON.parse(r.spec_json) as MonitorSpec } : {}),
+    ...(r.refresh_id !== null ? { refreshId: r.refresh_id } : {}),
+    status: r.status,
+    ...(r.decided_by !== null ? { decidedBy: r.decided_by } : {}),
+    ...(r.message_channel !== null && r.message_ts !== null
+      ? { message: { channel: r.message_channel, ts: r.message_ts } }
+      : {}),
+    ...(r.result_json !== null ? { result: JSON.parse(r.result_json) as MonitorOpResult } : {}),
+  };
+}
+
+/** @example const ops = createMonitorOpStore(db, clock); */
+export function createMonitorOpStore(db: SqliteDatabase, clock: Pick<Clock, 'now'>): MonitorOpStore {
+  const byId = db.prepare('SELECT * FROM monitor_ops WHERE id = ?');
+  const byTrigger = db.prepare('SELECT * FROM monitor_ops WHERE trigger_id = ?');
+  const insert = db.prepare(
+    `INSERT INTO monitor_ops (id, kind, trigger_id, created_at, updated_at, requester, channel, monitor,
+       monitored_table, spec_json, refresh_id, status)
+     VALUES (@id, @kind, @trigger_id, @now, @now, @requester, @channel, @monitor, @table, @spec_json,
+       @refresh_id, @status)
+     ON CONFLICT (trigger_id) DO NOTHING`,
+  );
+  const decide = db.prepare(
+    `UPDATE monitor_ops SET status = ?, decided_by = ?, updated_at = ? WHERE id = ? AND status = 'proposed'`,
+  );
+  const setMessage = db.prepare(
+    'UPDATE monitor_ops SET message_channel = ?, message_ts = ?, updated_at = ? WHERE id = ?',
+  );
+  const finish = db.prepare(
+    `UPDATE monitor_ops SET status = ?, result_json = ?, updated_at = ? WHERE id = ? AND status = 'working'`,
+  );
+  const working = db.prepare(`SELECT * FROM monitor_ops WHERE status = 'working' ORDER BY created_at`);
+
+  function add(row: {
+    kind: 'create' | 'refresh';
+    requester: string;
+    channel: string;
+    monitor: string;
+    table: string;
+    spec?: MonitorSpec;
+    refreshId?: string;
+    status: MonitorOpStatus;
+    triggerId?: string | undefined;
+  }): { op: MonitorOp; duplicate: boolean } {
+    const id = randomUUID();
+    const result = insert.run({
+      id,
+      kind: row.kind,
+      trigger_id: row.triggerId ?? null,
+      now: clock.now(),
+      requester: row.requester,
+      channel: row.channel,
+      monitor: row.monitor,
+      table: row.table,
+      spec_json: row.spec ? JSON.stringify(row.spec) : null,
+      refresh_id: row.refreshId ?? null,
+      status: row.status,
+    });
+    if (result.changes === 0) return { op: toOp(byTrigger.get(row.triggerId)), duplicate: true };
+    return { op: toOp(byId.get(id)), duplicate: false };
+  }
+
+  return {
+    async propose(input) {
+      return add({ kind: 'create', ...input, table: input.spec.table, status: 'proposed' });
+    },
+    async startRefresh(input) {
+      return add({ kind: 'refresh', ...input, status: 'working' });
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row === undefined ? undefined : toOp(row);
+    },
+    async decide(id, to, by) {
+      return decide.run(to, by, clock.now(), id).changes === 1;
+    },
+    async setMessage(id, ref) {
+      setMessage.run(ref.channel, ref.ts, clock.now(), id);
+    },
+    async finish(id, status, result) {
+      return finish.run(status, JSON.stringify(result), clock.now(), id).changes === 1;
+    },
+    async working() {
+      return working.all().map(toOp);
+    },
+  };
+}
