@@ -68,7 +68,15 @@ const rollout = (endpoint: Endpoint, version = endpoint.pending?.configVersion):
 
 async function submitEndpoint(plan: EndpointPlan, deps: ApplyDeps): Promise<Submitted> {
   const config = toConfigInput(plan.after);
-  if (plan.create) return rollout(await deps.serving.create({ name: plan.endpoint, config }));
+  const table = plan.inferenceTable;
+  if (plan.create) {
+    return rollout(
+      await deps.serving.create({ name: plan.endpoint, config, ...(table ? { inferenceTable: table } : {}) }),
+    );
+  }
+  // The inference table first (its own PUT, applied at once, idempotent): the new version's first
+  // requests are logged, and a refusal leaves the endpoint as it was.
+  if (table) await deps.serving.setInferenceTable(plan.endpoint, table);
   const clock = deps.clock ?? systemClock;
   // The PUT is never repeated blindly (each one that lands is a new config version): after a lost
   // answer the endpoint is read, and the update is sent again only when Databricks itself said it

@@ -281,6 +281,26 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         outcomeOf(won.change) ?? { status: 'not_started', changeId, why: 'unknown' }
       );
     }
+    // A canary rollout may hold the endpoint (asked after the compare-and-set, as Apply does): the
+    // change ends cancelled there, saying who holds it, and nothing reaches Databricks.
+    const held = await deps.heldElsewhere?.(change.plan);
+    if (held) {
+      const words = views.describeError(held);
+      const why = words.text;
+      const t = store.transition(change.id, 'applying', 'cancelled', {
+        error: why,
+        audit: { actor: actor.userId, action: 'refused', target: change.target, detail: why },
+      });
+      if (!t.won)
+        return outcomeOf(store.get(changeId)) ?? { status: 'not_started', changeId, why: 'unknown' };
+      return {
+        status: 'cancelled',
+        changeId,
+        plan: change.plan,
+        reason: why,
+        ...(words.hint ? { hint: words.hint } : {}),
+      };
+    }
     const applying = won.change;
     return runner.run(applying);
   }

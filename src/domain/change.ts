@@ -3,7 +3,7 @@
  * Plan: what is there now and what will be after. Plans are built by pure functions in plan.ts,
  * stored and executed by the pipeline, and shown by the Block Kit builders.
  */
-import type { EndpointConfig } from './ports/serving.js';
+import type { EndpointConfig, InferenceTableInput } from './ports/serving.js';
 
 /** A change to what an endpoint serves: its served versions and traffic split. */
 export interface EndpointPlan {
@@ -22,6 +22,11 @@ export interface EndpointPlan {
    * this differs.
    */
   fingerprint: string;
+  /**
+   * The AI Gateway inference table this change turns on first (a deploy, when the policy's
+   * `inferenceTables.<endpoint>.enableOnDeploy` asks and the endpoint logs nothing yet).
+   */
+  inferenceTable?: Extract<InferenceTableInput, { enabled: true }>;
 }
 
 /** A move of a model alias. */

@@ -1,7 +1,7 @@
 /**
  * The figures of one check, read through the SQL warehouse: ONE parameterised statement over the
- * endpoint's AI Gateway inference table (requests, 5xx errors, p50 and p99 of model time, per served
- * entity), and a second only when the analysis has quality guardrails (the monitor's profile metrics
+ * endpoint's AI Gateway inference table joined to `system.serving.served_entities` (requests, 5xx
+ * errors, p50 and p99 of model time, per served entity), and a second only when the analysis has quality guardrails (the monitor's profile metrics
  * for the two model versions). Table and column names come from the policy and are validated and
  * quoted (domain/sql-identifiers.ts); everything else is a parameter.
  */
@@ -23,18 +23,30 @@ const trafficRow = z.object({
   p99: optNum,
 });
 
+/** Where Databricks names each served entity behind its opaque id (one row per config change). */
+export const SERVED_ENTITIES_TABLE = 'system.serving.served_entities';
+
 /**
- * The traffic statement: per served entity over [since, until). Model Serving writes the served
- * entity into `served_entity_id`; the twin writes its name there.
+ * The traffic statement: per served entity over [since, until). The payload table names the
+ * entity only by an opaque `served_entity_id`; `system.serving.served_entities` maps it to the
+ * served entity's name (the latest row per id, for this endpoint), so one statement still reads
+ * both sides. That system table lags (up to about an hour): a canary not in it yet reads as no
+ * requests, which is inconclusive (wait), never a pass.
  */
 export function trafficStatement(payloadTable: string): string {
-  return `SELECT served_entity_id AS entity, COUNT(*) AS requests,
-  SUM(CASE WHEN status_code >= 500 THEN 1 ELSE 0 END) AS errors,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY execution_duration_ms) AS p50,
-  percentile_cont(0.99) WITHIN GROUP (ORDER BY execution_duration_ms) AS p99
-FROM ${tableName(payloadTable)}
-WHERE request_time >= :since AND request_time < :until AND served_entity_id IN (:baseline, :canary)
-GROUP BY served_entity_id`;
+  return `SELECT e.served_entity_name AS entity, COUNT(*) AS requests,
+  SUM(CASE WHEN p.status_code >= 500 THEN 1 ELSE 0 END) AS errors,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY p.execution_duration_ms) AS p50,
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY p.execution_duration_ms) AS p99
+FROM ${tableName(payloadTable)} AS p
+JOIN (
+  SELECT served_entity_id, served_entity_name,
+    ROW_NUMBER() OVER (PARTITION BY served_entity_id ORDER BY change_time DESC) AS latest
+  FROM ${SERVED_ENTITIES_TABLE}
+  WHERE endpoint_name = :endpoint
+) AS e ON e.served_entity_id = p.served_entity_id AND e.latest = 1
+WHERE p.request_time >= :since AND p.request_time < :until AND e.served_entity_name IN (:baseline, :canary)
+GROUP BY e.served_entity_name`;
 }
 
 const qualityColumns = (plan: RolloutPlan) => [
@@ -75,6 +87,7 @@ export async function readFigures(
   const rows = await warehouse.query(
     trafficStatement(plan.payloadTable),
     {
+      endpoint: plan.endpoint,
       since: new Date(sinceMs),
       until: new Date(untilMs),
       baseline: plan.baseline.name,

@@ -51,6 +51,24 @@ export const PAYLOAD_TABLE_DDL = `CREATE TABLE IF NOT EXISTS acme.mlops.churn_en
   requester VARCHAR
 )`;
 
+/**
+ * Unity Catalog's `system` catalog as the twin holds it: DuckDB reserves the name, so it lives in
+ * `uc_system` and the warehouse twin reads `system.` as `uc_system.` (spark-sql.ts).
+ */
+export const SYSTEM_CATALOG = 'uc_system';
+
+/** `system.serving.served_entities`: one row per served entity of a config (its opaque id and name). */
+export const SERVED_ENTITIES_DDL = `CREATE TABLE IF NOT EXISTS ${SYSTEM_CATALOG}.serving.served_entities (
+  workspace_id VARCHAR,
+  endpoint_name VARCHAR,
+  served_entity_id VARCHAR,
+  served_entity_name VARCHAR,
+  entity_type VARCHAR,
+  entity_name VARCHAR,
+  entity_version VARCHAR,
+  change_time TIMESTAMP
+)`;
+
 // Spark functions the bot's SQL may use that DuckDB lacks (or names differently). Created in the default
 // catalog, which every connection searches.
 const SPARK_MACROS = [
@@ -73,6 +91,9 @@ export async function openSandboxDuckDb(): Promise<SandboxDb> {
   await main.run(`ATTACH ':memory:' AS ${DEMO_CATALOG}`);
   await main.run(`CREATE SCHEMA IF NOT EXISTS ${DEMO_CATALOG}.${DEMO_SCHEMA}`);
   await main.run(PAYLOAD_TABLE_DDL);
+  await main.run(`ATTACH ':memory:' AS ${SYSTEM_CATALOG}`);
+  await main.run(`CREATE SCHEMA IF NOT EXISTS ${SYSTEM_CATALOG}.serving`);
+  await main.run(SERVED_ENTITIES_DDL);
   for (const macro of SPARK_MACROS) await main.run(macro);
 
   const opened: DuckDBConnection[] = [];

@@ -14,13 +14,14 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { type RunningBot, startBot } from '../wiring/bot.js';
 import { createBatchScorer } from './batch-scorer.js';
+import { type CanaryDemo, startCanaryDemo } from './canary-demo.js';
 import { mountConsole, type SandboxConsole } from './console/mount-console.js';
 import { seedDemoTables } from './demo-tables.js';
 import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';
 import { createPayloadSink } from './inference-sink.js';
 import { type SlackTwin, startSlackTwin } from './slack/index.js';
 import { startWarehouseTwin, type WarehouseTwin } from './warehouse/index.js';
-import { seedDemoWorkspace } from './workspace/demo.js';
+import { DEMO, seedDemoWorkspace } from './workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from './workspace/server.js';
 
 export interface DatabricksTwins {
@@ -113,10 +114,30 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
     ...sandboxWarehouse(config, databricks),
     // Offline: charts are drawn locally; and drift is checked every few minutes so the demo shows it.
     drift: { renderer: 'local', schedule: SANDBOX_DRIFT_SCHEDULE },
+    // Canary steps are checked soon after they are due, so a one-minute demo step is seen on time.
+    ...(databricks ? { rolloutDriverCron: SANDBOX_ROLLOUT_DRIVER_SCHEDULE } : {}),
   });
 
+  // The canary demo acts on the twin only: traffic to its endpoint and faults of its canary.
+  const canaryDemo: CanaryDemo | undefined = databricks
+    ? startCanaryDemo({
+        workspace: databricks.workspace,
+        endpoint: DEMO.endpoint,
+        model: DEMO.model,
+        canaryOf: async (endpoint) => {
+          const holder = await bot.rollouts.store.holderOf(endpoint);
+          return holder ? { model: holder.plan.model, version: holder.plan.canary.modelVersion } : undefined;
+        },
+      })
+    : undefined;
   const consolePage =
-    slack && bot.eventsUrl ? mountConsole(slack, { eventsUrl: bot.eventsUrl, signingSecret }) : undefined;
+    slack && bot.eventsUrl
+      ? mountConsole(slack, {
+          eventsUrl: bot.eventsUrl,
+          signingSecret,
+          ...(canaryDemo ? { knobs: canaryDemo.knobs } : {}),
+        })
+      : undefined;
 
   const lines = [
     'modelgate is running in SANDBOX mode (loopback only).',
@@ -142,6 +163,7 @@ export async function startSandbox(config: AppConfig, policy: Policy, logger: Lo
     banner: lines.join('\n'),
     async stop() {
       consolePage?.unmount();
+      canaryDemo?.stop();
       await bot.stop();
       await slack?.stop();
       await databricks?.stop();
@@ -161,6 +183,9 @@ async function startConsoleTwin(port: number): Promise<SlackTwin> {
     );
   }
 }
+
+/** How often the sandbox drives its canary rollouts (every 10 s; production: every minute). */
+export const SANDBOX_ROLLOUT_DRIVER_SCHEDULE = '*/10 * * * * *';
 
 /** How often the sandbox runs every drift monitor (a setting: the checks are the production ones). */
 export const SANDBOX_DRIFT_SCHEDULE = '*/2 * * * *';

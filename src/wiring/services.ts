@@ -178,7 +178,20 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     },
   };
   const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
-  const planDeps: PlanDeps = { serving, registry, history, defaults };
+  const planDeps: PlanDeps = {
+    serving,
+    registry,
+    history,
+    defaults,
+    enableOnDeploy: (endpoint) => {
+      const t = Object.hasOwn(policy.inferenceTables ?? {}, endpoint)
+        ? policy.inferenceTables![endpoint]
+        : undefined;
+      return t?.enableOnDeploy
+        ? { enabled: true, catalog: t.catalog, schema: t.schema, tablePrefix: t.prefix }
+        : undefined;
+    },
+  };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);
   const endpointOf = (plan: Plan) => (plan.kind === 'endpoint' ? plan.endpoint : undefined);
 

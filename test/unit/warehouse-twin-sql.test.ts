@@ -25,6 +25,11 @@ describe('translating Spark SQL for the twin', () => {
       sql: 'SELECT window_cmp.start, windows FROM t',
       want: 'SELECT window_cmp.start, windows FROM t',
     },
+    {
+      name: "Unity Catalog's system catalog is read from the twin's uc_system",
+      sql: 'SELECT s.system FROM system.serving.served_entities AS s',
+      want: 'SELECT s.system FROM uc_system.serving.served_entities AS s',
+    },
     { name: 'double-quoted strings become string literals', sql: 'SELECT "a\'b"', want: "SELECT 'a''b'" },
     {
       name: 'backslash escapes in strings are decoded',

@@ -8,7 +8,7 @@ import { normaliseConfig, servedNameFor } from '../../domain/endpoint-config.js'
 import { isUserError } from '../../domain/errors.js';
 import { requireReady } from '../../domain/model-versions.js';
 import type { ModelVersionInfo } from '../../domain/ports/registry.js';
-import type { Endpoint, Serving, WorkloadSize } from '../../domain/ports/serving.js';
+import type { Endpoint, InferenceTableInput, Serving, WorkloadSize } from '../../domain/ports/serving.js';
 import type { DeployCommand } from '../../domain/vocabulary.js';
 import type { PlanDeps } from './deps.js';
 import { busiestOf, DEFAULT_SCALE_TO_ZERO, DEFAULT_WORKLOAD_SIZE, refuseNoOp, versionKey } from './diff.js';
@@ -25,6 +25,8 @@ export interface DeployPlanInput {
   scaleToZero?: boolean;
   /** The alias the version was chosen by (`@Champion`), if any: its target is part of the fingerprint. */
   alias?: string;
+  /** The inference table the policy asks a deploy to turn on; kept only while the endpoint logs nothing. */
+  enableInferenceTable?: Extract<InferenceTableInput, { enabled: true }>;
 }
 
 /**
@@ -64,6 +66,9 @@ export function planDeploy(input: DeployPlanInput): EndpointPlan {
     create: endpoint === undefined,
     ...(before ? { before } : {}),
     after,
+    ...(input.enableInferenceTable && !endpoint?.inferenceTable?.enabled
+      ? { inferenceTable: input.enableInferenceTable }
+      : {}),
     // Deploying by alias depends on where the alias points too: if it moved, Apply must not
     // silently deploy another version than the plan showed.
     fingerprint: `${endpointFingerprint(endpoint)}${
@@ -90,7 +95,7 @@ export async function getEndpointIfExists(serving: Serving, name: string): Promi
  */
 export async function buildDeployPlan(
   input: DeployCommand,
-  deps: Pick<PlanDeps, 'serving' | 'registry' | 'defaults'>,
+  deps: Pick<PlanDeps, 'serving' | 'registry' | 'defaults' | 'enableOnDeploy'>,
 ): Promise<EndpointPlan> {
   const endpointName = input.endpoint ?? deps.defaults.endpoint;
   if (!endpointName) throw new Error('buildDeployPlan: no endpoint given and no default endpoint');
@@ -101,10 +106,12 @@ export async function buildDeployPlan(
       : deps.registry.resolveAlias(input.model, target.alias),
     getEndpointIfExists(deps.serving, endpointName),
   ]);
+  const table = deps.enableOnDeploy?.(endpointName);
   return planDeploy({
     endpointName,
     endpoint,
     version,
+    ...(table ? { enableInferenceTable: table } : {}),
     ...(input.size ? { size: input.size } : {}),
     ...(input.scaleToZero !== undefined ? { scaleToZero: input.scaleToZero } : {}),
     ...('alias' in target ? { alias: target.alias } : {}),

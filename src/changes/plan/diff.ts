@@ -161,6 +161,15 @@ export function diffPlan(plan: Plan): DiffLine[] {
       });
     }
   }
+  if (plan.inferenceTable) {
+    const t = plan.inferenceTable;
+    lines.push({
+      label: 'AI Gateway inference table',
+      before: 'off',
+      after: `${t.catalog}.${t.schema}.${t.tablePrefix}_payload`,
+      change: 'added',
+    });
+  }
   return lines;
 }
 

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { SandboxKnobs } from '../canary-demo.js';
 import {
   appHomeOpenedEvent,
   blockActionInViewPayload,
@@ -32,6 +33,8 @@ export interface ConsoleOptions {
   /** The slash command the app registers. */
   command?: string;
   fetch?: typeof fetch;
+  /** The sandbox's own switches (traffic, canary faults), shown beside the channels; none when absent. */
+  knobs?: SandboxKnobs;
 }
 
 export interface SandboxConsole {
@@ -111,6 +114,7 @@ export const consoleOptionsSchema = z.strictObject({
   values: viewValues.optional(),
 });
 export const consoleSubmitSchema = z.strictObject({ user: userId, view_id: viewId, values: viewValues });
+export const consoleKnobSchema = z.strictObject({ id: z.string().min(1).max(64), on: z.boolean() });
 
 /** Typed text as Slack puts it in `state.values`: an empty input is null. */
 function stateValues(values: Record<string, Record<string, string>>) {
@@ -176,6 +180,19 @@ export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxC
     }
     const parsed = schema.safeParse(raw);
     return parsed.success ? parsed.data : { invalid: z.prettifyError(parsed.error) };
+  }
+
+  /** The sandbox's knobs: not Slack, so apart from the Slack routes, and only when the sandbox gives them. */
+  async function handleKnobs(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const knobs = options.knobs;
+    if (!knobs) return sendJson(res, 404, { ok: false, error: 'no_knobs' });
+    if (req.method === 'POST') {
+      const input = await readJson(req, consoleKnobSchema);
+      if ('invalid' in input)
+        return sendJson(res, 400, { ok: false, error: 'invalid_request', detail: input.invalid });
+      if (!knobs.set(input.id, input.on)) return sendJson(res, 404, { ok: false, error: 'unknown_knob' });
+    }
+    sendJson(res, 200, { ok: true, knobs: knobs.list() });
   }
 
   async function handleCommand(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -421,6 +438,8 @@ export function mountConsole(twin: SlackTwin, options: ConsoleOptions): SandboxC
       await handleSubmit(req, res);
     } else if (verb === 'POST' && path === '/console/api/close') {
       await handleClose(req, res);
+    } else if ((verb === 'GET' || verb === 'POST') && path === '/console/api/knobs') {
+      await handleKnobs(req, res);
     } else {
       return false;
     }

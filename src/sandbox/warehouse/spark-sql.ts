@@ -6,6 +6,7 @@
  * - `"text"` → `'text'` (Spark reads double quotes as a string literal)
  * - `'it\'s'` → `'it''s'` (Spark strings take backslash escapes)
  * - `window.start` → `"window".start` (`window` is reserved in DuckDB, a plain name in Spark)
+ * - `system.serving.x` → `uc_system.serving.x` (DuckDB reserves the catalog name `system`)
  * - `:name` → `CAST($name AS <type>)` with the type the driver sent; a NULL parameter becomes `NULL`
  * - `::`, comments and everything inside literals are left alone
  */
@@ -104,7 +105,14 @@ export function translateSparkSql(sql: string, params: ReadonlyMap<string, Spark
       let end = i + 1;
       while (end < sql.length && IDENT_PART.test(sql[end]!)) end++;
       const word = sql.slice(i, end);
-      out += word.toLowerCase() === 'window' && /^\s*\./.test(sql.slice(end, end + 64)) ? `"${word}"` : word;
+      const dotted = /^\s*\./.test(sql.slice(end, end + 64));
+      const lower = word.toLowerCase();
+      out +=
+        lower === 'window' && dotted
+          ? `"${word}"`
+          : lower === 'system' && dotted && !out.trimEnd().endsWith('.')
+            ? 'uc_system'
+            : word;
       i = end;
     } else {
       out += c;

@@ -664,12 +664,12 @@ const WORDING: Wording = {
       case 'unreadable':
         return words(
           `The inference table ${d.table} of ${d.endpoint} cannot be read: ${d.warehouseMessage}`,
-          'Check that the table exists and that the bot may SELECT from it through the SQL warehouse; `npm run doctor` checks the warehouse.',
+          'Check that the table exists and that the bot may SELECT from it and from system.serving.served_entities (which names the served entities behind its ids) through the SQL warehouse; `npm run doctor` checks the warehouse.',
         );
       case 'empty':
         return words(
           `The inference table ${d.table} has no request answered by ${d.servedName} in the last ${roughDuration(d.windowMs)}, so there is no baseline to compare a canary with.`,
-          'Send the endpoint traffic first (rows can take minutes to arrive), then plan the rollout again.',
+          'Send the endpoint traffic first (rows can take minutes to arrive, and system.serving.served_entities up to an hour to name a new served entity), then plan the rollout again.',
         );
       case 'metric_unreadable':
         return words(

@@ -20,6 +20,11 @@ const DEMO_STEPS = [
   },
   { as: 'U0REQUEST', text: '/mlops drift', what: 'drift alert with its chart; press Retrain' },
   { as: 'U0APPROVE', channel: 'C0APPROVALS', what: 'approve the retraining' },
+  {
+    as: 'U0REQUEST',
+    text: '/mlops rollout churn-endpoint churn_model 4 steps=25,50 every=1m analysis=demo',
+    what: 'canary v4: send traffic first; a canary fault knob rolls it back',
+  },
   { as: 'U0REQUEST', text: '/mlops promote churn_model 4 Challenger', what: 'the new version, then Apply' },
   { as: 'U0REQUEST', text: '/mlops promote churn_model 4 Champion', what: 'then Apply' },
   { as: 'U0REQUEST', text: '/mlops promote churn_model 4 Production', what: 'asks for approval' },
@@ -417,6 +422,34 @@ async function post(path, body) {
   }
 }
 
+/** The sandbox's switches (traffic to the endpoint, faults of the canary in flight), beside the channels. */
+function renderKnobs(knobs) {
+  const list = $('knobs');
+  if (!list) return;
+  list.innerHTML = knobs
+    .map(
+      (k) =>
+        `<label class="knob"><input type="checkbox" data-knob="${k.id}"${k.on ? ' checked' : ''}> ${k.label}</label>`,
+    )
+    .join('');
+  $('knobs-section').hidden = knobs.length === 0;
+}
+
+async function loadKnobs() {
+  try {
+    const res = await fetch('/console/api/knobs');
+    if (!res.ok) return;
+    renderKnobs((await res.json()).knobs ?? []);
+  } catch {
+    // No knobs (a console without the sandbox's Databricks twin): the panel stays hidden.
+  }
+}
+
+async function setKnob(input) {
+  const answer = await post('/console/api/knobs', { id: input.dataset.knob, on: input.checked });
+  if (answer.ok) renderKnobs(answer.knobs);
+}
+
 async function submitComposer(event) {
   event.preventDefault();
   const input = $('composer-input');
@@ -549,6 +582,10 @@ document.addEventListener('change', (event) => {
     else state.picks.delete(key);
   }
 });
+document.addEventListener('change', (event) => {
+  const input = event.target;
+  if (input instanceof HTMLInputElement && input.dataset.knob !== undefined) void setKnob(input);
+});
 
 document.addEventListener('input', (event) => {
   const input = event.target;
@@ -578,4 +615,5 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   rememberLocation();
   connect();
+  void loadKnobs();
 });
