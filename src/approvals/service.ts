@@ -32,6 +32,8 @@ export type {
   ApprovalServiceDeps,
   ApprovalViews,
   BackoffOptions,
+  DeploymentApprover,
+  DeploymentRequest,
   ExecutionProgress,
   RetrainRequest,
   RetrainRequester,
@@ -76,6 +78,13 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   return {
     requestChange: intake.requestChange,
     requestRetrain: intake.requestRetrain,
+    requestDeployment: intake.requestDeployment,
+    async supersede(requestId, what) {
+      const applied = approvals.supersede(requestId, what, 'modelgate');
+      if (applied.decision.kind !== 'moved') return false;
+      await message.refresh(requestId);
+      return true;
+    },
     approve: voting.approve,
     promptReject: voting.promptReject,
     reject: voting.reject,

@@ -85,6 +85,8 @@ export const ERROR_CODES = [
   'databricks_unavailable',
   'update_not_applied',
   'change_outcome_unknown',
+  // Deployment-job approvals (issue #16)
+  'deployment_task_missing',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -266,6 +268,15 @@ export interface ErrorDetailsByCode {
     configVersion?: number;
   };
   change_outcome_unknown: { endpoint: string; failure: LostAnswer };
+  /** A deployment job lacks the approval (or evaluation) task the policy names. */
+  deployment_task_missing: {
+    model: string;
+    jobId: number;
+    jobName: string;
+    role: 'approval' | 'evaluation';
+    task: string;
+    tasks: string[];
+  };
 }
 
 /** Why the answer to a call that changes something never arrived (its outcome had to be read). */

@@ -581,6 +581,11 @@ const WORDING: Wording = {
       `The answer to the update of ${d.endpoint} was lost (${lostAnswer(d.failure)}), and Databricks could not be read afterwards: the update may or may not have been applied.`,
       `Check \`/mlops status ${d.endpoint}\` before trying again.`,
     ),
+  deployment_task_missing: (d) =>
+    words(
+      `Deployment job ${d.jobName} (${d.jobId}) of ${d.model} has no task called ${d.task}, so its ${d.role} step cannot be found; nothing was sent.`,
+      `Its tasks are ${d.tasks.join(', ') || 'none'}: set \`deploymentJobs.<model>.${d.role}Task\` in the policy file to the ${d.role} task's key${d.role === 'approval' ? ' (the approval tag is named after it)' : ''}.`,
+    ),
 };
 
 /** "502 from a gateway", "503 TEMPORARILY_UNAVAILABLE" */
