@@ -61,6 +61,8 @@ export interface DeploymentApprovalPlan {
   approvalTask: string;
   /** The run's last repair when the request was made (none: never repaired). */
   latestRepairId?: number;
+  /** The approval task's run when the request was made: another one means the run was repaired. */
+  approvalTaskRunId?: number;
   /** The evaluation task's metrics, as it reported them. */
   metrics: Array<{ key: string; value: number }>;
 }

@@ -7,6 +7,7 @@ import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver,
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
 import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
+import { createDeploymentJobsClient, createModelVersionTags } from '../databricks/deployment-jobs.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createJobsClient } from '../databricks/jobs.js';
 import { createMlflowRuns } from '../databricks/mlflow.js';
@@ -14,6 +15,7 @@ import { createMonitorsClient } from '../databricks/monitors.js';
 import { createRegistryClient } from '../databricks/registry.js';
 import { createServingClient } from '../databricks/serving.js';
 import { createDatabricksWarehouse } from '../databricks/warehouse.js';
+import type { DeploymentJobs, ModelVersionTags } from '../domain/ports/deployment-jobs.js';
 import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
@@ -86,6 +88,9 @@ export interface Adapters {
   jobs: Jobs;
   jobSettings: JobSettingsReader;
   mlflow: MlflowRuns;
+  /** Deployment-job runs (tasks, repairs) and UC model-version tags. */
+  deploymentJobs: DeploymentJobs;
+  versionTags: ModelVersionTags;
   monitors: Monitors;
   warehouse: Warehouse | undefined;
   messenger: Messenger;
@@ -154,6 +159,8 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     jobs: createJobsClient(http),
     jobSettings: createJobSettingsReader(http),
     mlflow: createMlflowRuns(http),
+    deploymentJobs: createDeploymentJobsClient(http),
+    versionTags: createModelVersionTags(http),
     monitors: createMonitorsClient(http),
     warehouse,
     messenger: createSlackMessenger(app.client),

@@ -15,6 +15,7 @@ import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
 import { runRolloutWatch } from '../jobs/rollout-watch.js';
 import { startSchedule } from '../jobs/schedule.js';
+import type { DeploymentCheck } from '../deployment-jobs/check.js';
 import type { LedgerService } from '../ledger/service.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
@@ -60,6 +61,8 @@ export interface BotOptions {
   approvalExpiryCron?: string | false;
   /** When the ledger tick runs (node-cron; every minute by default); false: never (tests call it). */
   ledgerCron?: string | false;
+  /** When deployment-job runs are checked for approval (every minute by default); false: never (tests call it). */
+  deploymentJobsCron?: string | false;
   /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
@@ -90,6 +93,8 @@ export interface RunningBot {
   ledger: LedgerService;
   /** Every message the bot owes Slack, until Slack takes it. */
   outbox: Outbox;
+  /** The deployment-job check, when the policy links deployment jobs: `tick(now)` runs one pass. */
+  deploymentJobs?: DeploymentCheck;
   stop(): Promise<void>;
 }
 
@@ -208,6 +213,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     approvalExpiryCron: options.approvalExpiryCron,
     takeover: { leaseMs, cron: options.store?.takeoverCron },
     ledgerCron: options.ledgerCron,
+    deploymentJobsCron: options.deploymentJobsCron,
   });
   const schedule = jobs.length > 0 ? startSchedule(jobs, logger) : undefined;
 
@@ -235,6 +241,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     identity: me,
     ledger: services.ledger,
     outbox: services.outbox,
+    ...(services.deploymentJobs ? { deploymentJobs: services.deploymentJobs } : {}),
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();

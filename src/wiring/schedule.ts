@@ -18,6 +18,8 @@ export interface ScheduleSettings {
   takeover?: { leaseMs: number; cron?: string | false | undefined } | undefined;
   /** When the ledger reads what Databricks serves (every minute by default); false: never (tests call it). */
   ledgerCron?: string | false | undefined;
+  /** When deployment-job runs are checked for approval (every minute by default); false: never (tests call it). */
+  deploymentJobsCron?: string | false | undefined;
 }
 
 /** @example startSchedule(scheduledJobs(services, { clock, logger }), logger) */
@@ -84,5 +86,18 @@ export function scheduledJobs(services: Services, s: ScheduleSettings): Schedule
             },
           },
         ];
-  return [...expiry, ...takeovers, ...ledger, ...(services.drift?.jobs ?? [])];
+  const check = services.deploymentJobs;
+  const deployments: ScheduledJob[] =
+    !check || s.deploymentJobsCron === false
+      ? []
+      : [
+          {
+            name: 'deployment-jobs',
+            cron: s.deploymentJobsCron ?? '* * * * *',
+            run: async () => {
+              await check.tick(clock.now());
+            },
+          },
+        ];
+  return [...expiry, ...takeovers, ...ledger, ...deployments, ...(services.drift?.jobs ?? [])];
 }

@@ -18,6 +18,9 @@ import { chartRenderers } from '../charts/renderers.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { autoApplies, isProtected } from '../config/access.js';
 import type { Policy } from '../config/policy.js';
+import { createDeploymentApprover } from '../deployment-jobs/approve.js';
+import { createDeploymentCheck, type DeploymentCheck, linkedJobs } from '../deployment-jobs/check.js';
+import { createDeploymentApprovalStore } from '../deployment-jobs/store.js';
 import type { Plan } from '../domain/change.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import { createDriftStateStore, type DriftStateStore } from '../drift/state-store.js';
@@ -72,6 +75,8 @@ export interface Services {
   commands: CommandDeps;
   /** Every message the bot owes Slack, stored before it is sent and delivered until Slack takes it. */
   outbox: Outbox;
+  /** The deployment-job check (its tick is a scheduled job), when the policy links deployment jobs. */
+  deploymentJobs?: DeploymentCheck | undefined;
 }
 
 /**
@@ -124,6 +129,19 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     warehouse && policy.monitors
       ? createMonitorFigures({ warehouse, monitors, monitorsByName: policy.monitors, defaults, clock })
       : undefined;
+  // Deployment-job approvals, when the policy links deployment jobs to models.
+  const linked = linkedJobs(policy);
+  const deploymentStore = linked.length > 0 ? createDeploymentApprovalStore(db, clock.now) : undefined;
+  const deployments = deploymentStore
+    ? createDeploymentApprover({
+        jobs: adapters.deploymentJobs,
+        tags: adapters.versionTags,
+        store: deploymentStore,
+        clock,
+        workspaceHost,
+        ...(s.approvalWait ? { wait: s.approvalWait } : {}),
+      })
+    : undefined;
   const approvals = createApprovalService({
     policy,
     defaults,
@@ -142,8 +160,20 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     workspaceHost,
     onError: (err, id) => logger.error(`[${id}] approvals:`, err),
     ...(figures ? { figures } : {}),
+    ...(deployments ? { deployments } : {}),
     ...(s.approvalWait ? { wait: s.approvalWait } : {}),
   });
+  const deploymentJobs = deploymentStore
+    ? createDeploymentCheck({
+        linked,
+        jobs: adapters.deploymentJobs,
+        tags: adapters.versionTags,
+        store: deploymentStore,
+        approvals,
+        workspaceHost,
+        report: (model, e) => logger.error(`deployment job of ${model}:`, e),
+      })
+    : undefined;
 
   const state = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
   const watch = state
@@ -202,5 +232,6 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ledger,
     commands,
     outbox,
+    ...(deploymentJobs ? { deploymentJobs } : {}),
   };
 }
