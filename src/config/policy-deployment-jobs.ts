@@ -79,6 +79,7 @@ export function deploymentJobProblems(policy: {
     .map(([name, e]) => ({
       path: ['deploymentJobs', name, 'gate'],
       message: `names gate "${e.gate}", which the policy does not have, so nobody could approve its runs`,
-      fix: gates.length > 0 ? `use one of ${gates.join(', ')}, or add gates.${e.gate}` : `add gates.${e.gate}`,
+      fix:
+        gates.length > 0 ? `use one of ${gates.join(', ')}, or add gates.${e.gate}` : `add gates.${e.gate}`,
     }));
 }

@@ -6,13 +6,13 @@
  */
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
+import { parseModelName } from '../domain/model-names.js';
 import type {
   DeploymentJobs,
   DeploymentRun,
   DeploymentTaskRun,
   ModelVersionTags,
 } from '../domain/ports/deployment-jobs.js';
-import { parseModelName } from '../domain/model-names.js';
 import { DatabricksApiError, type DatabricksHttp } from './http.js';
 
 const BASE = '/api/2.2/jobs';
@@ -30,7 +30,9 @@ const taskSchema = z.looseObject({
   run_id: z.coerce.number().int(),
   status: statusSchema.nullish(),
   // Older workspaces send only the deprecated state object on tasks.
-  state: z.looseObject({ life_cycle_state: z.string().nullish(), result_state: z.string().nullish() }).nullish(),
+  state: z
+    .looseObject({ life_cycle_state: z.string().nullish(), result_state: z.string().nullish() })
+    .nullish(),
 });
 
 const runSchema = z.looseObject({
@@ -243,7 +245,8 @@ export function createModelVersionTags(http: DatabricksHttp): ModelVersionTags {
         for (const t of res.model_version.tags ?? []) tags[t.key] = t.value ?? '';
         return tags;
       } catch (e) {
-        if (isMissing(e)) throw new UserError('version_not_found', { model: fullName, version, suggestListing: false });
+        if (isMissing(e))
+          throw new UserError('version_not_found', { model: fullName, version, suggestListing: false });
         throw e;
       }
     },

@@ -74,7 +74,10 @@ export function createDeploymentApprover(deps: DeploymentApproverDeps): Deployme
   }
 
   /** Repairs the run once: the repair an earlier attempt made (seen in the history) counts. */
-  async function repairOnce(requestId: string, plan: DeploymentApprovalPlan): Promise<number | { superseded: string }> {
+  async function repairOnce(
+    requestId: string,
+    plan: DeploymentApprovalPlan,
+  ): Promise<number | { superseded: string }> {
     let record = await store.byRequest(requestId);
     if (record?.repair === 'repaired' && record.repairId !== undefined) return record.repairId;
     const fresh = await store.claimRepair(requestId);
@@ -119,20 +122,30 @@ export function createDeploymentApprover(deps: DeploymentApproverDeps): Deployme
     },
   };
 
-  async function follow(plan: DeploymentApprovalPlan, repairId: number, signal: AbortSignal): Promise<ExecutionResult> {
+  async function follow(
+    plan: DeploymentApprovalPlan,
+    repairId: number,
+    signal: AbortSignal,
+  ): Promise<ExecutionResult> {
     const started = clock.now();
     const followed = await poll<DeploymentRun, DeploymentRun>(
       async () => {
         const run = await jobs.getRun(plan.runId);
         // Until the history shows the repair, the run read may be the one before it.
         const current = run.repairs.some((h) => h.id === repairId);
-        return current && isFinished({ ...run, taskRunIds: [] }) ? { done: true, value: run } : { done: false, seen: run };
+        return current && isFinished({ ...run, taskRunIds: [] })
+          ? { done: true, value: run }
+          : { done: false, seen: run };
       },
       { clock, signal, ...wait },
     );
     const runFacts = (run: DeploymentRun) => ({
       runId: plan.runId,
-      url: jobRunUrl(workspaceHost, { jobId: plan.jobId, runId: plan.runId, ...(run.pageUrl ? { pageUrl: run.pageUrl } : {}) }),
+      url: jobRunUrl(workspaceHost, {
+        jobId: plan.jobId,
+        runId: plan.runId,
+        ...(run.pageUrl ? { pageUrl: run.pageUrl } : {}),
+      }),
       jobName: plan.jobName,
     });
     if (followed.status === 'timed_out') {
@@ -157,7 +170,9 @@ export function createDeploymentApprover(deps: DeploymentApproverDeps): Deployme
       tookMs: Math.max(0, clock.now() - started),
       ...(ok ? {} : { state: run.state }),
       ...(!ok && run.result
-        ? { result: { code: run.result.code, ...(run.result.message ? { message: run.result.message } : {}) } }
+        ? {
+            result: { code: run.result.code, ...(run.result.message ? { message: run.result.message } : {}) },
+          }
         : {}),
     };
   }

@@ -99,11 +99,20 @@ export function createDeploymentCheck(deps: DeploymentCheckDeps): DeploymentChec
     const pending = deps.approvals
       .pending()
       .flatMap((r) =>
-        r.plan.kind === 'deployment' && r.plan.jobId === linked.job ? [{ requestId: r.id, plan: r.plan }] : [],
+        r.plan.kind === 'deployment' && r.plan.jobId === linked.job
+          ? [{ requestId: r.id, plan: r.plan }]
+          : [],
       );
     const asked = new Set<number>();
-    for (const run of runs) if ((await deps.store.find(linked.job, run.runId))?.requestId) asked.add(run.runId);
-    const decision = decideTick({ model: linked.model, approvalTask: linked.approvalTask, runs, asked, pending });
+    for (const run of runs)
+      if ((await deps.store.find(linked.job, run.runId))?.requestId) asked.add(run.runId);
+    const decision = decideTick({
+      model: linked.model,
+      approvalTask: linked.approvalTask,
+      runs,
+      asked,
+      pending,
+    });
     for (const s of decision.stale) {
       if (await deps.approvals.supersede(s.requestId, s.what)) summary.superseded++;
     }

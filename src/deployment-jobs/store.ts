@@ -79,7 +79,10 @@ function toRecord(raw: unknown): DeploymentApprovalRecord {
 /**
  * @example const store = createDeploymentApprovalStore(db, () => clock.now()); await store.note({ jobId: 2001, runId: 7, model, version: 5 });
  */
-export function createDeploymentApprovalStore(db: SqliteDatabase, now: () => number): DeploymentApprovalStore {
+export function createDeploymentApprovalStore(
+  db: SqliteDatabase,
+  now: () => number,
+): DeploymentApprovalStore {
   const COLUMNS =
     'job_id, run_id, model, version, request_id, tag_state, tag_set_at, repair_state, repair_id, created_at, updated_at';
   const selectRun = db.prepare(`SELECT ${COLUMNS} FROM deployment_approvals WHERE job_id = ? AND run_id = ?`);
@@ -126,8 +129,13 @@ export function createDeploymentApprovalStore(db: SqliteDatabase, now: () => num
     },
     async claimRepair(requestId) {
       return (
-        moveRepair.run({ request_id: requestId, from: 'none', to: 'repairing', repair_id: null, now: stamp() })
-          .changes === 1
+        moveRepair.run({
+          request_id: requestId,
+          from: 'none',
+          to: 'repairing',
+          repair_id: null,
+          now: stamp(),
+        }).changes === 1
       );
     },
     async repaired(requestId, repairId) {

@@ -6,8 +6,8 @@
 import { App, type Logger as BoltLogger, LogLevel as BoltLogLevel, HTTPReceiver, webApi } from '@slack/bolt';
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
-import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
 import { createDeploymentJobsClient, createModelVersionTags } from '../databricks/deployment-jobs.js';
+import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createJobsClient } from '../databricks/jobs.js';
 import { createMlflowRuns } from '../databricks/mlflow.js';

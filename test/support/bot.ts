@@ -109,6 +109,8 @@ export async function startBotOnTwins(
       approvalExpiryCron: false,
       // The ledger ticks only when a test calls bot.ledger.tick(now), so call counts stay exact.
       ledgerCron: false,
+      // Deployment jobs are checked only when a test calls bot.deploymentJobs.tick(now).
+      deploymentJobsCron: false,
       ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
       // Slack deliveries are retried quickly, so a recovering twin is seen within a test.
       outbox: { backoff: { initialDelayMs: 20, maxDelayMs: 100 } },

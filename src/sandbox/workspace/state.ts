@@ -70,6 +70,8 @@ export interface ModelVersion {
   updated_by: string;
   /** Demo model behaviour: a version's threshold on the churn score (see invocations). */
   behaviour?: { bias: number };
+  /** UC model-version tags (`/api/2.0/mlflow/unity-catalog/model-versions/tags`). */
+  tags?: Record<string, string>;
 }
 
 export interface RegisteredModel {
@@ -85,6 +87,8 @@ export interface RegisteredModel {
   /** alias name (lower-case key) → { display name, version } */
   aliases: Map<string, { alias_name: string; version_num: number }>;
   versions: Map<number, ModelVersion>;
+  /** The MLflow 3 deployment job a new version triggers (reference databricks-round2 §3.1). */
+  deployment_job_id?: number;
 }
 
 export interface Job {
@@ -98,6 +102,45 @@ export interface Job {
   registers_model?: string;
   /** Outcome of the next runs: tests set 'FAILED' to see a failure. */
   next_outcome: 'SUCCESS' | 'FAILED';
+  /** A deployment job: its tasks in order (see deployment-jobs-routes.ts). */
+  deployment?: DeploymentJobSpec;
+}
+
+/** How a twin deployment job runs: its tasks in order, which one is the approval, what the evaluation reports. */
+export interface DeploymentJobSpec {
+  /** Task keys in order, e.g. ['evaluation', 'approval', 'deployment']. */
+  tasks: string[];
+  /** The task that fails until the version carries the tag named after it = Approved. */
+  approval_task: string;
+  /** The task whose notebook exits with `metrics` (runs/get-output). */
+  evaluation_task: string;
+  metrics: Record<string, number>;
+  /** How long each task runs (default: the twin's jobRunMs). */
+  task_ms?: number;
+}
+
+/** One task run of a deployment-job run; `result` is fixed when it is first read after its end. */
+export interface DeploymentTaskRunState {
+  task_key: string;
+  run_id: number;
+  /** Index into the run's attempts (0: the original run). */
+  attempt: number;
+  start: number;
+  end: number;
+  result?: 'SUCCESS' | 'FAILED' | 'UPSTREAM_FAILED';
+  message?: string;
+}
+
+/** A run of a deployment job, with its repair history. */
+export interface DeploymentRunState {
+  run_id: number;
+  job_id: number;
+  number_in_job: number;
+  created_at: number;
+  model_name: string;
+  model_version: string;
+  attempts: Array<{ id: number; type: 'ORIGINAL' | 'REPAIR'; start_time: number }>;
+  task_runs: DeploymentTaskRunState[];
 }
 
 export interface JobRun {
@@ -173,6 +216,8 @@ export interface WorkspaceState {
   models: Map<string, RegisteredModel>;
   jobs: Map<number, Job>;
   runs: Map<number, JobRun>;
+  /** Runs of deployment jobs (their ids share the run counter). */
+  deployment_runs: Map<number, DeploymentRunState>;
   /** MLflow runs by their (hex) id. */
   mlflow_runs: Map<string, MlflowRun>;
   /** Keyed by monitored table full name (lower-case). */
@@ -194,6 +239,7 @@ export function emptyState(): WorkspaceState {
     models: new Map(),
     jobs: new Map(),
     runs: new Map(),
+    deployment_runs: new Map(),
     mlflow_runs: new Map(),
     monitors: new Map(),
     tables: new Map(),

@@ -128,7 +128,9 @@ function evidenceBlocks(plan: ApprovalPlan, evidence: Evidence | undefined): Sla
   if (fields.length > 0) blocks.push(fieldsBlock(fields));
   if (plan.kind === 'deployment' && plan.metrics.length > 0) {
     blocks.push(sectionBlock('*Evaluation task metrics*'));
-    blocks.push(...codeBlocks(formatTable([['metric', 'value'], ...plan.metrics.map((m) => [m.key, figure(m.value)])])));
+    blocks.push(
+      ...codeBlocks(formatTable([['metric', 'value'], ...plan.metrics.map((m) => [m.key, figure(m.value)])])),
+    );
   }
   const f = evidence.figures;
   if (f && f.rows.length > 0) {
