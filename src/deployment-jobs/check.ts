@@ -1,5 +1,5 @@
 /**
- * The scheduled check of deployment jobs: read (one runs/list per linked job), decide (pure,
+ * The scheduled check of deployment jobs: read (one runs/list per linked job; its tasks once), decide (pure,
  * waiting.ts), deliver (one approval request per waiting run; stale pending requests superseded).
  * A job whose reads fail is skipped for a doubling number of ticks (up to 32), so a broken job
  * costs nothing while the others go on.
@@ -94,7 +94,19 @@ export function createDeploymentCheck(deps: DeploymentCheckDeps): DeploymentChec
   const backoff = new Map<string, { skip: number; failures: number }>();
   const keyOf = (l: LinkedJob) => `${l.job}:${l.model}`;
 
+  // Jobs whose tasks were found as the policy names them (read once per process, and after a failure).
+  const checked = new Map<string, string>();
+
   async function checkJob(linked: LinkedJob, summary: DeploymentCheckSummary): Promise<void> {
+    const key = keyOf(linked);
+    let jobName = checked.get(key);
+    if (jobName === undefined) {
+      // A job without the named tasks is refused, with the fix, before anything is sent.
+      const job = await deps.jobs.getJob(linked.job);
+      requireTasks(linked, job);
+      jobName = job.name;
+      checked.set(key, jobName);
+    }
     const runs = await deps.jobs.listRuns(linked.job, RUNS_PER_TICK);
     const pending = deps.approvals
       .pending()
@@ -116,12 +128,8 @@ export function createDeploymentCheck(deps: DeploymentCheckDeps): DeploymentChec
     for (const s of decision.stale) {
       if (await deps.approvals.supersede(s.requestId, s.what)) summary.superseded++;
     }
-    if (decision.candidates.length === 0) return;
-    // Checked once there is something to ask: a job without the named tasks is refused, nothing sent.
-    const job = await deps.jobs.getJob(linked.job);
-    requireTasks(linked, job);
     for (const { run, version } of decision.candidates) {
-      if (await open(linked, job.name, run, version)) summary.opened++;
+      if (await open(linked, jobName, run, version)) summary.opened++;
     }
   }
 
@@ -175,6 +183,7 @@ export function createDeploymentCheck(deps: DeploymentCheckDeps): DeploymentChec
           backoff.delete(key);
         } catch (e) {
           summary.failed++;
+          checked.delete(key);
           const failures = (b?.failures ?? 0) + 1;
           backoff.set(key, { failures, skip: Math.min(MAX_SKIPPED_TICKS, 2 ** (failures - 1)) });
           deps.report?.(linked.model, e);
