@@ -139,6 +139,7 @@ export function auditTrailOf(
   if (filter.model) {
     prefixes.push(`alias:${filter.model}@`);
     targets.push(`retrain:${filter.model}`);
+    prefixes.push(`deployment:${filter.model}@`);
   }
   const rows =
     targets.length + prefixes.length > 0

@@ -20,7 +20,7 @@ import type { FiguresSource } from './evidence.js';
 import type { ExecutionResult } from './execution-result.js';
 import type { Defaults, GateRef, RetrainTarget } from './gate.js';
 import type { NotifyStore, RequesterEvent } from './notify-store.js';
-import type { ApprovalPlan } from './request-plan.js';
+import type { ApprovalPlan, DeploymentApprovalPlan } from './request-plan.js';
 import type { ApprovalRequest, ApprovalStore } from './store.js';
 
 /** What starts a gated retraining request; the drift alert's Retrain button calls it. */
@@ -53,6 +53,35 @@ export interface RetrainRequester {
   requestRetrain(input: RetrainRequest): Promise<Reply>;
 }
 
+/** What opens an approval request for a deployment-job run waiting at its approval task. */
+export interface DeploymentRequest {
+  plan: DeploymentApprovalPlan;
+  /** The gate's name in the policy (the deployment job entry's `gate`). */
+  gate: string;
+  /** Where the request is posted when the policy has no approvalChannel. */
+  channelId?: string;
+  /** Unique per run: a second call for the same run finds the first request. */
+  triggerId: string;
+}
+
+/**
+ * What approving a deployment-job run does, beyond the approvals' own bookkeeping (implemented in
+ * deployment-jobs/approve.ts): the staleness check of the deciding vote, and the execution.
+ */
+export interface DeploymentApprover {
+  /** What changed outside the bot since the request was made; undefined while it still waits. */
+  staleness(plan: DeploymentApprovalPlan): Promise<string | undefined>;
+  /**
+   * Sets the approval tag (once), repairs the run, follows it to its end. `onProgress` sees the
+   * repair once it is made. `superseded`: approved or repaired outside the bot meanwhile.
+   */
+  execute(
+    requestId: string,
+    plan: DeploymentApprovalPlan,
+    io: { signal: AbortSignal; onProgress: (p: ExecutionProgress) => void },
+  ): Promise<ExecutionResult | { superseded: string }>;
+}
+
 /** What the read-only subcommands and the retrain subcommand use. */
 export interface ApprovalDesk extends RetrainRequester {
   /** Pending requests, oldest first. */
@@ -69,6 +98,13 @@ export interface ApprovalService extends ApprovalDesk {
    * `gate` is the gate the caller found already; without it the policy is asked.
    */
   requestChange(request: Parameters<ChangePipeline['propose']>[0], gate?: GateRef): Promise<Reply>;
+  /**
+   * A deployment-job run waiting at its approval task: posts one request per run (a repeat finds
+   * the first). Resolves with the request, or undefined when none could be made.
+   */
+  requestDeployment(input: DeploymentRequest): Promise<ApprovalRequest | undefined>;
+  /** A pending request whose subject changed outside the bot: superseded, its message updated. */
+  supersede(requestId: string, what: string): Promise<boolean>;
   /** An Approve click (after Slack's confirm dialog). */
   approve(requestId: string, clicker: Actor): Promise<Reply>;
   /** A Reject click: the ephemeral reason prompt, or why not. */
@@ -179,7 +215,9 @@ export interface NotifyDeps {
 export type ExecutionProgress =
   | { kind: 'starting_job' | 'applying' | 'restarted' | 'resumed' }
   | { kind: 'step'; step: number; of: number; title: string }
-  | { kind: 'run'; runId: number };
+  | { kind: 'run'; runId: number }
+  | { kind: 'approving_run'; runId: number }
+  | { kind: 'repair'; runId: number; repairId: number };
 
 /** What a click or a thread is told about a request (worded in slack/blocks/approval-notices.ts). */
 export interface ApprovalNotices {
@@ -227,6 +265,8 @@ export interface ApprovalServiceDeps {
   clock: Clock;
   workspaceHost: string;
   figures?: FiguresSource;
+  /** Deployment-job approvals (absent: the policy links no deployment job). */
+  deployments?: DeploymentApprover;
   onError?: (err: unknown, correlationId: string) => void;
   /** How job runs are followed (defaults: 2 s doubling to 30 s, 6 h). */
   wait?: BackoffOptions;

@@ -38,7 +38,7 @@ export interface MonitorFigures {
 }
 
 export interface Evidence {
-  /** The version the request brings in (promotion) or the latest version (retraining). */
+  /** The version the request brings in (promotion, deployment job) or the latest version (retraining). */
   incoming?: VersionFacts;
   /** The version it replaces (the alias's current target, or the Champion for retraining). */
   outgoing?: VersionFacts;
@@ -56,7 +56,7 @@ export interface FiguresSource {
 }
 
 export interface EvidenceDeps {
-  registry: Pick<Registry, 'getVersion' | 'listVersions'>;
+  registry: Pick<Registry, 'getVersion' | 'listVersions' | 'getModel'>;
   workspaceHost: string;
   figures?: FiguresSource;
   /** Sees errors that are ours (not a missing version): evidence is best effort. */
@@ -123,6 +123,14 @@ export async function gatherEvidence(plan: ApprovalPlan, deps: EvidenceDeps): Pr
         }
       }
     }
+  } else if (plan.kind === 'deployment') {
+    // The version the job would deploy, beside the Champion it would follow.
+    model = plan.model;
+    incoming = plan.version;
+    const m = plan.model;
+    const info = await attempt(deps, () => deps.registry.getModel(m));
+    const champion = info?.aliases.find((a) => a.alias.toLowerCase() === 'champion')?.version;
+    if (champion !== undefined && champion !== plan.version) outgoing = champion;
   } else {
     model = plan.model;
     const versions = await attempt(deps, () => deps.registry.listVersions(plan.model));
@@ -135,7 +143,7 @@ export async function gatherEvidence(plan: ApprovalPlan, deps: EvidenceDeps): Pr
     incoming = latest?.version;
     outgoing = champion?.version;
   }
-  if (model !== undefined && incoming !== undefined && plan.kind === 'change') {
+  if (model !== undefined && incoming !== undefined && plan.kind !== 'retrain') {
     const m = model;
     const [a, b] = await Promise.all([
       attempt(deps, () => deps.registry.getVersion(m, incoming)),

@@ -65,6 +65,20 @@ export const executionResultSchema = z.discriminatedUnion('kind', [
     result: z.object({ code: z.string(), message: z.string().optional() }).optional(),
     registered: registeredSchema.optional(),
   }),
+  /** A deployment-job run approved: its tag set, the run repaired and followed to its end. */
+  z.object({
+    kind: z.literal('deployment'),
+    ok: z.boolean(),
+    run: runSchema,
+    model: z.string(),
+    version: z.number(),
+    /** The approval tag's key (its value is Approved). */
+    tag: z.string(),
+    repairId: z.number(),
+    tookMs: z.number().optional(),
+    state: z.string().optional(),
+    result: z.object({ code: z.string(), message: z.string().optional() }).optional(),
+  }),
   /** The bot stopped following a job run. */
   z.object({
     kind: z.literal('run_unfollowed'),

@@ -16,7 +16,7 @@ import type { ApprovalContext } from './context.js';
 import type { ApprovalResumeSummary } from './contracts.js';
 import type { ExecutionResult } from './execution-result.js';
 import { findRegisteredVersion } from './registered-version.js';
-import type { ChangeApprovalPlan, RetrainApprovalPlan } from './request-plan.js';
+import type { ChangeApprovalPlan, DeploymentApprovalPlan, RetrainApprovalPlan } from './request-plan.js';
 import type { ApprovalRequest } from './store.js';
 
 export interface Execution {
@@ -53,7 +53,12 @@ export function createExecution(ctx: ApprovalContext): Execution {
   async function run(r: ApprovalRequest, attempt: string): Promise<void> {
     let result: ExecutionResult | Interrupted;
     try {
-      result = r.plan.kind === 'retrain' ? await runRetrain(r, r.plan, attempt) : await runChange(r, r.plan);
+      result =
+        r.plan.kind === 'retrain'
+          ? await runRetrain(r, r.plan, attempt)
+          : r.plan.kind === 'deployment'
+            ? await runDeployment(r, r.plan)
+            : await runChange(r, r.plan);
     } catch (e) {
       if (background.signal.aborted) {
         // Stays executing, let go of: the next process takes it over without waiting out the lease.
@@ -208,6 +213,28 @@ export function createExecution(ctx: ApprovalContext): Execution {
       };
     }
     return { ...facts, ok: true, registered: await registeredBy(plan, run) };
+  }
+
+  /** A deployment-job run: the deployment part sets the tag once, repairs and follows the run. */
+  async function runDeployment(
+    r: ApprovalRequest,
+    plan: DeploymentApprovalPlan,
+  ): Promise<ExecutionResult | Interrupted> {
+    if (!deps.deployments) throw new Error('a deployment-job request without the deployment part wired');
+    const outcome = await deps.deployments.execute(r.id, plan, {
+      signal: background.signal,
+      onProgress: (p) => {
+        message.setProgress(r.id, views.progress(p));
+        void message.refresh(r.id);
+      },
+    });
+    if ('superseded' in outcome) {
+      // Approved or repaired outside the bot meanwhile: nothing was sent, and the card says so.
+      approvals.supersede(r.id, outcome.superseded, 'modelgate');
+      await message.refresh(r.id);
+      return 'superseded';
+    }
+    return outcome;
   }
 
   async function registeredBy(plan: RetrainApprovalPlan, run: JobRun) {

@@ -6,7 +6,7 @@ import { changeTitle, shortModel } from '../changes/describe.js';
 import { UserError } from '../domain/errors.js';
 import type { Actor, ChangePipeline, Origin, Reply } from '../domain/vocabulary.js';
 import type { ApprovalContext } from './context.js';
-import type { RetrainRequest } from './contracts.js';
+import type { DeploymentRequest, RetrainRequest } from './contracts.js';
 import { gatherEvidence } from './evidence.js';
 import { describeApprovers, type GateRef, gateForChange } from './gate.js';
 import {
@@ -18,10 +18,15 @@ import {
   type RetrainApprovalPlan,
 } from './request-plan.js';
 import { type RequiredGate, requireGate } from './rights.js';
+import type { ApprovalRequest } from './store.js';
+
+/** Who asks for a deployment-job approval: the bot, on the job's behalf (never an approver). */
+export const DEPLOYMENT_REQUESTER = 'modelgate';
 
 export interface Intake {
   requestChange(request: Parameters<ChangePipeline['propose']>[0], gate?: GateRef): Promise<Reply>;
   requestRetrain(input: RetrainRequest): Promise<Reply>;
+  requestDeployment(input: DeploymentRequest): Promise<ApprovalRequest | undefined>;
 }
 
 /** The job parameter that carries a check's violation count (the reference's task value). */
@@ -48,7 +53,7 @@ export function createIntake(ctx: ApprovalContext): Intake {
     actor: Actor;
     origin: Origin;
     threadTs?: string;
-  }): Promise<Reply> {
+  }): Promise<{ reply: Reply; request?: ApprovalRequest }> {
     const { gate, plan, actor, origin } = input;
     const same = approvals
       .pending()
@@ -57,9 +62,9 @@ export function createIntake(ctx: ApprovalContext): Intake {
       );
     if (same?.triggerId !== undefined && same.triggerId === origin.triggerId) {
       // A Slack retry of the same command: answer as before, never a second request.
-      return views.requested(same, same.message?.channel, origin.channelId);
+      return { reply: views.requested(same, same.message?.channel, origin.channelId), request: same };
     }
-    if (same) return views.notices.samePending(same);
+    if (same) return { reply: views.notices.samePending(same) };
     const evidence = await gatherEvidence(plan, {
       registry: deps.registry,
       workspaceHost,
@@ -80,7 +85,8 @@ export function createIntake(ctx: ApprovalContext): Intake {
       ...(origin.triggerId ? { triggerId: origin.triggerId } : {}),
     });
     // A Slack retry of the same command: answer as before, never a second request.
-    if (duplicate) return views.requested(request, request.message?.channel, origin.channelId);
+    if (duplicate)
+      return { reply: views.requested(request, request.message?.channel, origin.channelId), request };
     const channel = policy.approvalChannel ?? origin.channelId;
     const thread =
       policy.approvalChannel === undefined || policy.approvalChannel === origin.channelId
@@ -100,7 +106,7 @@ export function createIntake(ctx: ApprovalContext): Intake {
         report(e);
       }
     }
-    return views.requested(request, posted ? channel : undefined, origin.channelId);
+    return { reply: views.requested(request, posted ? channel : undefined, origin.channelId), request };
   }
 
   return {
@@ -110,7 +116,7 @@ export function createIntake(ctx: ApprovalContext): Intake {
       const steps = await buildChangeSteps(input, plan, ctx.stepDeps);
       const approvalPlan: ChangeApprovalPlan = { kind: 'change', steps };
       if (request.dryRun) return dryRun(approvalPlan, gate);
-      return makeRequest({ gate, plan: approvalPlan, actor, origin });
+      return (await makeRequest({ gate, plan: approvalPlan, actor, origin })).reply;
     },
 
     async requestRetrain(input) {
@@ -145,13 +151,30 @@ export function createIntake(ctx: ApprovalContext): Intake {
         fingerprint: job.fingerprint,
       };
       if (input.dryRun) return dryRun(plan, gate);
-      return makeRequest({
+      const made = await makeRequest({
         gate,
         plan,
         actor: input.actor,
         origin: input.origin,
         ...(input.threadTs ? { threadTs: input.threadTs } : {}),
       });
+      return made.reply;
+    },
+
+    async requestDeployment(input) {
+      const gate = requireGate(
+        { name: input.gate, gate: policy.gates?.[input.gate] },
+        `Deploying ${shortModel(input.plan.model)} v${input.plan.version}`,
+      );
+      const channelId = policy.approvalChannel ?? input.channelId;
+      if (channelId === undefined) return undefined;
+      const made = await makeRequest({
+        gate,
+        plan: input.plan,
+        actor: { userId: DEPLOYMENT_REQUESTER },
+        origin: { channelId, triggerId: input.triggerId },
+      });
+      return made.request;
     },
   };
 }

@@ -44,7 +44,30 @@ export interface RetrainApprovalPlan {
   fingerprint: string;
 }
 
-export type ApprovalPlan = ChangeApprovalPlan | RetrainApprovalPlan;
+/**
+ * A run of a model's deployment job waiting at its approval task: approving sets the version's
+ * approval tag and repairs the run (deployment-jobs/).
+ */
+export interface DeploymentApprovalPlan {
+  kind: 'deployment';
+  /** Three-part model name. */
+  model: string;
+  version: number;
+  jobId: number;
+  jobName: string;
+  runId: number;
+  runUrl: string;
+  /** The approval task's key: the tag it reads is named after it. */
+  approvalTask: string;
+  /** The run's last repair when the request was made (none: never repaired). */
+  latestRepairId?: number;
+  /** The approval task's run when the request was made: another one means the run was repaired. */
+  approvalTaskRunId?: number;
+  /** The evaluation task's metrics, as it reported them. */
+  metrics: Array<{ key: string; value: number }>;
+}
+
+export type ApprovalPlan = ChangeApprovalPlan | RetrainApprovalPlan | DeploymentApprovalPlan;
 
 /** A job's settings as far as a retraining request depends on them. */
 import type { JobSettings } from '../domain/ports/jobs.js';
@@ -63,20 +86,23 @@ export function primaryStep(plan: ChangeApprovalPlan): ChangeStep {
  */
 export function approvalTitle(plan: ApprovalPlan): string {
   if (plan.kind === 'retrain') return `Retrain ${shortModel(plan.model)}`;
+  if (plan.kind === 'deployment') return `Deploy ${shortModel(plan.model)} v${plan.version} (deployment job)`;
   return changeTitle(primaryStep(plan).plan);
 }
 
 /**
  * The key the audit log files a request under: the target of the asked-for change, or
- * `retrain:<model>`.
+ * `retrain:<model>`, or `deployment:<model>@v<version>`.
  */
 export function approvalTarget(plan: ApprovalPlan): string {
+  if (plan.kind === 'deployment') return `deployment:${plan.model}@v${plan.version}`;
   return plan.kind === 'retrain' ? `retrain:${plan.model}` : planTarget(primaryStep(plan).plan);
 }
 
 /** Digest of everything a request depends on; two equal digests mean nothing relevant changed. */
 export function approvalFingerprint(plan: ApprovalPlan): string {
   if (plan.kind === 'retrain') return `job ${plan.jobId}: ${plan.fingerprint}`;
+  if (plan.kind === 'deployment') return `run ${plan.runId}: repair ${plan.latestRepairId ?? 'none'}`;
   return plan.steps.map((s) => `${planTarget(s.plan)}=${s.plan.fingerprint}`).join(' | ');
 }
 

@@ -34,6 +34,8 @@ export type {
   ApprovalViews,
   ApproverMention,
   BackoffOptions,
+  DeploymentApprover,
+  DeploymentRequest,
   ExecutionProgress,
   NotifyDeps,
   NotifyViews,
@@ -94,6 +96,15 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   return {
     requestChange: intake.requestChange,
     requestRetrain: intake.requestRetrain,
+    requestDeployment: intake.requestDeployment,
+    async supersede(requestId, what) {
+      // Only a pending request: an approved one is its execution's to settle (it reads Databricks).
+      if (approvals.get(requestId)?.status !== 'pending') return false;
+      const applied = approvals.supersede(requestId, what, 'modelgate');
+      if (applied.decision.kind !== 'moved') return false;
+      await message.refresh(requestId);
+      return true;
+    },
     approve: voting.approve,
     promptReject: voting.promptReject,
     reject: voting.reject,

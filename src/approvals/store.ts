@@ -69,7 +69,7 @@ const FROZEN_CACHE_SIZE = 500;
 const voteRowSchema = z.object({ voter: z.string(), at: z.number().int() });
 
 // JSON columns hold values this code wrote; a shallow check catches a foreign or corrupted row.
-const storedPlanSchema = z.looseObject({ kind: z.enum(['change', 'retrain']) });
+const storedPlanSchema = z.looseObject({ kind: z.enum(['change', 'retrain', 'deployment']) });
 const storedApproversSchema = z.object({ users: z.array(z.string()), groups: z.array(z.string()) });
 
 export interface Vote {
@@ -414,7 +414,9 @@ export function createApprovalStore(
       now: at,
       expires_at: Math.round(n.expiresAt),
       gate: n.gate,
-      kind: n.plan.kind,
+      // The column's CHECK (migration 2) knows two kinds: a deployment-job approval, a job run
+      // too, is filed with retraining; plan_json says which it is.
+      kind: n.plan.kind === 'change' ? 'change' : 'retrain',
       requester: n.requester,
       channel: n.channel,
       thread_ts: n.threadTs ?? null,

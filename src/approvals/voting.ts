@@ -38,6 +38,10 @@ export function createVoting(
   async function staleness(plan: ApprovalPlan): Promise<string | undefined> {
     try {
       if (plan.kind === 'retrain') return describeJobChange(plan, await deps.jobSettings.getJob(plan.jobId));
+      if (plan.kind === 'deployment') {
+        if (!deps.deployments) return 'deployment jobs are no longer watched by this bot';
+        return await deps.deployments.staleness(plan);
+      }
       const fresh = await rebuildChangeSteps(plan, ctx.stepDeps);
       if (approvalFingerprint({ kind: 'change', steps: fresh }) === approvalFingerprint(plan))
         return undefined;
@@ -92,7 +96,11 @@ export function createVoting(
           // This click made the quorum: it, and only it, starts the execution.
           message.setProgress(
             requestId,
-            views.progress({ kind: now.plan.kind === 'retrain' ? 'starting_job' : 'applying' }),
+            views.progress(
+              now.plan.kind === 'deployment'
+                ? { kind: 'approving_run', runId: now.plan.runId }
+                : { kind: now.plan.kind === 'retrain' ? 'starting_job' : 'applying' },
+            ),
           );
           background.track(() => startExecution(requestId, clicker.userId));
           await message.refresh(requestId);

@@ -22,6 +22,7 @@ import { ConfigError, type ConfigIssue } from './databricks-connection.js';
 
 export { channelIdSchema, groupRefSchema, userIdSchema } from './checked.js';
 
+import { deploymentJobProblems, deploymentJobsSchema } from './policy-deployment-jobs.js';
 import { approvalPolicyShape, durationSchema, gatedBindingProblems, gateGroupRefs } from './policy-gates.js';
 import { chartsSchema, monitorsSchema } from './policy-monitors.js';
 import { rolloutPolicyShape } from './policy-rollouts.js';
@@ -109,6 +110,8 @@ export const policySchema = z
     ...approvalPolicyShape,
     /** Canary rollouts: named analyses and the endpoints' inference tables (policy-rollouts.ts). */
     ...rolloutPolicyShape,
+    /** MLflow 3 deployment jobs whose approval step is asked in Slack (policy-deployment-jobs.ts). */
+    deploymentJobs: deploymentJobsSchema.optional(),
     /**
      * How long a plan stays good for Apply (ms); an older one is refused (re-run the command).
      * Absent: the pipeline's default, 1 h.
@@ -129,6 +132,11 @@ export const policySchema = z
         !payload.issues.some((i) => i.path?.[0] === 'gates' || i.path?.[0] === 'bindings'),
     },
   )
+  .superRefine((policy, ctx) => {
+    for (const p of deploymentJobProblems(policy)) {
+      ctx.addIssue({ code: 'custom', path: p.path, message: p.message, params: { fix: p.fix } });
+    }
+  })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
     policy.protectedEndpoints.forEach((p, i) => {

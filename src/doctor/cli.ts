@@ -7,6 +7,7 @@
  * each failure says how to fix it; exit code 1 if any failed. With nothing configured it checks the
  * local twins the sandbox would use (workspace, SQL warehouse over the demo tables, Slack).
  */
+
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { type AppConfig, describeConfig, displayPath } from '../config/env.js';
 import { type LoadOptions, loadConfig } from '../config/load.js';
 import { groupRefsIn, type Policy, policyTargets } from '../config/policy.js';
 import { createTokenProvider, OAuthError, type TokenProvider } from '../databricks/auth.js';
+import { createDeploymentJobsClient } from '../databricks/deployment-jobs.js';
 import { createDatabricksHttp, DatabricksApiError, DatabricksTransportError } from '../databricks/http.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createMonitorsClient } from '../databricks/monitors.js';
@@ -25,6 +27,7 @@ import { createRegistryClient } from '../databricks/registry.js';
 import { createServingClient } from '../databricks/serving.js';
 import { createDatabricksWarehouse, warehouseHttpPath } from '../databricks/warehouse.js';
 import { hasCode, isUserError } from '../domain/errors.js';
+import type { DeploymentJobs } from '../domain/ports/deployment-jobs.js';
 import type { Registry } from '../domain/ports/registry.js';
 import type { Serving } from '../domain/ports/serving.js';
 import type { Warehouse } from '../domain/ports/warehouse.js';
@@ -35,6 +38,7 @@ import { describeError } from '../slack/blocks/errors.js';
 import { createDirectory, type UsergroupsClient } from '../slack/directory.js';
 import { BOT_SCOPES } from '../slack/scopes.js';
 import { databaseChecks } from './checks/database.js';
+import { deploymentJobChecks } from './checks/deployment-jobs.js';
 import { type DoctorWarehouse, type DriftCheckDeps, driftWatchChecks } from './checks/drift.js';
 import { outboxCheck } from './checks/outbox.js';
 import { type CheckResult, type CheckStatus, fail, formatResults, ok, plural, skip } from './report.js';
@@ -71,6 +75,8 @@ export interface DoctorDeps extends DriftCheckDeps {
   /** Where the Databricks checks go, for messages. */
   databricks: Pick<DatabricksConnection, 'host' | 'auth' | 'source'>;
   clock?: Clock;
+  /** Deployment jobs' tasks (checks/deployment-jobs.ts). */
+  deploymentJobs?: Pick<DeploymentJobs, 'getJob'>;
 }
 
 const slackErrorOf = (e: unknown): string | undefined => {
@@ -359,6 +365,7 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
   }
 
   results.push(...(await driftWatchChecks(config, policy, deps, databricksOk)));
+  results.push(...(await deploymentJobChecks(policy, deps, databricksOk)));
 
   // Access rules that can never let anyone in are legal but almost always a mistake.
   for (const [subcommand, rule] of Object.entries(policy.access)) {
@@ -489,6 +496,7 @@ export function createDoctorDeps(targets: DoctorTargets): DoctorDeps & { close()
     ...(warehouse ? { warehouse: warehouse.warehouse } : {}),
     monitors: createMonitorsClient(http),
     jobSettings: createJobSettingsReader(http),
+    deploymentJobs: createDeploymentJobsClient(http),
     databricks: targets.databricks,
     close: async () => {
       await warehouse?.close();

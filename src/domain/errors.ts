@@ -105,6 +105,8 @@ export const ERROR_CODES = [
   'score_input_missing',
   'score_output_foreign',
   'score_same_table',
+  // Deployment-job approvals (issue #16)
+  'deployment_task_missing',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -340,6 +342,15 @@ export interface ErrorDetailsByCode {
   /** The output table exists and the bot did not write it (no modelgate property on it). */
   score_output_foreign: { table: string; owner?: string };
   score_same_table: { table: string };
+  /** A deployment job lacks the approval (or evaluation) task the policy names. */
+  deployment_task_missing: {
+    model: string;
+    jobId: number;
+    jobName: string;
+    role: 'approval' | 'evaluation';
+    task: string;
+    tasks: string[];
+  };
 }
 
 /** Why the answer to a call that changes something never arrived (its outcome had to be read). */

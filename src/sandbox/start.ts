@@ -21,7 +21,7 @@ import { openSandboxDuckDb, type SandboxDb } from './duckdb.js';
 import { createPayloadSink } from './inference-sink.js';
 import { type SlackTwin, startSlackTwin } from './slack/index.js';
 import { startWarehouseTwin, type WarehouseTwin } from './warehouse/index.js';
-import { DEMO, seedDemoWorkspace } from './workspace/demo.js';
+import { DEMO, seedDemoWorkspace, seedDeploymentDemo } from './workspace/demo.js';
 import { startWorkspaceTwin, type WorkspaceTwin } from './workspace/server.js';
 
 export interface DatabricksTwins {
@@ -43,6 +43,8 @@ export async function startDatabricksTwins(
   const db = await openSandboxDuckDb();
   await seedDemoTables(db, { now });
   const state = seedDemoWorkspace({ now: now.getTime() });
+  // churn_model v5 waits at its deployment job's approval task: the bot asks for it in Slack.
+  seedDeploymentDemo(state, now.getTime());
   const workspace = await startWorkspaceTwin({
     state,
     onInference: createPayloadSink(db, state),

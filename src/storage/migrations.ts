@@ -442,6 +442,28 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE UNIQUE INDEX auto_retrain_one_open ON auto_retrain_episodes (monitor) WHERE status = 'open';
   `,
   },
+  {
+    // Deployment-job approvals (issue #16): one row per deployment-job run the bot asked approval
+    // for; the tag and the repair are compare-and-set, so neither happens twice (deployment-jobs/store.ts).
+    name: 'deployment-job approvals',
+    sql: `
+  CREATE TABLE deployment_approvals (
+    job_id BIGINT NOT NULL,
+    run_id BIGINT NOT NULL,
+    model TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    request_id TEXT,
+    tag_state TEXT NOT NULL,
+    tag_set_at BIGINT,
+    repair_state TEXT NOT NULL,
+    repair_id BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (job_id, run_id)
+  );
+  CREATE UNIQUE INDEX deployment_approvals_request ON deployment_approvals (request_id);
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

@@ -16,6 +16,7 @@ import type { LakebaseTarget } from '../config/env.js';
 import { groupRefsIn, type Policy } from '../config/policy.js';
 import type { TokenProvider } from '../databricks/auth.js';
 import { createDatabaseCredentials } from '../databricks/database-credentials.js';
+import { createDeploymentJobsClient, createModelVersionTags } from '../databricks/deployment-jobs.js';
 import { createDatabricksHttp, type DatabricksHttp, type DatabricksHttpOptions } from '../databricks/http.js';
 import { createJobSettingsReader } from '../databricks/job-settings.js';
 import { createJobsClient } from '../databricks/jobs.js';
@@ -25,6 +26,7 @@ import { createRegistryClient } from '../databricks/registry.js';
 import { createServingClient } from '../databricks/serving.js';
 import { createTablesClient } from '../databricks/tables.js';
 import { createDatabricksWarehouse } from '../databricks/warehouse.js';
+import type { DeploymentJobs, ModelVersionTags } from '../domain/ports/deployment-jobs.js';
 import type { JobSettingsReader, Jobs } from '../domain/ports/jobs.js';
 import type { Messenger } from '../domain/ports/messenger.js';
 import type { MlflowRuns } from '../domain/ports/mlflow.js';
@@ -106,6 +108,9 @@ export interface Adapters {
   jobs: Jobs;
   jobSettings: JobSettingsReader;
   mlflow: MlflowRuns;
+  /** Deployment-job runs (tasks, repairs) and UC model-version tags. */
+  deploymentJobs: DeploymentJobs;
+  versionTags: ModelVersionTags;
   monitors: Monitors;
   /** Unity Catalog tables and schemas (monitor set-up and batch scoring check them first). */
   tables: Tables;
@@ -208,6 +213,8 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
     jobs: createJobsClient(http),
     jobSettings: createJobSettingsReader(http),
     mlflow: createMlflowRuns(http),
+    deploymentJobs: createDeploymentJobsClient(http),
+    versionTags: createModelVersionTags(http),
     monitors: createMonitorsClient(http),
     tables: createTablesClient(http),
     warehouse,

@@ -11,6 +11,7 @@ import type { RunningChangePipeline } from '../changes/pipeline.js';
 import type { ChangeStore } from '../changes/store.js';
 import type { LakebaseTarget } from '../config/env.js';
 import type { Policy } from '../config/policy.js';
+import type { DeploymentCheck } from '../deployment-jobs/check.js';
 import type { WaitForRolloutOptions } from '../domain/rollout.js';
 import type { DriftStateStore } from '../drift/state-store.js';
 import type { DriftSettings, DriftWatch } from '../drift/watch.js';
@@ -67,6 +68,8 @@ export interface BotOptions {
   approvalExpiryCron?: string | false;
   /** When the ledger tick runs (node-cron; every minute by default); false: never (tests call it). */
   ledgerCron?: string | false;
+  /** When deployment-job runs are checked for approval (every minute by default); false: never (tests call it). */
+  deploymentJobsCron?: string | false;
   /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
   warehouse?: { host: string; httpPath: string; ca?: string };
   /** Drift watch settings: forced renderer, schedule override (or false: none), QuickChart fetch. */
@@ -118,6 +121,8 @@ export interface RunningBot {
   healthUrl?: string;
   /** Each user's App Home. */
   home: HomeService;
+  /** The deployment-job check, when the policy links deployment jobs: `tick(now)` runs one pass. */
+  deploymentJobs?: DeploymentCheck;
   stop(): Promise<void>;
 }
 
@@ -288,6 +293,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     takeover: { leaseMs, cron: options.store?.takeoverCron },
     ledgerCron: options.ledgerCron,
     rolloutDriverCron: options.rolloutDriverCron,
+    deploymentJobsCron: options.deploymentJobsCron,
   });
   // Every replica keeps the schedule; only the one holding the lease runs a job (checked per run).
   const leader = createLeadership({
@@ -331,6 +337,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     leadership: leader,
     ...(healthServer ? { healthUrl: healthServer.url } : {}),
     home: services.home,
+    ...(services.deploymentJobs ? { deploymentJobs: services.deploymentJobs } : {}),
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       services.home.stop();

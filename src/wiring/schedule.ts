@@ -21,6 +21,8 @@ export interface ScheduleSettings {
   ledgerCron?: string | false | undefined;
   /** When the canary rollouts are driven (every minute by default); false: never (tests call it). */
   rolloutDriverCron?: string | false | undefined;
+  /** When deployment-job runs are checked for approval (every minute by default); false: never (tests call it). */
+  deploymentJobsCron?: string | false | undefined;
 }
 
 /** @example startSchedule(scheduledJobs(services, { clock, logger }), logger) */
@@ -107,5 +109,25 @@ export function scheduledJobs(services: Services, s: ScheduleSettings): Schedule
             },
           },
         ];
-  return [...expiry, ...takeovers, ...ledger, ...rolloutDriver, ...(services.drift?.jobs ?? [])];
+  const check = services.deploymentJobs;
+  const deployments: ScheduledJob[] =
+    !check || s.deploymentJobsCron === false
+      ? []
+      : [
+          {
+            name: 'deployment-jobs',
+            cron: s.deploymentJobsCron ?? '* * * * *',
+            run: async () => {
+              await check.tick(clock.now());
+            },
+          },
+        ];
+  return [
+    ...expiry,
+    ...takeovers,
+    ...ledger,
+    ...rolloutDriver,
+    ...deployments,
+    ...(services.drift?.jobs ?? []),
+  ];
 }

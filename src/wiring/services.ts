@@ -21,6 +21,9 @@ import { chartRenderers } from '../charts/renderers.js';
 import type { CommandDeps } from '../commands/deps.js';
 import { autoApplies, isProtected } from '../config/access.js';
 import type { Policy } from '../config/policy.js';
+import { createDeploymentApprover } from '../deployment-jobs/approve.js';
+import { createDeploymentCheck, type DeploymentCheck, linkedJobs } from '../deployment-jobs/check.js';
+import { createDeploymentApprovalStore } from '../deployment-jobs/store.js';
 import type { Plan } from '../domain/change.js';
 import { UserError } from '../domain/errors.js';
 import { resolveModelName } from '../domain/model-names.js';
@@ -109,6 +112,8 @@ export interface Services {
   scoring: Scoring;
   /** `/mlops monitor`: creates, refreshes and status of the policy's monitors. */
   monitoring: MonitorDesk;
+  /** The deployment-job check (its tick is a scheduled job), when the policy links deployment jobs. */
+  deploymentJobs?: DeploymentCheck | undefined;
 }
 
 /**
@@ -220,6 +225,19 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     warehouse && policy.monitors
       ? createMonitorFigures({ warehouse, monitors, monitorsByName: policy.monitors, defaults, clock })
       : undefined;
+  // Deployment-job approvals, when the policy links deployment jobs to models.
+  const linked = linkedJobs(policy);
+  const deploymentStore = linked.length > 0 ? createDeploymentApprovalStore(db, clock.now) : undefined;
+  const deployments = deploymentStore
+    ? createDeploymentApprover({
+        jobs: adapters.deploymentJobs,
+        tags: adapters.versionTags,
+        store: deploymentStore,
+        clock,
+        workspaceHost,
+        ...(s.approvalWait ? { wait: s.approvalWait } : {}),
+      })
+    : undefined;
   const approvals = createApprovalService({
     policy,
     defaults,
@@ -238,9 +256,21 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     workspaceHost,
     onError: (err, id) => logger.error(`[${id}] approvals:`, err),
     ...(figures ? { figures } : {}),
+    ...(deployments ? { deployments } : {}),
     ...(s.approvalWait ? { wait: s.approvalWait } : {}),
     notify: { store: createNotifyStore(db), dms: adapters.dms, groups: adapters.directory },
   });
+  const deploymentJobs = deploymentStore
+    ? createDeploymentCheck({
+        linked,
+        jobs: adapters.deploymentJobs,
+        tags: adapters.versionTags,
+        store: deploymentStore,
+        approvals,
+        workspaceHost,
+        report: (model, e) => logger.error(`deployment job of ${model}:`, e),
+      })
+    : undefined;
 
   const state = driftState;
   // The bot's own user id is the requester of automatic retrain requests (asked once, when needed).
@@ -371,6 +401,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     home,
     scoring,
     monitoring,
+    ...(deploymentJobs ? { deploymentJobs } : {}),
   };
 }
 

@@ -231,8 +231,12 @@ describe('doctor and the drift watch', () => {
       'Monitor churn',
       'Monitor churn tables',
       'Monitor churn retrain job',
+      'Deployment job churn_model',
       'Change store',
     ]);
+    expect(find(results, 'Deployment job churn_model')?.detail).toBe(
+      'job 2001 (churn-deployment) has tasks evaluation and approval',
+    );
     expect(find(results, 'Slack token')?.detail).toBe(
       'signed in to Modelgate Sandbox as @modelgate (bot B0BOT)',
     );

@@ -111,6 +111,8 @@ export async function startBotOnTwins(
       ledgerCron: false,
       // Canary rollouts are driven only when a test calls bot.rollouts.driver.tick().
       rolloutDriverCron: false,
+      // Deployment jobs are checked only when a test calls bot.deploymentJobs.tick(now).
+      deploymentJobsCron: false,
       ...(options.queueLimit !== undefined ? { queueLimit: options.queueLimit } : {}),
       // Slack deliveries are retried quickly, so a recovering twin is seen within a test.
       outbox: { backoff: { initialDelayMs: 20, maxDelayMs: 100 } },

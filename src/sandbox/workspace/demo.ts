@@ -1,3 +1,4 @@
+import { startDeploymentRun } from './deployment-jobs-routes.js';
 import { emptyState, type ModelVersion, type WorkspaceState } from './state.js';
 
 /**
@@ -25,6 +26,10 @@ export const DEMO = {
   jobParameters: ['model_name', 'reason', 'all_violations_count'],
   scoringJobId: 1002,
   scoringJobName: 'churn-batch-score',
+  /** The MLflow 3 deployment job of churn_model: evaluation → approval → deployment. */
+  deploymentJobId: 2001,
+  deploymentJobName: 'churn-deployment',
+  deploymentTasks: ['evaluation', 'approval', 'deployment'],
   monitoredTable: 'acme.mlops.churn_inference',
   baselineTable: 'acme.mlops.churn_baseline',
   /** Columns of the monitored and baseline tables (sandbox/demo-tables.ts writes them). */
@@ -204,6 +209,26 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
     next_outcome: 'SUCCESS',
   });
 
+  // A new version of churn_model starts a run of its deployment job (reference databricks-round2 §3.2).
+  state.jobs.set(DEMO.deploymentJobId, {
+    job_id: DEMO.deploymentJobId,
+    name: DEMO.deploymentJobName,
+    creator_user_name: users.riley,
+    created_time: now - 50 * DAY,
+    parameters: [
+      { name: 'model_name', default: '' },
+      { name: 'model_version', default: '' },
+    ],
+    next_outcome: 'SUCCESS',
+    deployment: {
+      tasks: [...DEMO.deploymentTasks],
+      approval_task: 'approval',
+      evaluation_task: 'evaluation',
+      metrics: { 'f1_score.macro': 0.61, roc_auc: 0.83, expected_loss: 12.4 },
+    },
+  });
+  state.models.get(DEMO.model)!.deployment_job_id = DEMO.deploymentJobId;
+
   state.tables.set(DEMO.monitoredTable, DEMO.tableIds.monitored);
   state.tables.set(DEMO.profileTable, DEMO.tableIds.profile);
   state.tables.set(DEMO.driftTable, DEMO.tableIds.drift);
@@ -260,4 +285,34 @@ export function seedDemoWorkspace({ now = Date.now() }: { now?: number } = {}): 
 
   state.counters = { endpoint: 1, run: 7_400, refresh: 1 };
   return state;
+}
+
+/**
+ * The sandbox's deployment-job story: churn_model v4 (approved, deployed) and v5, whose
+ * deployment-job run waits at its approval task. Only the sandbox seeds it; tests build their own.
+ *
+ * @example seedDeploymentDemo(state, Date.now()); // run of job 2001 for v5 failed at `approval`
+ */
+export function seedDeploymentDemo(state: WorkspaceState, now: number): void {
+  const model = state.models.get(DEMO.model)!;
+  for (const [version, ago] of [
+    [4, 3 * DAY],
+    [5, 2 * HOUR],
+  ] as const) {
+    model.versions.set(version, {
+      version,
+      status: 'READY',
+      source: `dbfs:/databricks/mlflow-tracking/${DEMO.jobId}/demo-v${version}/artifacts/model`,
+      comment: `Retrained by job ${DEMO.jobName}`,
+      created_at: now - ago,
+      created_by: DEMO.users.riley,
+      updated_at: now - ago,
+      updated_by: DEMO.users.riley,
+      ...(version === 4 ? { tags: { approval: 'Approved' } } : {}),
+    });
+  }
+  // Each run ran its three tasks to their end already: v4's passed, v5's stopped at approval.
+  const clock = { now: () => now };
+  startDeploymentRun({ state, clock, jobRunMs: 60_000 }, DEMO.deploymentJobId, DEMO.model, 4, now - 3 * DAY);
+  startDeploymentRun({ state, clock, jobRunMs: 60_000 }, DEMO.deploymentJobId, DEMO.model, 5, now - 2 * HOUR);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TwinContext } from './context.js';
+import { deploymentRunBody, deploymentRunsOf, triggerDeploymentJob } from './deployment-jobs-routes.js';
 import { fail, type Router } from './router.js';
 import type { Job, JobRun, WorkspaceState } from './state.js';
 
@@ -81,6 +82,8 @@ function settleRun(ctx: TwinContext, run: JobRun): RunView {
   });
   model.updated_at = view.endedAt;
   run.registered_version = version;
+  // A model linked to a deployment job starts a run of it for the new version.
+  triggerDeploymentJob(ctx, model, version, view.endedAt);
   return view;
 }
 
@@ -250,6 +253,7 @@ export function registerJobRoutes(router: Router, ctx: TwinContext): void {
           parameters: job.parameters,
           queue: { enabled: true },
           max_concurrent_runs: 1,
+          ...(job.deployment ? { tasks: job.deployment.tasks.map((task_key) => ({ task_key })) } : {}),
         },
       },
     };
@@ -294,7 +298,25 @@ export function registerJobRoutes(router: Router, ctx: TwinContext): void {
     return { body: { run_id, number_in_job } };
   });
 
+  router.add('GET', `${BASE}/runs/list`, (req) => {
+    const job = findJob(ctx.state, req.query.get('job_id'));
+    const limit = Math.min(25, Math.max(1, Number(req.query.get('limit') ?? 20) || 20));
+    const own = [...ctx.state.runs.values()]
+      .filter((r) => r.job_id === job.job_id)
+      .map((r) => runJson(ctx, r, settleRun(ctx, r)));
+    const all = [...deploymentRunsOf(ctx, job.job_id), ...own].sort(
+      (a, b) => (b as { run_id: number }).run_id - (a as { run_id: number }).run_id,
+    );
+    return { body: { runs: all.slice(0, limit), has_more: all.length > limit } };
+  });
+
   router.add('GET', `${BASE}/runs/get`, async (req) => {
+    const deployment = deploymentRunBody(
+      ctx,
+      req.query.get('run_id'),
+      req.query.get('include_history') === 'true',
+    );
+    if (deployment) return { body: deployment };
     const run = findRun(ctx.state, req.query.get('run_id'));
     return { body: runJson(ctx, run, await scoreOnce(ctx, run)) };
   });

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import type { InferenceRecord, TwinContext } from './context.js';
 import { registerDatabaseRoutes } from './database-routes.js';
+import { registerDeploymentJobRoutes } from './deployment-jobs-routes.js';
 import { FaultInjector } from './faults.js';
 import { registerJobRoutes } from './jobs-routes.js';
 import { registerMlflowRoutes } from './mlflow-routes.js';
@@ -98,6 +99,7 @@ export async function startWorkspaceTwin(options: WorkspaceTwinOptions = {}): Pr
   registerServingRoutes(router, ctx);
   registerRegistryRoutes(router, ctx);
   registerJobRoutes(router, ctx);
+  registerDeploymentJobRoutes(router, ctx);
   registerMonitorRoutes(router, ctx);
   registerMlflowRoutes(router, ctx);
   registerDatabaseRoutes(router, ctx);

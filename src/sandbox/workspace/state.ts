@@ -79,6 +79,8 @@ export interface ModelVersion {
     type: 'double' | 'long' | 'integer' | 'string' | 'boolean';
     example?: unknown;
   }>;
+  /** UC model-version tags (`/api/2.0/mlflow/unity-catalog/model-versions/tags`). */
+  tags?: Record<string, string>;
 }
 
 export interface RegisteredModel {
@@ -94,6 +96,8 @@ export interface RegisteredModel {
   /** alias name (lower-case key) → { display name, version } */
   aliases: Map<string, { alias_name: string; version_num: number }>;
   versions: Map<number, ModelVersion>;
+  /** The MLflow 3 deployment job a new version triggers (reference databricks-round2 §3.1). */
+  deployment_job_id?: number;
 }
 
 export interface Job {
@@ -111,6 +115,45 @@ export interface Job {
   scores_batch?: boolean;
   /** Its one task's key, shown in run JSON (default `train_model`). */
   task_key?: string;
+  /** A deployment job: its tasks in order (see deployment-jobs-routes.ts). */
+  deployment?: DeploymentJobSpec;
+}
+
+/** How a twin deployment job runs: its tasks in order, which one is the approval, what the evaluation reports. */
+export interface DeploymentJobSpec {
+  /** Task keys in order, e.g. ['evaluation', 'approval', 'deployment']. */
+  tasks: string[];
+  /** The task that fails until the version carries the tag named after it = Approved. */
+  approval_task: string;
+  /** The task whose notebook exits with `metrics` (runs/get-output). */
+  evaluation_task: string;
+  metrics: Record<string, number>;
+  /** How long each task runs (default: the twin's jobRunMs). */
+  task_ms?: number;
+}
+
+/** One task run of a deployment-job run; `result` is fixed when it is first read after its end. */
+export interface DeploymentTaskRunState {
+  task_key: string;
+  run_id: number;
+  /** Index into the run's attempts (0: the original run). */
+  attempt: number;
+  start: number;
+  end: number;
+  result?: 'SUCCESS' | 'FAILED' | 'UPSTREAM_FAILED';
+  message?: string;
+}
+
+/** A run of a deployment job, with its repair history. */
+export interface DeploymentRunState {
+  run_id: number;
+  job_id: number;
+  number_in_job: number;
+  created_at: number;
+  model_name: string;
+  model_version: string;
+  attempts: Array<{ id: number; type: 'ORIGINAL' | 'REPAIR'; start_time: number }>;
+  task_runs: DeploymentTaskRunState[];
 }
 
 export interface JobRun {
@@ -209,6 +252,8 @@ export interface WorkspaceState {
   models: Map<string, RegisteredModel>;
   jobs: Map<number, Job>;
   runs: Map<number, JobRun>;
+  /** Runs of deployment jobs (their ids share the run counter). */
+  deployment_runs: Map<number, DeploymentRunState>;
   /** MLflow runs by their (hex) id. */
   mlflow_runs: Map<string, MlflowRun>;
   /** Keyed by monitored table full name (lower-case). */
@@ -238,6 +283,7 @@ export function emptyState(): WorkspaceState {
     models: new Map(),
     jobs: new Map(),
     runs: new Map(),
+    deployment_runs: new Map(),
     mlflow_runs: new Map(),
     monitors: new Map(),
     tables: new Map(),

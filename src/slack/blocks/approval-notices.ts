@@ -100,7 +100,7 @@ export const approvalNotices: ApprovalNotices = {
 
   approved: (r) =>
     buildApprovalNotice(
-      `You approved ${ref(r)}. ${r.plan.kind === 'retrain' ? 'The job is starting' : 'The change is being applied'}; the request message follows it.`,
+      `You approved ${ref(r)}. ${r.plan.kind === 'retrain' ? 'The job is starting' : r.plan.kind === 'deployment' ? 'The approval tag is being set and the run repaired' : 'The change is being applied'}; the request message follows it.`,
     ),
 
   rejected: (r, withdrawn) => ({
@@ -140,5 +140,9 @@ export function buildExecutionProgress(p: ExecutionProgress): string {
       return `Step ${p.step} of ${p.of}: ${p.title}…`;
     case 'run':
       return `Job run ${p.runId} started; following it…`;
+    case 'approving_run':
+      return `Setting the approval tag and repairing run ${p.runId}…`;
+    case 'repair':
+      return `Approval tag set; run ${p.runId} repaired (repair ${p.repairId}); following it…`;
   }
 }

@@ -51,6 +51,20 @@ export function describeExecution(result: ExecutionResult): string {
       }
       return `${runLink} of ${job} succeeded${took}.${registeredText(result.registered)}`;
     }
+    case 'deployment': {
+      const runLink = link(result.run.url, `run ${result.run.runId}`);
+      const took = result.tookMs !== undefined ? ` after ${formatElapsed(result.tookMs)}` : '';
+      const what = `Tagged ${shortModel(result.model)} v${result.version} ${escapeOnce(result.tag)}=Approved and repaired ${runLink} of ${escapeOnce(result.run.jobName)} (repair ${result.repairId})`;
+      if (!result.ok) {
+        const why = escapeOnce(
+          result.result
+            ? `${result.result.code}${result.result.message ? `: ${result.result.message}` : ''}`
+            : (result.state ?? 'unknown'),
+        );
+        return `${what}, but the run did not succeed${took} (${why}).`;
+      }
+      return `${what}; the run succeeded${took}.`;
+    }
     case 'run_unfollowed':
       return `The bot stopped following ${link(result.run.url, `run ${result.run.runId}`)} after ${formatElapsed(result.afterMs)} (it is ${result.state}); it may still finish.`;
     case 'refused':

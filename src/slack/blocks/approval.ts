@@ -85,6 +85,13 @@ function planLines(plan: ApprovalPlan, host: string): string[] {
       lines.push('_The endpoint rolls out first; the alias moves once it serves the version._');
     return lines;
   }
+  if (plan.kind === 'deployment') {
+    const repaired = plan.latestRepairId !== undefined ? ', repaired before' : '';
+    return [
+      `• Set tag *${escapeMrkdwn(plan.approvalTask)}=Approved* on ${escapeMrkdwn(plan.model)} v${plan.version}`,
+      `• Repair ${link(plan.runUrl, `run ${plan.runId}`)} of ${link(jobUrl(host, plan.jobId), plan.jobName)} (${plan.jobId}${repaired}): rerun task *${escapeMrkdwn(plan.approvalTask)}* and what follows it`,
+    ];
+  }
   const params = Object.entries(plan.parameters)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
@@ -107,7 +114,7 @@ const figure = (n: number | null): string => (n === null ? 'no data' : Number(n.
 function evidenceBlocks(plan: ApprovalPlan, evidence: Evidence | undefined): SlackBlock[] {
   if (!evidence) return [];
   const model =
-    plan.kind === 'retrain'
+    plan.kind !== 'change'
       ? plan.model
       : (() => {
           const p = primaryStep(plan).plan;
@@ -119,6 +126,12 @@ function evidenceBlocks(plan: ApprovalPlan, evidence: Evidence | undefined): Sla
   if (evidence.incoming) fields.push(versionField(inTitle, model, evidence.incoming));
   if (evidence.outgoing) fields.push(versionField(outTitle, model, evidence.outgoing));
   if (fields.length > 0) blocks.push(fieldsBlock(fields));
+  if (plan.kind === 'deployment' && plan.metrics.length > 0) {
+    blocks.push(sectionBlock('*Evaluation task metrics*'));
+    blocks.push(
+      ...codeBlocks(formatTable([['metric', 'value'], ...plan.metrics.map((m) => [m.key, figure(m.value)])])),
+    );
+  }
   const f = evidence.figures;
   if (f && f.rows.length > 0) {
     const inLabel = evidence.incoming ? `v${evidence.incoming.version}` : 'incoming';
@@ -186,7 +199,11 @@ export function approverMentions(
 }
 
 function contextLine(r: ApprovalRequest, now: number): string {
-  const parts = [`Requested by <@${r.requester}>`, `gate *${escapeMrkdwn(r.gate)}*`, `request \`${r.id}\``];
+  const by =
+    r.plan.kind === 'deployment'
+      ? `Asked by deployment job run ${r.plan.runId}`
+      : `Requested by <@${r.requester}>`;
+  const parts = [by, `gate *${escapeMrkdwn(r.gate)}*`, `request \`${r.id}\``];
   if (r.status === 'pending') {
     const votes = r.votes.length > 0 ? ` (${r.votes.map((v) => `<@${v.voter}>`).join(', ')})` : '';
     parts.push(`${r.votes.length} of ${r.required} approvals${votes}`);
@@ -214,7 +231,7 @@ function buttons(r: ApprovalRequest): SlackBlock {
           title: plain('Approve this request?'),
           text: plain(
             truncate(
-              `${title}. ${r.plan.kind === 'retrain' ? 'The job runs' : 'The change is applied'} ${r.required - r.votes.length <= 1 ? 'as soon as you approve' : `once ${r.required} people have approved`}.`,
+              `${title}. ${r.plan.kind === 'retrain' ? 'The job runs' : r.plan.kind === 'deployment' ? 'The version is tagged Approved and the run repaired' : 'The change is applied'} ${r.required - r.votes.length <= 1 ? 'as soon as you approve' : `once ${r.required} people have approved`}.`,
               BLOCK_LIMITS.confirmText,
             ),
           ),
@@ -269,7 +286,7 @@ export function buildApprovalMessage(
   // and a reason someone typed is escaped whole.
   const detail =
     r.status === 'pending'
-      ? ` Requested by <@${r.requester}>; ${r.votes.length} of ${r.required} approvals. Approve or Reject: ${asked?.line ?? ''}`
+      ? ` ${r.plan.kind === 'deployment' ? `Asked by deployment job run ${r.plan.runId}` : `Requested by <@${r.requester}>`}; ${r.votes.length} of ${r.required} approvals. Approve or Reject: ${asked?.line ?? ''}`
       : r.status === 'executed' || (r.status === 'failed' && r.result)
         ? ` ${escapeKeepingLinks(executionText(r) ?? '')}`
         : r.status === 'failed'

@@ -763,6 +763,11 @@ const WORDING: Wording = {
       `${d.table} cannot be both the input and the output.`,
       'Name another output table with `into <table>`.',
     ),
+  deployment_task_missing: (d) =>
+    words(
+      `Deployment job ${d.jobName} (${d.jobId}) of ${d.model} has no task called ${d.task}, so its ${d.role} step cannot be found; nothing was sent.`,
+      `Its tasks are ${d.tasks.join(', ') || 'none'}: set \`deploymentJobs.<model>.${d.role}Task\` in the policy file to the ${d.role} task's key${d.role === 'approval' ? ' (the approval tag is named after it)' : ''}.`,
+    ),
 };
 
 /** "502 from a gateway", "503 TEMPORARILY_UNAVAILABLE" */
