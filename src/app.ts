@@ -64,7 +64,7 @@ export interface AppDeps {
   /** How much acknowledged work may wait per lane; past it, more gets a busy reply (default 200). */
   queueLimit?: number;
   /** Keeps each user's latest response_url: the outbox tells them there when Slack refuses a message. */
-  replyUrls?: { rememberReplyUrl(userId: string, url: string): void };
+  replyUrls?: { rememberReplyUrl(userId: string, url: string): Promise<void> };
 }
 
 /**
@@ -109,8 +109,10 @@ export function createApp(app: App, deps: AppDeps): App {
     };
     await lanes.default.run(
       async () => {
-        // A store write: after the acks, with the rest of the work.
-        if (command.response_url) deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
+        // A store write: after the acks, with the rest of the work. The first store touch of a
+        // command: a lost database stops it here, before anything reaches Databricks.
+        if (command.response_url)
+          await deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
         // Retries of Databricks calls inside the command are told to the user while they last.
         const notice = createRetryNotice(respond, {
           logger,
@@ -142,7 +144,7 @@ export function createApp(app: App, deps: AppDeps): App {
     if (!handler) return;
     await lanes[handler.lane].run(
       async () => {
-        if (body.response_url) deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
+        if (body.response_url) await deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
         const what = `${action.action_id} button`;
         const click = {
           actor: clickerOf(body),

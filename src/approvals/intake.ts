@@ -47,11 +47,9 @@ export function createIntake(ctx: ApprovalContext): Intake {
     threadTs?: string;
   }): Promise<Reply> {
     const { gate, plan, actor, origin } = input;
-    const same = approvals
-      .pending()
-      .find(
-        (p) => p.target === approvalTarget(plan) && approvalFingerprint(p.plan) === approvalFingerprint(plan),
-      );
+    const same = (await approvals.pending()).find(
+      (p) => p.target === approvalTarget(plan) && approvalFingerprint(p.plan) === approvalFingerprint(plan),
+    );
     if (same?.triggerId !== undefined && same.triggerId === origin.triggerId) {
       // A Slack retry of the same command: answer as before, never a second request.
       return views.requested(same, same.message?.channel, origin.channelId);
@@ -63,7 +61,7 @@ export function createIntake(ctx: ApprovalContext): Intake {
       ...(deps.figures ? { figures: deps.figures } : {}),
       onError: report,
     });
-    const { request, duplicate } = approvals.create({
+    const { request, duplicate } = await approvals.create({
       gate: gate.name,
       requester: actor.userId,
       channel: origin.channelId,

@@ -57,7 +57,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
     const render = async () => {
       const current = renders.get(id);
       if (current) current.queued = undefined;
-      const r = approvals.get(id);
+      const r = await approvals.get(id);
       if (!r?.message) return;
       const note = progress.get(id);
       try {
@@ -66,7 +66,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
           views.message(r, { now: clock.now(), workspaceHost, ...(note ? { progress: note } : {}) }),
           delivery(r),
         );
-        approvals.markShown(id, r.status);
+        await approvals.markShown(id, r.status);
       } catch (e) {
         report(e);
       }
@@ -91,7 +91,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
           threadTs,
           delivery(r),
         );
-        approvals.setMessage(r.id, ref);
+        await approvals.setMessage(r.id, ref);
         return true;
       } catch (e) {
         report(e);
@@ -100,7 +100,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
     },
 
     async tell(r, said) {
-      const fresh = approvals.get(r.id) ?? r;
+      const fresh = (await approvals.get(r.id)) ?? r;
       const targets: Array<{ channel: string; ts: string }> = [];
       if (fresh.message) {
         // A request posted inside the thread it came from answers in that same thread.

@@ -65,7 +65,7 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
   async function post(change: Change, v: ProgressView): Promise<MessageRef | undefined> {
     try {
       const ref = await messenger.post(change.channel, views.progress(v), undefined, delivery(change, v));
-      store.setMessage(change.id, ref);
+      await store.setMessage(change.id, ref);
       return ref;
     } catch (e) {
       report(e);
@@ -75,7 +75,7 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
 
   async function show(ref: MessageRef | undefined, v: ProgressView): Promise<boolean> {
     if (!ref) return false;
-    const change = store.get(v.changeId);
+    const change = await store.get(v.changeId);
     try {
       await messenger.update(ref, views.progress(v), change ? delivery(change, v) : {});
       return true;
@@ -88,7 +88,7 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
   /** Shows a final state: updates the message, or posts one when there is none yet. */
   async function showFinal(change: Change, ref: MessageRef | undefined, v: ProgressView): Promise<void> {
     const shown = ref ? await show(ref, v) : (await post(change, v)) !== undefined;
-    if (shown) store.markMessageFinished(change.id);
+    if (shown) await store.markMessageFinished(change.id);
   }
 
   /** The final message of a change that ended, rebuilt from the store. */

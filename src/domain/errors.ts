@@ -85,6 +85,8 @@ export const ERROR_CODES = [
   'databricks_unavailable',
   'update_not_applied',
   'change_outcome_unknown',
+  // The store (issue #13): its database went away while the bot runs
+  'store_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -266,6 +268,8 @@ export interface ErrorDetailsByCode {
     configVersion?: number;
   };
   change_outcome_unknown: { endpoint: string; failure: LostAnswer };
+  /** The database refused or dropped the connection; `cause` is the driver's code, for the log. */
+  store_unavailable: { cause: string };
 }
 
 /** Why the answer to a call that changes something never arrived (its outcome had to be read). */

@@ -14,7 +14,7 @@ export const SNOOZE_MS = 24 * 60 * 60_000;
 
 export interface DriftAlertActions {
   /** The open alert a button names; throws UserError when it is unknown or closed. */
-  find(alertId: string): DriftAlert;
+  find(alertId: string): Promise<DriftAlert>;
   /** Snooze 24 h (the `drift` right): new windows are recorded without posting. */
   snooze(alertId: string, actor: Actor): Promise<Reply>;
   /** Acknowledge (the `drift` right): the alert shows who is on it. */
@@ -41,8 +41,8 @@ const targetOf = (a: DriftAlert) => `drift:${a.monitor}/${a.rule}/${a.modelId}`;
  * await actions.snooze(alertId, actor); // { text: 'Snoozed churn · performance until …', visibility: 'ephemeral' }
  */
 export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertActions {
-  function find(id: string): DriftAlert {
-    const alert = deps.state.alert(id);
+  async function find(id: string): Promise<DriftAlert> {
+    const alert = await deps.state.alert(id);
     if (!alert) {
       throw new UserError('unknown_alert', {});
     }
@@ -55,11 +55,11 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
   return {
     find,
     async snooze(alertId, actor) {
-      const alert = find(alertId);
+      const alert = await find(alertId);
       const now = deps.clock.now();
       const until = now + SNOOZE_MS;
-      const updated = deps.state.snooze(alert.id, until, actor.userId) ?? alert;
-      deps.audit.audit({
+      const updated = (await deps.state.snooze(alert.id, until, actor.userId)) ?? alert;
+      await deps.audit.audit({
         actor: actor.userId,
         action: 'drift.snooze',
         target: targetOf(alert),
@@ -71,10 +71,10 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       return deps.actionViews.snoozed(alert, until);
     },
     async acknowledge(alertId, actor) {
-      const alert = find(alertId);
+      const alert = await find(alertId);
       const now = deps.clock.now();
-      const updated = deps.state.acknowledge(alert.id, actor.userId, now) ?? alert;
-      deps.audit.audit({
+      const updated = (await deps.state.acknowledge(alert.id, actor.userId, now)) ?? alert;
+      await deps.audit.audit({
         actor: actor.userId,
         action: 'drift.acknowledge',
         target: targetOf(alert),
@@ -85,7 +85,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       return deps.actionViews.acknowledged(alert);
     },
     async retrain(alertId, actor, origin) {
-      const alert = find(alertId);
+      const alert = await find(alertId);
       if (!deps.retrain) {
         throw new UserError('retrain_unavailable', {});
       }
@@ -101,7 +101,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
         ...(alert.ts ? { threadTs: alert.ts } : {}),
         ...(Object.keys(target.parameters ?? {}).length > 0 ? { parameters: target.parameters } : {}),
       });
-      deps.audit.audit({
+      await deps.audit.audit({
         actor: actor.userId,
         action: 'drift.retrain_requested',
         target: targetOf(alert),

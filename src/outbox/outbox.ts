@@ -50,7 +50,7 @@ export interface OutboxDeps {
   fallback: OutboxFallback;
   views: OutboxViews;
   /** The append-only audit log. */
-  audit: (entry: AuditInput) => void;
+  audit: (entry: AuditInput) => Promise<void>;
   clock: Clock;
   logger: Logger;
   backoff?: Partial<OutboxBackoff>;
@@ -68,13 +68,13 @@ export interface Outbox {
   /** The durable Messenger the pipeline and approvals post and update through. */
   messenger: Messenger;
   /** Keeps the latest response_url of a user's command or click, to tell them another way. */
-  rememberReplyUrl(userId: string, url: string): void;
+  rememberReplyUrl(userId: string, url: string): Promise<void>;
   /** Delivers what is due now (start-up, tests), then tells requesters of refused messages. */
   drain(): Promise<void>;
   /** Drains now and keeps delivering until stop(). */
   start(): Promise<void>;
   /** Owed messages older than the stuck threshold. */
-  stuck(): OutboxRow[];
+  stuck(): Promise<OutboxRow[]>;
   /** Resolves when no delivery is in flight (and, after stop(), when the worker has ended). */
   settled(): Promise<void>;
   stop(): void;
@@ -142,21 +142,21 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   async function sendLatest(id: string): Promise<void> {
-    const row = store.get(id);
+    const row = await store.get(id);
     if (row?.status !== 'owed' || row.deliveredVersion >= row.version) return;
     // Backing off (a 5xx, a 429's Retry-After): the worker sends it when it is due.
     if (row.nextAttemptAt > clock.now()) return;
     let threadTs = row.threadTs;
     const parentId = threadTs ? logicalId(threadTs) : undefined;
     if (parentId) {
-      const parent = store.get(parentId);
+      const parent = await store.get(parentId);
       if (!parent || parent.status === 'undeliverable') {
         await refused(row, parent?.lastError ?? 'thread_not_found');
         return;
       }
       if (!parent.posted) {
         // The thread's first message is not in Slack yet: look again shortly.
-        store.retryAt(id, clock.now() + PARENT_WAIT_MS, 'waiting for the thread to be posted');
+        await store.retryAt(id, clock.now() + PARENT_WAIT_MS, 'waiting for the thread to be posted');
         kick();
         return;
       }
@@ -165,16 +165,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     try {
       if (row.posted) {
         await slack.update(row.posted, row.body);
-        store.delivered(id, row.version, undefined);
+        await store.delivered(id, row.version, undefined);
       } else {
         const posted = await slack.post(row.channel, row.body, threadTs);
-        store.delivered(id, row.version, posted);
+        await store.delivered(id, row.version, posted);
       }
       warned.delete(id);
       // Slack answers again: whatever is backing off after the outage goes now, not at its next slot.
       if (backingOff) {
         backingOff = false;
-        if (store.recovered(clock.now()) > 0) kick();
+        if ((await store.recovered(clock.now())) > 0) kick();
       }
     } catch (e) {
       if (e instanceof UndeliverableError) {
@@ -183,8 +183,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       }
       backingOff = true;
       const delay = e instanceof RateLimitedError ? e.retryAfterMs : backoffDelay(row.attempts + 1, backoff);
-      store.retryAt(id, clock.now() + delay, e instanceof Error ? e.message : String(e));
-      noteIfStuck(store.get(id));
+      await store.retryAt(id, clock.now() + delay, e instanceof Error ? e.message : String(e));
+      noteIfStuck(await store.get(id));
       kick();
     }
   }
@@ -200,19 +200,19 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   /** Slack refused the message for good: record it, and tell the requester another way. */
   async function refused(row: OutboxRow, code: string): Promise<void> {
-    if (!store.undeliverable(row.id, code)) return;
+    if (!(await store.undeliverable(row.id, code))) return;
     logger.warn(`outbox: Slack refused a message for ${row.channel} for good (${code})`);
     await notifyPending();
   }
 
   async function tell(row: OutboxRow): Promise<void> {
     // Claimed first: of two passes only one tells, and a crash after this never tells twice.
-    if (!row.requester || !store.notified(row.id, row.version)) return;
+    if (!row.requester || !(await store.notified(row.id, row.version))) return;
     const error = row.lastError ?? 'unknown';
     const body = views.undelivered({ channel: row.channel, error, message: row.body, final: row.final });
     let how: string | undefined;
-    const route = store.route(row.requester);
-    if (route && clock.now() - route.issuedAt < ttl && route.uses < 5 && store.useRoute(route)) {
+    const route = await store.route(row.requester);
+    if (route && clock.now() - route.issuedAt < ttl && route.uses < 5 && (await store.useRoute(route))) {
       try {
         await fallback.respond(route.url, body);
         how = 'response_url';
@@ -228,7 +228,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         logger.error(`outbox: could not tell ${row.requester} that a message was refused:`, e);
       }
     }
-    deps.audit({
+    await deps.audit({
       actor: 'modelgate',
       action: 'message_undeliverable',
       target: row.about?.target ?? `channel:${row.channel}`,
@@ -242,29 +242,33 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   let telling: Promise<void> = Promise.resolve();
   function notifyPending(): Promise<void> {
     const pass = telling.then(async () => {
-      for (const row of store.toNotify()) await tell(row);
+      for (const row of await store.toNotify()) await tell(row);
     });
     telling = pass.catch((e: unknown) => logger.error('outbox: telling requesters failed:', e));
     return telling;
   }
 
   /** The row behind a ref: a logical one by id, a Slack one by channel and ts (undefined: not ours yet). */
-  function rowFor(ref: MessageRef): OutboxRow | undefined {
+  async function rowFor(ref: MessageRef): Promise<OutboxRow | undefined> {
     const id = logicalId(ref.ts);
-    return id ? store.get(id) : store.byPosted(ref);
+    return id ? await store.get(id) : await store.byPosted(ref);
   }
 
   async function drain(): Promise<void> {
     for (;;) {
-      const due = store.due(clock.now());
+      const due = await store.due(clock.now());
       if (due.length === 0) break;
       await Promise.all(due.map((r) => attempt(r.id)));
       if (stopping.signal.aborted) break;
       // Rows rescheduled into the future drop out of `due`; anything else is delivered by now.
-      if (due.every((r) => (store.get(r.id)?.nextAttemptAt ?? 0) > clock.now())) break;
+      let rescheduled = true;
+      for (const r of due) {
+        if (((await store.get(r.id))?.nextAttemptAt ?? 0) <= clock.now()) rescheduled = false;
+      }
+      if (rescheduled) break;
     }
     await notifyPending();
-    for (const row of store.stuck(clock.now() - stuckAfterMs)) noteIfStuck(row);
+    for (const row of await store.stuck(clock.now() - stuckAfterMs)) noteIfStuck(row);
   }
 
   function kick(): void {
@@ -278,10 +282,10 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       // releases the rest, so recovery is seen within seconds whatever the backoff has grown to.
       if (backingOff && clock.now() - probedAt >= probeEveryMs) {
         probedAt = clock.now();
-        store.probe(probedAt);
+        await store.probe(probedAt);
       }
       await drain();
-      const next = store.nextDue();
+      const next = await store.nextDue();
       let delay = next === undefined ? 60_000 : Math.max(0, Math.min(60_000, next - clock.now()));
       if (backingOff && next !== undefined)
         delay = Math.min(delay, Math.max(0, probedAt + probeEveryMs - clock.now()));
@@ -293,16 +297,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   const messenger: Messenger = {
     async post(channel, message, threadTs, delivery: Delivery = {}) {
-      const row = store.create(channel, message, threadTs, delivery);
+      const row = await store.create(channel, message, threadTs, delivery);
       await attempt(row.id);
-      const now = store.get(row.id) ?? row;
+      const now = (await store.get(row.id)) ?? row;
       // Refused for good at once (the requester is told already): the caller knows there is no message.
       if (now.status === 'undeliverable') throw new UndeliverableError(now.lastError ?? 'unknown');
       return refOf(now);
     },
     async update(ref, message, delivery: Delivery = {}) {
-      const row = rowFor(ref) ?? store.adopt(ref, delivery);
-      const written = store.write(row.id, message, delivery);
+      const row = (await rowFor(ref)) ?? (await store.adopt(ref, delivery));
+      const written = await store.write(row.id, message, delivery);
       await attempt(row.id);
       // A message Slack refused for good still owes its requester how it ended.
       if (written?.status === 'undeliverable' && written.final) await notifyPending();
@@ -317,7 +321,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     drain,
     async start() {
       // At start-up everything owed gets one try at once, whatever backoff a previous process left.
-      store.recovered(clock.now());
+      await store.recovered(clock.now());
       await drain();
       loop ??= run();
     },

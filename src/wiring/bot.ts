@@ -142,7 +142,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const took = adapters.lock?.took;
   if (took) {
     // Its lock ran out, so it is dead: its work may be taken over now, not a lease later.
-    const freed = store.expireLeasesOf(took.instance) + services.requests.expireLeasesOf(took.instance);
+    const freed =
+      (await store.expireLeasesOf(took.instance)) + (await services.requests.expireLeasesOf(took.instance));
     logger.warn(
       `took the store over from pid ${took.pid} on ${took.host} (instance ${took.instance}), silent since ` +
         `${new Date(took.heartbeatAt).toISOString()}; ${freed} piece(s) of its work will be settled from Databricks`,
@@ -150,15 +151,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   }
   // Owners say they are alive; a process that stops (kill -9) loses its work a lease later.
   const heartbeat = setInterval(() => {
-    try {
-      if (adapters.lock && !adapters.lock.heartbeat()) {
-        logger.error(`another process took the store ${options.dbPath} over: this one no longer holds it`);
+    void (async () => {
+      try {
+        if (adapters.lock && !adapters.lock.heartbeat()) {
+          logger.error(`another process took the store ${options.dbPath} over: this one no longer holds it`);
+        }
+        await store.heartbeat();
+        await services.requests.heartbeat();
+      } catch (e) {
+        logger.error('heartbeat failed:', e);
       }
-      store.heartbeat();
-      services.requests.heartbeat();
-    } catch (e) {
-      logger.error('heartbeat failed:', e);
-    }
+    })();
   }, heartbeatMs);
   heartbeat.unref();
   const ackGate = createAckGate();
@@ -252,7 +255,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       await adapters.warehouse?.close();
       clearInterval(heartbeat);
       adapters.lock?.release();
-      adapters.db.close();
+      await adapters.db.close();
     },
   };
 }

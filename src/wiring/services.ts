@@ -85,7 +85,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
 
   const store = createChangeStore(db, clock, s.ownership);
   // Approval requests share the connection and the change store's append-only audit log.
-  const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
+  const requests = createApprovalStore(db, clock.now, s.ownership);
   // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
   const outbox = createOutbox({
     store: createOutboxStore(db, clock),
@@ -98,7 +98,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     ...(s.outbox?.backoff ? { backoff: s.outbox.backoff } : {}),
     ...(s.outbox?.stuckAfterMs !== undefined ? { stuckAfterMs: s.outbox.stuckAfterMs } : {}),
   });
-  const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
+  const history = { previousConfig: async (endpoint: string) => await store.previousConfig(endpoint) };
   const planDeps: PlanDeps = { serving, registry, history, defaults };
   const buildPlan = (input: Parameters<typeof buildPlanFor>[0]) => buildPlanFor(input, planDeps);
   const endpointOf = (plan: Plan) => (plan.kind === 'endpoint' ? plan.endpoint : undefined);

@@ -18,13 +18,13 @@ import { type SlackTwin, startSlackTwin } from '../../src/sandbox/slack/index.js
 import { MLOPS_CHANNEL_ID, REQUESTER_USER_ID } from '../../src/sandbox/slack/seed.js';
 import { buildUndeliveredNotice } from '../../src/slack/blocks/undelivered.js';
 import { createSlackDelivery, createSlackFallback } from '../../src/slack/messenger.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
 
 interface Harness {
   twin: SlackTwin;
   outbox: Outbox;
   changes: ChangeStore;
-  db: SqliteDatabase;
+  db: StoreDatabase;
   warnings: string[];
   /** The store file. */
   path: string;
@@ -105,7 +105,7 @@ describe('the outbox', () => {
     // Not in Slack yet: the caller holds a ref the outbox resolves later.
     expect(ref.ts).toMatch(/^outbox:/);
     await h.outbox.messenger.update(ref, { text: 'Deploy v3: done' });
-    await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'Deploy v3: done'));
+    await h.twin.waitFor(async () => topLevel(h).find((m) => m.text === 'Deploy v3: done'));
     expect(topLevel(h)).toHaveLength(1);
     expect(h.twin.calls('chat.postMessage').filter((c) => c.status === 200)).toHaveLength(1);
   });
@@ -118,7 +118,7 @@ describe('the outbox', () => {
     for (const n of [1, 2, 3]) await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: `owed ${n}` });
     expect(topLevel(h)).toHaveLength(0);
     await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Slack is back' });
-    await h.twin.waitFor(() => topLevel(h).length === 4, 2_000);
+    await h.twin.waitFor(async () => topLevel(h).length === 4, 2_000);
     expect(topLevel(h).map((m) => m.text)).toEqual(['Slack is back', 'owed 1', 'owed 2', 'owed 3']);
   });
 
@@ -141,7 +141,7 @@ describe('the outbox', () => {
     h.twin.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
     const started = Date.now();
     await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'after the rate limit' });
-    await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'after the rate limit'), 5_000);
+    await h.twin.waitFor(async () => topLevel(h).find((m) => m.text === 'after the rate limit'), 5_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
@@ -151,7 +151,7 @@ describe('the outbox', () => {
     h.twin.failNext('chat.postMessage', { status: 503 }, 2);
     const parent = await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Approval needed' });
     await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'Approved by avery' }, parent.ts);
-    const line = await h.twin.waitFor(() =>
+    const line = await h.twin.waitFor(async () =>
       h.twin.messages(MLOPS_CHANNEL_ID).find((m) => m.text === 'Approved by avery'),
     );
     const root = h.twin.messages(MLOPS_CHANNEL_ID).find((m) => m.text === 'Approval needed');
@@ -187,7 +187,7 @@ describe('the outbox', () => {
       expect(h.twin.calls('response_url').every((c) => c.args.response_type === 'ephemeral')).toBe(true);
       // Nothing more is tried in the channel once Slack refused it for good.
       expect(h.twin.calls('chat.update')).toHaveLength(1);
-      const audit = h.changes.recentAudit({ action: 'message_undeliverable' });
+      const audit = await h.changes.recentAudit({ action: 'message_undeliverable' });
       expect(audit[0]).toMatchObject({
         target: 'endpoint:churn',
         changeId: 'c1',
@@ -211,7 +211,7 @@ describe('the outbox', () => {
     ).rejects.toMatchObject({ name: 'UndeliverableError', code: 'is_archived' });
     const dm = h.twin.messages(`D${REQUESTER_USER_ID}`);
     expect(dm.map((m) => m.text).join('\n')).toContain('Deploy v3: done');
-    expect(h.changes.recentAudit({ action: 'message_undeliverable' })[0]?.outcome).toContain('dm');
+    expect((await h.changes.recentAudit({ action: 'message_undeliverable' }))[0]?.outcome).toContain('dm');
   });
 
   it('delivers at start-up what a previous process still owed', async () => {
@@ -230,7 +230,7 @@ describe('the outbox', () => {
     h.twin.failNext('chat.postMessage', { status: 500 }, 1000);
     await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'never delivered' });
     await h.outbox.drain();
-    expect(h.outbox.stuck()).toHaveLength(1);
+    expect(await h.outbox.stuck()).toHaveLength(1);
     expect(h.warnings.join('\n')).toMatch(/still not delivered after \d+ s .*statusCode = 500/);
     // `npm run doctor` reads the same file (read-only, while the bot has it open).
     const check = outboxCheck(h.path, Date.now() + 10 * 60_000);
@@ -241,7 +241,7 @@ describe('the outbox', () => {
     expect(check?.fix).toContain('SLACK_BOT_TOKEN');
     h.twin.clearFaults();
     await h.outbox.start();
-    await h.twin.waitFor(() => topLevel(h).find((m) => m.text === 'never delivered'));
+    await h.twin.waitFor(async () => topLevel(h).find((m) => m.text === 'never delivered'));
     await h.outbox.settled();
     expect(outboxCheck(h.path, Date.now() + 10 * 60_000)?.status).toBe('ok');
   });

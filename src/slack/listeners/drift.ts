@@ -23,7 +23,7 @@ export function driftActions(deps: DriftActionDeps): ActionTable {
   ): ActionHandler => ({
     lane: 'default',
     async handle(click) {
-      const alert = actions.find(click.value);
+      const alert = await actions.find(click.value);
       const channelId = click.channelId || alert.channel;
       await authorise(click.actor, channelId, right);
       return act(alert.id, click, channelId);
