@@ -3,6 +3,9 @@
  * Kysely's own driver: transactions begin IMMEDIATE (a read-then-write transaction never meets
  * another process's writer halfway and fails with SQLITE_BUSY), and prepared statements are kept
  * (the stores run the same few statements thousands of times; Kysely's driver prepares every call).
+ * One connection per process: better-sqlite3 waits for a busy file synchronously, so a second
+ * connection of the same process must never open a transaction while the first holds one (it would
+ * block the event loop the first needs to finish). Other processes simply take turns.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import {

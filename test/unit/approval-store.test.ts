@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { beforeEach, expect, it } from 'vitest';
 import type { ExecutionResult } from '../../src/approvals/execution-result.js';
 import type { RetrainApprovalPlan } from '../../src/approvals/request-plan.js';
 import type { ApprovalStore, NewApprovalRequest } from '../../src/approvals/store.js';
 import type { ChangeStore } from '../../src/changes/store.js';
 import { executionText } from '../../src/slack/blocks/approval-outcome.js';
-import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
+import type { StoreDatabase } from '../../src/storage/database.js';
+import { describeEachBackend } from '../support/backends.js';
 import { openStores } from '../support/stores.js';
 
 const DONE: ExecutionResult = { kind: 'changes', ok: true, done: ['done'] };
@@ -34,23 +32,16 @@ const request = (over: Partial<NewApprovalRequest> = {}): NewApprovalRequest => 
   ...over,
 });
 
-let dir: string;
-let path: string;
 let db: StoreDatabase;
 let store: ChangeStore;
 let approvals: ApprovalStore;
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'modelgate-approvals-'));
-  path = join(dir, 'store.db');
-  db = openDatabase(path);
-  ({ changes: store, approvals } = openStores(db));
-});
-afterEach(async () => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
-describe('the approval store', () => {
+describeEachBackend('the approval store', (backend) => {
+  beforeEach(async () => {
+    db = await backend.open({ shared: true });
+    ({ changes: store, approvals } = openStores(db));
+  });
+
   it('stores how an execution ended as facts, and still reads the sentence of an older row', async () => {
     const { request: r } = await approvals.create(request({ required: 1 }));
     await approvals.vote(r.id, 'U1', true, 1);
@@ -58,13 +49,11 @@ describe('the approval store', () => {
     await approvals.finish(r.id, started.attempt, DONE, 'U1');
     expect(await approvals.get(r.id)).toMatchObject({ status: 'executed', result: DONE });
     expect((await approvals.get(r.id))?.outcome).toBeUndefined();
-    db.close();
     // A row the previous version wrote: a sentence with a Slack link in the outcome column.
-    const raw = new Database(path);
     const legacy = '<https://ws.example/jobs/1/runs/9|run 9> of churn-retrain succeeded.';
-    raw.prepare('UPDATE approval_requests SET outcome = ? WHERE id = ?').run(legacy, r.id);
-    raw.close();
-    db = openDatabase(path);
+    await sql`UPDATE approval_requests SET outcome = ${legacy} WHERE id = ${r.id}`.execute(db.kysely);
+    await db.close();
+    db = await backend.connect();
     ({ changes: store, approvals } = openStores(db));
     const old = (await approvals.get(r.id))!;
     expect(old.result).toBeUndefined();
@@ -94,14 +83,18 @@ describe('the approval store', () => {
 
   it('lets one of two processes approve when both vote at the same moment', async () => {
     const { request: r } = await approvals.create(request({ required: 1 }));
-    // A second process: its own connection to the same file.
-    const otherDb = openDatabase(path);
-    const other = openStores(otherDb);
-    const results = [
-      await approvals.vote(r.id, 'U1', true, 1),
-      await other.approvals.vote(r.id, 'U2', true, 1),
+    // A second process (a replica on Postgres): its own connection to the same store, at once.
+    const other = openStores(await backend.connect());
+    const votes = [
+      () => approvals.vote(r.id, 'U1', true, 1),
+      () => other.approvals.vote(r.id, 'U2', true, 1),
     ];
-    otherDb.close();
+    // Postgres: truly at once. SQLite: one after the other (two connections of one process cannot
+    // hold transactions at once; two processes take turns on the file's lock).
+    const results =
+      backend.kind === 'postgres'
+        ? await Promise.all(votes.map((v) => v()))
+        : [await votes[0]!(), await votes[1]!()];
     expect(results.filter((x) => x.decision.kind === 'moved')).toHaveLength(1);
     expect((await approvals.get(r.id))?.votes).toHaveLength(1);
   });

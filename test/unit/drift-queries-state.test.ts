@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/domain/errors.js';
 import type { AlertView } from '../../src/drift/alert-view.js';
 import { buildMetricQuery, toWindows } from '../../src/drift/queries.js';
 import { conditionTerms } from '../../src/drift/rules.js';
 import { createDriftStateStore, type DriftStateStore } from '../../src/drift/state-store.js';
 import { describeError } from '../../src/slack/blocks/errors.js';
-import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
+import type { StoreDatabase } from '../../src/storage/database.js';
+import { describeEachBackend } from '../support/backends.js';
 
 const terms = conditionTerms({
   metric: 'js_distance',
@@ -89,8 +87,7 @@ describe('buildMetricQuery', () => {
   });
 });
 
-describe('drift state store', () => {
-  let dir: string;
+describeEachBackend('drift state store', (backend) => {
   let db: StoreDatabase;
   let state: DriftStateStore;
   const view = { monitor: 'churn', rule: 'drift', windows: [] } as unknown as AlertView;
@@ -106,13 +103,8 @@ describe('drift state store', () => {
     checkedAt: 0,
   };
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'modelgate-state-'));
-    db = openDatabase(join(dir, 'modelgate.db'));
+    db = await backend.open({ shared: true });
     state = createDriftStateStore(db);
-  });
-  afterEach(async () => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const newAlert = (windows: number[]) => ({
@@ -138,8 +130,8 @@ describe('drift state store', () => {
   it('keeps progress moving forward only, across reopening', async () => {
     await state.setProgress('churn', '*', 200, 1);
     await state.setProgress('churn', '*', 100, 2);
-    db.close();
-    db = openDatabase(join(dir, 'modelgate.db'));
+    await db.close();
+    db = await backend.connect();
     state = createDriftStateStore(db);
     expect(await state.progress('churn', '*')).toBe(200);
   });

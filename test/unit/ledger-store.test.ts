@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { createLedgerStore, type LedgerStore } from '../../src/ledger/store.js';
 import type { NewLedgerEntry } from '../../src/ledger/types.js';
-import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
+import { describeEachBackend } from '../support/backends.js';
 
 const KEY = 'alias:acme.mlops.churn_model@production';
 const T0 = Date.parse('2026-12-03T10:00:00Z');
@@ -20,24 +17,27 @@ const entry = (version: number, over: Partial<NewLedgerEntry> = {}): NewLedgerEn
   ...over,
 });
 
-let dir: string;
-let dbs: StoreDatabase[];
 let one: LedgerStore;
 let two: LedgerStore;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'modelgate-ledger-'));
-  // Two connections to one file: two processes.
-  dbs = [openDatabase(join(dir, 'm.db')), openDatabase(join(dir, 'm.db'))];
-  one = createLedgerStore(dbs[0]!);
-  two = createLedgerStore(dbs[1]!);
-});
-afterEach(async () => {
-  for (const db of dbs) db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+describeEachBackend('the ledger store', (backend) => {
+  beforeEach(async () => {
+    // Two connections to one store: two processes (replicas on Postgres).
+    one = createLedgerStore(await backend.open({ shared: true }));
+    two = createLedgerStore(await backend.connect());
+  });
 
-describe('the ledger store', () => {
+  it('records a difference once when two processes saw the same last entry at the same moment', async () => {
+    const records = [() => one.record(entry(2), null), () => two.record(entry(2), null)];
+    // Postgres: truly at once. SQLite: one after the other (see the approval store's race).
+    const raced =
+      backend.kind === 'postgres'
+        ? await Promise.all(records.map((r) => r()))
+        : [await records[0]!(), await records[1]!()];
+    expect(raced.filter((e) => e !== undefined)).toHaveLength(1);
+    expect(await one.entriesOf(KEY)).toHaveLength(1);
+  });
+
   it('records a difference once when two processes saw the same last entry', async () => {
     const first = await one.record(entry(3), null);
     expect(first?.seq).toBeGreaterThan(0);
