@@ -45,6 +45,7 @@ try {
       queueLimit: config.queueLimit,
       databricks: { host, tokens: createTokenProvider(host, auth) },
       dbPath: config.dbPath,
+      ...(config.database.kind === 'postgres' ? { postgres: config.database.postgres } : {}),
       store: { waitMs: config.storeWaitMs },
       logger,
       ...(config.databricks.warehouseId || config.databricks.httpPath

@@ -20,7 +20,9 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { createAckGate } from '../slack/ack-gate.js';
+import type { PostgresConnectionSettings } from '../storage/postgres.js';
 import { newProcessIdentity, type ProcessIdentity } from '../storage/process-lock.js';
+import type { StoreStatus } from '../storage/status.js';
 import { type BotSlack, createAdapters, type DatabricksSettings } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
 import { createServices, type ServiceSettings } from './services.js';
@@ -46,6 +48,10 @@ export interface BotOptions {
   slack: BotSlack;
   databricks: DatabricksSettings;
   dbPath: string;
+  /** Postgres instead of the SQLite file at dbPath: several replicas may share it. */
+  postgres?: PostgresConnectionSettings;
+  /** Start-up's wait for an unreachable Postgres (60 s by default), and its backoff. */
+  postgresConnect?: { timeoutMs?: number; initialDelayMs?: number; maxDelayMs?: number };
   clock?: Clock;
   logger?: Logger;
   /** Web API retries; defaults to five retries in five minutes (never Bolt's 30-minute default). */
@@ -90,6 +96,8 @@ export interface RunningBot {
   ledger: LedgerService;
   /** Every message the bot owes Slack, until Slack takes it. */
   outbox: Outbox;
+  /** The store: connecting, ready or unreachable (what /healthz reports). */
+  storeStatus: StoreStatus;
   stop(): Promise<void>;
 }
 
@@ -115,6 +123,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     slack,
     databricks: options.databricks,
     dbPath: options.dbPath,
+    postgres: options.postgres,
+    postgresConnect: options.postgresConnect,
+    signal: shutdown.signal,
     warehouse: options.warehouse,
     clock,
     logger,
@@ -238,6 +249,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     identity: me,
     ledger: services.ledger,
     outbox: services.outbox,
+    storeStatus: adapters.storeStatus,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       pipeline.stop();
