@@ -179,7 +179,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  db.close();
+  await db.close();
   await warehouse.close();
   await slack.stop();
   await twins.stop();

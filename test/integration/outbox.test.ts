@@ -86,7 +86,7 @@ async function start(
       o.stop();
       await o.settled();
     }
-    h.db.close();
+    await h.db.close();
     await twin.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -220,7 +220,7 @@ describe('the outbox', () => {
     // The first process never started its worker: the message stays owed in the file.
     await h.outbox.messenger.post(MLOPS_CHANNEL_ID, { text: 'owed across a restart' });
     expect(topLevel(h)).toHaveLength(0);
-    h.db.close();
+    await h.db.close();
     await h.reopen().start();
     expect(topLevel(h).map((m) => m.text)).toEqual(['owed across a restart']);
   });

@@ -104,7 +104,7 @@ describe('the store lock', () => {
     const clock = simulatedClock(T0);
     const first = await owned(A, clock);
     first.lock.release();
-    first.db.close();
+    await first.db.close();
     const second = await owned(B, clock);
     expect(second.lock.took).toBeUndefined();
     expect(clock.now()).toBe(T0);
