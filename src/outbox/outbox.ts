@@ -119,6 +119,17 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const probeEveryMs = deps.probeEveryMs ?? DEFAULT_PROBE_EVERY_MS;
   /** Per message: the tail of its chain of attempts, so one message has one send in flight. */
   const chains = new Map<string, Promise<void>>();
+  const writes = new Map<string, Promise<unknown>>();
+  /** Runs `fn` after every earlier call with the same key has finished. */
+  function inOrder<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (writes.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    writes.set(key, tail);
+    void tail.then(() => {
+      if (writes.get(key) === tail) writes.delete(key);
+    });
+    return run;
+  }
   /** Stuck messages already logged, so the log says it once per message. */
   const warned = new Set<string>();
   const stopping = new AbortController();
@@ -258,7 +269,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     for (;;) {
       const due = await store.due(clock.now());
       if (due.length === 0) break;
-      await Promise.all(due.map((r) => attempt(r.id)));
+      // One channel's messages go out one after the other, oldest first, so they arrive in the
+      // order they were owed (on a Postgres pool concurrent sends could overtake each other);
+      // channels go in parallel.
+      const byChannel = new Map<string, OutboxRow[]>();
+      for (const r of due) byChannel.set(r.channel, [...(byChannel.get(r.channel) ?? []), r]);
+      await Promise.all(
+        [...byChannel.values()].map(async (rows) => {
+          for (const r of rows) await attempt(r.id);
+        }),
+      );
       if (stopping.signal.aborted) break;
       // Rows rescheduled into the future drop out of `due`; anything else is delivered by now.
       let rescheduled = true;
@@ -305,8 +325,12 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       return refOf(now);
     },
     async update(ref, message, delivery: Delivery = {}) {
-      const row = (await rowFor(ref)) ?? (await store.adopt(ref, delivery));
-      const written = await store.write(row.id, message, delivery);
+      // Writes to one message are stored in the order they were asked for (on a Postgres pool two
+      // of them could otherwise commit the other way round, and a message no row tracks be adopted twice).
+      const { row, written } = await inOrder(`${ref.channel}:${ref.ts}`, async () => {
+        const found = (await rowFor(ref)) ?? (await store.adopt(ref, delivery));
+        return { row: found, written: await store.write(found.id, message, delivery) };
+      });
       await attempt(row.id);
       // A message Slack refused for good still owes its requester how it ended.
       if (written?.status === 'undeliverable' && written.final) await notifyPending();
