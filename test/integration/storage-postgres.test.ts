@@ -60,6 +60,20 @@ describe.skipIf(!available)('the store on Postgres', () => {
     expect(version.rows).toEqual([{ v: MIGRATIONS.length }]);
   });
 
+  it('runs every migration forward from every earlier version to the latest', async () => {
+    const lite = keep(openDatabase(':memory:'));
+    const latest = await columnsOf(lite);
+    for (let k = 1; k < MIGRATIONS.length; k++) {
+      const url = await createPostgresDatabase('step');
+      // A database a release with the first k migrations left, then this release's start.
+      await (await openPostgresAt(url, { migrations: MIGRATIONS.slice(0, k) })).close();
+      const db = keep(await openPostgresAt(url));
+      expect(await columnsOf(db)).toEqual(latest);
+      const version = await sql<{ v: number }>`SELECT version AS v FROM schema_version`.execute(db.kysely);
+      expect(version.rows).toEqual([{ v: MIGRATIONS.length }]);
+    }
+  });
+
   it('migrates once when two processes start on one new database at the same moment', async () => {
     const url = await createPostgresDatabase();
     const script = `
