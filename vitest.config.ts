@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Twins bind port 0 on loopback, so files can run in parallel without clashing.
     pool: 'forks',
+    // One PostgreSQL server for the run; each file makes its own databases (test/support/backends.ts).
+    globalSetup: ['test/support/postgres-global.ts'],
   },
 });

@@ -181,7 +181,7 @@ export default async function bench(): Promise<Array<{ name: string; value: stri
     });
     return rows;
   } finally {
-    stateDb.close();
+    await stateDb.close();
     await sql.stop();
     rmSync(dir, { recursive: true, force: true });
   }

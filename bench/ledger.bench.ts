@@ -107,7 +107,7 @@ export default async function ledgerCalls(): Promise<BenchRow[]> {
     const changed = await tick();
     for (let i = 3; i < FULL_READ_EVERY; i++) await tick();
     const full = await tick();
-    db.close();
+    await db.close();
 
     const ceiling = 1 + N + N;
     const target = `≤ ${ceiling} (1 list + ≤ 1 per endpoint + ≤ 1 per model)`;

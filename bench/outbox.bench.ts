@@ -118,7 +118,7 @@ export default async function outboxBench(): Promise<BenchRow[]> {
   } finally {
     outbox.stop();
     await outbox.settled();
-    db.close();
+    await db.close();
     await twin.stop();
     rmSync(dir, { recursive: true, force: true });
   }

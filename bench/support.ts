@@ -37,7 +37,7 @@ export interface BenchBot {
   /** Waits until no request is pending, approved or executing; throws after `timeoutMs`. */
   awaitFinal(ids: string[], timeoutMs: number): Promise<void>;
   /** Each request's status, and how many executions the audit trail records for them in all. */
-  outcomes(ids: string[]): { statuses: Array<string | undefined>; executions: number };
+  outcomes(ids: string[]): Promise<{ statuses: Array<string | undefined>; executions: number }>;
   stop(): Promise<void>;
 }
 
@@ -80,10 +80,15 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
         }
       : {}),
   });
-  const statusOf = (id: string) => bot.requests.get(id)?.status;
-  const open = (id: string) => {
-    const s = statusOf(id);
+  const statusOf = async (id: string) => (await bot.requests.get(id))?.status;
+  const open = async (id: string) => {
+    const s = await statusOf(id);
     return s === 'pending' || s === 'approved' || s === 'executing';
+  };
+  const stillOpen = async (ids: readonly string[]) => {
+    const out: string[] = [];
+    for (const id of ids) if (await open(id)) out.push(id);
+    return out;
   };
   return {
     eventsUrl: bot.eventsUrl!,
@@ -100,8 +105,7 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
         });
       }
       const jobs = new Set(items.map((i) => i.jobId));
-      return bot.approvals
-        .pending()
+      return (await bot.approvals.pending())
         .filter((r) => r.plan.kind === 'retrain' && jobs.has(r.plan.jobId) && r.message)
         .map((r) => ({ id: r.id, ts: r.message!.ts }));
     },
@@ -109,21 +113,25 @@ export async function startBenchBot(twins: TwinsReady, options: BenchBotOptions 
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         await bot.approvals.idle();
-        const left = ids.filter(open).length;
+        const openIds = await stillOpen(ids);
+        const left = openIds.length;
         if (left === 0) return;
         if (Date.now() > deadline) {
-          const stuck = ids.filter(open).map((id) => `${id}: ${statusOf(id)}`);
+          const stuck = [];
+          for (const id of openIds) stuck.push(`${id}: ${await statusOf(id)}`);
           throw new Error(`${left} of ${ids.length} requests still open (${stuck.slice(0, 5).join(', ')})`);
         }
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    outcomes(ids) {
-      const executions = ids.reduce(
-        (n, id) => n + bot.store.recentAudit({ changeId: id, action: 'executing', limit: 10 }).length,
-        0,
-      );
-      return { statuses: ids.map(statusOf), executions };
+    async outcomes(ids) {
+      let executions = 0;
+      const statuses = [];
+      for (const id of ids) {
+        executions += (await bot.store.recentAudit({ changeId: id, action: 'executing', limit: 10 })).length;
+        statuses.push(await statusOf(id));
+      }
+      return { statuses, executions };
     },
     async stop() {
       await bot.stop();

@@ -83,7 +83,7 @@ export interface AppDeps {
   /** How much acknowledged work may wait per lane; past it, more gets a busy reply (default 200). */
   queueLimit?: number;
   /** Keeps each user's latest response_url: the outbox tells them there when Slack refuses a message. */
-  replyUrls?: { rememberReplyUrl(userId: string, url: string): void };
+  replyUrls?: { rememberReplyUrl(userId: string, url: string): Promise<void> };
 }
 
 /**
@@ -147,8 +147,6 @@ export function createApp(app: App, deps: AppDeps): App {
     };
     await lanes.default.run(
       async () => {
-        // A store write: after the acks, with the rest of the work.
-        if (command.response_url) deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
         // Retries of Databricks calls inside the command are told to the user while they last.
         const notice = createRetryNotice(respond, {
           logger,
@@ -156,6 +154,10 @@ export function createApp(app: App, deps: AppDeps): App {
         });
         const reply = await observeCalls(notice, () =>
           guarded(`${SLASH_COMMAND} ${command.text.split(' ')[0] ?? ''}`, async () => {
+            // A store write: after the acks, with the rest of the work. The command's first store
+            // touch: a lost database answers here (store_unavailable), before anything reaches Databricks.
+            if (command.response_url)
+              await deps.replyUrls?.rememberReplyUrl(command.user_id, command.response_url);
             const parsed = parseCommand(command.text, policy.defaults);
             await authorise(actor, origin.channelId, parsed.subcommand, endpointOf(parsed, policy.defaults));
             return dispatch(parsed, deps.commands, actor, origin);
@@ -189,7 +191,6 @@ export function createApp(app: App, deps: AppDeps): App {
     if (!handler) return;
     await lanes[handler.lane].run(
       async () => {
-        if (body.response_url) deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
         const what = `${action.action_id} button`;
         const click = {
           actor: clickerOf(body),
@@ -197,7 +198,11 @@ export function createApp(app: App, deps: AppDeps): App {
           value: 'value' in action && typeof action.value === 'string' ? action.value : '',
           body,
         };
-        const reply = await guarded(what, () => handler.handle(click));
+        const reply = await guarded(what, async () => {
+          // The click's first store touch, as for commands.
+          if (body.response_url) await deps.replyUrls?.rememberReplyUrl(body.user.id, body.response_url);
+          return handler.handle(click);
+        });
         // Rights checked, the request still pending: the reason is asked in a modal where Slack can.
         if (
           action.action_id === ACTION_APPROVAL_REJECT &&

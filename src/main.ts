@@ -45,6 +45,7 @@ try {
       queueLimit: config.queueLimit,
       databricks: { host, tokens: createTokenProvider(host, auth) },
       dbPath: config.dbPath,
+      ...(config.database.kind === 'postgres' ? { postgres: config.database.postgres } : {}),
       store: { waitMs: config.storeWaitMs },
       ...(config.lakebase ? { lakebase: config.lakebase } : {}),
       // Socket Mode has no listener of its own: /healthz gets a small server when a port is set.

@@ -58,7 +58,7 @@ export function requestOfTrigger(triggerId: string | undefined): string | undefi
 /**
  * Groups audit rows (any order) into items, newest first.
  *
- * @example summariseAudit(store.recentAudit({ limit: 200 }), lookups).slice(0, 15)
+ * @example summariseAudit(await store.recentAudit({ limit: 200 }), lookups).slice(0, 15)
  */
 export function summariseAudit(rows: readonly AuditEntry[], lookups: AuditLookups): AuditItem[] {
   const items = new Map<string, AuditItem>();
@@ -128,11 +128,11 @@ export function summariseAudit(rows: readonly AuditEntry[], lookups: AuditLookup
  *
  * @example auditTrailOf(store, approvals, { endpoint: 'churn-endpoint', limit: 15 })
  */
-export function auditTrailOf(
+export async function auditTrailOf(
   store: Pick<ChangeStore, 'recentAudit' | 'get'>,
   approvals: Pick<ApprovalStore, 'auditFor' | 'get'>,
   filter: { model?: string; endpoint?: string; limit?: number },
-): AuditItem[] {
+): Promise<AuditItem[]> {
   const targets: string[] = [];
   const prefixes: string[] = [];
   if (filter.endpoint) targets.push(`endpoint:${filter.endpoint}`);
@@ -143,23 +143,36 @@ export function auditTrailOf(
   }
   const rows =
     targets.length + prefixes.length > 0
-      ? approvals.auditFor({ targets, prefixes, limit: 500 })
-      : store.recentAudit({ limit: 500 });
+      ? await approvals.auditFor({ targets, prefixes, limit: 500 })
+      : await store.recentAudit({ limit: 500 });
+  // Read every change and request the rows name once, so the summary looks them up in memory.
+  const changes = new Map<string, Awaited<ReturnType<typeof store.get>>>();
+  const changeOf = async (id: string) => {
+    if (!changes.has(id)) changes.set(id, await store.get(id));
+    return changes.get(id);
+  };
   const requestIds = new Set<string>();
   for (const row of rows) {
-    const id = requestOfTrigger(row.changeId ? store.get(row.changeId)?.triggerId : undefined);
+    const id = requestOfTrigger(row.changeId ? (await changeOf(row.changeId))?.triggerId : undefined);
     if (id) requestIds.add(id);
   }
-  const extra = [...requestIds].flatMap((id) => store.recentAudit({ changeId: id, limit: 100 }));
+  const extra = [];
+  for (const id of requestIds) extra.push(...(await store.recentAudit({ changeId: id, limit: 100 })));
   const seen = new Set(rows.map((r) => r.seq));
   const all = [...rows, ...extra.filter((r) => !seen.has(r.seq))];
+  const requests = new Map<string, Awaited<ReturnType<typeof approvals.get>>>();
+  for (const row of all) {
+    if (!row.changeId) continue;
+    const id = requestOfTrigger((await changeOf(row.changeId))?.triggerId) ?? row.changeId;
+    if (!requests.has(id)) requests.set(id, await approvals.get(id));
+  }
   return summariseAudit(all, {
     requestTitle: (id) => {
-      const r = approvals.get(id);
+      const r = requests.get(id);
       return r ? approvalTitle(r.plan) : undefined;
     },
     change: (id) => {
-      const c = store.get(id);
+      const c = changes.get(id);
       return c
         ? { title: changeTitle(c.plan), ...(c.triggerId ? { triggerId: c.triggerId } : {}) }
         : undefined;

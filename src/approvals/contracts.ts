@@ -85,9 +85,9 @@ export interface DeploymentApprover {
 /** What the read-only subcommands and the retrain subcommand use. */
 export interface ApprovalDesk extends RetrainRequester {
   /** Pending requests, oldest first. */
-  pending(): ApprovalRequest[];
+  pending(): Promise<ApprovalRequest[]>;
   /** The latest changes and requests (for one model or endpoint, or all), newest first. */
-  auditTrail(filter?: { model?: string; endpoint?: string; limit?: number }): AuditItem[];
+  auditTrail(filter?: { model?: string; endpoint?: string; limit?: number }): Promise<AuditItem[]>;
   /** What `retrain <name>` runs: a monitor's model and job, or a model's (throws UserError). */
   retrainTarget(name: string): RetrainTarget;
 }
@@ -121,7 +121,7 @@ export interface ApprovalService extends ApprovalDesk {
    * Periodically: take over executions whose owner let go or died, and start approved requests
    * nobody started (approved before `approvedBefore`).
    */
-  takeOver(approvedBefore: number): ApprovalResumeSummary;
+  takeOver(approvedBefore: number): Promise<ApprovalResumeSummary>;
   /** Resolves when no background work is left. */
   idle(): Promise<void>;
   /** Stops background work; executions stay `executing` for the next `resume()`. */

@@ -27,7 +27,7 @@ export interface Execution {
    * died (a live owner's lease is left alone). `approvedBefore`: only requests approved before
    * then (a periodic take-over leaves the ones a click is starting right now).
    */
-  resume(summary: ApprovalResumeSummary, options?: { approvedBefore?: number }): void;
+  resume(summary: ApprovalResumeSummary, options?: { approvedBefore?: number }): Promise<void>;
 }
 
 /** Ends the execution without finishing the request: it was superseded, or the attempt was lost. */
@@ -45,7 +45,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
   };
 
   async function start(requestId: string, actor: string): Promise<void> {
-    const started = approvals.startExecution(requestId, actor);
+    const started = await approvals.startExecution(requestId, actor);
     if (!started) return; // another caller started it
     await run(started.request, started.attempt);
   }
@@ -63,7 +63,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
       if (background.signal.aborted) {
         // Stays executing, let go of: the next process takes it over without waiting out the lease.
         try {
-          approvals.release(r.id, attempt);
+          await approvals.release(r.id, attempt);
         } catch {
           // The connection closed first: the lease runs out instead.
         }
@@ -76,9 +76,9 @@ export function createExecution(ctx: ApprovalContext): Execution {
     }
     message.setProgress(r.id, undefined);
     if (result === 'superseded' || result === 'lost') return;
-    const applied = approvals.finish(r.id, attempt, result, r.decidedBy ?? r.requester);
+    const applied = await approvals.finish(r.id, attempt, result, r.decidedBy ?? r.requester);
     if (applied.decision.kind !== 'moved') {
-      approvals.noteLost(r.id, attempt, 'it ran to its end but could not record how it ended', result);
+      await approvals.noteLost(r.id, attempt, 'it ran to its end but could not record how it ended', result);
       return;
     }
     await message.refresh(r.id);
@@ -96,7 +96,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
     for (const [i, step] of plan.steps.entries()) {
       const title = changeTitle(step.plan);
       // The trigger id is unique: a second run (a restart) finds the first one's change.
-      const { change } = deps.store.createProposal({
+      const { change } = await deps.store.createProposal({
         requester: r.requester,
         channel,
         input: step.input,
@@ -118,10 +118,10 @@ export function createExecution(ctx: ApprovalContext): Execution {
           continue;
         case 'stale': {
           // A fresh proposal was made to show; nobody will, so it is withdrawn.
-          if (outcome.replacedBy) deps.store.transition(outcome.replacedBy, 'proposed', 'cancelled');
+          if (outcome.replacedBy) await deps.store.transition(outcome.replacedBy, 'proposed', 'cancelled');
           const what = outcome.what ?? 'the target changed since the request was made';
           if (i === 0) {
-            approvals.supersede(r.id, what, 'modelgate');
+            await approvals.supersede(r.id, what, 'modelgate');
             await message.refresh(r.id);
             return 'superseded';
           }
@@ -172,8 +172,8 @@ export function createExecution(ctx: ApprovalContext): Execution {
         parameters: plan.parameters,
       });
       runId = started.runId;
-      if (!approvals.recordRun(r.id, attempt, runId)) {
-        approvals.noteLost(r.id, attempt, `it had started job ${plan.jobId} run ${runId}`);
+      if (!(await approvals.recordRun(r.id, attempt, runId))) {
+        await approvals.noteLost(r.id, attempt, `it had started job ${plan.jobId} run ${runId}`);
         return 'lost';
       }
       message.setProgress(r.id, views.progress({ kind: 'run', runId }));
@@ -258,16 +258,16 @@ export function createExecution(ctx: ApprovalContext): Execution {
   return {
     start,
 
-    resume(summary, options = {}) {
+    async resume(summary, options = {}) {
       const { approvedBefore } = options;
-      for (const r of approvals.inFlight()) {
+      for (const r of await approvals.inFlight()) {
         if (r.status === 'approved') {
           if (approvedBefore !== undefined && (r.decidedAt ?? r.updatedAt) >= approvedBefore) continue;
           summary.started++;
           message.setProgress(r.id, views.progress({ kind: 'restarted' }));
           background.track(() => start(r.id, r.decidedBy ?? r.requester));
         } else {
-          const taken = approvals.takeOver(r.id, r.attempt);
+          const taken = await approvals.takeOver(r.id, r.attempt);
           if (!taken) continue;
           summary.resumed++;
           message.setProgress(r.id, views.progress({ kind: 'resumed' }));

@@ -55,11 +55,9 @@ export function createIntake(ctx: ApprovalContext): Intake {
     threadTs?: string;
   }): Promise<{ reply: Reply; request?: ApprovalRequest }> {
     const { gate, plan, actor, origin } = input;
-    const same = approvals
-      .pending()
-      .find(
-        (p) => p.target === approvalTarget(plan) && approvalFingerprint(p.plan) === approvalFingerprint(plan),
-      );
+    const same = (await approvals.pending()).find(
+      (p) => p.target === approvalTarget(plan) && approvalFingerprint(p.plan) === approvalFingerprint(plan),
+    );
     if (same?.triggerId !== undefined && same.triggerId === origin.triggerId) {
       // A Slack retry of the same command: answer as before, never a second request.
       return { reply: views.requested(same, same.message?.channel, origin.channelId), request: same };
@@ -71,7 +69,7 @@ export function createIntake(ctx: ApprovalContext): Intake {
       ...(deps.figures ? { figures: deps.figures } : {}),
       onError: report,
     });
-    const { request, duplicate } = approvals.create({
+    const { request, duplicate } = await approvals.create({
       gate: gate.name,
       requester: actor.userId,
       channel: origin.channelId,

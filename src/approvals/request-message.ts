@@ -75,13 +75,13 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
     const render = async () => {
       const current = renders.get(id);
       if (current) current.queued = undefined;
-      const r = approvals.get(id);
+      const r = await approvals.get(id);
       if (!r) return;
       const options = await optionsFor(r, progress.get(id));
       if (r.message) {
         try {
           await messenger.update(r.message, views.message(r, options), delivery(r));
-          approvals.markShown(id, r.status);
+          await approvals.markShown(id, r.status);
         } catch (e) {
           report(e);
         }
@@ -111,7 +111,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
       let ref: MessageRef;
       try {
         ref = await messenger.post(channel, views.message(r, options), threadTs, delivery(r));
-        approvals.setMessage(r.id, ref);
+        await approvals.setMessage(r.id, ref);
       } catch (e) {
         report(e);
         return false;
@@ -128,7 +128,7 @@ export function createRequestMessage(deps: RequestMessageDeps): RequestMessage {
     },
 
     async tell(r, said) {
-      const fresh = approvals.get(r.id) ?? r;
+      const fresh = (await approvals.get(r.id)) ?? r;
       const targets: Array<{ channel: string; ts: string }> = [];
       if (fresh.message) {
         // A request posted inside the thread it came from answers in that same thread.

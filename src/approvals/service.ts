@@ -115,7 +115,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     },
 
     async expireDue(now) {
-      const expired = approvals.expireDue(now);
+      const expired = await approvals.expireDue(now);
       await Promise.all(expired.map((r) => message.refresh(r.id)));
       return expired.length;
     },
@@ -126,16 +126,16 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
 
     auditTrail: (filter = {}) => auditTrailOf(store, approvals, filter),
 
-    takeOver(approvedBefore) {
+    async takeOver(approvedBefore) {
       const summary: ApprovalResumeSummary = { started: 0, resumed: 0, messages: 0 };
-      execution.resume(summary, { approvedBefore });
+      await execution.resume(summary, { approvedBefore });
       return summary;
     },
 
     async resume() {
       const summary: ApprovalResumeSummary = { started: 0, resumed: 0, messages: 0 };
-      execution.resume(summary);
-      for (const r of approvals.unshown()) {
+      await execution.resume(summary);
+      for (const r of await approvals.unshown()) {
         if (isFinalApproval(r.status) || r.status === 'pending') {
           await message.refresh(r.id);
           summary.messages++;

@@ -1,8 +1,8 @@
 /**
- * Approval requests and their votes in the process's SQLite database (their tables are migration 2
+ * Approval requests and their votes in the process's store (SQLite or Postgres) (their tables are migration 2
  * of storage/migrations.ts; changes/store.ts hands this module the connection). The rules that must hold across
- * concurrent clicks, Slack retries and restarts are enforced here, each in one IMMEDIATE
- * transaction:
+ * concurrent clicks, Slack retries and restarts are enforced here, each in one transaction
+ * (IMMEDIATE on SQLite; on Postgres the request row is locked first):
  * - a vote is a row unique per (request, voter): a second vote by the same person is refused;
  * - a status move is `UPDATE … WHERE id = ? AND status = ?` (compare-and-set): of any number of
  *   concurrent approvals exactly one moves a request to `approved`;
@@ -11,11 +11,14 @@
  * Every move writes its audit row in the same transaction.
  */
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { AuditEntry, AuditInput } from '../changes/audit.js';
+import { toAuditEntry, writeAuditRow } from '../changes/store.js';
 import type { Approvers } from '../config/policy-gates.js';
 import type { MessageRef } from '../domain/vocabulary.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, forUpdate, isUniqueViolation, leaseNow, type Queryable, run } from '../storage/sql.js';
 import type { Evidence } from './evidence.js';
 import { type ExecutionResult, parseExecutionResult } from './execution-result.js';
 import type { ApprovalPlan } from './request-plan.js';
@@ -69,6 +72,12 @@ const FROZEN_CACHE_SIZE = 500;
 const voteRowSchema = z.object({ voter: z.string(), at: z.number().int() });
 
 // JSON columns hold values this code wrote; a shallow check catches a foreign or corrupted row.
+/**
+ * The column's CHECK (migration 2) knows two kinds: a deployment-job approval, a job run too, is
+ * filed with retraining; plan_json says which it is.
+ */
+const storedKind = (kind: string): 'change' | 'retrain' => (kind === 'change' ? 'change' : 'retrain');
+
 const storedPlanSchema = z.looseObject({ kind: z.enum(['change', 'retrain', 'deployment']) });
 const storedApproversSchema = z.object({ users: z.array(z.string()), groups: z.array(z.string()) });
 
@@ -157,48 +166,57 @@ export interface ApprovalAuditFilter {
 
 export interface ApprovalStore {
   /** Stores a pending request. A trigger id seen before is a Slack retry: the first comes back. */
-  create(request: NewApprovalRequest): { request: ApprovalRequest; duplicate: boolean };
-  get(id: string): ApprovalRequest | undefined;
+  create(request: NewApprovalRequest): Promise<{ request: ApprovalRequest; duplicate: boolean }>;
+  get(id: string): Promise<ApprovalRequest | undefined>;
   /** An approval click, decided and applied in one transaction. */
-  vote(id: string, voter: string, isApprover: boolean, at: number): Applied;
+  vote(id: string, voter: string, isApprover: boolean, at: number): Promise<Applied>;
   /** A rejection (or the requester withdrawing), decided and applied in one transaction. */
-  reject(id: string, by: string, isApprover: boolean, reason: string | undefined, at: number): Applied;
+  reject(
+    id: string,
+    by: string,
+    isApprover: boolean,
+    reason: string | undefined,
+    at: number,
+  ): Promise<Applied>;
   /** Moves every pending request whose time is up to `expired`; returns those it moved. */
-  expireDue(now: number): ApprovalRequest[];
+  expireDue(now: number): Promise<ApprovalRequest[]>;
   /** The plan went stale: `pending`, `approved` or `executing` → `superseded`, saying what changed. */
-  supersede(id: string, what: string, actor: string): Applied;
+  supersede(id: string, what: string, actor: string): Promise<Applied>;
   /** `approved` → `executing` under a fresh attempt token; only one caller gets it. */
-  startExecution(id: string, actor: string): { attempt: string; request: ApprovalRequest } | undefined;
+  startExecution(
+    id: string,
+    actor: string,
+  ): Promise<{ attempt: string; request: ApprovalRequest } | undefined>;
   /** A restart takes over an `executing` request from the attempt that was under way. */
   takeOver(
     id: string,
     previousAttempt: string | undefined,
-  ): { attempt: string; request: ApprovalRequest } | undefined;
+  ): Promise<{ attempt: string; request: ApprovalRequest } | undefined>;
   /** Refreshes the lease of every execution this process owns; returns how many. */
-  heartbeat(): number;
+  heartbeat(): Promise<number>;
   /** Lets go of an execution at shutdown (holder of the attempt only): the next process may take it at once. */
-  release(id: string, attempt: string): void;
+  release(id: string, attempt: string): Promise<void>;
   /** Ends the leases of a process known dead (its lock ran out). */
-  expireLeasesOf(instance: string): number;
+  expireLeasesOf(instance: string): Promise<number>;
   /**
    * An attempt that lost its execution to another (a take-over) after it had acted: the facts go
    * in the audit log instead of being dropped.
    */
-  noteLost(id: string, attempt: string, what: string, result?: ExecutionResult): void;
+  noteLost(id: string, attempt: string, what: string, result?: ExecutionResult): Promise<void>;
   /** Records the job run a retraining started (holder of the attempt only). */
-  recordRun(id: string, attempt: string, runId: number): boolean;
+  recordRun(id: string, attempt: string, runId: number): Promise<boolean>;
   /** `executing` → `executed` / `failed`, by the holder of the attempt only. */
-  finish(id: string, attempt: string, result: ExecutionResult, actor: string): Applied;
-  setMessage(id: string, ref: MessageRef): void;
+  finish(id: string, attempt: string, result: ExecutionResult, actor: string): Promise<Applied>;
+  setMessage(id: string, ref: MessageRef): Promise<void>;
   /** Records what status the message shows now. */
-  markShown(id: string, status: ApprovalStatus): void;
-  pending(): ApprovalRequest[];
+  markShown(id: string, status: ApprovalStatus): Promise<void>;
+  pending(): Promise<ApprovalRequest[]>;
   /** `approved` and `executing` requests: what a restart must finish. */
-  inFlight(): ApprovalRequest[];
+  inFlight(): Promise<ApprovalRequest[]>;
   /** Requests whose message shows another status than theirs (Slack was down, or a crash). */
-  unshown(): ApprovalRequest[];
+  unshown(): Promise<ApprovalRequest[]>;
   /** Audit rows filed under the given targets, newest first. */
-  auditFor(filter: ApprovalAuditFilter): AuditEntry[];
+  auditFor(filter: ApprovalAuditFilter): Promise<AuditEntry[]>;
 }
 
 /** A request id: `apr-` and 10 chars of [a-z0-9]; short enough for a run-now idempotency token. */
@@ -277,208 +295,177 @@ const stateOf = (r: ApprovalRequest): ApprovalState => ({
   expiresAt: r.expiresAt,
 });
 
+const TRIGGER_INDEX = { sqlite: 'approval_requests.trigger_id', postgres: 'approval_requests_trigger_id' };
+
 /**
- * The approval tables over an open connection. `now` is the store's clock; `writeAudit` appends
- * an audit row (inside whatever transaction is running). With `ownership`, executions record this
- * process as their owner, and a take-over waits for the owner's lease to run out.
+ * The approval tables over the store. `now` is the store's clock; audit rows go in the same
+ * transaction as the move they record. With `ownership`, executions record this process as their
+ * owner, and a take-over waits for the owner's lease to run out (on Postgres by the database's
+ * clock). On Postgres every read-decide-write transaction locks the request row first
+ * (`FOR UPDATE`), so concurrent clicks on several replicas take turns as they do on SQLite.
  *
- * @example const approvals = createApprovalStore(db, () => clock.now(), writeAudit, { instance, leaseMs: 30_000 });
+ * @example const approvals = createApprovalStore(db, () => clock.now(), { instance, leaseMs: 30_000 });
  */
 export function createApprovalStore(
-  db: Database.Database,
+  database: StoreDatabase,
   now: () => number,
-  writeAudit: (entry: AuditInput) => void,
   ownership?: { instance: string; leaseMs: number },
 ): ApprovalStore {
+  const db = database.kysely;
+  const kind = database.kind;
   const owner = ownership?.instance ?? null;
   const leaseMs = ownership?.leaseMs ?? 0;
-  const insert = db.prepare(`
-    INSERT INTO approval_requests (id, created_at, updated_at, expires_at, gate, kind, requester, channel,
-      thread_ts, target, plan_json, evidence_json, required, approvers_json, status, trigger_id)
-    VALUES (@id, @now, @now, @expires_at, @gate, @kind, @requester, @channel, @thread_ts, @target,
-      @plan_json, @evidence_json, @required, @approvers_json, 'pending', @trigger_id)`);
-  const selectById = db.prepare(`SELECT ${LIVE_COLUMNS} FROM approval_requests WHERE id = ?`);
-  const selectFrozen = db.prepare(
-    'SELECT plan_json, evidence_json, approvers_json FROM approval_requests WHERE id = ?',
-  );
-  const selectByTrigger = db.prepare('SELECT id FROM approval_requests WHERE trigger_id = ?');
-  const selectVotes = db.prepare(
-    'SELECT voter, at FROM approval_votes WHERE request_id = ? ORDER BY at, rowid',
-  );
-  const insertVote = db.prepare(
-    'INSERT OR IGNORE INTO approval_votes (request_id, voter, at) VALUES (?, ?, ?)',
-  );
-  const casStatus = db.prepare(`
-    UPDATE approval_requests SET status = @to, updated_at = @now,
-      decided_by = COALESCE(@decided_by, decided_by), decided_at = COALESCE(@decided_at, decided_at),
-      reason = COALESCE(@reason, reason)
-    WHERE id = @id AND status = @from`);
-  const casStart = db.prepare(`
-    UPDATE approval_requests SET status = 'executing', attempt = @attempt, attempts = attempts + 1, updated_at = @now,
-      owner = @owner, heartbeat_at = @now
-    WHERE id = @id AND status = 'approved'`);
-  // Only an execution whose owner let go (none, released, or silent past the lease) is taken over.
-  const casTakeOver = db.prepare(`
-    UPDATE approval_requests SET attempt = @attempt, attempts = attempts + 1, updated_at = @now,
-      owner = @owner, heartbeat_at = @now
-    WHERE id = @id AND status = 'executing' AND attempt IS @previous
-      AND (owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= @now - @lease)`);
-  const heartbeatStatement = db.prepare(
-    "UPDATE approval_requests SET heartbeat_at = @now WHERE owner = @owner AND status = 'executing'",
-  );
-  const releaseStatement = db.prepare(
-    "UPDATE approval_requests SET heartbeat_at = NULL WHERE id = @id AND attempt = @attempt AND owner = @owner AND status = 'executing'",
-  );
-  const expireStatement = db.prepare(
-    "UPDATE approval_requests SET heartbeat_at = NULL WHERE owner = @owner AND status = 'executing'",
-  );
-  const casRun = db.prepare(`
-    UPDATE approval_requests SET run_id = @run_id, updated_at = @now
-    WHERE id = @id AND status = 'executing' AND attempt = @attempt`);
-  const casFinish = db.prepare(`
-    UPDATE approval_requests SET status = @to, outcome = @outcome, reason = COALESCE(@reason, reason), updated_at = @now
-    WHERE id = @id AND status = 'executing' AND attempt = @attempt`);
-  const selectDue = db.prepare(
-    "SELECT id FROM approval_requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at, rowid",
-  );
-  const selectPending = db.prepare(
-    "SELECT * FROM approval_requests WHERE status = 'pending' ORDER BY created_at, rowid",
-  );
-  const selectInFlight = db.prepare(
-    "SELECT * FROM approval_requests WHERE status IN ('approved', 'executing') ORDER BY created_at, rowid",
-  );
-  const selectUnshown = db.prepare(`
-    SELECT * FROM approval_requests
-    WHERE message_ts IS NOT NULL AND (shown_status IS NULL OR shown_status != status)
-    ORDER BY updated_at, rowid`);
-  const updateMessage = db.prepare(
-    'UPDATE approval_requests SET message_channel = ?, message_ts = ?, shown_status = status WHERE id = ?',
-  );
-  const updateShown = db.prepare('UPDATE approval_requests SET shown_status = ? WHERE id = ?');
+  const leaseClock = () => leaseNow(kind, now);
+  const live = sql.raw(LIVE_COLUMNS);
+  const writeAudit = (q: Queryable, entry: AuditInput) => writeAuditRow(q, entry, now);
 
-  const votesOf = (id: string): Vote[] => selectVotes.all(id).map((v) => voteRowSchema.parse(v));
+  const votesOf = async (q: Queryable, id: string): Promise<Vote[]> =>
+    (await all(q, sql`SELECT voter, at FROM approval_votes WHERE request_id = ${id} ORDER BY at, rowid`)).map(
+      (v) => voteRowSchema.parse(v),
+    );
 
   // Plans, evidence and approvers never change once stored, and a burst of clicks reads the same
   // request many times: parse them once (the most recent requests are kept).
   const frozenCache = new Map<string, Frozen>();
-  function frozenOf(id: string, row?: unknown): Frozen {
+  async function frozenOf(q: Queryable, id: string, row?: unknown): Promise<Frozen> {
     const hit = frozenCache.get(id);
     if (hit) return hit;
-    const frozen = toFrozen(id, row ?? selectFrozen.get(id));
+    const raw =
+      row ??
+      (await first(
+        q,
+        sql`SELECT plan_json, evidence_json, approvers_json FROM approval_requests WHERE id = ${id}`,
+      ));
+    const frozen = toFrozen(id, raw);
     if (frozenCache.size >= FROZEN_CACHE_SIZE) frozenCache.delete(frozenCache.keys().next().value!);
     frozenCache.set(id, frozen);
     return frozen;
   }
 
-  function get(id: string): ApprovalRequest | undefined {
-    const row = selectById.get(id);
-    return row === undefined ? undefined : toRequest(row, votesOf(id), frozenOf(id));
+  /** The request; `lock` (inside a transaction) holds its row until the transaction ends, on Postgres. */
+  async function get(id: string, q: Queryable = db, lock = false): Promise<ApprovalRequest | undefined> {
+    const row = await first(
+      q,
+      sql`SELECT ${live} FROM approval_requests WHERE id = ${id}${lock ? forUpdate(kind) : sql``}`,
+    );
+    return row === undefined ? undefined : toRequest(row, await votesOf(q, id), await frozenOf(q, id));
   }
 
-  const many = (rows: unknown[]): ApprovalRequest[] =>
-    rows.map((row) => {
+  const many = async (q: Queryable, rows: unknown[]): Promise<ApprovalRequest[]> => {
+    const out: ApprovalRequest[] = [];
+    for (const row of rows) {
       const id = (row as { id: string }).id;
-      return toRequest(row, votesOf(id), frozenOf(id, row));
-    });
+      out.push(toRequest(row, await votesOf(q, id), await frozenOf(q, id, row)));
+    }
+    return out;
+  };
 
   /** Applies a `moved` decision: the CAS, and its audit row; throws (rolling back) if the CAS lost. */
-  function move(
+  async function move(
+    q: Queryable,
     r: ApprovalRequest,
     from: ApprovalStatus,
     to: ApprovalStatus,
     fields: { decidedBy?: string; decidedAt?: number; reason?: string },
     audit: Omit<AuditInput, 'target' | 'changeId'>,
-  ): void {
-    const result = casStatus.run({
-      id: r.id,
-      from,
-      to,
-      now: now(),
-      decided_by: fields.decidedBy ?? null,
-      decided_at: fields.decidedAt ?? null,
-      reason: fields.reason ?? null,
-    });
-    if (result.changes !== 1) throw new Error(`approval ${r.id} moved while ${from} → ${to} was applied`);
-    writeAudit({ ...audit, target: r.target, changeId: r.id });
+  ): Promise<void> {
+    const changed = await run(
+      q,
+      sql`UPDATE approval_requests SET status = ${to}, updated_at = ${Math.round(now())},
+            decided_by = COALESCE(${fields.decidedBy ?? null}, decided_by),
+            decided_at = COALESCE(${fields.decidedAt === undefined ? null : Math.round(fields.decidedAt)}, decided_at),
+            reason = COALESCE(${fields.reason ?? null}, reason)
+          WHERE id = ${r.id} AND status = ${from}`,
+    );
+    if (changed !== 1) throw new Error(`approval ${r.id} moved while ${from} → ${to} was applied`);
+    await writeAudit(q, { ...audit, target: r.target, changeId: r.id });
   }
 
-  const createTx = db.transaction((n: NewApprovalRequest) => {
-    if (n.triggerId !== undefined) {
-      const seen = selectByTrigger.get(n.triggerId) as { id: string } | undefined;
-      if (seen) return { request: get(seen.id)!, duplicate: true };
-    }
-    const id = newRequestId();
-    const at = now();
-    insert.run({
-      id,
-      now: at,
-      expires_at: Math.round(n.expiresAt),
-      gate: n.gate,
-      // The column's CHECK (migration 2) knows two kinds: a deployment-job approval, a job run
-      // too, is filed with retraining; plan_json says which it is.
-      kind: n.plan.kind === 'change' ? 'change' : 'retrain',
-      requester: n.requester,
-      channel: n.channel,
-      thread_ts: n.threadTs ?? null,
-      target: n.target,
-      plan_json: JSON.stringify(n.plan),
-      evidence_json: n.evidence === undefined ? null : JSON.stringify(n.evidence),
-      required: n.required,
-      approvers_json: JSON.stringify({ users: n.approvers.users, groups: n.approvers.groups }),
-      trigger_id: n.triggerId ?? null,
-    });
-    writeAudit({
-      at,
-      actor: n.requester,
-      action: 'approval_requested',
-      target: n.target,
-      changeId: id,
-      after: { gate: n.gate, required: n.required, plan: n.plan },
-    });
-    return { request: get(id)!, duplicate: false };
-  });
+  const tx = <T>(fn: (trx: Queryable) => Promise<T>): Promise<T> => db.transaction().execute(fn);
 
-  const voteTx = db.transaction((id: string, voter: string, isApprover: boolean, at: number): Applied => {
-    const r = get(id);
-    if (!r) return { decision: { kind: 'refused', reason: 'not_pending' }, request: undefined };
-    const decision = decide(stateOf(r), { type: 'approve', by: voter, isApprover, at });
-    if (decision.kind === 'voted' || (decision.kind === 'moved' && decision.to === 'approved')) {
-      // The primary key makes a second vote of the same person impossible whatever the caller did.
-      if (insertVote.run(id, voter, Math.round(at)).changes !== 1) {
-        return { decision: { kind: 'refused', reason: 'already_voted' }, request: r };
+  const createOnce = (n: NewApprovalRequest) =>
+    tx(async (trx) => {
+      if (n.triggerId !== undefined) {
+        const seen = (await first(
+          trx,
+          sql`SELECT id FROM approval_requests WHERE trigger_id = ${n.triggerId}`,
+        )) as { id: string } | undefined;
+        if (seen) return { request: (await get(seen.id, trx))!, duplicate: true };
       }
-      writeAudit({
-        actor: voter,
-        action: 'approval_vote',
-        target: r.target,
+      const id = newRequestId();
+      const at = Math.round(now());
+      await sql`
+        INSERT INTO approval_requests (id, created_at, updated_at, expires_at, gate, kind, requester, channel,
+          thread_ts, target, plan_json, evidence_json, required, approvers_json, status, trigger_id)
+        VALUES (${id}, ${at}, ${at}, ${Math.round(n.expiresAt)}, ${n.gate}, ${storedKind(n.plan.kind)}, ${n.requester},
+          ${n.channel}, ${n.threadTs ?? null}, ${n.target}, ${JSON.stringify(n.plan)},
+          ${n.evidence === undefined ? null : JSON.stringify(n.evidence)}, ${n.required},
+          ${JSON.stringify({ users: n.approvers.users, groups: n.approvers.groups })}, 'pending',
+          ${n.triggerId ?? null})`.execute(trx);
+      await writeAudit(trx, {
+        at,
+        actor: n.requester,
+        action: 'approval_requested',
+        target: n.target,
         changeId: id,
-        detail: `vote ${r.votes.length + 1} of ${r.required}`,
+        after: { gate: n.gate, required: n.required, plan: n.plan },
       });
-    }
-    if (decision.kind === 'moved') {
-      const approved = decision.to === 'approved';
-      move(
-        r,
-        decision.from,
-        decision.to,
-        approved ? { decidedBy: voter, decidedAt: at } : {},
-        approved
-          ? { actor: voter, action: 'approved', outcome: 'approved' }
-          : { actor: 'modelgate', action: 'expired', outcome: 'expired' },
-      );
-    }
-    return { decision, request: get(id) };
-  });
+      return { request: (await get(id, trx))!, duplicate: false };
+    });
 
-  const rejectTx = db.transaction(
-    (id: string, by: string, isApprover: boolean, reason: string | undefined, at: number): Applied => {
-      const r = get(id);
+  const vote = (id: string, voter: string, isApprover: boolean, at: number): Promise<Applied> =>
+    tx(async (trx) => {
+      const r = await get(id, trx, true);
+      if (!r) return { decision: { kind: 'refused', reason: 'not_pending' }, request: undefined };
+      const decision = decide(stateOf(r), { type: 'approve', by: voter, isApprover, at });
+      if (decision.kind === 'voted' || (decision.kind === 'moved' && decision.to === 'approved')) {
+        // The primary key makes a second vote of the same person impossible whatever the caller did.
+        const inserted = await run(
+          trx,
+          sql`INSERT INTO approval_votes (request_id, voter, at) VALUES (${id}, ${voter}, ${Math.round(at)})
+              ON CONFLICT DO NOTHING`,
+        );
+        if (inserted !== 1) return { decision: { kind: 'refused', reason: 'already_voted' }, request: r };
+        await writeAudit(trx, {
+          actor: voter,
+          action: 'approval_vote',
+          target: r.target,
+          changeId: id,
+          detail: `vote ${r.votes.length + 1} of ${r.required}`,
+        });
+      }
+      if (decision.kind === 'moved') {
+        const approved = decision.to === 'approved';
+        await move(
+          trx,
+          r,
+          decision.from,
+          decision.to,
+          approved ? { decidedBy: voter, decidedAt: at } : {},
+          approved
+            ? { actor: voter, action: 'approved', outcome: 'approved' }
+            : { actor: 'modelgate', action: 'expired', outcome: 'expired' },
+        );
+      }
+      return { decision, request: await get(id, trx) };
+    });
+
+  const reject = (
+    id: string,
+    by: string,
+    isApprover: boolean,
+    reason: string | undefined,
+    at: number,
+  ): Promise<Applied> =>
+    tx(async (trx) => {
+      const r = await get(id, trx, true);
       if (!r) return { decision: { kind: 'refused', reason: 'not_pending' }, request: undefined };
       const decision = decide(stateOf(r), { type: 'reject', by, isApprover, at });
       if (decision.kind === 'moved') {
         const rejected = decision.to === 'rejected';
         const withdrawn = rejected && by === r.requester;
-        move(
+        await move(
+          trx,
           r,
           decision.from,
           decision.to,
@@ -493,112 +480,129 @@ export function createApprovalStore(
             : { actor: 'modelgate', action: 'expired', outcome: 'expired' },
         );
       }
-      return { decision, request: get(id) };
-    },
-  );
-
-  const expireTx = db.transaction((at: number): ApprovalRequest[] => {
-    const moved: ApprovalRequest[] = [];
-    for (const { id } of selectDue.all(at) as Array<{ id: string }>) {
-      const r = get(id)!;
-      const decision = decide(stateOf(r), { type: 'expire', at });
-      if (decision.kind !== 'moved') continue;
-      move(
-        r,
-        decision.from,
-        decision.to,
-        {},
-        {
-          actor: 'modelgate',
-          action: 'expired',
-          outcome: 'expired',
-          detail: `${r.votes.length} of ${r.required} approvals when it expired`,
-        },
-      );
-      moved.push(get(id)!);
-    }
-    return moved;
-  });
-
-  const supersedeTx = db.transaction((id: string, what: string, actor: string): Applied => {
-    const r = get(id);
-    if (!r) return { decision: { kind: 'refused', reason: 'not_pending' }, request: undefined };
-    const decision = decide(stateOf(r), { type: 'stale' });
-    if (decision.kind === 'moved') {
-      move(
-        r,
-        decision.from,
-        decision.to,
-        { reason: what },
-        {
-          actor,
-          action: 'superseded',
-          outcome: 'superseded',
-          detail: what,
-        },
-      );
-    }
-    return { decision, request: get(id) };
-  });
-
-  const startTx = db.transaction((id: string, actor: string) => {
-    const attempt = newAttempt();
-    if (casStart.run({ id, attempt, now: Math.round(now()), owner }).changes !== 1) return undefined;
-    const request = get(id)!;
-    writeAudit({
-      actor,
-      action: 'executing',
-      target: request.target,
-      changeId: id,
-      detail: `attempt ${request.attempts}`,
+      return { decision, request: await get(id, trx) };
     });
-    return { attempt, request };
-  });
 
-  const takeOverTx = db.transaction((id: string, previous: string | undefined) => {
-    const attempt = newAttempt();
-    const before = get(id);
-    const at = Math.round(now());
-    if (
-      casTakeOver.run({ id, attempt, previous: previous ?? null, now: at, owner, lease: leaseMs }).changes !==
-      1
-    )
-      return undefined;
-    const request = get(id)!;
-    const from = before?.owner;
-    writeAudit({
-      actor: 'modelgate',
-      action: 'execution_resumed',
-      target: request.target,
-      changeId: id,
-      detail:
-        from !== undefined && from !== owner
-          ? `attempt ${request.attempts}, taken over from ${from}` +
-            (before?.heartbeatAt !== undefined
-              ? `, silent since ${new Date(before.heartbeatAt).toISOString()}`
-              : ', which had let go of it')
-          : `attempt ${request.attempts} after a restart`,
+  const expireDue = (at: number): Promise<ApprovalRequest[]> =>
+    tx(async (trx) => {
+      const moved: ApprovalRequest[] = [];
+      const due = (await all(
+        trx,
+        sql`SELECT id FROM approval_requests WHERE status = 'pending' AND expires_at <= ${Math.round(at)}
+            ORDER BY expires_at, rowid${forUpdate(kind)}`,
+      )) as Array<{ id: string }>;
+      for (const { id } of due) {
+        const r = (await get(id, trx))!;
+        const decision = decide(stateOf(r), { type: 'expire', at });
+        if (decision.kind !== 'moved') continue;
+        await move(
+          trx,
+          r,
+          decision.from,
+          decision.to,
+          {},
+          {
+            actor: 'modelgate',
+            action: 'expired',
+            outcome: 'expired',
+            detail: `${r.votes.length} of ${r.required} approvals when it expired`,
+          },
+        );
+        moved.push((await get(id, trx))!);
+      }
+      return moved;
     });
-    return { attempt, request };
-  });
 
-  const finishTx = db.transaction(
-    (id: string, attempt: string, result: ExecutionResult, actor: string): Applied => {
-      const r = get(id);
+  const supersede = (id: string, what: string, actor: string): Promise<Applied> =>
+    tx(async (trx) => {
+      const r = await get(id, trx, true);
+      if (!r) return { decision: { kind: 'refused', reason: 'not_pending' }, request: undefined };
+      const decision = decide(stateOf(r), { type: 'stale' });
+      if (decision.kind === 'moved') {
+        await move(
+          trx,
+          r,
+          decision.from,
+          decision.to,
+          { reason: what },
+          {
+            actor,
+            action: 'superseded',
+            outcome: 'superseded',
+            detail: what,
+          },
+        );
+      }
+      return { decision, request: await get(id, trx) };
+    });
+
+  const startExecution = (id: string, actor: string) =>
+    tx(async (trx) => {
+      const attempt = newAttempt();
+      const changed = await run(
+        trx,
+        sql`UPDATE approval_requests SET status = 'executing', attempt = ${attempt}, attempts = attempts + 1,
+              updated_at = ${Math.round(now())}, owner = ${owner}, heartbeat_at = ${leaseClock()}
+            WHERE id = ${id} AND status = 'approved'`,
+      );
+      if (changed !== 1) return undefined;
+      const request = (await get(id, trx))!;
+      await writeAudit(trx, {
+        actor,
+        action: 'executing',
+        target: request.target,
+        changeId: id,
+        detail: `attempt ${request.attempts}`,
+      });
+      return { attempt, request };
+    });
+
+  const takeOver = (id: string, previous: string | undefined) =>
+    tx(async (trx) => {
+      const attempt = newAttempt();
+      const before = await get(id, trx);
+      // Only an execution whose owner let go (none, released, or silent past the lease) is taken over.
+      const changed = await run(
+        trx,
+        sql`UPDATE approval_requests SET attempt = ${attempt}, attempts = attempts + 1, updated_at = ${Math.round(now())},
+              owner = ${owner}, heartbeat_at = ${leaseClock()}
+            WHERE id = ${id} AND status = 'executing' AND attempt IS NOT DISTINCT FROM ${previous ?? null}
+              AND (owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= ${leaseClock()} - ${leaseMs})`,
+      );
+      if (changed !== 1) return undefined;
+      const request = (await get(id, trx))!;
+      const from = before?.owner;
+      await writeAudit(trx, {
+        actor: 'modelgate',
+        action: 'execution_resumed',
+        target: request.target,
+        changeId: id,
+        detail:
+          from !== undefined && from !== owner
+            ? `attempt ${request.attempts}, taken over from ${from}` +
+              (before?.heartbeatAt !== undefined
+                ? `, silent since ${new Date(before.heartbeatAt).toISOString()}`
+                : ', which had let go of it')
+            : `attempt ${request.attempts} after a restart`,
+      });
+      return { attempt, request };
+    });
+
+  const finish = (id: string, attempt: string, result: ExecutionResult, actor: string): Promise<Applied> =>
+    tx(async (trx) => {
+      const r = await get(id, trx, true);
       if (!r) return { decision: { kind: 'refused', reason: 'not_executing' }, request: undefined };
       const decision = decide(stateOf(r), { type: 'finish', ok: result.ok });
       if (decision.kind !== 'moved') return { decision, request: r };
-      const changed = casFinish.run({
-        id,
-        attempt,
-        to: decision.to,
+      const changed = await run(
+        trx,
         // Facts, never sentences: the views word them (and can change their words).
-        outcome: JSON.stringify(result),
-        reason: null,
-        now: now(),
-      }).changes;
+        sql`UPDATE approval_requests SET status = ${decision.to}, outcome = ${JSON.stringify(result)},
+              updated_at = ${Math.round(now())}
+            WHERE id = ${id} AND status = 'executing' AND attempt = ${attempt}`,
+      );
       if (changed !== 1) return { decision: { kind: 'refused', reason: 'not_executing' }, request: r };
-      writeAudit({
+      await writeAudit(trx, {
         actor,
         action: decision.to,
         target: r.target,
@@ -606,27 +610,54 @@ export function createApprovalStore(
         outcome: decision.to,
         detail: JSON.stringify(result),
       });
-      return { decision, request: get(id) };
-    },
-  );
+      return { decision, request: await get(id, trx) };
+    });
 
   return {
-    create: (n) => createTx.immediate(n),
-    get,
-    vote: (id, voter, isApprover, at) => voteTx.immediate(id, voter, isApprover, at),
-    reject: (id, by, isApprover, reason, at) => rejectTx.immediate(id, by, isApprover, reason, at),
-    expireDue: (at) => expireTx.immediate(at),
-    supersede: (id, what, actor) => supersedeTx.immediate(id, what, actor),
-    startExecution: (id, actor) => startTx.immediate(id, actor),
-    takeOver: (id, previous) => takeOverTx.immediate(id, previous),
-    heartbeat: () => (owner === null ? 0 : heartbeatStatement.run({ owner, now: Math.round(now()) }).changes),
-    release(id, attempt) {
-      if (owner !== null && db.open) releaseStatement.run({ id, attempt, owner });
+    async create(n) {
+      try {
+        return await createOnce(n);
+      } catch (e) {
+        // Two replicas took the same Slack retry at once: the one that lost reads the winner's.
+        if (n.triggerId === undefined || !isUniqueViolation(e, TRIGGER_INDEX)) throw e;
+        const seen = (await first(
+          db,
+          sql`SELECT id FROM approval_requests WHERE trigger_id = ${n.triggerId}`,
+        )) as { id: string } | undefined;
+        const request = seen ? await get(seen.id) : undefined;
+        if (!request) throw e;
+        return { request, duplicate: true };
+      }
     },
-    expireLeasesOf: (instance) => expireStatement.run({ owner: instance }).changes,
-    noteLost(id, attempt, what, result) {
-      const r = get(id);
-      writeAudit({
+    get: (id) => get(id),
+    vote,
+    reject,
+    expireDue,
+    supersede,
+    startExecution,
+    takeOver,
+    heartbeat: async () =>
+      owner === null
+        ? 0
+        : run(
+            db,
+            sql`UPDATE approval_requests SET heartbeat_at = ${leaseClock()} WHERE owner = ${owner} AND status = 'executing'`,
+          ),
+    async release(id, attempt) {
+      if (owner === null || !database.open) return;
+      await sql`UPDATE approval_requests SET heartbeat_at = NULL
+                WHERE id = ${id} AND attempt = ${attempt} AND owner = ${owner} AND status = 'executing'`.execute(
+        db,
+      );
+    },
+    expireLeasesOf: (instance) =>
+      run(
+        db,
+        sql`UPDATE approval_requests SET heartbeat_at = NULL WHERE owner = ${instance} AND status = 'executing'`,
+      ),
+    async noteLost(id, attempt, what, result) {
+      const r = await get(id);
+      await writeAudit(db, {
         actor: 'modelgate',
         action: 'late_result',
         target: r?.target ?? `approval:${id}`,
@@ -637,49 +668,58 @@ export function createApprovalStore(
           (result ? `: ${JSON.stringify(result)}` : ''),
       });
     },
-    recordRun: (id, attempt, runId) => casRun.run({ id, attempt, run_id: runId, now: now() }).changes === 1,
-    finish: (id, attempt, result, actor) => finishTx.immediate(id, attempt, result, actor),
-    setMessage(id, ref) {
-      updateMessage.run(ref.channel, ref.ts, id);
+    recordRun: async (id, attempt, runId) =>
+      (await run(
+        db,
+        sql`UPDATE approval_requests SET run_id = ${runId}, updated_at = ${Math.round(now())}
+            WHERE id = ${id} AND status = 'executing' AND attempt = ${attempt}`,
+      )) === 1,
+    finish,
+    async setMessage(id, ref) {
+      await sql`UPDATE approval_requests SET message_channel = ${ref.channel}, message_ts = ${ref.ts},
+                  shown_status = status WHERE id = ${id}`.execute(db);
     },
-    markShown(id, status) {
-      updateShown.run(status, id);
+    async markShown(id, status) {
+      await sql`UPDATE approval_requests SET shown_status = ${status} WHERE id = ${id}`.execute(db);
     },
-    pending: () => many(selectPending.all()),
-    inFlight: () => many(selectInFlight.all()),
-    unshown: () => many(selectUnshown.all()),
-    auditFor(filter) {
-      const where: string[] = [];
-      const params: Record<string, unknown> = { limit: filter.limit ?? 100 };
-      (filter.targets ?? []).forEach((t, i) => {
-        where.push(`target = @t${i}`);
-        params[`t${i}`] = t;
-      });
-      (filter.prefixes ?? []).forEach((p, i) => {
+    pending: async () =>
+      many(
+        db,
+        await all(
+          db,
+          sql`SELECT * FROM approval_requests WHERE status = 'pending' ORDER BY created_at, rowid`,
+        ),
+      ),
+    inFlight: async () =>
+      many(
+        db,
+        await all(
+          db,
+          sql`SELECT * FROM approval_requests WHERE status IN ('approved', 'executing') ORDER BY created_at, rowid`,
+        ),
+      ),
+    unshown: async () =>
+      many(
+        db,
+        await all(
+          db,
+          sql`SELECT * FROM approval_requests
+              WHERE message_ts IS NOT NULL AND (shown_status IS NULL OR shown_status != status)
+              ORDER BY updated_at, rowid`,
+        ),
+      ),
+    async auditFor(filter) {
+      const where = [
+        ...(filter.targets ?? []).map((t) => sql`target = ${t}`),
         // Prefixes are ours (model and endpoint names); escape LIKE's wildcards anyway.
-        where.push(`target LIKE @p${i} ESCAPE '\\'`);
-        params[`p${i}`] = `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      });
-      const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' OR ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
-      return db
-        .prepare(sql)
-        .all(params)
-        .map((raw) => {
-          const row = raw as Record<string, unknown>;
-          const entry: AuditEntry = {
-            seq: row.seq as number,
-            at: row.at as number,
-            actor: row.actor as string,
-            action: row.action as string,
-            target: row.target as string,
-          };
-          if (row.change_id !== null) entry.changeId = row.change_id as string;
-          if (row.before_json !== null) entry.before = JSON.parse(row.before_json as string);
-          if (row.after_json !== null) entry.after = JSON.parse(row.after_json as string);
-          if (row.outcome !== null) entry.outcome = row.outcome as string;
-          if (row.detail !== null) entry.detail = row.detail as string;
-          return entry;
-        });
+        ...(filter.prefixes ?? []).map(
+          (p) => sql`target LIKE ${`${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`,
+        ),
+      ];
+      const clause = where.length > 0 ? sql`WHERE ${sql.join(where, sql` OR `)}` : sql``;
+      return (
+        await all(db, sql`SELECT * FROM audit ${clause} ORDER BY seq DESC LIMIT ${filter.limit ?? 100}`)
+      ).map(toAuditEntry);
     },
   };
 }

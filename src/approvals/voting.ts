@@ -56,7 +56,7 @@ export function createVoting(
   }
 
   async function supersede(r: ApprovalRequest, what: string, actor: string): Promise<Reply> {
-    const applied = approvals.supersede(r.id, what, actor);
+    const applied = await approvals.supersede(r.id, what, actor);
     if (applied.decision.kind !== 'moved') return statusNotice(applied.request, r.id);
     await message.refresh(r.id);
     return views.notices.superseded(r, what);
@@ -65,7 +65,7 @@ export function createVoting(
   return {
     async approve(requestId, clicker) {
       if (background.signal.aborted) return views.notices.restarting();
-      const r = approvals.get(requestId);
+      const r = await approvals.get(requestId);
       if (r?.status !== 'pending') return statusNotice(r, requestId);
       const rights = await rightsOf(r, clicker, deps.groupsOf);
       if (!rights.ok) return views.notice(rights.text, rights.hint);
@@ -78,7 +78,7 @@ export function createVoting(
         if (what !== undefined) return supersede(r, what, clicker.userId);
       }
       // No await between the decision and the write: the store applies it in one transaction.
-      const applied = approvals.vote(requestId, clicker.userId, true, clock.now());
+      const applied = await approvals.vote(requestId, clicker.userId, true, clock.now());
       const d = applied.decision;
       const now = applied.request ?? r;
       switch (d.kind) {
@@ -109,7 +109,7 @@ export function createVoting(
     },
 
     async promptReject(requestId, clicker) {
-      const r = approvals.get(requestId);
+      const r = await approvals.get(requestId);
       if (r?.status !== 'pending') return statusNotice(r, requestId);
       if (clicker.userId !== r.requester) {
         const rights = await rightsOf(r, clicker, deps.groupsOf);
@@ -119,7 +119,7 @@ export function createVoting(
     },
 
     async reject(requestId, clicker, reason) {
-      const r = approvals.get(requestId);
+      const r = await approvals.get(requestId);
       if (r?.status !== 'pending') return { ...statusNotice(r, requestId), replaceOriginal: true };
       let isApprover = false;
       if (clicker.userId !== r.requester) {
@@ -128,7 +128,7 @@ export function createVoting(
         isApprover = true;
       }
       const text = reason?.trim() ? reason.trim() : undefined;
-      const applied = approvals.reject(requestId, clicker.userId, isApprover, text, clock.now());
+      const applied = await approvals.reject(requestId, clicker.userId, isApprover, text, clock.now());
       if (applied.decision.kind !== 'moved')
         return { ...statusNotice(applied.request, requestId), replaceOriginal: true };
       await message.refresh(requestId);

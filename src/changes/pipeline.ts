@@ -109,14 +109,14 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
    * Refuses Apply on a plan older than the policy allows: the proposal ends as stale (a
    * compare-and-set, audited as expired) and its Apply button goes; nothing reaches Databricks.
    */
-  function expire(change: Change, clicker: Actor, age: number): Promise<Reply> | Reply {
+  async function expire(change: Change, clicker: Actor, age: number): Promise<Reply> {
     const e = new UserError('plan_expired', {
       subcommand: change.subcommand,
       ageMs: age,
       expiresAfterMs: planExpiresAfterMs,
     });
     const why = views.describeError(e).text.replace(/\.$/, '');
-    const t = store.transition(change.id, 'proposed', 'stale', {
+    const t = await store.transition(change.id, 'proposed', 'stale', {
       error: why,
       audit: {
         actor: clicker.userId,
@@ -127,7 +127,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       },
     });
     // A concurrent click moved it first: say where it stands instead.
-    if (!t.won) return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), change.id);
+    if (!t.won)
+      return views.statusNotice(t.reason === 'status' ? t.change : await store.get(change.id), change.id);
     return closePlan(change, views.noLongerApplicable(e, change.plan));
   }
 
@@ -137,7 +138,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
 
   async function apply(changeId: string, clicker: Actor): Promise<Reply> {
     if (background.signal.aborted) return views.restarting();
-    const change = store.get(changeId);
+    const change = await store.get(changeId);
     if (!change) return views.statusNotice(undefined, changeId);
     if (clicker.userId !== change.requester) {
       return views.onlyRequester(change, 'apply');
@@ -147,8 +148,8 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     const age = clock.now() - change.createdAt;
     if (age > planExpiresAfterMs) return expire(change, clicker, age);
 
-    // No await before this line: of any number of concurrent clicks exactly one wins here.
-    const won = store.transition(change.id, 'proposed', 'applying', {
+    // A compare-and-set in the store: of any number of concurrent clicks (on any replica) exactly one wins.
+    const won = await store.transition(change.id, 'proposed', 'applying', {
       appliedBy: clicker.userId,
       appliedAt: clock.now(),
     });
@@ -172,7 +173,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       if (isUserError(e)) {
         // The request no longer makes sense (a version vanished, nothing left to change, …).
         const why = views.describeError(e).text;
-        store.transition(change.id, 'applying', 'stale', {
+        await store.transition(change.id, 'applying', 'stale', {
           error: why,
           audit: {
             actor: clicker.userId,
@@ -185,7 +186,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         return closePlan(change, views.noLongerApplicable(e, change.plan));
       }
       // Ours or Databricks' trouble: put the proposal back so Apply can be pressed again.
-      store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
+      await store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
       const text = describeFailure(e, views.describeError);
       if (!text) throw e;
       throw new UserError('plan_check_failed', { stage: 'apply', ...text });
@@ -193,20 +194,22 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
 
     if (fresh.fingerprint !== change.plan.fingerprint) {
       const what = describeStaleness(change.plan, fresh);
-      const next = store.createProposal({
+      const next = (
+        await store.createProposal({
         requester: change.requester,
         channel: change.channel,
         input: change.input,
         plan: fresh,
         actor: clicker.userId,
-      }).change;
+      })
+      ).change;
       // The new plan takes over the message; the old change lets go of it first, so a restart
       // never closes it over the new plan.
       if (change.message) {
-        store.markMessageFinished(change.id);
-        store.setMessage(next.id, change.message);
+        await store.markMessageFinished(change.id);
+        await store.setMessage(next.id, change.message);
       }
-      store.transition(change.id, 'applying', 'stale', {
+      await store.transition(change.id, 'applying', 'stale', {
         replacedBy: next.id,
         error: what,
         audit: {
@@ -231,11 +234,11 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       return SILENT_REPLY;
     }
 
-    const started = store.transition(change.id, 'applying', 'applying', {
+    const started = await store.transition(change.id, 'applying', 'applying', {
       plan: fresh,
       audit: { actor: clicker.userId, action: 'applied', target: change.target, ...planStates(fresh) },
     });
-    if (!started.won) return views.statusNotice(store.get(change.id), changeId);
+    if (!started.won) return views.statusNotice(await store.get(change.id), changeId);
     const running = started.change;
     void runner.run(running).catch(() => undefined);
     // The plan message itself says Apply was pressed and follows the rollout.
@@ -246,21 +249,21 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     background.signal.throwIfAborted();
     const running = runner.running(changeId);
     if (running) return running;
-    const change = store.get(changeId);
+    const change = await store.get(changeId);
     if (!change) return { status: 'not_started', changeId, why: 'unknown' };
     const ended = outcomeOf(change);
     if (ended) return ended;
     if (change.status !== 'proposed') {
       // In flight, left by a previous process and not followed yet: pick it up as resume() would.
       await runner.resumeOne(change, { followed: 0, ended: 0, messagesFinished: 0 });
-      const picked = runner.running(changeId) ?? outcomeOf(store.get(changeId));
+      const picked = runner.running(changeId) ?? outcomeOf(await store.get(changeId));
       if (picked) return picked;
       background.signal.throwIfAborted();
-      throw new Error(`change ${changeId} is ${store.get(changeId)?.status} and nobody follows it`);
+      throw new Error(`change ${changeId} is ${(await store.get(changeId))?.status} and nobody follows it`);
     }
     // The caller (an approval request's card) tells of this change: it posts no message of its own.
-    if (!change.message) store.markMessageFinished(change.id);
-    const won = store.transition(change.id, 'proposed', 'applying', {
+    if (!change.message) await store.markMessageFinished(change.id);
+    const won = await store.transition(change.id, 'proposed', 'applying', {
       appliedBy: actor.userId,
       appliedAt: clock.now(),
       audit: { actor: actor.userId, action: 'applied', target: change.target, ...planStates(change.plan) },
@@ -310,7 +313,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       if (dryRun) {
         return views.planReply(plan, { dryRun: true, requesterId: actor.userId, workspaceHost });
       }
-      const { change, duplicate } = store.createProposal({
+      const { change, duplicate } = await store.createProposal({
         requester: actor.userId,
         channel: origin.channelId,
         input,
@@ -322,7 +325,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         if (change.status !== 'proposed') return views.statusNotice(change, change.id);
         return change.message ? SILENT_REPLY : planReply(change);
       }
-      const holder = store.activeFor(change.target);
+      const holder = await store.activeFor(change.target);
       if (holder) return postPlan(change, views.busyNote(holder, plan));
       const posted = await postPlan(change);
       if (deps.autoApplies(input.subcommand, plan)) {
@@ -337,12 +340,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     execute,
 
     async cancel(changeId, clicker) {
-      const change = store.get(changeId);
+      const change = await store.get(changeId);
       if (!change) return views.statusNotice(undefined, changeId);
       if (clicker.userId !== change.requester) {
         return views.onlyRequester(change, 'cancel');
       }
-      const t = store.transition(change.id, 'proposed', 'cancelled', {
+      const t = await store.transition(change.id, 'proposed', 'cancelled', {
         audit: {
           actor: clicker.userId,
           action: 'cancelled',
@@ -351,21 +354,21 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         },
       });
       if (!t.won)
-        return views.statusNotice(t.reason === 'status' ? t.change : store.get(change.id), changeId);
+        return views.statusNotice(t.reason === 'status' ? t.change : await store.get(change.id), changeId);
       return closePlan(change, views.cancelled(change));
     },
 
     async takeOver() {
       const summary: ResumeSummary = { followed: 0, ended: 0, messagesFinished: 0 };
-      for (const change of store.inFlight()) await runner.resumeOne(change, summary);
+      for (const change of await store.inFlight()) await runner.resumeOne(change, summary);
       return summary;
     },
 
     async resume() {
       const summary: ResumeSummary = { followed: 0, ended: 0, messagesFinished: 0 };
       // Taken first, so changes that end while we resume are finished once, by their follower.
-      const unfinished = store.unfinishedMessages();
-      for (const change of store.inFlight()) await runner.resumeOne(change, summary);
+      const unfinished = await store.unfinishedMessages();
+      for (const change of await store.inFlight()) await runner.resumeOne(change, summary);
       for (const change of unfinished) {
         // A plan that never ran ends as it stood (cancelled, out of date); the others with their outcome.
         if (change.status === 'cancelled' || change.status === 'stale') {
@@ -374,7 +377,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
             change.status === 'cancelled' ? views.cancelled(change) : views.statusNotice(change, change.id),
           );
         } else await message.showFinal(change, change.message, message.finalView(change));
-        if (store.get(change.id)?.messageFinished) summary.messagesFinished++;
+        if ((await store.get(change.id))?.messageFinished) summary.messagesFinished++;
       }
       return summary;
     },

@@ -109,7 +109,7 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
         undefined,
         delivery(change, FINAL_PHASES.has(v.phase)),
       );
-      store.setMessage(change.id, ref);
+      await store.setMessage(change.id, ref);
       shown.set(change.id, { updates: 0, body: JSON.stringify(body) });
       return ref;
     } catch (e) {
@@ -123,7 +123,7 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
     v: ProgressView,
     body: Pick<Reply, 'text' | 'blocks'>,
   ): Promise<boolean> {
-    const change = store.get(v.changeId);
+    const change = await store.get(v.changeId);
     try {
       await messenger.update(ref, body, change ? delivery(change, FINAL_PHASES.has(v.phase)) : {});
       return true;
@@ -152,14 +152,14 @@ export function createProgressMessage(deps: ProgressMessageDeps): ProgressMessag
   async function showFinal(change: Change, ref: MessageRef | undefined, v: ProgressView): Promise<void> {
     if (!ref && toldElsewhere(change)) return;
     const done = ref ? await show(ref, v) : (await post(change, v)) !== undefined;
-    if (done) store.markMessageFinished(change.id);
+    if (done) await store.markMessageFinished(change.id);
   }
 
   async function close(change: Change, message: Pick<Reply, 'text' | 'blocks'>): Promise<void> {
     if (!change.message) return;
     try {
       await messenger.update(change.message, message, delivery(change, true));
-      store.markMessageFinished(change.id);
+      await store.markMessageFinished(change.id);
     } catch (e) {
       report(e);
     }

@@ -149,7 +149,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
           ? after
           : before;
     const detail = ending.status === 'succeeded' ? ending.summary : ending.reason;
-    const t = store.transition(change.id, ACTIVE_STATUSES, ending.status, {
+    const t = await store.transition(change.id, ACTIVE_STATUSES, ending.status, {
       ...(ending.status === 'succeeded' ? { outcome: ending.summary } : { error: ending.reason }),
       audit: {
         actor: change.appliedBy ?? change.requester,
@@ -167,9 +167,9 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     // Someone else ended it already (a second resume, a process that took it over); their message
     // and outcome stand, and what this one saw is kept beside them when it differs.
     if (!t.won) {
-      const recorded = store.get(change.id);
+      const recorded = await store.get(change.id);
       if (recorded && recorded.status !== ending.status) {
-        recordLate(change, recorded, `it ended here as ${ending.status}: ${detail}`, endState);
+        await recordLate(change, recorded, `it ended here as ${ending.status}: ${detail}`, endState);
       }
       return outcomeOf(recorded) ?? outcomeOfEnding(change, ending);
     }
@@ -193,9 +193,14 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
    * A compare-and-set lost after this process had acted (its call reached Databricks, or it saw
    * the end): the record moved on without it, so the facts go in the audit log, never lost.
    */
-  function recordLate(change: Change, recorded: Change | undefined, what: string, after: unknown): void {
+  async function recordLate(
+    change: Change,
+    recorded: Change | undefined,
+    what: string,
+    after: unknown,
+  ): Promise<void> {
     try {
-      store.audit({
+      await store.audit({
         actor: 'modelgate',
         action: 'late_result',
         target: change.target,
@@ -261,7 +266,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
       if (background.signal.aborted) {
         // A clean stop: the next process may take the rollout over without waiting out the lease.
         try {
-          store.release(change.id);
+          await store.release(change.id);
         } catch {
           // The connection closed first: the lease runs out instead.
         }
@@ -347,15 +352,15 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
       if (submitted.kind === 'done') {
         return finish(change, ref, { status: 'succeeded', summary: submitted.summary });
       }
-      const t = store.transition(change.id, 'applying', 'rolling_out', {
+      const t = await store.transition(change.id, 'applying', 'rolling_out', {
         ...(submitted.expectConfigVersion !== undefined
           ? { expectConfigVersion: submitted.expectConfigVersion }
           : {}),
       });
       if (!t.won) {
-        const recorded = store.get(change.id);
+        const recorded = await store.get(change.id);
         const version = submitted.expectConfigVersion;
-        recordLate(
+        await recordLate(
           change,
           recorded,
           `its call reached Databricks and ${change.target} is rolling out${version !== undefined ? ` config version ${version}` : ''}`,
@@ -402,7 +407,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
     const where = await locatePlan(plan, serving);
     if (where.state === 'rolling_out') {
       const version = where.endpoint.pending?.configVersion;
-      const t = store.transition(change.id, 'applying', 'rolling_out', {
+      const t = await store.transition(change.id, 'applying', 'rolling_out', {
         ...(version !== undefined ? { expectConfigVersion: version } : {}),
       });
       if (!t.won) return;
@@ -431,7 +436,7 @@ export function createChangeRunner(deps: ChangeRunnerDeps): ChangeRunner {
   async function resumeOne(found: Change, summary: ResumeSummary): Promise<void> {
     // Only work nobody runs: not this process's own, not a live owner's (a live lease).
     if (runs.has(found.id)) return;
-    const claimed = store.claim(found.id);
+    const claimed = await store.claim(found.id);
     if (!claimed.won) return;
     const change = claimed.change;
     try {

@@ -1,6 +1,6 @@
 /**
  * The durable change store: every change request with its plan, status and outcome, and an
- * append-only audit log, in SQLite (better-sqlite3) at MODELGATE_DB. The database itself enforces
+ * append-only audit log, in the store (SQLite or Postgres, storage/). The database itself enforces
  * the rules that must survive races and restarts:
  * - status moves are compare-and-set (`UPDATE … WHERE status IN (…)`), so a double click or a Slack
  *   retry can win at most once;
@@ -9,11 +9,13 @@
  * - triggers refuse any UPDATE or DELETE of an audit row.
  */
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { EndpointConfig } from '../domain/ports/serving.js';
 import { type MessageRef, MUTATING_SUBCOMMANDS, type MutatingCommand } from '../domain/vocabulary.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, forUpdate, isUniqueViolation, leaseNow, type Queryable, run } from '../storage/sql.js';
 import type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
 
 export type { AuditEntry, AuditFilter, AuditInput } from './audit.js';
@@ -173,45 +175,46 @@ export interface ChangeStore {
    * before is a Slack retry: nothing is written and the earlier change comes back with
    * `duplicate: true`.
    */
-  createProposal(proposal: NewProposal): { change: Change; duplicate: boolean };
-  get(id: string): Change | undefined;
+  createProposal(proposal: NewProposal): Promise<{ change: Change; duplicate: boolean }>;
+  get(id: string): Promise<Change | undefined>;
   /** Compare-and-set: moves the change to `to` only if its status is one of `from`. */
   transition(
     id: string,
     from: ChangeStatus | readonly ChangeStatus[],
     to: ChangeStatus,
     patch?: ChangePatch,
-  ): TransitionResult;
+  ): Promise<TransitionResult>;
   /** The change holding a target, if any (`applying` or `rolling_out`). */
-  activeFor(target: string): Change | undefined;
-  setMessage(id: string, ref: MessageRef): void;
+  activeFor(target: string): Promise<Change | undefined>;
+  setMessage(id: string, ref: MessageRef): Promise<void>;
   /** Records that the progress message shows the final outcome. */
-  markMessageFinished(id: string): void;
+  markMessageFinished(id: string): Promise<void>;
   /** Changes in `applying` or `rolling_out`, oldest first (what a restart must pick up). */
-  inFlight(): Change[];
+  inFlight(): Promise<Change[]>;
   /**
    * Takes over a change in flight whose owner has let go (no owner, a released or expired lease):
-   * compare-and-set, so of any number of processes one wins; audits who had it.
+   * compare-and-set, so of any number of processes one wins; audits who had it. On Postgres the
+   * lease is judged by the database's clock.
    */
-  claim(id: string): ClaimResult;
+  claim(id: string): Promise<ClaimResult>;
   /** Refreshes the lease of every change in flight this process owns; returns how many. */
-  heartbeat(): number;
+  heartbeat(): Promise<number>;
   /** Lets go of one change at shutdown: the next process may take it over at once. */
-  release(id: string): void;
+  release(id: string): Promise<void>;
   /** Ends the leases of a process known dead (its lock ran out): its work may be taken over at once. */
-  expireLeasesOf(instance: string): number;
+  expireLeasesOf(instance: string): Promise<number>;
   /** What this store writes as owner; undefined without ownership (tests, tools). */
   readonly owner: string | undefined;
   /** Changes that ended but whose progress message was not finished (Slack was down, or a crash). */
-  unfinishedMessages(): Change[];
+  unfinishedMessages(): Promise<Change[]>;
   /**
    * The config an endpoint had before its latest succeeded change: what `rollback` restores.
    * A rollback is itself such a change, so two rollbacks in a row go back and forth.
    */
-  previousConfig(endpoint: string): EndpointConfig | undefined;
+  previousConfig(endpoint: string): Promise<EndpointConfig | undefined>;
   /** Appends an audit row outside any transition. */
-  audit(entry: AuditInput): void;
-  recentAudit(filter?: AuditFilter): AuditEntry[];
+  audit(entry: AuditInput): Promise<void>;
+  recentAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,23 +268,6 @@ function toChange(raw: unknown): Change {
   return change;
 }
 
-function toAuditEntry(raw: unknown): AuditEntry {
-  const row = auditRowSchema.parse(raw);
-  const entry: AuditEntry = {
-    seq: row.seq,
-    at: row.at,
-    actor: row.actor,
-    action: row.action,
-    target: row.target,
-  };
-  if (row.change_id !== null) entry.changeId = row.change_id;
-  if (row.before_json !== null) entry.before = JSON.parse(row.before_json);
-  if (row.after_json !== null) entry.after = JSON.parse(row.after_json);
-  if (row.outcome !== null) entry.outcome = row.outcome;
-  if (row.detail !== null) entry.detail = row.detail;
-  return entry;
-}
-
 const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
 
 /** What an audit row records as "before" and "after" for a plan. */
@@ -302,76 +288,71 @@ function stripState(config: EndpointConfig): EndpointConfig {
   };
 }
 
-/** SQLite names the columns, not the index: `UNIQUE constraint failed: changes.target`. */
-const isUniqueViolationOn = (e: unknown, column: string): boolean =>
-  e instanceof Error &&
-  (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-  e.message.includes(column);
+/**
+ * Appends one audit row through `q` (the store, or the transaction a move runs in).
+ *
+ * @example await writeAuditRow(trx, { actor: 'U1', action: 'approved', target: 'endpoint:churn' }, Date.now);
+ */
+export async function writeAuditRow(q: Queryable, entry: AuditInput, now: () => number): Promise<void> {
+  await sql`
+    INSERT INTO audit (at, actor, action, target, change_id, before_json, after_json, outcome, detail)
+    VALUES (${Math.round(entry.at ?? now())}, ${entry.actor}, ${entry.action}, ${entry.target},
+      ${entry.changeId ?? null}, ${json(entry.before)}, ${json(entry.after)}, ${entry.outcome ?? null},
+      ${entry.detail ?? null})`.execute(q);
+}
+
+/** An audit row as read back. */
+export function toAuditEntry(raw: unknown): AuditEntry {
+  const row = auditRowSchema.parse(raw);
+  const entry: AuditEntry = {
+    seq: row.seq,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+  };
+  if (row.change_id !== null) entry.changeId = row.change_id;
+  if (row.before_json !== null) entry.before = JSON.parse(row.before_json);
+  if (row.after_json !== null) entry.after = JSON.parse(row.after_json);
+  if (row.outcome !== null) entry.outcome = row.outcome;
+  if (row.detail !== null) entry.detail = row.detail;
+  return entry;
+}
+
+const ACTIVE_INDEX = { sqlite: 'changes.target', postgres: 'changes_one_active_per_target' };
+const TRIGGER_INDEX = { sqlite: 'changes.trigger_id', postgres: 'changes_trigger_id' };
+
+/** A transition lost to the unique index on active targets: rolled back, then reported. */
+class TargetBusy extends Error {}
 
 // ---------------------------------------------------------------------------------------------
 // The store
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The change store over the process's database connection (storage/database.ts opens and migrates
- * it; whoever opened it closes it). A second store over another connection to the same file sees
+ * The change store over the process's database (storage/database.ts opens and migrates it;
+ * whoever opened it closes it). A second store over another connection to the same database sees
  * everything that was committed.
  *
  * @example
  * const store = createChangeStore(openDatabase(process.env.MODELGATE_DB ?? '.data/modelgate.db'), clock,
  *   { instance: me.instance, leaseMs: 30_000 });
- * const { change } = store.createProposal({ requester: 'U1', channel: 'C1', input, plan });
- * store.transition(change.id, 'proposed', 'applying', { appliedBy: 'U1' }).won; // true once
+ * const { change } = await store.createProposal({ requester: 'U1', channel: 'C1', input, plan });
+ * (await store.transition(change.id, 'proposed', 'applying', { appliedBy: 'U1' })).won; // true once
  */
 export function createChangeStore(
-  db: Database.Database,
+  database: StoreDatabase,
   clock: Clock = systemClock,
   ownership?: Ownership,
 ): ChangeStore {
+  const db = database.kysely;
+  const kind = database.kind;
   // Simulated clocks back off by fractions of a millisecond; the columns hold whole milliseconds.
   const now = (): number => Math.round(clock.now());
-
-  const insertChange = db.prepare(`
-    INSERT INTO changes (id, created_at, updated_at, requester, channel, subcommand, target, input_json,
-                         plan_json, status, trigger_id)
-    VALUES (@id, @now, @now, @requester, @channel, @subcommand, @target, @input_json, @plan_json,
-            'proposed', @trigger_id)`);
-  const insertAudit = db.prepare(`
-    INSERT INTO audit (at, actor, action, target, change_id, before_json, after_json, outcome, detail)
-    VALUES (@at, @actor, @action, @target, @change_id, @before_json, @after_json, @outcome, @detail)`);
-  const selectById = db.prepare('SELECT * FROM changes WHERE id = ?');
-  const selectByTrigger = db.prepare('SELECT * FROM changes WHERE trigger_id = ?');
-  const selectActive = db.prepare(`SELECT * FROM changes WHERE target = ? AND status IN (${activeList})`);
-  const selectInFlight = db.prepare(
-    `SELECT * FROM changes WHERE status IN (${activeList}) ORDER BY created_at, rowid`,
-  );
-  const selectUnfinished = db.prepare(`
-    SELECT * FROM changes
-    WHERE status NOT IN ('proposed', ${activeList}) AND message_ts IS NOT NULL AND message_finished = 0
-    ORDER BY updated_at, rowid`);
-  const selectLastSucceeded = db.prepare(`
-    SELECT * FROM changes WHERE target = ? AND status = 'succeeded'
-    ORDER BY updated_at DESC, rowid DESC LIMIT 1`);
-  const updateMessage = db.prepare(
-    'UPDATE changes SET message_channel = ?, message_ts = ?, message_finished = 0, updated_at = ? WHERE id = ?',
-  );
-  const updateMessageFinished = db.prepare('UPDATE changes SET message_finished = 1 WHERE id = ?');
+  const leaseClock = () => leaseNow(kind, now);
+  const active = sql.raw(activeList);
   const owner = ownership?.instance ?? null;
   const leaseMs = ownership?.leaseMs ?? 0;
-  // Without an owner (no ownership) nothing is ever held: every change in flight may be taken over.
-  const claimStatement = db.prepare(`
-    UPDATE changes SET owner = @owner, heartbeat_at = @now
-    WHERE id = @id AND status IN (${activeList})
-      AND (owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= @now - @lease)`);
-  const heartbeatStatement = db.prepare(
-    `UPDATE changes SET heartbeat_at = @now WHERE owner = @owner AND status IN (${activeList})`,
-  );
-  const releaseStatement = db.prepare(
-    `UPDATE changes SET heartbeat_at = NULL WHERE id = @id AND owner = @owner AND status IN (${activeList})`,
-  );
-  const expireStatement = db.prepare(
-    `UPDATE changes SET heartbeat_at = NULL WHERE owner = @owner AND status IN (${activeList})`,
-  );
 
   // Column names come from this fixed map only; values always go in as parameters.
   const PATCH_COLUMNS = {
@@ -383,209 +364,228 @@ export function createChangeStore(
     error: 'error',
     replacedBy: 'replaced_by',
   } as const satisfies Record<Exclude<keyof ChangePatch, 'audit'>, string>;
-  const transitionStatements = new Map<string, Database.Statement>();
 
-  function writeAudit(entry: AuditInput): void {
-    insertAudit.run({
-      at: Math.round(entry.at ?? now()),
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
-      change_id: entry.changeId ?? null,
-      before_json: json(entry.before),
-      after_json: json(entry.after),
-      outcome: entry.outcome ?? null,
-      detail: entry.detail ?? null,
-    });
-  }
+  const writeAudit = (q: Queryable, entry: AuditInput) => writeAuditRow(q, entry, now);
 
-  function get(id: string): Change | undefined {
-    const row = selectById.get(id);
+  async function get(id: string, q: Queryable = db, lock = false): Promise<Change | undefined> {
+    const row = await first(q, sql`SELECT * FROM changes WHERE id = ${id}${lock ? forUpdate(kind) : sql``}`);
     return row === undefined ? undefined : toChange(row);
   }
 
-  function activeFor(target: string): Change | undefined {
-    const row = selectActive.get(target);
+  async function activeFor(target: string): Promise<Change | undefined> {
+    const row = await first(
+      db,
+      sql`SELECT * FROM changes WHERE target = ${target} AND status IN (${active})`,
+    );
     return row === undefined ? undefined : toChange(row);
   }
 
-  const createProposal = db.transaction((p: NewProposal): { change: Change; duplicate: boolean } => {
-    if (p.triggerId !== undefined) {
-      const seen = selectByTrigger.get(p.triggerId);
-      if (seen !== undefined) return { change: toChange(seen), duplicate: true };
-    }
-    const id = newChangeId();
-    const target = planTarget(p.plan);
-    const at = now();
-    insertChange.run({
-      id,
-      now: at,
-      requester: p.requester,
-      channel: p.channel,
-      subcommand: p.input.subcommand,
-      target,
-      input_json: JSON.stringify(p.input),
-      plan_json: JSON.stringify(p.plan),
-      trigger_id: p.triggerId ?? null,
+  async function createProposalOnce(p: NewProposal): Promise<{ change: Change; duplicate: boolean }> {
+    return db.transaction().execute(async (trx) => {
+      if (p.triggerId !== undefined) {
+        const seen = await first(trx, sql`SELECT * FROM changes WHERE trigger_id = ${p.triggerId}`);
+        if (seen !== undefined) return { change: toChange(seen), duplicate: true };
+      }
+      const id = newChangeId();
+      const target = planTarget(p.plan);
+      const at = now();
+      await sql`
+        INSERT INTO changes (id, created_at, updated_at, requester, channel, subcommand, target, input_json,
+                             plan_json, status, trigger_id)
+        VALUES (${id}, ${at}, ${at}, ${p.requester}, ${p.channel}, ${p.input.subcommand}, ${target},
+                ${JSON.stringify(p.input)}, ${JSON.stringify(p.plan)}, 'proposed', ${p.triggerId ?? null})`.execute(
+        trx,
+      );
+      await writeAudit(trx, {
+        at,
+        actor: p.actor ?? p.requester,
+        action: 'proposed',
+        target,
+        changeId: id,
+        ...planStates(p.plan),
+      });
+      return { change: (await get(id, trx))!, duplicate: false };
     });
-    writeAudit({
-      at,
-      actor: p.actor ?? p.requester,
-      action: 'proposed',
-      target,
-      changeId: id,
-      ...planStates(p.plan),
-    });
-    return { change: get(id)!, duplicate: false };
-  });
+  }
 
-  const transitionTx = db.transaction(
-    (id: string, from: readonly ChangeStatus[], to: ChangeStatus, patch: ChangePatch): TransitionResult => {
-      const sets = ['status = @to', 'updated_at = @now'];
-      const params: Record<string, unknown> = { id, to, now: now() };
+  async function transitionOnce(
+    id: string,
+    from: readonly ChangeStatus[],
+    to: ChangeStatus,
+    patch: ChangePatch,
+  ): Promise<TransitionResult> {
+    return db.transaction().execute(async (trx) => {
+      const sets = [sql`status = ${to}`, sql`updated_at = ${now()}`];
       // Whoever moves a change into flight runs it: it owns the change from here.
       if (owner !== null && (ACTIVE_STATUSES as readonly string[]).includes(to)) {
-        sets.push('owner = @owner', 'heartbeat_at = @now');
-        params.owner = owner;
+        sets.push(sql`owner = ${owner}`, sql`heartbeat_at = ${leaseClock()}`);
       }
       for (const [key, column] of Object.entries(PATCH_COLUMNS) as Array<
         [keyof typeof PATCH_COLUMNS, string]
       >) {
         const value = patch[key];
         if (value === undefined) continue;
-        sets.push(`${column} = @${column}`);
-        params[column] =
+        const bound =
           key === 'plan' ? JSON.stringify(value) : typeof value === 'number' ? Math.round(value) : value;
+        sets.push(sql`${sql.ref(column)} = ${bound}`);
       }
-      from.forEach((s, i) => {
-        params[`from${i}`] = s;
-      });
-      const sql = `UPDATE changes SET ${sets.join(', ')} WHERE id = @id AND status IN (${from
-        .map((_, i) => `@from${i}`)
-        .join(', ')})`;
-      let statement = transitionStatements.get(sql);
-      if (!statement) {
-        statement = db.prepare(sql);
-        transitionStatements.set(sql, statement);
+      const fromList = sql.join(from.map((s) => sql`${s}`));
+      let changed: number;
+      try {
+        changed = await run(
+          trx,
+          sql`UPDATE changes SET ${sql.join(sets)} WHERE id = ${id} AND status IN (${fromList})`,
+        );
+      } catch (e) {
+        if (isUniqueViolation(e, ACTIVE_INDEX)) throw new TargetBusy();
+        throw e;
       }
-      const result = statement.run(params);
-      if (result.changes === 0) return { won: false, reason: 'status', change: get(id) };
-      const change = get(id)!;
-      if (patch.audit) writeAudit({ changeId: id, ...patch.audit });
+      if (changed === 0) return { won: false, reason: 'status', change: await get(id, trx) };
+      const change = (await get(id, trx))!;
+      if (patch.audit) await writeAudit(trx, { changeId: id, ...patch.audit });
       return { won: true, change };
-    },
-  );
+    });
+  }
 
-  const claimTx = db.transaction((id: string): ClaimResult => {
-    const before = get(id);
-    const at = now();
-    if (claimStatement.run({ id, owner, now: at, lease: leaseMs }).changes !== 1) {
-      return { won: false, change: before };
-    }
-    const change = get(id)!;
-    const from = before?.owner;
-    if (from !== undefined && from !== owner) {
-      const silent = before?.heartbeatAt;
-      writeAudit({
-        at,
-        actor: 'modelgate',
-        action: 'taken_over',
-        target: change.target,
-        changeId: id,
-        detail:
-          `${owner ?? 'this process'} took the change over (${change.status}) from ${from}, ` +
-          (silent === undefined
-            ? 'which had let go of it.'
-            : `silent since ${new Date(silent).toISOString()}.`),
-      });
-      return {
-        won: true,
-        change,
-        from: { owner: from, ...(silent !== undefined ? { heartbeatAt: silent } : {}) },
-      };
-    }
-    return { won: true, change };
-  });
+  async function claimOnce(id: string): Promise<ClaimResult> {
+    return db.transaction().execute(async (trx) => {
+      const before = await get(id, trx);
+      const at = now();
+      // Without an owner (no ownership) nothing is ever held: every change in flight may be taken over.
+      const changed = await run(
+        trx,
+        sql`UPDATE changes SET owner = ${owner}, heartbeat_at = ${leaseClock()}
+            WHERE id = ${id} AND status IN (${active})
+              AND (owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= ${leaseClock()} - ${leaseMs})`,
+      );
+      if (changed !== 1) return { won: false, change: before };
+      const change = (await get(id, trx))!;
+      const from = before?.owner;
+      if (from !== undefined && from !== owner) {
+        const silent = before?.heartbeatAt;
+        await writeAudit(trx, {
+          at,
+          actor: 'modelgate',
+          action: 'taken_over',
+          target: change.target,
+          changeId: id,
+          detail:
+            `${owner ?? 'this process'} took the change over (${change.status}) from ${from}, ` +
+            (silent === undefined
+              ? 'which had let go of it.'
+              : `silent since ${new Date(silent).toISOString()}.`),
+        });
+        return {
+          won: true,
+          change,
+          from: { owner: from, ...(silent !== undefined ? { heartbeatAt: silent } : {}) },
+        };
+      }
+      return { won: true, change };
+    });
+  }
+
+  const orderInFlight = sql.raw('ORDER BY created_at, rowid');
 
   return {
     owner: owner ?? undefined,
 
-    claim: (id) => claimTx.immediate(id),
+    claim: claimOnce,
 
-    heartbeat: () => (owner === null ? 0 : heartbeatStatement.run({ owner, now: now() }).changes),
+    heartbeat: async () =>
+      owner === null
+        ? 0
+        : run(
+            db,
+            sql`UPDATE changes SET heartbeat_at = ${leaseClock()} WHERE owner = ${owner} AND status IN (${active})`,
+          ),
 
-    release(id) {
-      if (owner !== null && db.open) releaseStatement.run({ id, owner });
+    async release(id) {
+      if (owner === null || !database.open) return;
+      await sql`UPDATE changes SET heartbeat_at = NULL
+                WHERE id = ${id} AND owner = ${owner} AND status IN (${active})`.execute(db);
     },
 
-    expireLeasesOf: (instance) => expireStatement.run({ owner: instance }).changes,
+    expireLeasesOf: (instance) =>
+      run(
+        db,
+        sql`UPDATE changes SET heartbeat_at = NULL WHERE owner = ${instance} AND status IN (${active})`,
+      ),
 
-    createProposal: (p) => createProposal.immediate(p),
+    async createProposal(p) {
+      try {
+        return await createProposalOnce(p);
+      } catch (e) {
+        // Two replicas took the same Slack retry at once: the one that lost reads the winner's.
+        if (p.triggerId === undefined || !isUniqueViolation(e, TRIGGER_INDEX)) throw e;
+        const seen = await first(db, sql`SELECT * FROM changes WHERE trigger_id = ${p.triggerId}`);
+        if (seen === undefined) throw e;
+        return { change: toChange(seen), duplicate: true };
+      }
+    },
 
-    get,
+    get: (id) => get(id),
 
-    transition(id, from, to, patch = {}) {
+    async transition(id, from, to, patch = {}) {
       const fromList = typeof from === 'string' ? [from] : from;
       if (fromList.length === 0) throw new Error('transition needs at least one status to move from');
       try {
-        return transitionTx.immediate(id, fromList, to, patch);
+        return await transitionOnce(id, fromList, to, patch);
       } catch (e) {
-        if (isUniqueViolationOn(e, 'changes.target')) {
-          const target = get(id)?.target;
-          return { won: false, reason: 'target_busy', holder: target ? activeFor(target) : undefined };
-        }
-        throw e;
+        if (!(e instanceof TargetBusy)) throw e;
+        const target = (await get(id))?.target;
+        return { won: false, reason: 'target_busy', holder: target ? await activeFor(target) : undefined };
       }
     },
 
     activeFor,
 
-    setMessage(id, ref) {
-      updateMessage.run(ref.channel, ref.ts, now(), id);
+    async setMessage(id, ref) {
+      await sql`UPDATE changes SET message_channel = ${ref.channel}, message_ts = ${ref.ts}, message_finished = 0,
+                  updated_at = ${now()} WHERE id = ${id}`.execute(db);
     },
 
-    markMessageFinished(id) {
-      updateMessageFinished.run(id);
+    async markMessageFinished(id) {
+      await sql`UPDATE changes SET message_finished = 1 WHERE id = ${id}`.execute(db);
     },
 
-    inFlight: () => selectInFlight.all().map(toChange),
+    inFlight: async () =>
+      (await all(db, sql`SELECT * FROM changes WHERE status IN (${active}) ${orderInFlight}`)).map(toChange),
 
-    unfinishedMessages: () => selectUnfinished.all().map(toChange),
+    unfinishedMessages: async () =>
+      (
+        await all(
+          db,
+          sql`SELECT * FROM changes
+              WHERE status NOT IN ('proposed', ${active}) AND message_ts IS NOT NULL AND message_finished = 0
+              ORDER BY updated_at, rowid`,
+        )
+      ).map(toChange),
 
-    previousConfig(endpoint) {
-      const row = selectLastSucceeded.get(`endpoint:${endpoint}`);
+    async previousConfig(endpoint) {
+      const row = await first(
+        db,
+        sql`SELECT * FROM changes WHERE target = ${`endpoint:${endpoint}`} AND status = 'succeeded'
+            ORDER BY updated_at DESC, rowid DESC LIMIT 1`,
+      );
       if (row === undefined) return undefined;
       const plan = toChange(row).plan;
       return plan.kind === 'endpoint' && plan.before ? stripState(plan.before) : undefined;
     },
 
-    audit: (entry) => writeAudit(entry),
+    audit: (entry) => writeAudit(db, entry),
 
-    recentAudit(filter = {}) {
-      const where: string[] = [];
-      const params: Record<string, unknown> = { limit: filter.limit ?? 50 };
-      if (filter.target !== undefined) {
-        where.push('target = @target');
-        params.target = filter.target;
-      }
-      if (filter.changeId !== undefined) {
-        where.push('change_id = @change_id');
-        params.change_id = filter.changeId;
-      }
-      if (filter.actor !== undefined) {
-        where.push('actor = @actor');
-        params.actor = filter.actor;
-      }
-      if (filter.action !== undefined) {
-        where.push('action = @action');
-        params.action = filter.action;
-      }
-      if (filter.since !== undefined) {
-        where.push('at >= @since');
-        params.since = filter.since;
-      }
-      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
-      return db.prepare(sql).all(params).map(toAuditEntry);
+    async recentAudit(filter = {}) {
+      const where = [];
+      if (filter.target !== undefined) where.push(sql`target = ${filter.target}`);
+      if (filter.changeId !== undefined) where.push(sql`change_id = ${filter.changeId}`);
+      if (filter.actor !== undefined) where.push(sql`actor = ${filter.actor}`);
+      if (filter.action !== undefined) where.push(sql`action = ${filter.action}`);
+      if (filter.since !== undefined) where.push(sql`at >= ${filter.since}`);
+      const clause = where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``;
+      return (
+        await all(db, sql`SELECT * FROM audit ${clause} ORDER BY seq DESC LIMIT ${filter.limit ?? 50}`)
+      ).map(toAuditEntry);
     },
   };
 }

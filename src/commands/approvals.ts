@@ -18,7 +18,7 @@ export async function handleApprovals(
   _actor: Actor,
   _origin: Origin,
 ): Promise<Reply> {
-  return deps.views.approvals(approvalsOf(deps).pending(), deps.clock.now());
+  return deps.views.approvals(await approvalsOf(deps).pending(), deps.clock.now());
 }
 
 export const approvalsCommand: CommandSpec<'approvals'> = {

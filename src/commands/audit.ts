@@ -30,7 +30,7 @@ export async function handleAudit(
 ): Promise<Reply> {
   const desk = approvalsOf(deps);
   if (input.target === undefined) {
-    return deps.views.audit(desk.auditTrail(), { now: deps.clock.now() });
+    return deps.views.audit(await desk.auditTrail(), { now: deps.clock.now() });
   }
   // The same word may name an endpoint or a model: show both.
   let model: string | undefined;
@@ -40,7 +40,7 @@ export async function handleAudit(
     model = undefined;
   }
   const endpoint = input.target.includes('.') ? undefined : input.target;
-  const items = desk.auditTrail({ ...(model ? { model } : {}), ...(endpoint ? { endpoint } : {}) });
+  const items = await desk.auditTrail({ ...(model ? { model } : {}), ...(endpoint ? { endpoint } : {}) });
   return deps.views.audit(items, { now: deps.clock.now(), subject: input.target });
 }
 

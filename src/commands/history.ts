@@ -56,7 +56,7 @@ export async function handleHistory(
   }
   const endpoint = input.target.includes('.') ? undefined : input.target;
   const view = deps.ledger
-    ? deps.ledger.history(
+    ? await deps.ledger.history(
         { text: input.target, ...(model ? { model } : {}), ...(endpoint ? { endpoint } : {}) },
         at,
         now,

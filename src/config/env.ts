@@ -7,6 +7,7 @@ import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LogLevel } from '../lib/logger.js';
+import { type DatabaseSettings, databaseSettings, describeDatabase } from './database.js';
 import {
   ConfigError,
   type ConfigIssue,
@@ -43,8 +44,10 @@ export interface AppConfig {
   databricks: DatabricksConnection | undefined;
   /** The policy file (YAML). */
   policyPath: string;
-  /** The SQLite change store. */
+  /** The SQLite change store (used when `database` is SQLite). */
   dbPath: string;
+  /** Which store: the SQLite file at dbPath, or Postgres (MODELGATE_DATABASE_URL or PG*). */
+  database: DatabaseSettings;
   /** How long start-up waits for another process to give the store up (MODELGATE_STORE_WAIT_SECONDS). */
   storeWaitMs: number;
   logLevel: LogLevel;
@@ -93,6 +96,12 @@ export const envSchema = z.object({
   MODELGATE_QUEUE_LIMIT: optional,
   MODELGATE_DB: optional,
   MODELGATE_STORE_WAIT_SECONDS: optional,
+  MODELGATE_DATABASE_URL: optional,
+  PGHOST: optional,
+  PGPORT: optional,
+  PGUSER: optional,
+  PGPASSWORD: optional,
+  PGDATABASE: optional,
   LOG_LEVEL: optional,
   MODELGATE_HEALTH_PORT: optional,
   /** Set by Databricks Apps: the port the app must listen on (0.0.0.0). */
@@ -383,6 +392,7 @@ export function parseEnv(env: Record<string, string | undefined>, options: Resol
     queueLimit: queueLimit(raw.MODELGATE_QUEUE_LIMIT, issues),
     logLevel: logLevel(raw.LOG_LEVEL, issues),
     dbPath: raw.MODELGATE_DB ?? DEFAULT_DB_PATH,
+    database: databaseSettings(raw, raw.MODELGATE_DB ?? DEFAULT_DB_PATH, issues),
     storeWaitMs: storeWaitMs(raw.MODELGATE_STORE_WAIT_SECONDS, issues),
     healthPort: healthPort(raw, issues),
     lakebase: lakebase(raw, issues),
@@ -419,7 +429,7 @@ export function describeConfig(config: AppConfig): string {
   const databricks = db
     ? `${db.host} (${db.source}, ${db.auth.kind === 'pat' ? 'personal access token' : 'OAuth service principal'})`
     : 'local workspace twin';
-  return `Slack: ${slack}; Databricks: ${databricks}; policy: ${displayPath(config.policyPath)}; store: ${config.dbPath}`;
+  return `Slack: ${slack}; Databricks: ${databricks}; policy: ${displayPath(config.policyPath)}; store: ${describeDatabase(config.database)}`;
 }
 
 /**

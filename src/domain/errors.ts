@@ -107,6 +107,8 @@ export const ERROR_CODES = [
   'score_same_table',
   // Deployment-job approvals (issue #16)
   'deployment_task_missing',
+  // The store (issue #13): its database went away while the bot runs
+  'store_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -351,6 +353,8 @@ export interface ErrorDetailsByCode {
     task: string;
     tasks: string[];
   };
+  /** The database refused or dropped the connection; `cause` is the driver's code, for the log. */
+  store_unavailable: { cause: string };
 }
 
 /** Why the answer to a call that changes something never arrived (its outcome had to be read). */

@@ -17,7 +17,7 @@ export const SNOOZE_MS = 24 * 60 * 60_000;
 
 export interface DriftAlertActions {
   /** The alert a button names; throws UserError when it is unknown or (unless `closedToo`) closed. */
-  find(alertId: string, options?: { closedToo?: boolean }): DriftAlert;
+  find(alertId: string, options?: { closedToo?: boolean }): Promise<DriftAlert>;
   /** Snooze 24 h (the monitor's responders): new windows are recorded without posting. */
   snooze(alertId: string, actor: Actor): Promise<Reply>;
   /** Acknowledge (the monitor's responders): the alert shows who is on it. */
@@ -54,8 +54,8 @@ const targetOf = (a: DriftAlert) => `drift:${a.monitor}/${a.rule}/${a.modelId}`;
  * await actions.snooze(alertId, actor); // { text: 'Snoozed churn · performance until …', visibility: 'ephemeral' }
  */
 export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertActions {
-  function find(id: string, options: { closedToo?: boolean } = {}): DriftAlert {
-    const alert = deps.state.alert(id);
+  async function find(id: string, options: { closedToo?: boolean } = {}): Promise<DriftAlert> {
+    const alert = await deps.state.alert(id);
     if (!alert) {
       throw new UserError('unknown_alert', {});
     }
@@ -126,7 +126,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
   return {
     find,
     async snooze(alertId, actor) {
-      const alert = find(alertId);
+      const alert = await find(alertId);
       const now = deps.clock.now();
       // A click on an out-of-date alert message: say who snoozed it, and change nothing.
       if (alert.snoozedUntil !== undefined && alert.snoozedUntil > now) {
@@ -138,8 +138,8 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
         });
       }
       const until = now + SNOOZE_MS;
-      const updated = deps.state.snooze(alert.id, until, actor.userId) ?? alert;
-      deps.audit.audit({
+      const updated = (await deps.state.snooze(alert.id, until, actor.userId)) ?? alert;
+      await deps.audit.audit({
         actor: actor.userId,
         action: 'drift.snooze',
         target: targetOf(alert),
@@ -151,7 +151,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       return deps.actionViews.snoozed(alert, until);
     },
     async acknowledge(alertId, actor) {
-      const alert = find(alertId);
+      const alert = await find(alertId);
       if (alert.acknowledgedBy) {
         throw new UserError('alert_already_acknowledged', {
           monitor: alert.monitor,
@@ -161,8 +161,8 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
         });
       }
       const now = deps.clock.now();
-      const updated = deps.state.acknowledge(alert.id, actor.userId, now) ?? alert;
-      deps.audit.audit({
+      const updated = (await deps.state.acknowledge(alert.id, actor.userId, now)) ?? alert;
+      await deps.audit.audit({
         actor: actor.userId,
         action: 'drift.acknowledge',
         target: targetOf(alert),
@@ -173,7 +173,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       return deps.actionViews.acknowledged(alert);
     },
     async retrain(alertId, actor, origin) {
-      const alert = find(alertId);
+      const alert = await find(alertId);
       const retrain = deps.retrain;
       if (!retrain) {
         throw new UserError('retrain_unavailable', {});
@@ -230,7 +230,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       return made.reply;
     },
     async details(alertId) {
-      return deps.actionViews.details(find(alertId, { closedToo: true }));
+      return deps.actionViews.details(await find(alertId, { closedToo: true }));
     },
   };
 }

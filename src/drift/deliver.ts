@@ -178,7 +178,7 @@ export async function deliver(
       alert.channel,
       deps.views.alert(view, alertState(alert, !!chart.png, retrain), now),
     );
-    deps.state.setAlertMessage(alert.id, ref.ts);
+    await deps.state.setAlertMessage(alert.id, ref.ts);
     await uploadChart(deps, ref, monitor, e, chart);
     summary.alertsPosted++;
   };
@@ -194,7 +194,7 @@ export async function deliver(
         await reportFailureRecovered(deps, monitor, now, failed);
         break;
       case 'record-progress':
-        deps.state.setProgress(monitor.name, action.modelId, action.lastWindowStart, now);
+        await deps.state.setProgress(monitor.name, action.modelId, action.lastWindowStart, now);
         break;
       case 'stay-silent':
         break;
@@ -228,19 +228,19 @@ export async function deliver(
       case 'post-alert': {
         const chart = await drawChart(monitor, e, deps, now);
         const view = { ...action.alert.view, ...chart.view };
-        const { alert, created } = deps.state.createAlert({ ...action.alert, view });
+        const { alert, created } = await deps.state.createAlert({ ...action.alert, view });
         if (created) await postAlert(alert, view, e, chart);
         return;
       }
       case 'repost-alert': {
         const chart = await drawChart(monitor, e, deps, now);
         const view = { ...action.view, ...chart.view };
-        const alert = deps.state.recordWindows(action.alert.id, action.windows, view) ?? action.alert;
+        const alert = (await deps.state.recordWindows(action.alert.id, action.windows, view)) ?? action.alert;
         await postAlert(alert, view, e, chart);
         return;
       }
       case 'record-windows':
-        deps.state.recordWindows(action.alert.id, action.windows, action.view);
+        await deps.state.recordWindows(action.alert.id, action.windows, action.view);
         return;
       case 'post-update': {
         const open = action.alert;
@@ -251,17 +251,17 @@ export async function deliver(
           open.ts,
         );
         await uploadChart(deps, { channel: ref.channel, ts: open.ts! }, monitor, e, chart);
-        const updated = deps.state.recordWindows(open.id, action.windows, action.view);
+        const updated = await deps.state.recordWindows(open.id, action.windows, action.view);
         if (updated) await redrawAlert(deps, updated, now);
         summary.updatesPosted++;
         return;
       }
       case 'post-recovery': {
         const open = action.alert;
-        if (!deps.state.closeAlert(open.id, now)) return;
-        deps.state.setView(open.id, action.view);
+        if (!(await deps.state.closeAlert(open.id, now))) return;
+        await deps.state.setView(open.id, action.view);
         await deps.publisher.post(open.channel, deps.views.recovery(action.view), open.ts);
-        const closed = deps.state.alert(open.id);
+        const closed = await deps.state.alert(open.id);
         if (closed) await redrawAlert(deps, closed, now);
         summary.recoveries++;
         return;
@@ -316,7 +316,7 @@ async function reportFailure(
   now: number,
   failed: Failed,
 ): Promise<void> {
-  const { first, failure: stored } = deps.state.recordFailure(monitor.name, {
+  const { first, failure: stored } = await deps.state.recordFailure(monitor.name, {
     code: failure.code,
     // For the log and doctor: the words are the Slack edge's, from the code and details.
     message: JSON.stringify('details' in failure ? failure.details : {}),
@@ -335,7 +335,7 @@ async function reportFailure(
         since: stored.since,
       }),
     );
-    deps.state.setFailureMessage(monitor.name, ref.ts);
+    await deps.state.setFailureMessage(monitor.name, ref.ts);
   } catch (err) {
     failed('failure report', ': could not report the failure', err);
   }
@@ -347,7 +347,7 @@ async function reportFailureRecovered(
   now: number,
   failed: Failed,
 ): Promise<void> {
-  const cleared = deps.state.clearFailure(monitor.name);
+  const cleared = await deps.state.clearFailure(monitor.name);
   if (!cleared?.ts) return;
   try {
     const message = deps.views.failureRecovered({

@@ -182,7 +182,7 @@ export async function readMonitor(
 
   const progress = new Map<string, number>();
   for (const id of modelIds) {
-    const p = deps.state.progress(monitor.name, id);
+    const p = await deps.state.progress(monitor.name, id);
     if (p !== undefined) progress.set(id, p);
   }
   const since = readSince({
@@ -218,16 +218,22 @@ export async function readMonitor(
     read('drift', located.driftTable),
   ]);
 
-  const openAlerts = modelIds.flatMap((id) =>
-    monitor.rules.flatMap((rule) => deps.state.openAlert(monitor.name, rule.name, id) ?? []),
-  );
+  const openAlerts = [];
+  for (const id of modelIds) {
+    for (const rule of monitor.rules) {
+      const open = await deps.state.openAlert(monitor.name, rule.name, id);
+      if (open) openAlerts.push(open);
+    }
+  }
+  const reported = new Map<string, Map<string, Set<number>>>();
+  for (const id of modelIds) reported.set(id, await deps.state.reportedWindows(monitor.name, id, since));
   return {
     modelIds,
     windows: toWindows(profileRows, driftRows),
     progress,
     openAlerts,
     recheckFrom: recheck,
-    reported: new Map(modelIds.map((id) => [id, deps.state.reportedWindows(monitor.name, id, since)])),
+    reported,
     queries,
     rowsFetched: profileRows.length + driftRows.length,
     since: new Date(since),

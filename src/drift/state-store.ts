@@ -1,7 +1,6 @@
 /**
- * What the drift watch remembers between checks and restarts, in SQLite (better-sqlite3) on the
- * process's one connection to the MODELGATE_DB file (its tables are migration 3 of
- * storage/migrations.ts):
+ * What the drift watch remembers between checks and restarts, in the process's store (SQLite or
+ * Postgres; its tables are migration 3 of storage/migrations.ts):
  * - progress: the last complete window processed per monitor and model id (catch-up starts after it);
  * - alerts: one open alert at most per (monitor, rule, model id), with its Slack message, the windows it
  *   reported (never reported again), snooze and acknowledgement, and the view it was drawn from;
@@ -9,8 +8,10 @@
  * - missed checks: scheduled checks that never ran on time (the process blocked or down), per streak.
  */
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { z } from 'zod';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, forUpdate, isUniqueViolation, type Queryable, run } from '../storage/sql.js';
 import { type AlertView, alertViewSchema } from './alert-view.js';
 
 export interface DriftAlert {
@@ -69,43 +70,43 @@ export interface NewAlert {
 
 export interface DriftStateStore {
   /** The last complete window start processed, ms. */
-  progress(monitor: string, modelId: string): number | undefined;
-  setProgress(monitor: string, modelId: string, lastWindowStart: number, at: number): void;
-  openAlert(monitor: string, rule: string, modelId: string): DriftAlert | undefined;
-  alert(id: string): DriftAlert | undefined;
+  progress(monitor: string, modelId: string): Promise<number | undefined>;
+  setProgress(monitor: string, modelId: string, lastWindowStart: number, at: number): Promise<void>;
+  openAlert(monitor: string, rule: string, modelId: string): Promise<DriftAlert | undefined>;
+  alert(id: string): Promise<DriftAlert | undefined>;
   /** Every open alert, oldest first (the App Home lists them). */
-  openAlerts(): DriftAlert[];
+  openAlerts(): Promise<DriftAlert[]>;
   /** Opens an alert; refuses (returns the existing one with `created: false`) if one is open already. */
-  createAlert(input: NewAlert): { alert: DriftAlert; created: boolean };
-  setAlertMessage(id: string, ts: string): void;
+  createAlert(input: NewAlert): Promise<{ alert: DriftAlert; created: boolean }>;
+  setAlertMessage(id: string, ts: string): Promise<void>;
   /** Adds reported windows and replaces the view. */
-  recordWindows(id: string, windows: readonly number[], view: AlertView): DriftAlert | undefined;
-  setView(id: string, view: AlertView): void;
-  snooze(id: string, until: number, by: string): DriftAlert | undefined;
-  acknowledge(id: string, by: string, at: number): DriftAlert | undefined;
+  recordWindows(id: string, windows: readonly number[], view: AlertView): Promise<DriftAlert | undefined>;
+  setView(id: string, view: AlertView): Promise<void>;
+  snooze(id: string, until: number, by: string): Promise<DriftAlert | undefined>;
+  acknowledge(id: string, by: string, at: number): Promise<DriftAlert | undefined>;
   /**
    * The windows (starts, ms) any alert of a model id has reported, per rule: every open alert, and
    * every alert closed at or after `since` (one closed earlier reported only windows before `since`).
    * A window judged again (late labels) is alerted only if it is not in here.
    */
-  reportedWindows(monitor: string, modelId: string, since: number): Map<string, Set<number>>;
+  reportedWindows(monitor: string, modelId: string, since: number): Promise<Map<string, Set<number>>>;
   /** Compare-and-set open → closed; false when it was closed already. */
-  closeAlert(id: string, at: number): boolean;
-  failure(monitor: string): DriftFailure | undefined;
+  closeAlert(id: string, at: number): Promise<boolean>;
+  failure(monitor: string): Promise<DriftFailure | undefined>;
   /** Records a failed check; `first` is true when the monitor was healthy until now. */
   recordFailure(
     monitor: string,
     input: { code: string; message: string; channel: string; at: number },
-  ): { first: boolean; failure: DriftFailure };
-  setFailureMessage(monitor: string, ts: string): void;
+  ): Promise<{ first: boolean; failure: DriftFailure }>;
+  setFailureMessage(monitor: string, ts: string): Promise<void>;
   /** Clears the failure of a monitor that works again, returning what it was. */
-  clearFailure(monitor: string): DriftFailure | undefined;
+  clearFailure(monitor: string): Promise<DriftFailure | undefined>;
   /** Records a streak of missed checks; false when that streak was recorded already. */
-  recordMissedCheck(m: Omit<MissedCheck, 'caughtUpAt'>): boolean;
+  recordMissedCheck(m: Omit<MissedCheck, 'caughtUpAt'>): Promise<boolean>;
   /** Compare-and-set: marks the streak caught up, once. */
-  setMissedCheckCaughtUp(monitor: string, scheduledAt: number, at: number): boolean;
+  setMissedCheckCaughtUp(monitor: string, scheduledAt: number, at: number): Promise<boolean>;
   /** The latest missed streak noticed at or after `since`. */
-  lastMissedCheck(monitor: string, since: number): MissedCheck | undefined;
+  lastMissedCheck(monitor: string, since: number): Promise<MissedCheck | undefined>;
 }
 
 const missedRowSchema = z.object({
@@ -181,113 +182,119 @@ function toFailure(raw: unknown): DriftFailure {
   };
 }
 
+const OPEN_INDEX = { sqlite: 'drift_alerts.monitor', postgres: 'drift_alerts_one_open' };
+
 /**
- * The drift state over the process's database connection (storage/database.ts opens and migrates
- * it; whoever opened it closes it).
+ * The drift state over the process's store (storage/database.ts opens and migrates it; whoever
+ * opened it closes it).
  *
  * @example
  * const state = createDriftStateStore(openDatabase(config.dbPath));
- * state.setProgress('churn', '*', Date.parse('2026-11-19'), Date.now());
+ * await state.setProgress('churn', '*', Date.parse('2026-11-19'), Date.now());
  */
-export function createDriftStateStore(db: Database.Database): DriftStateStore {
-  const selectProgress = db.prepare(
-    'SELECT last_window_start FROM drift_progress WHERE monitor = ? AND model_id = ?',
-  );
-  const upsertProgress = db.prepare(`
-    INSERT INTO drift_progress (monitor, model_id, last_window_start, updated_at) VALUES (?, ?, ?, ?)
-    ON CONFLICT (monitor, model_id) DO UPDATE SET
-      last_window_start = max(last_window_start, excluded.last_window_start), updated_at = excluded.updated_at`);
-  const selectOpen = db.prepare(
-    "SELECT * FROM drift_alerts WHERE monitor = ? AND rule = ? AND model_id = ? AND status = 'open'",
-  );
-  const selectAlert = db.prepare('SELECT * FROM drift_alerts WHERE id = ?');
-  const insertAlert = db.prepare(`
-    INSERT INTO drift_alerts (id, monitor, rule, model_id, status, channel, opened_at, windows_json, view_json)
-    VALUES (@id, @monitor, @rule, @model_id, 'open', @channel, @at, @windows_json, @view_json)`);
-  const selectFailure = db.prepare('SELECT * FROM drift_failures WHERE monitor = ?');
-  const selectReported = db.prepare(`
-    SELECT rule, windows_json FROM drift_alerts
-    WHERE monitor = ? AND model_id = ? AND (status = 'open' OR closed_at >= ?)`);
+export function createDriftStateStore(database: StoreDatabase): DriftStateStore {
+  const db = database.kysely;
+  const kind = database.kind;
+  const ms = (v: number) => Math.round(v);
 
-  const alert = (id: string) => {
-    const row = selectAlert.get(id);
+  const selectOpen = (q: Queryable, monitor: string, rule: string, modelId: string) =>
+    first(
+      q,
+      sql`SELECT * FROM drift_alerts WHERE monitor = ${monitor} AND rule = ${rule} AND model_id = ${modelId} AND status = 'open'`,
+    );
+  const selectFailure = (q: Queryable, monitor: string, lock = false) =>
+    first(q, sql`SELECT * FROM drift_failures WHERE monitor = ${monitor}${lock ? forUpdate(kind) : sql``}`);
+  const alert = async (id: string, q: Queryable = db, lock = false) => {
+    const row = await first(
+      q,
+      sql`SELECT * FROM drift_alerts WHERE id = ${id}${lock ? forUpdate(kind) : sql``}`,
+    );
     return row ? toAlert(row) : undefined;
   };
 
+  const createAlertOnce = (input: NewAlert) =>
+    db.transaction().execute(async (trx) => {
+      const existing = await selectOpen(trx, input.monitor, input.rule, input.modelId);
+      if (existing) return { alert: toAlert(existing), created: false };
+      const id = `da_${randomBytes(6).toString('hex')}`;
+      await sql`
+        INSERT INTO drift_alerts (id, monitor, rule, model_id, status, channel, opened_at, windows_json, view_json)
+        VALUES (${id}, ${input.monitor}, ${input.rule}, ${input.modelId}, 'open', ${input.channel}, ${ms(input.at)},
+          ${JSON.stringify([...new Set(input.windows)].sort((a, b) => a - b))}, ${JSON.stringify(input.view)})`.execute(
+        trx,
+      );
+      return { alert: (await alert(id, trx))!, created: true };
+    });
+
   return {
-    progress(monitor, modelId) {
-      const row = selectProgress.get(monitor, modelId) as { last_window_start: number } | undefined;
+    async progress(monitor, modelId) {
+      const row = (await first(
+        db,
+        sql`SELECT last_window_start FROM drift_progress WHERE monitor = ${monitor} AND model_id = ${modelId}`,
+      )) as { last_window_start: number } | undefined;
       return row?.last_window_start;
     },
-    setProgress(monitor, modelId, lastWindowStart, at) {
-      upsertProgress.run(monitor, modelId, lastWindowStart, at);
+    async setProgress(monitor, modelId, lastWindowStart, at) {
+      // CASE rather than SQLite's two-argument max(), which Postgres spells GREATEST.
+      await sql`
+        INSERT INTO drift_progress (monitor, model_id, last_window_start, updated_at)
+        VALUES (${monitor}, ${modelId}, ${ms(lastWindowStart)}, ${ms(at)})
+        ON CONFLICT (monitor, model_id) DO UPDATE SET
+          last_window_start = CASE WHEN excluded.last_window_start > drift_progress.last_window_start
+            THEN excluded.last_window_start ELSE drift_progress.last_window_start END,
+          updated_at = excluded.updated_at`.execute(db);
     },
-    openAlert(monitor, rule, modelId) {
-      const row = selectOpen.get(monitor, rule, modelId);
+    async openAlert(monitor, rule, modelId) {
+      const row = await selectOpen(db, monitor, rule, modelId);
       return row ? toAlert(row) : undefined;
     },
-    alert,
-    openAlerts: () =>
-      db
-        .prepare("SELECT * FROM drift_alerts WHERE status = 'open' ORDER BY opened_at, id")
-        .all()
-        .map(toAlert),
-    createAlert(input) {
-      return db
-        .transaction(() => {
-          const existing = selectOpen.get(input.monitor, input.rule, input.modelId);
-          if (existing) return { alert: toAlert(existing), created: false };
-          const id = `da_${randomBytes(6).toString('hex')}`;
-          insertAlert.run({
-            id,
-            monitor: input.monitor,
-            rule: input.rule,
-            model_id: input.modelId,
-            channel: input.channel,
-            at: input.at,
-            windows_json: JSON.stringify([...new Set(input.windows)].sort((a, b) => a - b)),
-            view_json: JSON.stringify(input.view),
-          });
-          return { alert: alert(id)!, created: true };
-        })
-        .immediate();
+    alert: (id) => alert(id),
+    openAlerts: async () =>
+      (await all(db, sql`SELECT * FROM drift_alerts WHERE status = 'open' ORDER BY opened_at, id`)).map(toAlert),
+    async createAlert(input) {
+      try {
+        return await createAlertOnce(input);
+      } catch (e) {
+        // Another replica opened the same alert at the same moment: the index kept one.
+        if (!isUniqueViolation(e, OPEN_INDEX)) throw e;
+        const existing = await selectOpen(db, input.monitor, input.rule, input.modelId);
+        if (!existing) throw e;
+        return { alert: toAlert(existing), created: false };
+      }
     },
-    setAlertMessage(id, ts) {
-      db.prepare('UPDATE drift_alerts SET ts = ? WHERE id = ?').run(ts, id);
+    async setAlertMessage(id, ts) {
+      await sql`UPDATE drift_alerts SET ts = ${ts} WHERE id = ${id}`.execute(db);
     },
-    recordWindows(id, windows, view) {
-      return db
-        .transaction(() => {
-          const current = alert(id);
-          if (!current) return undefined;
-          const all = [...new Set([...current.windows, ...windows])].sort((a, b) => a - b);
-          db.prepare('UPDATE drift_alerts SET windows_json = ?, view_json = ? WHERE id = ?').run(
-            JSON.stringify(all),
-            JSON.stringify(view),
-            id,
-          );
-          return alert(id);
-        })
-        .immediate();
+    recordWindows: (id, windows, view) =>
+      db.transaction().execute(async (trx) => {
+        const current = await alert(id, trx, true);
+        if (!current) return undefined;
+        const merged = [...new Set([...current.windows, ...windows])].sort((a, b) => a - b);
+        await sql`UPDATE drift_alerts SET windows_json = ${JSON.stringify(merged)}, view_json = ${JSON.stringify(view)}
+                  WHERE id = ${id}`.execute(trx);
+        return alert(id, trx);
+      }),
+    async setView(id, view) {
+      await sql`UPDATE drift_alerts SET view_json = ${JSON.stringify(view)} WHERE id = ${id}`.execute(db);
     },
-    setView(id, view) {
-      db.prepare('UPDATE drift_alerts SET view_json = ? WHERE id = ?').run(JSON.stringify(view), id);
-    },
-    snooze(id, until, by) {
-      db.prepare(
-        "UPDATE drift_alerts SET snoozed_until = ?, snoozed_by = ? WHERE id = ? AND status = 'open'",
-      ).run(until, by, id);
+    async snooze(id, until, by) {
+      await sql`UPDATE drift_alerts SET snoozed_until = ${ms(until)}, snoozed_by = ${by}
+                WHERE id = ${id} AND status = 'open'`.execute(db);
       return alert(id);
     },
-    acknowledge(id, by, at) {
-      db.prepare(
-        "UPDATE drift_alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND status = 'open'",
-      ).run(by, at, id);
+    async acknowledge(id, by, at) {
+      await sql`UPDATE drift_alerts SET acknowledged_by = ${by}, acknowledged_at = ${ms(at)}
+                WHERE id = ${id} AND status = 'open'`.execute(db);
       return alert(id);
     },
-    reportedWindows(monitor, modelId, since) {
+    async reportedWindows(monitor, modelId, since) {
       const out = new Map<string, Set<number>>();
-      for (const raw of selectReported.all(monitor, modelId, since)) {
+      const rows = await all(
+        db,
+        sql`SELECT rule, windows_json FROM drift_alerts
+            WHERE monitor = ${monitor} AND model_id = ${modelId} AND (status = 'open' OR closed_at >= ${ms(since)})`,
+      );
+      for (const raw of rows) {
         const r = z.object({ rule: z.string(), windows_json: z.string() }).parse(raw);
         const set = out.get(r.rule) ?? new Set<number>();
         for (const w of z.array(z.number()).parse(JSON.parse(r.windows_json))) set.add(w);
@@ -295,63 +302,50 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
       }
       return out;
     },
-    closeAlert(id, at) {
-      return (
-        db
-          .prepare(
-            "UPDATE drift_alerts SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'",
-          )
-          .run(at, id).changes === 1
-      );
-    },
-    failure(monitor) {
-      const row = selectFailure.get(monitor);
+    closeAlert: async (id, at) =>
+      (await run(
+        db,
+        sql`UPDATE drift_alerts SET status = 'closed', closed_at = ${ms(at)} WHERE id = ${id} AND status = 'open'`,
+      )) === 1,
+    async failure(monitor) {
+      const row = await selectFailure(db, monitor);
       return row ? toFailure(row) : undefined;
     },
-    recordFailure(monitor, input) {
-      return db
-        .transaction(() => {
-          const existing = selectFailure.get(monitor);
-          if (existing) {
-            db.prepare(
-              'UPDATE drift_failures SET last_at = ?, attempts = attempts + 1, code = ?, message = ? WHERE monitor = ?',
-            ).run(input.at, input.code, input.message, monitor);
-          } else {
-            db.prepare(
-              'INSERT INTO drift_failures (monitor, since, last_at, attempts, code, message, channel) VALUES (?, ?, ?, 1, ?, ?, ?)',
-            ).run(monitor, input.at, input.at, input.code, input.message, input.channel);
-          }
-          return { first: !existing, failure: toFailure(selectFailure.get(monitor)) };
-        })
-        .immediate();
+    recordFailure: (monitor, input) =>
+      db.transaction().execute(async (trx) => {
+        const existing = await selectFailure(trx, monitor, true);
+        if (existing) {
+          await sql`UPDATE drift_failures SET last_at = ${ms(input.at)}, attempts = attempts + 1, code = ${input.code},
+                      message = ${input.message} WHERE monitor = ${monitor}`.execute(trx);
+        } else {
+          await sql`INSERT INTO drift_failures (monitor, since, last_at, attempts, code, message, channel)
+                    VALUES (${monitor}, ${ms(input.at)}, ${ms(input.at)}, 1, ${input.code}, ${input.message},
+                      ${input.channel})`.execute(trx);
+        }
+        return { first: !existing, failure: toFailure(await selectFailure(trx, monitor)) };
+      }),
+    async setFailureMessage(monitor, ts) {
+      await sql`UPDATE drift_failures SET ts = ${ts} WHERE monitor = ${monitor}`.execute(db);
     },
-    setFailureMessage(monitor, ts) {
-      db.prepare('UPDATE drift_failures SET ts = ? WHERE monitor = ?').run(ts, monitor);
-    },
-    recordMissedCheck(m) {
-      return (
-        db
-          .prepare(
-            'INSERT OR IGNORE INTO drift_missed_checks (monitor, scheduled_at, last_scheduled_at, runs, noticed_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(m.monitor, m.scheduledAt, m.lastScheduledAt, m.runs, m.noticedAt).changes === 1
+    recordMissedCheck: async (m) =>
+      (await run(
+        db,
+        sql`INSERT INTO drift_missed_checks (monitor, scheduled_at, last_scheduled_at, runs, noticed_at)
+            VALUES (${m.monitor}, ${ms(m.scheduledAt)}, ${ms(m.lastScheduledAt)}, ${m.runs}, ${ms(m.noticedAt)})
+            ON CONFLICT DO NOTHING`,
+      )) === 1,
+    setMissedCheckCaughtUp: async (monitor, scheduledAt, at) =>
+      (await run(
+        db,
+        sql`UPDATE drift_missed_checks SET caught_up_at = ${ms(at)}
+            WHERE monitor = ${monitor} AND scheduled_at = ${ms(scheduledAt)} AND caught_up_at IS NULL`,
+      )) === 1,
+    async lastMissedCheck(monitor, since) {
+      const raw = await first(
+        db,
+        sql`SELECT * FROM drift_missed_checks WHERE monitor = ${monitor} AND noticed_at >= ${ms(since)}
+            ORDER BY noticed_at DESC, scheduled_at DESC LIMIT 1`,
       );
-    },
-    setMissedCheckCaughtUp(monitor, scheduledAt, at) {
-      return (
-        db
-          .prepare(
-            'UPDATE drift_missed_checks SET caught_up_at = ? WHERE monitor = ? AND scheduled_at = ? AND caught_up_at IS NULL',
-          )
-          .run(at, monitor, scheduledAt).changes === 1
-      );
-    },
-    lastMissedCheck(monitor, since) {
-      const raw = db
-        .prepare(
-          'SELECT * FROM drift_missed_checks WHERE monitor = ? AND noticed_at >= ? ORDER BY noticed_at DESC, scheduled_at DESC LIMIT 1',
-        )
-        .get(monitor, since);
       if (!raw) return undefined;
       const r = missedRowSchema.parse(raw);
       return {
@@ -363,15 +357,12 @@ export function createDriftStateStore(db: Database.Database): DriftStateStore {
         ...(r.caught_up_at !== null ? { caughtUpAt: r.caught_up_at } : {}),
       };
     },
-    clearFailure(monitor) {
-      return db
-        .transaction(() => {
-          const row = selectFailure.get(monitor);
-          if (!row) return undefined;
-          db.prepare('DELETE FROM drift_failures WHERE monitor = ?').run(monitor);
-          return toFailure(row);
-        })
-        .immediate();
-    },
+    clearFailure: (monitor) =>
+      db.transaction().execute(async (trx) => {
+        const row = await selectFailure(trx, monitor, true);
+        if (!row) return undefined;
+        await sql`DELETE FROM drift_failures WHERE monitor = ${monitor}`.execute(trx);
+        return toFailure(row);
+      }),
   };
 }

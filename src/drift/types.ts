@@ -155,7 +155,7 @@ export interface DriftAuditEntry {
 
 /** Where alert clicks are recorded. */
 export interface DriftAudit {
-  audit(entry: DriftAuditEntry): void;
+  audit(entry: DriftAuditEntry): Promise<void>;
 }
 
 /** A gated retraining request, as a drift alert asks for one. */

@@ -198,7 +198,7 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
    * tolerance): recorded, then run now, since the check catches up on every window it has not seen.
    */
   async function catchUp(m: WatchedMonitor, missed: MissedRuns, now: Date): Promise<void> {
-    const recorded = deps.state.recordMissedCheck({
+    const recorded = await deps.state.recordMissedCheck({
       monitor: m.name,
       scheduledAt: missed.first.getTime(),
       lastScheduledAt: missed.last.getTime(),
@@ -207,15 +207,15 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
     });
     if (!recorded) return;
     const result = await check(m.name, now);
-    deps.state.setMissedCheckCaughtUp(m.name, missed.first.getTime(), clock.now());
+    await deps.state.setMissedCheckCaughtUp(m.name, missed.first.getTime(), clock.now());
     logger.warn(
       `drift check ${m.name}: the run scheduled ${missed.first.toISOString()} did not happen on time; caught up (${result.outcome})`,
     );
   }
 
   /** The drift command's summary, with the latest missed scheduled check of the past week. */
-  function withMissed(result: DriftCheckResult, now: Date): DriftCheckResult {
-    const missed = deps.state.lastMissedCheck(result.monitor, now.getTime() - WEEK_MS);
+  async function withMissed(result: DriftCheckResult, now: Date): Promise<DriftCheckResult> {
+    const missed = await deps.state.lastMissedCheck(result.monitor, now.getTime() - WEEK_MS);
     if (!missed) return result;
     return {
       ...result,
@@ -277,7 +277,7 @@ export function createDriftWatch(deps: DriftWatchDeps): DriftWatch {
             report: true,
             reportChannel: origin.channelId || m.config.channel,
           });
-          results.push(withMissed(result, now));
+          results.push(await withMissed(result, now));
         }
         return deps.views.checkReply(results);
       },

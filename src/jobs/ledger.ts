@@ -19,9 +19,9 @@ const DAY_MS = 86_400_000;
 export async function runLedger(deps: LedgerTickDeps, now: number): Promise<LedgerTickResult | undefined> {
   try {
     const lookbackMs = deps.lookbackMs ?? DAY_MS;
-    const snapshots = deps.store.snapshots();
+    const snapshots = await deps.store.snapshots();
     // Targets the bot changed join the watch set, even when the policy does not name them.
-    const applied = deps.changes.recentAudit({ action: 'applied', limit: 500 }).map((r) => r.target);
+    const applied = (await deps.changes.recentAudit({ action: 'applied', limit: 500 })).map((r) => r.target);
     const watch = watchSet(deps.policy, [...snapshots.keys(), ...applied]);
     const read = await readLedger(deps, watch, snapshots, deps.cache, {
       now,
@@ -34,7 +34,7 @@ export async function runLedger(deps: LedgerTickDeps, now: number): Promise<Ledg
       observations: read.observations,
       snapshots,
       botChanges: read.botChanges,
-      claimed: deps.store.claimed(ids),
+      claimed: await deps.store.claimed(ids),
       notifyChannel: (o) => notifyChannelFor(deps.policy, o.target),
       now,
       lookbackMs,

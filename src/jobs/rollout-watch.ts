@@ -39,7 +39,7 @@ export async function runRolloutWatch(
 
 export interface WorkTakeoverDeps {
   pipeline: { takeOver(): Promise<ResumeSummary> };
-  approvals: { takeOver(approvedBefore: number): { started: number; resumed: number } };
+  approvals: { takeOver(approvedBefore: number): Promise<{ started: number; resumed: number }> };
   /** An owner silent for this long has died; approved requests this old were never started. */
   leaseMs: number;
   report?: (event: WorkTakeoverEvent) => void;
@@ -60,7 +60,7 @@ export type WorkTakeoverEvent =
 export async function runWorkTakeover(deps: WorkTakeoverDeps, now: number): Promise<number> {
   try {
     const changes = await deps.pipeline.takeOver();
-    const executions = deps.approvals.takeOver(now - deps.leaseMs);
+    const executions = await deps.approvals.takeOver(now - deps.leaseMs);
     deps.report?.({ kind: 'ok', at: now, changes, executions });
     return changes.followed + changes.ended + executions.started + executions.resumed;
   } catch (error) {

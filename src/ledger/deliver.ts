@@ -36,20 +36,20 @@ export async function deliverLedger(
 ): Promise<LedgerDelivery> {
   const out: LedgerDelivery = { recorded: [], lost: 0, posted: 0, postFailures: [] };
   for (const entry of entries) {
-    const stored = deps.store.record(entry, snapshots.get(entry.key)?.seq ?? null);
+    const stored = await deps.store.record(entry, snapshots.get(entry.key)?.seq ?? null);
     if (stored) out.recorded.push(stored);
     else out.lost++;
   }
-  for (const entry of deps.store.unposted()) {
+  for (const entry of await deps.store.unposted()) {
     if (!entry.notify) continue;
     // A crash between post and mark leaves the claim to expire: the notice is posted again, never lost.
-    if (!deps.store.claimPost(entry.seq, now, now + POST_CLAIM_MS)) continue;
+    if (!(await deps.store.claimPost(entry.seq, now, now + POST_CLAIM_MS))) continue;
     try {
       const ref = await deps.messenger.post(entry.notify, deps.views.outOfBand(entry));
-      deps.store.markPosted(entry.seq, ref, now);
+      await deps.store.markPosted(entry.seq, ref, now);
       out.posted++;
     } catch (error) {
-      deps.store.markPostFailed(entry.seq, error instanceof Error ? error.message : String(error));
+      await deps.store.markPostFailed(entry.seq, error instanceof Error ? error.message : String(error));
       out.postFailures.push({ seq: entry.seq, error });
     }
   }

@@ -163,17 +163,17 @@ async function readAliases(
 }
 
 /** The bot's applied changes to the watched targets since `since`, from the change store's audit log. */
-function readBotChanges(
+async function readBotChanges(
   deps: LedgerReadDeps,
   keys: readonly string[],
   since: number,
-): Map<string, BotChange[]> {
+): Promise<Map<string, BotChange[]>> {
   const byKey = new Map<string, BotChange[]>();
   for (const key of keys) {
     const list: BotChange[] = [];
-    for (const row of deps.changes.recentAudit({ target: key, action: 'applied', since, limit: 20 })) {
+    for (const row of await deps.changes.recentAudit({ target: key, action: 'applied', since, limit: 20 })) {
       if (!row.changeId) continue;
-      const change = deps.changes.get(row.changeId);
+      const change = await deps.changes.get(row.changeId);
       if (!change) continue;
       const plan = change.plan;
       const after: TargetState =
@@ -199,7 +199,7 @@ function readBotChanges(
 /**
  * One tick's reads.
  *
- * @example const read = await readLedger(deps, watchSet(policy, store.keys()), store.snapshots(), cache, { now, lookbackMs, fullReadEvery: 10 });
+ * @example const read = await readLedger(deps, watchSet(policy, await store.keys()), await store.snapshots(), cache, { now, lookbackMs, fullReadEvery: 10 });
  */
 export async function readLedger(
   deps: LedgerReadDeps,
@@ -228,6 +228,6 @@ export async function readLedger(
     .map((o) => o.key)
     .filter((key, i, all) => all.indexOf(key) === i);
   const oldest = Math.min(options.now, ...changed.map((k) => snapshots.get(k)?.detectedAt ?? options.now));
-  out.botChanges = readBotChanges(deps, changed, oldest - options.lookbackMs);
+  out.botChanges = await readBotChanges(deps, changed, oldest - options.lookbackMs);
   return out;
 }

@@ -2,9 +2,9 @@
  * The ledger as a service of one process: the store over the one connection, the read cache kept
  * between ticks, `tick(now)` for the schedule, and `history` for `/mlops history`.
  */
-import type { Database } from 'better-sqlite3';
 import type { Policy } from '../config/policy.js';
 import type { Logger } from '../lib/logger.js';
+import type { StoreDatabase } from '../storage/database.js';
 import { buildHistoryView } from './history.js';
 import { newReadCache } from './read.js';
 import { createLedgerStore, type LedgerStore } from './store.js';
@@ -19,7 +19,7 @@ export interface LedgerService extends LedgerReader {
 }
 
 export type LedgerServiceDeps = Omit<LedgerTickDeps, 'store' | 'cache' | 'report'> & {
-  db: Database;
+  db: StoreDatabase;
   policy: Policy;
   logger: Logger;
   /** The tick itself (jobs/ledger.ts `runLedger`), passed in so ledger/ never imports jobs/. */
@@ -53,17 +53,14 @@ export function createLedgerService(deps: LedgerServiceDeps): LedgerService {
         },
         now,
       ),
-    history(subject, at, now) {
+    async history(subject, at, now) {
       const lists = [];
       if (subject.endpoint)
-        lists.push(store.entriesOf(targetKey({ kind: 'endpoint', endpoint: subject.endpoint })));
+        lists.push(await store.entriesOf(targetKey({ kind: 'endpoint', endpoint: subject.endpoint })));
       if (subject.model) {
         const prefix = `alias:${subject.model.toLowerCase()}@`;
-        for (const key of store
-          .keys()
-          .filter((k) => k.toLowerCase().startsWith(prefix))
-          .sort()) {
-          lists.push(store.entriesOf(key));
+        for (const key of (await store.keys()).filter((k) => k.toLowerCase().startsWith(prefix)).sort()) {
+          lists.push(await store.entriesOf(key));
         }
       }
       return buildHistoryView(subject.text, lists, at, now);

@@ -3,9 +3,11 @@
  * per difference seen on a target, append-only except for the delivery columns. Recording is a
  * compare-and-set on the target's last entry, so two processes never record one difference twice.
  */
-import type Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { MessageRef } from '../domain/vocabulary.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, isUniqueViolation, leaseNow, run } from '../storage/sql.js';
 import type {
   LedgerEntry,
   LedgerSource,
@@ -80,83 +82,77 @@ function toEntry(raw: unknown): LedgerEntry {
 
 export interface LedgerStore {
   /** The last entry of every target: what the ledger believes each holds now. */
-  snapshots(): Map<string, Snapshot>;
+  snapshots(): Promise<Map<string, Snapshot>>;
   /**
    * Compare-and-set: records the entry only if the target's last entry is still `expectedSeq`
    * (null: the target has none), and its bot change id is not attributed yet. Returns the stored
    * entry, or undefined when another process won.
    */
-  record(entry: NewLedgerEntry, expectedSeq: number | null): LedgerEntry | undefined;
+  record(entry: NewLedgerEntry, expectedSeq: number | null): Promise<LedgerEntry | undefined>;
   /** Entries of a target, oldest first. */
-  entriesOf(key: string): LedgerEntry[];
+  entriesOf(key: string): Promise<LedgerEntry[]>;
   /** Change ids already attributed to an entry, among these. */
-  claimed(changeIds: readonly string[]): Set<string>;
+  claimed(changeIds: readonly string[]): Promise<Set<string>>;
   /** Every target key the ledger has seen. */
-  keys(): string[];
+  keys(): Promise<string[]>;
   /** Entries owed to a channel and not posted yet, oldest first. */
-  unposted(): LedgerEntry[];
+  unposted(): Promise<LedgerEntry[]>;
   /**
    * Compare-and-set: takes the entry for posting until `until`, unless it was posted or another
    * process holds it. False: leave it alone.
    */
-  claimPost(seq: number, now: number, until: number): boolean;
-  markPosted(seq: number, ref: MessageRef, at: number): void;
-  markPostFailed(seq: number, error: string): void;
+  claimPost(seq: number, now: number, until: number): Promise<boolean>;
+  markPosted(seq: number, ref: MessageRef, at: number): Promise<void>;
+  markPostFailed(seq: number, error: string): Promise<void>;
 }
 
+const CHANGE_INDEX = { sqlite: 'ledger_entries.change_id', postgres: 'ledger_entries_change' };
+
 /**
+ * On Postgres, `record` takes a transaction-scoped advisory lock per target before it compares the
+ * last entry: two replicas recording the same target take turns, as they do on SQLite's IMMEDIATE
+ * transaction (Postgres cannot lock a row that does not exist yet).
+ *
  * @example const ledger = createLedgerStore(openDatabase(config.dbPath));
  */
-export function createLedgerStore(db: Database.Database): LedgerStore {
-  const lastSeq = db.prepare('SELECT max(seq) AS seq FROM ledger_entries WHERE target = ?');
-  const insert = db.prepare(`
-    INSERT INTO ledger_entries (target, target_json, before_json, after_json, source, change_id, actor,
-      facts_json, at, detected_at, not_before, notify_channel)
-    VALUES (@target, @target_json, @before_json, @after_json, @source, @change_id, @actor, @facts_json,
-      @at, @detected_at, @not_before, @notify_channel)`);
-  const selectSeq = db.prepare('SELECT * FROM ledger_entries WHERE seq = ?');
-  const selectLatest = db.prepare(
-    'SELECT * FROM ledger_entries WHERE seq IN (SELECT max(seq) FROM ledger_entries GROUP BY target)',
-  );
-  const selectOf = db.prepare('SELECT * FROM ledger_entries WHERE target = ? ORDER BY seq');
-  const selectUnposted = db.prepare(
-    'SELECT * FROM ledger_entries WHERE notify_channel IS NOT NULL AND posted_at IS NULL ORDER BY seq',
-  );
-  const posted = db.prepare(
-    'UPDATE ledger_entries SET posted_at = ?, message_channel = ?, message_ts = ?, post_error = NULL, post_attempts = post_attempts + 1 WHERE seq = ? AND posted_at IS NULL',
-  );
-  const failed = db.prepare(
-    'UPDATE ledger_entries SET post_error = ?, post_attempts = post_attempts + 1, post_claimed_until = NULL WHERE seq = ? AND posted_at IS NULL',
-  );
-  const claim = db.prepare(
-    'UPDATE ledger_entries SET post_claimed_until = ? WHERE seq = ? AND posted_at IS NULL AND (post_claimed_until IS NULL OR post_claimed_until <= ?)',
-  );
+export function createLedgerStore(database: StoreDatabase): LedgerStore {
+  const db = database.kysely;
+  const kind = database.kind;
 
-  const record = db.transaction((entry: NewLedgerEntry, expectedSeq: number | null) => {
-    const current = (lastSeq.get(entry.key) as { seq: number | null }).seq;
-    if (current !== expectedSeq) return undefined;
-    const source = entry.source;
-    const result = insert.run({
-      target: entry.key,
-      target_json: JSON.stringify(entry.target),
-      before_json: entry.before ? JSON.stringify(entry.before) : null,
-      after_json: JSON.stringify(entry.after),
-      source: source.kind,
-      change_id: source.kind === 'bot' ? source.changeId : null,
-      actor: source.kind === 'bot' ? source.appliedBy : null,
-      facts_json: source.kind === 'out_of_band' ? JSON.stringify(source.facts) : null,
-      at: entry.at,
-      detected_at: entry.detectedAt,
-      not_before: entry.notBefore ?? null,
-      notify_channel: entry.notify ?? null,
+  const recordOnce = (entry: NewLedgerEntry, expectedSeq: number | null) =>
+    db.transaction().execute(async (trx) => {
+      if (kind === 'postgres') {
+        await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`ledger:${entry.key}`}, 0))`.execute(trx);
+      }
+      const last = (await first(
+        trx,
+        sql`SELECT max(seq) AS seq FROM ledger_entries WHERE target = ${entry.key}`,
+      )) as { seq: number | null } | undefined;
+      if ((last?.seq ?? null) !== expectedSeq) return undefined;
+      const source = entry.source;
+      const row = await first(
+        trx,
+        sql`INSERT INTO ledger_entries (target, target_json, before_json, after_json, source, change_id, actor,
+              facts_json, at, detected_at, not_before, notify_channel)
+            VALUES (${entry.key}, ${JSON.stringify(entry.target)}, ${entry.before ? JSON.stringify(entry.before) : null},
+              ${JSON.stringify(entry.after)}, ${source.kind}, ${source.kind === 'bot' ? source.changeId : null},
+              ${source.kind === 'bot' ? source.appliedBy : null},
+              ${source.kind === 'out_of_band' ? JSON.stringify(source.facts) : null},
+              ${Math.round(entry.at)}, ${Math.round(entry.detectedAt)},
+              ${entry.notBefore === undefined ? null : Math.round(entry.notBefore)}, ${entry.notify ?? null})
+            RETURNING *`,
+      );
+      return toEntry(row);
     });
-    return toEntry(selectSeq.get(result.lastInsertRowid));
-  });
 
   return {
-    snapshots() {
+    async snapshots() {
       const map = new Map<string, Snapshot>();
-      for (const e of selectLatest.all().map(toEntry)) {
+      const rows = await all(
+        db,
+        sql`SELECT * FROM ledger_entries WHERE seq IN (SELECT max(seq) FROM ledger_entries GROUP BY target)`,
+      );
+      for (const e of rows.map(toEntry)) {
         map.set(e.key, {
           seq: e.seq,
           key: e.key,
@@ -167,35 +163,55 @@ export function createLedgerStore(db: Database.Database): LedgerStore {
       }
       return map;
     },
-    record(entry, expectedSeq) {
+    async record(entry, expectedSeq) {
       try {
-        return record.immediate(entry, expectedSeq);
+        return await recordOnce(entry, expectedSeq);
       } catch (e) {
         // Another process attributed the same bot change first: its entry stands.
-        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
+        if (isUniqueViolation(e, CHANGE_INDEX)) return undefined;
         throw e;
       }
     },
-    entriesOf: (key) => selectOf.all(key).map(toEntry),
-    claimed(changeIds) {
+    entriesOf: async (key) =>
+      (await all(db, sql`SELECT * FROM ledger_entries WHERE target = ${key} ORDER BY seq`)).map(toEntry),
+    async claimed(changeIds) {
       if (changeIds.length === 0) return new Set();
-      const marks = changeIds.map(() => '?').join(', ');
-      const rows = db
-        .prepare(`SELECT change_id FROM ledger_entries WHERE change_id IN (${marks})`)
-        .all(...changeIds) as Array<{ change_id: string }>;
+      const rows = (await all(
+        db,
+        sql`SELECT change_id FROM ledger_entries WHERE change_id IN (${sql.join(changeIds.map((c) => sql`${c}`))})`,
+      )) as Array<{ change_id: string }>;
       return new Set(rows.map((r) => r.change_id));
     },
-    keys: () =>
-      (db.prepare('SELECT DISTINCT target FROM ledger_entries').all() as Array<{ target: string }>).map(
+    keys: async () =>
+      ((await all(db, sql`SELECT DISTINCT target FROM ledger_entries`)) as Array<{ target: string }>).map(
         (r) => r.target,
       ),
-    unposted: () => selectUnposted.all().map(toEntry),
-    claimPost: (seq, now, until) => claim.run(until, seq, now).changes === 1,
-    markPosted(seq, ref, at) {
-      posted.run(at, ref.channel, ref.ts, seq);
+    unposted: async () =>
+      (
+        await all(
+          db,
+          sql`SELECT * FROM ledger_entries WHERE notify_channel IS NOT NULL AND posted_at IS NULL ORDER BY seq`,
+        )
+      ).map(toEntry),
+    // A claim is a lease: on Postgres judged by the database's clock (`until` is kept as a span).
+    claimPost: async (seq, now, until) => {
+      const at = leaseNow(kind, () => now);
+      return (
+        (await run(
+          db,
+          sql`UPDATE ledger_entries SET post_claimed_until = ${at} + ${Math.round(until - now)}
+              WHERE seq = ${seq} AND posted_at IS NULL AND (post_claimed_until IS NULL OR post_claimed_until <= ${at})`,
+        )) === 1
+      );
     },
-    markPostFailed(seq, error) {
-      failed.run(error.slice(0, 500), seq);
+    async markPosted(seq, ref, at) {
+      await sql`UPDATE ledger_entries SET posted_at = ${Math.round(at)}, message_channel = ${ref.channel},
+                  message_ts = ${ref.ts}, post_error = NULL, post_attempts = post_attempts + 1
+                WHERE seq = ${seq} AND posted_at IS NULL`.execute(db);
+    },
+    async markPostFailed(seq, error) {
+      await sql`UPDATE ledger_entries SET post_error = ${error.slice(0, 500)}, post_attempts = post_attempts + 1,
+                  post_claimed_until = NULL WHERE seq = ${seq} AND posted_at IS NULL`.execute(db);
     },
   };
 }

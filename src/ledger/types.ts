@@ -125,5 +125,5 @@ export interface LedgerReader {
     subject: { endpoint?: string; model?: string; text: string },
     at: number | undefined,
     now: number,
-  ): HistoryView;
+  ): Promise<HistoryView>;
 }

@@ -50,7 +50,7 @@ export interface OutboxDeps {
   fallback: OutboxFallback;
   views: OutboxViews;
   /** The append-only audit log. */
-  audit: (entry: AuditInput) => void;
+  audit: (entry: AuditInput) => Promise<void>;
   clock: Clock;
   logger: Logger;
   backoff?: Partial<OutboxBackoff>;
@@ -74,13 +74,13 @@ export interface Outbox {
   /** The durable Messenger the pipeline and approvals post and update through. */
   messenger: Messenger;
   /** Keeps the latest response_url of a user's command or click, to tell them another way. */
-  rememberReplyUrl(userId: string, url: string): void;
+  rememberReplyUrl(userId: string, url: string): Promise<void>;
   /** Delivers what is due now (start-up, tests), then tells requesters of refused messages. */
   drain(): Promise<void>;
   /** Drains now and keeps delivering until stop(). */
   start(): Promise<void>;
   /** Owed messages older than the stuck threshold. */
-  stuck(): OutboxRow[];
+  stuck(): Promise<OutboxRow[]>;
   /** Resolves when no delivery is in flight (and, after stop(), when the worker has ended). */
   settled(): Promise<void>;
   stop(): void;
@@ -127,6 +127,17 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const probeEveryMs = deps.probeEveryMs ?? DEFAULT_PROBE_EVERY_MS;
   /** Per message: the tail of its chain of attempts, so one message has one send in flight. */
   const chains = new Map<string, Promise<void>>();
+  const writes = new Map<string, Promise<unknown>>();
+  /** Runs `fn` after every earlier call with the same key has finished. */
+  function inOrder<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (writes.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    writes.set(key, tail);
+    void tail.then(() => {
+      if (writes.get(key) === tail) writes.delete(key);
+    });
+    return run;
+  }
   /** Stuck messages already logged, so the log says it once per message. */
   const warned = new Set<string>();
   const stopping = new AbortController();
@@ -174,21 +185,21 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   async function sendLatest(id: string): Promise<void> {
-    const row = store.get(id);
+    const row = await store.get(id);
     if (row?.status !== 'owed' || row.deliveredVersion >= row.version) return;
     // Backing off (a 5xx, a 429's Retry-After): the worker sends it when it is due.
     if (row.nextAttemptAt > clock.now()) return;
     let threadTs = row.threadTs;
     const parentId = threadTs ? logicalId(threadTs) : undefined;
     if (parentId) {
-      const parent = store.get(parentId);
+      const parent = await store.get(parentId);
       if (!parent || parent.status === 'undeliverable') {
         await refused(row, parent?.lastError ?? 'thread_not_found');
         return;
       }
       if (!parent.posted) {
         // The thread's first message is not in Slack yet: look again shortly.
-        store.retryAt(id, clock.now() + PARENT_WAIT_MS, 'waiting for the thread to be posted');
+        await store.retryAt(id, clock.now() + PARENT_WAIT_MS, 'waiting for the thread to be posted');
         kick();
         return;
       }
@@ -197,17 +208,17 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     try {
       if (row.posted) {
         await slack.update(row.posted, row.body);
-        store.delivered(id, row.version, undefined);
+        await store.delivered(id, row.version, undefined);
       } else {
         const posted = await slack.post(row.channel, row.body, threadTs);
-        store.delivered(id, row.version, posted);
+        await store.delivered(id, row.version, posted);
       }
       warned.delete(id);
       noteSent(id);
       // Slack answers again: whatever is backing off after the outage goes now, not at its next slot.
       if (backingOff) {
         backingOff = false;
-        if (store.recovered(clock.now()) > 0) kick();
+        if ((await store.recovered(clock.now())) > 0) kick();
       }
     } catch (e) {
       if (e instanceof UndeliverableError) {
@@ -216,8 +227,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       }
       backingOff = true;
       const delay = e instanceof RateLimitedError ? e.retryAfterMs : backoffDelay(row.attempts + 1, backoff);
-      store.retryAt(id, clock.now() + delay, e instanceof Error ? e.message : String(e));
-      noteIfStuck(store.get(id));
+      await store.retryAt(id, clock.now() + delay, e instanceof Error ? e.message : String(e));
+      noteIfStuck(await store.get(id));
       kick();
     }
   }
@@ -233,19 +244,19 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   /** Slack refused the message for good: record it, and tell the requester another way. */
   async function refused(row: OutboxRow, code: string): Promise<void> {
-    if (!store.undeliverable(row.id, code)) return;
+    if (!(await store.undeliverable(row.id, code))) return;
     logger.warn(`outbox: Slack refused a message for ${row.channel} for good (${code})`);
     await notifyPending();
   }
 
   async function tell(row: OutboxRow): Promise<void> {
     // Claimed first: of two passes only one tells, and a crash after this never tells twice.
-    if (!row.requester || !store.notified(row.id, row.version)) return;
+    if (!row.requester || !(await store.notified(row.id, row.version))) return;
     const error = row.lastError ?? 'unknown';
     const body = views.undelivered({ channel: row.channel, error, message: row.body, final: row.final });
     let how: string | undefined;
-    const route = store.route(row.requester);
-    if (route && clock.now() - route.issuedAt < ttl && route.uses < 5 && store.useRoute(route)) {
+    const route = await store.route(row.requester);
+    if (route && clock.now() - route.issuedAt < ttl && route.uses < 5 && (await store.useRoute(route))) {
       try {
         await fallback.respond(route.url, body);
         how = 'response_url';
@@ -261,7 +272,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         logger.error(`outbox: could not tell ${row.requester} that a message was refused:`, e);
       }
     }
-    deps.audit({
+    await deps.audit({
       actor: 'modelgate',
       action: 'message_undeliverable',
       target: row.about?.target ?? `channel:${row.channel}`,
@@ -275,29 +286,42 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   let telling: Promise<void> = Promise.resolve();
   function notifyPending(): Promise<void> {
     const pass = telling.then(async () => {
-      for (const row of store.toNotify()) await tell(row);
+      for (const row of await store.toNotify()) await tell(row);
     });
     telling = pass.catch((e: unknown) => logger.error('outbox: telling requesters failed:', e));
     return telling;
   }
 
   /** The row behind a ref: a logical one by id, a Slack one by channel and ts (undefined: not ours yet). */
-  function rowFor(ref: MessageRef): OutboxRow | undefined {
+  async function rowFor(ref: MessageRef): Promise<OutboxRow | undefined> {
     const id = logicalId(ref.ts);
-    return id ? store.get(id) : store.byPosted(ref);
+    return id ? await store.get(id) : await store.byPosted(ref);
   }
 
   async function drain(): Promise<void> {
     for (;;) {
-      const due = store.due(clock.now());
+      const due = await store.due(clock.now());
       if (due.length === 0) break;
-      await Promise.all(due.map((r) => attempt(r.id)));
+      // One channel's messages go out one after the other, oldest first, so they arrive in the
+      // order they were owed (on a Postgres pool concurrent sends could overtake each other);
+      // channels go in parallel.
+      const byChannel = new Map<string, OutboxRow[]>();
+      for (const r of due) byChannel.set(r.channel, [...(byChannel.get(r.channel) ?? []), r]);
+      await Promise.all(
+        [...byChannel.values()].map(async (rows) => {
+          for (const r of rows) await attempt(r.id);
+        }),
+      );
       if (stopping.signal.aborted) break;
       // Rows rescheduled into the future drop out of `due`; anything else is delivered by now.
-      if (due.every((r) => (store.get(r.id)?.nextAttemptAt ?? 0) > clock.now())) break;
+      let rescheduled = true;
+      for (const r of due) {
+        if (((await store.get(r.id))?.nextAttemptAt ?? 0) <= clock.now()) rescheduled = false;
+      }
+      if (rescheduled) break;
     }
     await notifyPending();
-    for (const row of store.stuck(clock.now() - stuckAfterMs)) noteIfStuck(row);
+    for (const row of await store.stuck(clock.now() - stuckAfterMs)) noteIfStuck(row);
   }
 
   function kick(): void {
@@ -311,10 +335,10 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       // releases the rest, so recovery is seen within seconds whatever the backoff has grown to.
       if (backingOff && clock.now() - probedAt >= probeEveryMs) {
         probedAt = clock.now();
-        store.probe(probedAt);
+        await store.probe(probedAt);
       }
       await drain();
-      const next = store.nextDue();
+      const next = await store.nextDue();
       let delay = next === undefined ? 60_000 : Math.max(0, Math.min(60_000, next - clock.now()));
       if (backingOff && next !== undefined)
         delay = Math.min(delay, Math.max(0, probedAt + probeEveryMs - clock.now()));
@@ -326,16 +350,20 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   const messenger: Messenger = {
     async post(channel, message, threadTs, delivery: Delivery = {}) {
-      const row = store.create(channel, message, threadTs, delivery);
+      const row = await store.create(channel, message, threadTs, delivery);
       await attempt(row.id);
-      const now = store.get(row.id) ?? row;
+      const now = (await store.get(row.id)) ?? row;
       // Refused for good at once (the requester is told already): the caller knows there is no message.
       if (now.status === 'undeliverable') throw new UndeliverableError(now.lastError ?? 'unknown');
       return refOf(now);
     },
     async update(ref, message, delivery: Delivery = {}) {
-      const row = rowFor(ref) ?? store.adopt(ref, delivery);
-      const written = store.write(row.id, message, delivery);
+      // Writes to one message are stored in the order they were asked for (on a Postgres pool two
+      // of them could otherwise commit the other way round, and a message no row tracks be adopted twice).
+      const { row, written } = await inOrder(`${ref.channel}:${ref.ts}`, async () => {
+        const found = (await rowFor(ref)) ?? (await store.adopt(ref, delivery));
+        return { row: found, written: await store.write(found.id, message, delivery) };
+      });
       // Sent just now: this one goes after the pause, with whatever is latest then. The caller
       // need not wait for it (the row is stored, so it is owed whatever happens).
       const paced = pause(row.id) > 0;
@@ -354,7 +382,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     drain,
     async start() {
       // At start-up everything owed gets one try at once, whatever backoff a previous process left.
-      store.recovered(clock.now());
+      await store.recovered(clock.now());
       await drain();
       loop ??= run();
     },

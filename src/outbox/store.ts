@@ -4,11 +4,13 @@
  * state change is a compare-and-set on `version` / `delivered_version` / `status`.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Delivery } from '../domain/ports/messenger.js';
 import type { MessageRef, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, run } from '../storage/sql.js';
 
 export type OutboxBody = Pick<Reply, 'text' | 'blocks'>;
 export type OutboxStatus = 'owed' | 'delivered' | 'undeliverable';
@@ -107,182 +109,207 @@ export interface ReplyRoute {
 
 export interface OutboxStore {
   /** A new logical message, owed at once. */
-  create(channel: string, body: OutboxBody, threadTs: string | undefined, delivery: Delivery): OutboxRow;
+  create(
+    channel: string,
+    body: OutboxBody,
+    threadTs: string | undefined,
+    delivery: Delivery,
+  ): Promise<OutboxRow>;
   /** New content for a message: its version goes up, so whatever delivery is in flight sends again. */
-  write(id: string, body: OutboxBody, delivery: Delivery): OutboxRow | undefined;
+  write(id: string, body: OutboxBody, delivery: Delivery): Promise<OutboxRow | undefined>;
   /** A row for a message Slack already shows that no row tracks (posted before the outbox kept it). */
-  adopt(posted: MessageRef, delivery: Delivery): OutboxRow;
-  get(id: string): OutboxRow | undefined;
+  adopt(posted: MessageRef, delivery: Delivery): Promise<OutboxRow>;
+  get(id: string): Promise<OutboxRow | undefined>;
   /** The message Slack knows by this channel and ts, if the outbox posted it. */
-  byPosted(ref: MessageRef): OutboxRow | undefined;
+  byPosted(ref: MessageRef): Promise<OutboxRow | undefined>;
   /** Owed messages whose next attempt is due, oldest first. */
-  due(now: number, limit?: number): OutboxRow[];
+  due(now: number, limit?: number): Promise<OutboxRow[]>;
   /** When the next owed message is due; undefined when nothing is owed. */
-  nextDue(): number | undefined;
+  nextDue(): Promise<number | undefined>;
   /** Slack has `version` (and, for a first post, its ts). False when someone recorded a later one. */
-  delivered(id: string, version: number, posted: MessageRef | undefined): boolean;
+  delivered(id: string, version: number, posted: MessageRef | undefined): Promise<boolean>;
   /**
    * Slack took a message: every other one backing off after a failure is due now (a rate limit's
    * wait excepted). Returns how many.
    */
-  recovered(now: number): number;
+  recovered(now: number): Promise<number>;
   /** Makes the owed message due soonest (a rate limit's wait excepted) due now: one probe of Slack. */
-  probe(now: number): boolean;
+  probe(now: number): Promise<boolean>;
   /** Another try after `at`. */
-  retryAt(id: string, at: number, error: string): boolean;
+  retryAt(id: string, at: number, error: string): Promise<boolean>;
   /** Slack refused it for good. */
-  undeliverable(id: string, error: string): boolean;
+  undeliverable(id: string, error: string): Promise<boolean>;
   /** The requester was told of `version` another way (or that telling them failed). */
-  notified(id: string, version: number): boolean;
+  notified(id: string, version: number): Promise<boolean>;
   /** Undeliverable messages with a final version nobody was told of yet. */
-  toNotify(): OutboxRow[];
+  toNotify(): Promise<OutboxRow[]>;
   /** Owed messages written before `before`. */
-  stuck(before: number): OutboxRow[];
-  rememberRoute(userId: string, url: string, at: number): void;
-  route(userId: string): ReplyRoute | undefined;
+  stuck(before: number): Promise<OutboxRow[]>;
+  rememberRoute(userId: string, url: string, at: number): Promise<void>;
+  route(userId: string): Promise<ReplyRoute | undefined>;
   /** Counts one use of a route, unless it is used up (5) or someone replaced it. */
-  useRoute(route: ReplyRoute): boolean;
+  useRoute(route: ReplyRoute): Promise<boolean>;
 }
 
-/** @example const outbox = createOutboxStore(db, clock); const row = outbox.create('C1', { text: 'hi' }, undefined, {}); */
-export function createOutboxStore(db: SqliteDatabase, clock: Clock): OutboxStore {
-  const insert = db.prepare(`
-    INSERT INTO outbox (id, created_at, updated_at, owed_since, channel, thread_ts, body_json, version, final,
-      requester, about_target, about_change, status, next_attempt_at)
-    VALUES (@id, @now, @now, @now, @channel, @thread_ts, @body, 1, @final, @requester, @about_target, @about_change, 'owed', @now)`);
-  // Writing a delivered message owes it again; an undeliverable one stays so (its requester gets the news).
-  const write = db.prepare(`
-    UPDATE outbox SET body_json = @body, version = version + 1, updated_at = @now, final = @final,
-      requester = COALESCE(@requester, requester), about_target = COALESCE(@about_target, about_target),
-      about_change = COALESCE(@about_change, about_change),
-      owed_since = CASE WHEN status = 'undeliverable' THEN owed_since ELSE COALESCE(owed_since, @now) END,
-      status = CASE WHEN status = 'delivered' THEN 'owed' ELSE status END,
-      next_attempt_at = CASE WHEN status = 'delivered' THEN @now ELSE next_attempt_at END
-    WHERE id = @id`);
-  const insertPosted = db.prepare(`
-    INSERT INTO outbox (id, created_at, updated_at, channel, ts, posted_channel, body_json, version, requester,
-      about_target, about_change, status, next_attempt_at)
-    VALUES (@id, @now, @now, @channel, @ts, @channel, '{"text":""}', 0, @requester, @about_target, @about_change,
-      'delivered', @now)`);
-  const select = db.prepare('SELECT * FROM outbox WHERE id = ?');
-  const selectPosted = db.prepare('SELECT * FROM outbox WHERE posted_channel = ? AND ts = ?');
-  const selectDue = db.prepare(
-    "SELECT * FROM outbox WHERE status = 'owed' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?",
-  );
-  const selectNextDue = db.prepare("SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'owed'");
-  const delivered = db.prepare(`
-    UPDATE outbox SET delivered_version = @version, updated_at = @now,
-      ts = COALESCE(ts, @ts), posted_channel = COALESCE(posted_channel, @posted_channel),
-      status = CASE WHEN version = @version THEN 'delivered' ELSE 'owed' END,
-      owed_since = CASE WHEN version = @version THEN NULL ELSE owed_since END,
-      attempts = 0, last_error = NULL, next_attempt_at = @now
-    WHERE id = @id AND status = 'owed' AND delivered_version < @version`);
-  const retry = db.prepare(`
-    UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @at, last_error = @error, updated_at = @now
-    WHERE id = @id AND status = 'owed'`);
-  const recovered = db.prepare(`
-    UPDATE outbox SET next_attempt_at = @now
-    WHERE status = 'owed' AND attempts > 0 AND next_attempt_at > @now
-      AND (last_error IS NULL OR last_error NOT LIKE '${RATE_LIMITED_PREFIX}%')`);
-  const probe = db.prepare(`
-    UPDATE outbox SET next_attempt_at = @now WHERE id = (
-      SELECT id FROM outbox WHERE status = 'owed' AND next_attempt_at > @now
-        AND (last_error IS NULL OR last_error NOT LIKE '${RATE_LIMITED_PREFIX}%')
-      ORDER BY next_attempt_at LIMIT 1)`);
-  const refuse = db.prepare(`
-    UPDATE outbox SET status = 'undeliverable', last_error = @error, updated_at = @now, attempts = attempts + 1
-    WHERE id = @id AND status = 'owed'`);
-  const notified = db.prepare(
-    'UPDATE outbox SET notified_version = @version WHERE id = @id AND notified_version < @version',
-  );
-  const selectToNotify = db.prepare(
-    "SELECT * FROM outbox WHERE status = 'undeliverable' AND requester IS NOT NULL AND notified_version < version AND (notified_version = 0 OR final = 1) ORDER BY created_at",
-  );
-  const selectStuck = db.prepare(
-    "SELECT * FROM outbox WHERE status = 'owed' AND owed_since < ? ORDER BY owed_since",
-  );
-  const upsertRoute = db.prepare(`
-    INSERT INTO reply_routes (user_id, url, issued_at, uses) VALUES (?, ?, ?, 1)
-    ON CONFLICT (user_id) DO UPDATE SET url = excluded.url, issued_at = excluded.issued_at, uses = 1
-    WHERE excluded.issued_at >= reply_routes.issued_at`);
-  const selectRoute = db.prepare('SELECT user_id, url, issued_at, uses FROM reply_routes WHERE user_id = ?');
-  const useRoute = db.prepare(
-    'UPDATE reply_routes SET uses = uses + 1 WHERE user_id = ? AND url = ? AND uses = ? AND uses < 5',
-  );
-
-  const now = () => clock.now();
+/**
+ * Times are whole milliseconds (Postgres's BIGINT takes no fraction; simulated clocks give some).
+ *
+ * @example const outbox = createOutboxStore(db, clock); const row = await outbox.create('C1', { text: 'hi' }, undefined, {});
+ */
+export function createOutboxStore(database: StoreDatabase, clock: Clock): OutboxStore {
+  const db = database.kysely;
+  const ms = (v: number) => Math.round(v);
+  const now = () => ms(clock.now());
+  const notRateLimited = sql`(last_error IS NULL OR last_error NOT LIKE ${`${RATE_LIMITED_PREFIX}%`})`;
   const aboutOf = (d: Delivery) => ({
     requester: d.requester ?? null,
-    about_target: d.about?.target ?? null,
-    about_change: d.about?.changeId ?? null,
+    target: d.about?.target ?? null,
+    change: d.about?.changeId ?? null,
   });
-  const get = (id: string) => {
-    const raw = select.get(id);
+  const get = async (id: string) => {
+    const raw = await first(db, sql`SELECT * FROM outbox WHERE id = ${id}`);
     return raw === undefined ? undefined : toRow(raw);
   };
 
   const newId = () => `om-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
 
   return {
-    create(channel, body, threadTs, delivery) {
+    async create(channel, body, threadTs, delivery) {
       const id = newId();
-      insert.run({
-        id,
-        now: now(),
-        channel,
-        thread_ts: threadTs ?? null,
-        body: JSON.stringify(body),
-        final: delivery.final ? 1 : 0,
-        ...aboutOf(delivery),
-      });
-      return get(id)!;
+      const at = now();
+      const a = aboutOf(delivery);
+      await sql`
+        INSERT INTO outbox (id, created_at, updated_at, owed_since, channel, thread_ts, body_json, version, final,
+          requester, about_target, about_change, status, next_attempt_at)
+        VALUES (${id}, ${at}, ${at}, ${at}, ${channel}, ${threadTs ?? null}, ${JSON.stringify(body)}, 1,
+          ${delivery.final ? 1 : 0}, ${a.requester}, ${a.target}, ${a.change}, 'owed', ${at})`.execute(db);
+      return (await get(id))!;
     },
-    write(id, body, delivery) {
-      write.run({
-        id,
-        now: now(),
-        body: JSON.stringify(body),
-        final: delivery.final ? 1 : 0,
-        ...aboutOf(delivery),
-      });
+    async write(id, body, delivery) {
+      const at = now();
+      const a = aboutOf(delivery);
+      // Writing a delivered message owes it again; an undeliverable one stays so (its requester gets the news).
+      await sql`
+        UPDATE outbox SET body_json = ${JSON.stringify(body)}, version = version + 1, updated_at = ${at},
+          final = ${delivery.final ? 1 : 0},
+          requester = COALESCE(${a.requester}, requester), about_target = COALESCE(${a.target}, about_target),
+          about_change = COALESCE(${a.change}, about_change),
+          owed_since = CASE WHEN status = 'undeliverable' THEN owed_since ELSE COALESCE(owed_since, ${at}) END,
+          status = CASE WHEN status = 'delivered' THEN 'owed' ELSE status END,
+          next_attempt_at = CASE WHEN status = 'delivered' THEN ${at} ELSE next_attempt_at END
+        WHERE id = ${id}`.execute(db);
       return get(id);
     },
-    adopt(posted, delivery) {
+    async adopt(posted, delivery) {
       const id = newId();
-      insertPosted.run({ id, now: now(), channel: posted.channel, ts: posted.ts, ...aboutOf(delivery) });
-      return get(id)!;
+      const at = now();
+      const a = aboutOf(delivery);
+      await sql`
+        INSERT INTO outbox (id, created_at, updated_at, channel, ts, posted_channel, body_json, version, requester,
+          about_target, about_change, status, next_attempt_at)
+        VALUES (${id}, ${at}, ${at}, ${posted.channel}, ${posted.ts}, ${posted.channel}, '{"text":""}', 0,
+          ${a.requester}, ${a.target}, ${a.change}, 'delivered', ${at})`.execute(db);
+      return (await get(id))!;
     },
     get,
-    byPosted(ref) {
-      const raw = selectPosted.get(ref.channel, ref.ts);
+    async byPosted(ref) {
+      const raw = await first(
+        db,
+        sql`SELECT * FROM outbox WHERE posted_channel = ${ref.channel} AND ts = ${ref.ts}`,
+      );
       return raw === undefined ? undefined : toRow(raw);
     },
-    due: (at, limit = 50) => selectDue.all(at, limit).map(toRow),
-    nextDue: () => (selectNextDue.get() as { at: number | null }).at ?? undefined,
-    delivered: (id, version, posted) =>
-      delivered.run({
-        id,
-        version,
-        now: now(),
-        ts: posted?.ts ?? null,
-        posted_channel: posted?.channel ?? null,
-      }).changes === 1,
-    recovered: (at) => recovered.run({ now: at }).changes,
-    probe: (at) => probe.run({ now: at }).changes === 1,
-    retryAt: (id, at, error) => retry.run({ id, at, error, now: now() }).changes === 1,
-    undeliverable: (id, error) => refuse.run({ id, error, now: now() }).changes === 1,
-    notified: (id, version) => notified.run({ id, version }).changes === 1,
-    toNotify: () => selectToNotify.all().map(toRow),
-    stuck: (before) => selectStuck.all(before).map(toRow),
-    rememberRoute(userId, url, at) {
-      upsertRoute.run(userId, url, at);
+    due: async (at, limit = 50) =>
+      (
+        await all(
+          db,
+          sql`SELECT * FROM outbox WHERE status = 'owed' AND next_attempt_at <= ${ms(at)}
+              ORDER BY created_at, id LIMIT ${limit}`,
+        )
+      ).map(toRow),
+    nextDue: async () =>
+      (
+        (await first(db, sql`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'owed'`)) as
+          | { at: number | null }
+          | undefined
+      )?.at ?? undefined,
+    delivered: async (id, version, posted) => {
+      const at = now();
+      return (
+        (await run(
+          db,
+          sql`UPDATE outbox SET delivered_version = ${version}, updated_at = ${at},
+                ts = COALESCE(ts, ${posted?.ts ?? null}), posted_channel = COALESCE(posted_channel, ${posted?.channel ?? null}),
+                status = CASE WHEN version = ${version} THEN 'delivered' ELSE 'owed' END,
+                owed_since = CASE WHEN version = ${version} THEN NULL ELSE owed_since END,
+                attempts = 0, last_error = NULL, next_attempt_at = ${at}
+              WHERE id = ${id} AND status = 'owed' AND delivered_version < ${version}`,
+        )) === 1
+      );
     },
-    route(userId) {
-      const r = selectRoute.get(userId) as
-        | { user_id: string; url: string; issued_at: number; uses: number }
-        | undefined;
+    recovered: (at) =>
+      run(
+        db,
+        sql`UPDATE outbox SET next_attempt_at = ${ms(at)}
+            WHERE status = 'owed' AND attempts > 0 AND next_attempt_at > ${ms(at)} AND ${notRateLimited}`,
+      ),
+    probe: async (at) =>
+      (await run(
+        db,
+        sql`UPDATE outbox SET next_attempt_at = ${ms(at)} WHERE id = (
+              SELECT id FROM outbox WHERE status = 'owed' AND next_attempt_at > ${ms(at)} AND ${notRateLimited}
+              ORDER BY next_attempt_at LIMIT 1)`,
+      )) === 1,
+    retryAt: async (id, at, error) =>
+      (await run(
+        db,
+        sql`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ${ms(at)}, last_error = ${error},
+              updated_at = ${now()} WHERE id = ${id} AND status = 'owed'`,
+      )) === 1,
+    undeliverable: async (id, error) =>
+      (await run(
+        db,
+        sql`UPDATE outbox SET status = 'undeliverable', last_error = ${error}, updated_at = ${now()},
+              attempts = attempts + 1 WHERE id = ${id} AND status = 'owed'`,
+      )) === 1,
+    notified: async (id, version) =>
+      (await run(
+        db,
+        sql`UPDATE outbox SET notified_version = ${version} WHERE id = ${id} AND notified_version < ${version}`,
+      )) === 1,
+    toNotify: async () =>
+      (
+        await all(
+          db,
+          sql`SELECT * FROM outbox WHERE status = 'undeliverable' AND requester IS NOT NULL
+                AND notified_version < version AND (notified_version = 0 OR final = 1) ORDER BY created_at`,
+        )
+      ).map(toRow),
+    stuck: async (before) =>
+      (
+        await all(
+          db,
+          sql`SELECT * FROM outbox WHERE status = 'owed' AND owed_since < ${ms(before)} ORDER BY owed_since`,
+        )
+      ).map(toRow),
+    async rememberRoute(userId, url, at) {
+      await sql`
+        INSERT INTO reply_routes (user_id, url, issued_at, uses) VALUES (${userId}, ${url}, ${ms(at)}, 1)
+        ON CONFLICT (user_id) DO UPDATE SET url = excluded.url, issued_at = excluded.issued_at, uses = 1
+        WHERE excluded.issued_at >= reply_routes.issued_at`.execute(db);
+    },
+    async route(userId) {
+      const r = (await first(
+        db,
+        sql`SELECT user_id, url, issued_at, uses FROM reply_routes WHERE user_id = ${userId}`,
+      )) as { user_id: string; url: string; issued_at: number; uses: number } | undefined;
       return r ? { userId: r.user_id, url: r.url, issuedAt: r.issued_at, uses: r.uses } : undefined;
     },
-    useRoute: (r) => useRoute.run(r.userId, r.url, r.uses).changes === 1,
+    useRoute: async (r) =>
+      (await run(
+        db,
+        sql`UPDATE reply_routes SET uses = uses + 1
+            WHERE user_id = ${r.userId} AND url = ${r.url} AND uses = ${r.uses} AND uses < 5`,
+      )) === 1,
   };
 }

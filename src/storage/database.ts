@@ -1,11 +1,13 @@
 /**
- * The process's one SQLite connection (better-sqlite3) to the database file at MODELGATE_DB. The
- * composition root opens it once and hands it to every store; the stores neither open files nor
- * migrate, and the owner closes it once at shutdown.
+ * The process's one store connection: SQLite (better-sqlite3) at MODELGATE_DB, or a Postgres pool
+ * (storage/postgres.ts). Either way the stores get a `Database`: a Kysely over it, which engine it
+ * is, and the lease clock. The composition root opens it once and hands it to every store; the
+ * stores neither open, migrate nor close it, and the owner closes it once at shutdown.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely } from 'kysely';
 import type { Clock } from '../lib/clock.js';
 import { migrate } from './migrations.js';
 import {
@@ -16,10 +18,50 @@ import {
   StoreLockedError,
   takeProcessLock,
 } from './process-lock.js';
+import type { Queryable, StoreKind } from './sql.js';
+import { CachedSqliteDialect } from './sqlite-dialect.js';
 import { checkStoreHistory, readMarker, recordOpening, writeMarker } from './store-identity.js';
 
-/** The open connection the stores take. */
+/** The raw better-sqlite3 connection (the process lock, the history marker, tools). */
 export type SqliteDatabase = Database.Database;
+
+/** The open store every store module takes: one per process. */
+export interface StoreDatabase {
+  readonly kind: StoreKind;
+  /** The stores' queries and transactions (`db.kysely.transaction().execute(…)`). */
+  readonly kysely: Queryable;
+  /** SQLite only: the raw connection, for the process lock and for tests that look inside. */
+  readonly sqlite: SqliteDatabase | undefined;
+  /** False once closed: a late release at shutdown then does nothing. */
+  readonly open: boolean;
+  /** Where it is, for messages: the file, or `host:port/database` (never a password). */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The store over an open better-sqlite3 connection (already migrated). Closing it closes the
+ * connection.
+ *
+ * @example const db = sqliteStore(new Database(':memory:'));
+ */
+export function sqliteStore(raw: SqliteDatabase): StoreDatabase {
+  const kysely: Queryable = new Kysely({ dialect: new CachedSqliteDialect(raw) });
+  return {
+    kind: 'sqlite',
+    kysely,
+    sqlite: raw,
+    where: raw.name,
+    get open() {
+      return raw.open;
+    },
+    async close() {
+      if (!raw.open) return;
+      await kysely.destroy();
+      raw.close();
+    },
+  };
+}
 
 /**
  * Opens (creating it and its folder if needed) the database at `path` and migrates it to the latest
@@ -32,12 +74,14 @@ export type SqliteDatabase = Database.Database;
  * const changes = createChangeStore(db, clock);
  * const drift = createDriftStateStore(db);
  * // at shutdown
- * db.close();
+ * await db.close();
  */
-export function openDatabase(path: string): SqliteDatabase {
-  return openWith(path, (db) => {
-    migrate(db);
-  });
+export function openDatabase(path: string): StoreDatabase {
+  return sqliteStore(
+    openWith(path, (db) => {
+      migrate(db);
+    }),
+  );
 }
 
 /** Opens the file, sets the connection up, and runs `setUp` (migrations, the lock); closes it if that throws. */
@@ -97,7 +141,7 @@ export interface OwnedDatabaseOptions {
 export async function openOwnedDatabase(
   path: string,
   o: OwnedDatabaseOptions,
-): Promise<{ db: SqliteDatabase; lock: ProcessLock }> {
+): Promise<{ db: StoreDatabase; lock: ProcessLock }> {
   const settings = { leaseMs: o.leaseMs, now: () => o.clock.now() };
   const deadline = o.clock.now() + o.waitMs;
   let told = false;
@@ -113,7 +157,7 @@ export async function openOwnedDatabase(
           })
           .immediate();
       });
-      return { db, lock: lock! };
+      return { db: sqliteStore(db), lock: lock! };
     } catch (e) {
       if (!(e instanceof StoreLockedError) || o.clock.now() >= deadline) throw e;
       if (!told) o.onWait?.(e);

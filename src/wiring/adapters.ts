@@ -56,9 +56,11 @@ import {
   type OwnedDatabaseOptions,
   openDatabase,
   openOwnedDatabase,
-  type SqliteDatabase,
+  type StoreDatabase,
 } from '../storage/database.js';
+import { openPostgres, type PostgresConnectionSettings } from '../storage/postgres.js';
 import type { ProcessLock } from '../storage/process-lock.js';
+import { createStoreStatus, type StoreStatus } from '../storage/status.js';
 
 export type BotSlack =
   | {
@@ -83,6 +85,12 @@ export interface AdapterSettings {
   /** Where and how to reach the workspace; timing knobs (tests shorten them) default in http.ts. */
   databricks: DatabricksSettings;
   dbPath: string;
+  /** Postgres instead of the SQLite file at dbPath (MODELGATE_DATABASE_URL or the PG* variables). */
+  postgres?: PostgresConnectionSettings | undefined;
+  /** Start-up's wait for an unreachable Postgres, and the backoff (storage/postgres.ts defaults). */
+  postgresConnect?: { timeoutMs?: number; initialDelayMs?: number; maxDelayMs?: number } | undefined;
+  /** Aborts a start-up still waiting for the database. */
+  signal?: AbortSignal | undefined;
   /** The SQL warehouse the drift checks read monitor tables through (same TokenProvider). */
   warehouse?: { host: string; httpPath: string; ca?: string } | undefined;
   clock: Clock;
@@ -125,7 +133,9 @@ export interface Adapters {
   /** Opens the bot's DM with a person (conversations.open). */
   dms: DirectMessages;
   /** The process's one database connection: every store shares it; whoever stops the bot closes it. */
-  db: SqliteDatabase;
+  db: StoreDatabase;
+  /** Connecting, ready or unreachable: what health reporting shows of the store. */
+  storeStatus: StoreStatus;
   /** This process's lock on the store (with `storeLock`): heartbeat it; release it before closing `db`. */
   lock: ProcessLock | undefined;
   /** Socket Mode: the WebSocket's state as the client last told it (HTTP mode: not listening yet). */
@@ -202,9 +212,22 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
         onLog: (level, message) => logger.debug(`[sql ${level}] ${message}`),
       })
     : undefined;
-  // Without storeLock (tools, some tests) the file is opened unguarded.
-  const owned = s.storeLock ? await openOwnedDatabase(s.dbPath, { ...s.storeLock, clock }) : undefined;
-  const db = owned?.db ?? openDatabase(s.dbPath);
+  const storeStatus = createStoreStatus(s.postgres ? 'postgres' : 'sqlite', () => clock.now());
+  // Postgres admits several replicas: no process lock there (storage/postgres.ts). On SQLite,
+  // without storeLock (tools, some tests) the file is opened unguarded.
+  const owned =
+    !s.postgres && s.storeLock ? await openOwnedDatabase(s.dbPath, { ...s.storeLock, clock }) : undefined;
+  const db = s.postgres
+    ? await openPostgres({
+        ...s.postgres,
+        logger,
+        clock,
+        status: storeStatus,
+        signal: s.signal,
+        connect: s.postgresConnect,
+      })
+    : (owned?.db ?? openDatabase(s.dbPath));
+  if (!s.postgres) storeStatus.set({ state: 'ready', since: clock.now() });
   return {
     app,
     http,
@@ -225,6 +248,7 @@ export async function createAdapters(s: AdapterSettings): Promise<Adapters> {
       refs: groupRefsIn(s.policy),
     }),
     db,
+    storeStatus,
     lock: owned?.lock,
     slackConnection: () => connection,
     databasePassword: s.lakebase

@@ -28,7 +28,9 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import { type Logger, silentLogger } from '../lib/logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { createAckGate } from '../slack/ack-gate.js';
+import type { PostgresConnectionSettings } from '../storage/postgres.js';
 import { newProcessIdentity, type ProcessIdentity } from '../storage/process-lock.js';
+import type { StoreStatus } from '../storage/status.js';
 import { type BotSlack, createAdapters, type DatabricksSettings } from './adapters.js';
 import { scheduledJobs } from './schedule.js';
 import { createServices, type ServiceSettings, type Services } from './services.js';
@@ -54,6 +56,10 @@ export interface BotOptions {
   slack: BotSlack;
   databricks: DatabricksSettings;
   dbPath: string;
+  /** Postgres instead of the SQLite file at dbPath: several replicas may share it. */
+  postgres?: PostgresConnectionSettings;
+  /** Start-up's wait for an unreachable Postgres (60 s by default), and its backoff. */
+  postgresConnect?: { timeoutMs?: number; initialDelayMs?: number; maxDelayMs?: number };
   clock?: Clock;
   logger?: Logger;
   /** Web API retries; defaults to five retries in five minutes (never Bolt's 30-minute default). */
@@ -123,6 +129,8 @@ export interface RunningBot {
   home: HomeService;
   /** The deployment-job check, when the policy links deployment jobs: `tick(now)` runs one pass. */
   deploymentJobs?: DeploymentCheck;
+  /** The store: connecting, ready or unreachable (what /healthz reports). */
+  storeStatus: StoreStatus;
   stop(): Promise<void>;
 }
 
@@ -175,6 +183,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       slack,
       databricks: options.databricks,
       dbPath: options.dbPath,
+      postgres: options.postgres,
+      postgresConnect: options.postgresConnect,
+      signal: shutdown.signal,
       warehouse: options.warehouse,
       clock,
       logger,
@@ -192,12 +203,11 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     throw e;
   }
   storeHealth = () => {
-    try {
-      adapters.db.prepare('SELECT 1').get();
-      return { state: 'ready' };
-    } catch (e) {
-      return { state: 'unreachable', detail: (e as Error).message };
-    }
+    const s = adapters.storeStatus.current();
+    if (s.state === 'ready') return { state: 'ready' };
+    return s.state === 'connecting'
+      ? { state: 'connecting', detail: s.lastError ?? `connecting (attempt ${s.attempt})` }
+      : { state: 'unreachable', detail: s.error };
   };
   slackHealth = adapters.slackConnection;
   const services = createServices(adapters, {
@@ -216,7 +226,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const took = adapters.lock?.took;
   if (took) {
     // Its lock ran out, so it is dead: its work may be taken over now, not a lease later.
-    const freed = store.expireLeasesOf(took.instance) + services.requests.expireLeasesOf(took.instance);
+    const freed =
+      (await store.expireLeasesOf(took.instance)) + (await services.requests.expireLeasesOf(took.instance));
     logger.warn(
       `took the store over from pid ${took.pid} on ${took.host} (instance ${took.instance}), silent since ` +
         `${new Date(took.heartbeatAt).toISOString()}; ${freed} piece(s) of its work will be settled from Databricks`,
@@ -224,15 +235,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   }
   // Owners say they are alive; a process that stops (kill -9) loses its work a lease later.
   const heartbeat = setInterval(() => {
-    try {
-      if (adapters.lock && !adapters.lock.heartbeat()) {
-        logger.error(`another process took the store ${options.dbPath} over: this one no longer holds it`);
+    void (async () => {
+      try {
+        if (adapters.lock && !adapters.lock.heartbeat()) {
+          logger.error(`another process took the store ${options.dbPath} over: this one no longer holds it`);
+        }
+        await store.heartbeat();
+        await services.requests.heartbeat();
+      } catch (e) {
+        logger.error('heartbeat failed:', e);
       }
-      store.heartbeat();
-      services.requests.heartbeat();
-    } catch (e) {
-      logger.error('heartbeat failed:', e);
-    }
+    })();
   }, heartbeatMs);
   heartbeat.unref();
   const ackGate = createAckGate();
@@ -338,6 +351,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     ...(healthServer ? { healthUrl: healthServer.url } : {}),
     home: services.home,
     ...(services.deploymentJobs ? { deploymentJobs: services.deploymentJobs } : {}),
+    storeStatus: adapters.storeStatus,
     async stop() {
       shutdown.abort(new Error('the bot is shutting down'));
       services.home.stop();
@@ -362,7 +376,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       await adapters.warehouse?.close();
       clearInterval(heartbeat);
       adapters.lock?.release();
-      adapters.db.close();
+      await adapters.db.close();
     },
   };
 }

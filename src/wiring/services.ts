@@ -131,7 +131,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const rolloutStore = () => rolloutsRef!.store;
   const driftState = Object.keys(policy.monitors ?? {}).length > 0 ? createDriftStateStore(db) : undefined;
   // Approval requests share the connection and the change store's append-only audit log.
-  const requests = createApprovalStore(db, clock.now, (entry) => store.audit(entry), s.ownership);
+  const requests = createApprovalStore(db, clock.now, s.ownership);
   // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
   const outbox = createOutbox({
     store: createOutboxStore(db, clock),
@@ -182,7 +182,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
       home.changed();
     },
   };
-  const history = { previousConfig: async (endpoint: string) => store.previousConfig(endpoint) };
+  const history = { previousConfig: async (endpoint: string) => await store.previousConfig(endpoint) };
   const planDeps: PlanDeps = {
     serving,
     registry,

@@ -60,7 +60,7 @@ const message = (ts: string, channel = APPROVALS_CHANNEL_ID) => env.slack.state.
 
 /** The next answer the bot sends through a response_url after `after` answers. */
 async function answer(after: number) {
-  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(after)[0]);
+  const call = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(after)[0]);
   return call.args as {
     text?: string;
     blocks?: unknown[];
@@ -87,13 +87,13 @@ async function requestProduction(version = 3) {
   const before = env.slack.calls('response_url').length;
   await env.command(`promote churn_model ${version} Production`);
   const reply = await answer(before);
-  const req = await env.slack.waitFor(() => latestRequest());
+  const req = await env.slack.waitFor(async () => latestRequest());
   return { reply, req };
 }
 
 /** Waits until the request message shows `pattern`. */
 const messageShows = (req: { ts: string }, pattern: RegExp) =>
-  env.slack.waitFor(() => pattern.test(shown(message(req.ts))) && message(req.ts), 8_000);
+  env.slack.waitFor(async () => pattern.test(shown(message(req.ts))) && message(req.ts), 8_000);
 
 const aliasOf = (name: string) =>
   workspace.state.models.get(DEMO.model)?.aliases.get(name.toLowerCase())?.version_num;
@@ -138,7 +138,7 @@ describe('promotion to Production goes through an approval', () => {
     expect(shown(viewer)).toContain('Only members of @ml-approvers may approve or reject this request');
     const rejectByViewer = await clickAs(VIEWER_USER_ID, ACTION_APPROVAL_REJECT, req);
     expect(shown(rejectByViewer)).toContain('may reject this request');
-    expect(env.bot.approvals.pending().map((r) => r.id)).toEqual([req.id]);
+    expect((await env.bot.approvals.pending()).map((r) => r.id)).toEqual([req.id]);
     expect(aliasOf('Production')).toBeUndefined();
     expect(calls('PUT', /serving-endpoints/)).toBe(0);
   });
@@ -154,7 +154,7 @@ describe('promotion to Production goes through an approval', () => {
     expect(servedVersions()).toEqual(['3']);
     expect(aliasOf('Production')).toBe(3);
     // The outcome is told in the request's thread too.
-    await env.slack.waitFor(() =>
+    await env.slack.waitFor(async () =>
       env.slack
         .messages(APPROVALS_CHANNEL_ID)
         .find((m) => m.thread_ts === req.ts && m.ts !== req.ts && /is done/.test(m.text ?? '')),
@@ -169,13 +169,10 @@ describe('promotion to Production goes through an approval', () => {
       expect.stringContaining('waits for approval in'),
     ]);
     // And the bot's history knows the endpoint change, so rollback works afterwards.
-    expect(env.bot.store.previousConfig(DEMO.endpoint)?.servedVersions.map((v) => v.modelVersion)).toEqual([
-      '2',
-    ]);
-    const actions = env.bot.store
-      .recentAudit({ changeId: req.id })
-      .map((a) => a.action)
-      .reverse();
+    expect(
+      (await env.bot.store.previousConfig(DEMO.endpoint))?.servedVersions.map((v) => v.modelVersion),
+    ).toEqual(['2']);
+    const actions = (await env.bot.store.recentAudit({ changeId: req.id })).map((a) => a.action).reverse();
     expect(actions).toEqual(['approval_requested', 'approval_vote', 'approved', 'executing', 'executed']);
   });
 
@@ -220,7 +217,7 @@ describe('promotion to Production goes through an approval', () => {
 
   it('expires a request when its time is up: the message says so and loses its buttons', async () => {
     const { req } = await requestProduction();
-    const request = env.bot.approvals.pending()[0]!;
+    const request = (await env.bot.approvals.pending())[0]!;
     expect(await runApprovalExpiry({ approvals: env.bot.approvals }, request.expiresAt - 1)).toBe(0);
     expect(await runApprovalExpiry({ approvals: env.bot.approvals }, request.expiresAt + 60_000)).toBe(1);
     const m = await messageShows(req, /Expired: Production → churn_model v3/);
@@ -229,7 +226,7 @@ describe('promotion to Production goes through an approval', () => {
     const late = await clickAs(APPROVER_USER_ID, ACTION_APPROVAL_APPROVE, req);
     expect(shown(late)).toContain('expired without enough approvals');
     expect(aliasOf('Production')).toBeUndefined();
-    expect(env.bot.store.recentAudit({ changeId: req.id, action: 'expired' })).toHaveLength(1);
+    expect(await env.bot.store.recentAudit({ changeId: req.id, action: 'expired' })).toHaveLength(1);
   });
 
   it('supersedes a request whose plan went stale, saying what changed, and changes nothing', async () => {
@@ -253,7 +250,7 @@ describe('promotion to Production goes through an approval', () => {
     const reply = await answer(before);
     expect(shown(reply)).toContain('Dry run: Production → churn_model v3');
     expect(shown(reply)).toContain('1 approval from members of @ml-approvers');
-    expect(env.bot.approvals.pending()).toHaveLength(0);
+    expect(await env.bot.approvals.pending()).toHaveLength(0);
   });
 
   it('lists what is pending, with age and who may approve, and the audit trail afterwards', async () => {
@@ -311,10 +308,10 @@ describe('N of M approvals', () => {
 describe('a plain promotion stays a plan', () => {
   it('does not ask for approval to move Champion', async () => {
     await env.command('promote churn_model 3 Champion');
-    await env.slack.waitFor(() =>
+    await env.slack.waitFor(async () =>
       env.slack.messages(MLOPS_CHANNEL_ID).find((m) => /Plan: /.test(m.text ?? '')),
     );
-    expect(env.bot.approvals.pending()).toHaveLength(0);
+    expect(await env.bot.approvals.pending()).toHaveLength(0);
   });
 });
 
@@ -331,7 +328,7 @@ describe('a policy without a production gate', () => {
     await env.command('promote churn_model 3 Production');
     const reply = await answer(before);
     expect(shown(reply)).toContain('needs an approval, but the policy has no `gates.production`');
-    expect(env.bot.approvals.pending()).toHaveLength(0);
+    expect(await env.bot.approvals.pending()).toHaveLength(0);
     expect(aliasOf('Production')).toBeUndefined();
   });
 });
@@ -352,6 +349,6 @@ describe('withdrawing', () => {
     });
     expect(shown(done)).toContain('You withdrew');
     await messageShows(req, /Withdrawn by <@U0REQUEST>\./);
-    expect(env.bot.store.recentAudit({ changeId: req.id, action: 'withdrawn' })).toHaveLength(1);
+    expect(await env.bot.store.recentAudit({ changeId: req.id, action: 'withdrawn' })).toHaveLength(1);
   });
 });

@@ -30,8 +30,8 @@ async function request(text: string): Promise<{ ts: string; id: string }> {
   const answers = env.slack.calls('response_url').length;
   await env.command(text);
   // The requester's answer comes once the request message is posted and recorded.
-  await env.slack.waitFor(() => env.slack.calls('response_url').length > answers);
-  const m = await env.slack.waitFor(() =>
+  await env.slack.waitFor(async () => env.slack.calls('response_url').length > answers);
+  const m = await env.slack.waitFor(async () =>
     env.slack
       .messages(APPROVALS_CHANNEL_ID)
       .slice(before)
@@ -55,7 +55,7 @@ const approveAs = (user: string, req: { ts: string; id: string }, signing = {}) 
 
 const current = (req: { ts: string }) => env.slack.state.findMessage(APPROVALS_CHANNEL_ID, req.ts)!;
 const messageShows = (req: { ts: string }, pattern: RegExp) =>
-  env.slack.waitFor(() => pattern.test(shown(current(req))) && current(req), 8_000);
+  env.slack.waitFor(async () => pattern.test(shown(current(req))) && current(req), 8_000);
 const runNowCalls = () =>
   workspace.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs/run-now'));
 const runsOf = (token: string) =>
@@ -73,7 +73,7 @@ describe('exactly once', () => {
     await env.bot.approvals.idle();
     expect(runNowCalls()).toHaveLength(1);
     expect(runsOf(req.id)).toHaveLength(1);
-    const audit = env.bot.store.recentAudit({ changeId: req.id });
+    const audit = await env.bot.store.recentAudit({ changeId: req.id });
     expect(audit.filter((a) => a.action === 'approved')).toHaveLength(1);
     expect(audit.filter((a) => a.action === 'executing')).toHaveLength(1);
     expect(audit.filter((a) => a.action === 'executed')).toHaveLength(1);
@@ -96,8 +96,8 @@ describe('a restart between approval and the end of the execution', () => {
     const req = await request('retrain churn_model');
     // The vote lands in the store, but the process dies before it starts the execution.
     const otherDb = openDatabase(env.dbPath);
-    const voted = openStores(otherDb).approvals.vote(req.id, APPROVER_USER_ID, true, Date.now());
-    otherDb.close();
+    const voted = await openStores(otherDb).approvals.vote(req.id, APPROVER_USER_ID, true, Date.now());
+    await otherDb.close();
     expect(voted.request?.status).toBe('approved');
     await env.restart();
     await messageShows(req, /Done: Retrain churn_model/);
@@ -118,7 +118,7 @@ describe('a restart between approval and the end of the execution', () => {
     expect(shown(done)).toContain('It registered churn_model v4');
     await env.bot.approvals.idle();
     expect(runsOf(req.id)).toHaveLength(1);
-    const audit = env.bot.store.recentAudit({ changeId: req.id });
+    const audit = await env.bot.store.recentAudit({ changeId: req.id });
     expect(audit.filter((a) => a.action === 'execution_resumed')).toHaveLength(1);
     expect(audit.filter((a) => a.action === 'executed')).toHaveLength(1);
   });
@@ -127,7 +127,10 @@ describe('a restart between approval and the end of the execution', () => {
     workspace.settings.rolloutDelayMs = 1_500;
     const req = await request('promote churn_model 3 Production');
     await approveAs(APPROVER_USER_ID, req);
-    await env.slack.waitFor(() => workspace.state.endpoints.get(DEMO.endpoint)?.pending !== undefined, 5_000);
+    await env.slack.waitFor(
+      async () => workspace.state.endpoints.get(DEMO.endpoint)?.pending !== undefined,
+      5_000,
+    );
     await env.restart();
     const done = await messageShows(req, /Done: Production → churn_model v3/);
     expect(shown(done)).toContain('Production now points at churn_model v3');
@@ -143,7 +146,10 @@ describe('a restart between approval and the end of the execution', () => {
     workspace.settings.rolloutDelayMs = 1_500;
     const req = await request('promote churn_model 3 Production');
     await approveAs(APPROVER_USER_ID, req);
-    await env.slack.waitFor(() => workspace.state.endpoints.get(DEMO.endpoint)?.pending !== undefined, 5_000);
+    await env.slack.waitFor(
+      async () => workspace.state.endpoints.get(DEMO.endpoint)?.pending !== undefined,
+      5_000,
+    );
     // The rollout will fail; the process restarts before it does.
     workspace.state.endpoints.get(DEMO.endpoint)!.pending!.failure =
       'Served entity churn_model-3 failed to load.';
@@ -151,7 +157,7 @@ describe('a restart between approval and the end of the execution', () => {
     const failed = await messageShows(req, /Failed: Production → churn_model v3/);
     expect(shown(failed)).toContain('Deploy to churn-endpoint failed: ');
     expect(shown(failed)).toContain('failed to load');
-    await env.slack.waitFor(() =>
+    await env.slack.waitFor(async () =>
       env.slack
         .messages(APPROVALS_CHANNEL_ID)
         .find((m) => m.thread_ts === req.ts && m.ts !== req.ts && /failed/.test(m.text ?? '')),

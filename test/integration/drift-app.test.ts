@@ -56,7 +56,7 @@ function buttonValue(m: { blocks?: unknown[] }, actionId: string): string | unde
 }
 
 async function replyAfter(before: number) {
-  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(before)[0]);
+  const call = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(before)[0]);
   return call.args as { text?: string; blocks?: unknown[]; response_type?: string };
 }
 
@@ -128,9 +128,9 @@ describe('/mlops drift through the Slack app', () => {
     });
     expect((await replyAfter(before)).text).toMatch(/Snoozed churn · performance until/);
     expect(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!)).toContain('Snoozed until');
-    expect(env.bot.drift?.state.alert(id)?.snoozedBy).toBe(REQUESTER_USER_ID);
+    expect((await env.bot.drift?.state.alert(id))?.snoozedBy).toBe(REQUESTER_USER_ID);
 
-    const audit = env.bot.store.recentAudit({ target: 'drift:churn/performance/*' });
+    const audit = await env.bot.store.recentAudit({ target: 'drift:churn/performance/*' });
     expect(audit.map((a) => a.action).sort()).toEqual(['drift.acknowledge', 'drift.snooze']);
     expect(audit.every((a) => a.actor === REQUESTER_USER_ID)).toBe(true);
   });
@@ -266,12 +266,12 @@ describe('/mlops drift through the Slack app', () => {
       user: REQUESTER_USER_ID,
     });
     await replyAfter(before);
-    const request = await env.slack.waitFor(() =>
+    const request = await env.slack.waitFor(async () =>
       env.slack.messages(APPROVALS_CHANNEL_ID).find((m) => /churn_model/.test(shown(m))),
     );
     expect(shown(request)).toMatch(/retrain/i);
     expect(env.workspace.state.runs.size).toBe(0);
-    const [audit] = env.bot.store.recentAudit({ target: 'drift:churn/drift/*' });
+    const [audit] = await env.bot.store.recentAudit({ target: 'drift:churn/drift/*' });
     expect(audit).toMatchObject({
       actor: REQUESTER_USER_ID,
       action: 'drift.retrain_requested',
@@ -294,7 +294,7 @@ describe('/mlops drift through the Slack app', () => {
     const reply = await replyAfter(before);
     expect(reply.response_type).toBe('ephemeral');
     expect(shown(reply)).toMatch(/retrain/i);
-    expect(env.bot.store.recentAudit({ target: 'drift:churn/drift/*' })).toEqual([]);
+    expect(await env.bot.store.recentAudit({ target: 'drift:churn/drift/*' })).toEqual([]);
   });
 
   it('names the monitors when asked for one that does not exist', async () => {

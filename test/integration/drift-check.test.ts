@@ -26,7 +26,7 @@ import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { driftActionViews } from '../../src/slack/blocks/drift.js';
 import { driftViews } from '../../src/slack/blocks/views.js';
 import { createSlackDriftPublisher } from '../../src/slack/publisher.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
 
 const DAY = 86_400_000;
 const D0 = Date.parse('2026-10-01T00:00:00Z');
@@ -42,7 +42,7 @@ let twins: DatabricksTwins;
 let slack: SlackTwin;
 let warehouse: Warehouse;
 let state: DriftStateStore;
-let db: SqliteDatabase;
+let db: StoreDatabase;
 let dir: string;
 let clock: ReturnType<typeof simulatedClock>;
 
@@ -179,7 +179,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  db.close();
+  await db.close();
   await warehouse.close();
   await slack.stop();
   await twins.stop();
@@ -192,7 +192,7 @@ describe('runDriftCheck', () => {
     for (let i = 0; i < 10; i++) await addWindow(i, 'healthy');
     const first = await runDriftCheck(deps(), monitor, justAfter(9));
     expect(first).toMatchObject({ outcome: 'ok', alertsPosted: 0, queries: 2 });
-    expect(state.progress('watch', '*')).toBe(day(9));
+    expect(await state.progress('watch', '*')).toBe(day(9));
 
     // The bot is down for a week while windows 10–16 arrive; 12–16 breach both rules.
     for (let i = 10; i < 17; i++) await addWindow(i, i >= 12 ? 'breach' : 'healthy');
@@ -206,7 +206,7 @@ describe('runDriftCheck', () => {
       expect(alert?.text).toMatch(/5 new violating windows \(2026-10-13 to 2026-10-17\)/);
       expect(thread(alert!.ts).some((m) => (m.files ?? []).length === 1)).toBe(true);
     }
-    expect(state.progress('watch', '*')).toBe(day(16));
+    expect(await state.progress('watch', '*')).toBe(day(16));
 
     const again = await runDriftCheck(deps(), monitor, new Date(justAfter(16).getTime() + 3_600_000));
     expect(again).toMatchObject({ alertsPosted: 0, updatesPosted: 0, recoveries: 0 });
@@ -217,8 +217,8 @@ describe('runDriftCheck', () => {
     const monitor = watched();
     for (let i = 0; i < 6; i++) await addWindow(i, i >= 4 ? 'breach' : 'healthy');
     expect((await runDriftCheck(deps(), monitor, justAfter(5))).alertsPosted).toBe(2);
-    const perf = state.openAlert('watch', 'performance', '*')!;
-    const drift = state.openAlert('watch', 'drift', '*')!;
+    const perf = (await state.openAlert('watch', 'performance', '*'))!;
+    const drift = (await state.openAlert('watch', 'drift', '*'))!;
 
     await addWindow(6, 'breach');
     expect(await runDriftCheck(deps(), monitor, justAfter(6))).toMatchObject({
@@ -229,16 +229,16 @@ describe('runDriftCheck', () => {
       expect.stringMatching(/watch · performance: 1 more violating window \(latest 2026-10-07/),
     );
 
-    state.snooze(perf.id, justAfter(7).getTime() + DAY, 'U0REQUEST');
+    await state.snooze(perf.id, justAfter(7).getTime() + DAY, 'U0REQUEST');
     await addWindow(7, 'breach');
     expect(await runDriftCheck(deps(), monitor, justAfter(7))).toMatchObject({ updatesPosted: 1 });
     expect(thread(perf.ts!).filter((m) => /more violating/.test(m.text))).toHaveLength(1);
-    expect(state.alert(perf.id)?.windows).toContain(day(7));
+    expect((await state.alert(perf.id))?.windows).toContain(day(7));
 
     await addWindow(8, 'healthy');
     expect(await runDriftCheck(deps(), monitor, justAfter(8))).toMatchObject({ recoveries: 2 });
     for (const a of [perf, drift]) {
-      expect(state.alert(a.id)?.status).toBe('closed');
+      expect((await state.alert(a.id))?.status).toBe('closed');
       expect(thread(a.ts!).filter((m) => /^Recovered: watch/.test(m.text))).toHaveLength(1);
       expect(slack.state.findMessage(MLOPS_CHANNEL_ID, a.ts!)?.text).toMatch(/^Resolved: watch/);
     }
@@ -261,7 +261,7 @@ describe('runDriftCheck', () => {
       outcome: 'ok',
       alertsPosted: 0,
     });
-    expect(state.progress('watch', '*')).toBe(day(4));
+    expect(await state.progress('watch', '*')).toBe(day(4));
     await addWindow(5, 'healthy');
     expect((await runDriftCheck(deps(), monitor, justAfter(5))).alertsPosted).toBe(0);
 
@@ -352,8 +352,8 @@ describe('runDriftCheck', () => {
     const result = await runDriftCheck(deps(), monitor, justAfter(3));
     expect(result).toMatchObject({ recoveries: 0, updatesPosted: 0 });
     expect(result.evaluations.map((e) => e.verdicts.at(-1)?.status)).toEqual(['no_data', 'no_data']);
-    expect(state.openAlert('watch', 'performance', '*')).toBeDefined();
-    expect(state.openAlert('watch', 'drift', '*')).toBeDefined();
+    expect(await state.openAlert('watch', 'performance', '*')).toBeDefined();
+    expect(await state.openAlert('watch', 'drift', '*')).toBeDefined();
   });
 
   describe('a failing check', () => {
@@ -381,7 +381,7 @@ describe('runDriftCheck', () => {
         const posts = topLevel();
         expect(posts).toHaveLength(1);
         expect(JSON.stringify(posts[0]?.blocks)).toMatch(c.want);
-        expect(state.failure('watch')?.attempts).toBe(2);
+        expect((await state.failure('watch'))?.attempts).toBe(2);
 
         await c.fixIt();
         const three = await runDriftCheck(deps(), monitor, justAfter(2));
@@ -389,7 +389,7 @@ describe('runDriftCheck', () => {
         expect(thread(posts[0]!.ts).map((m) => m.text)).toEqual([
           expect.stringMatching(/^The drift check for watch works again \(failed 2 times since/),
         ]);
-        expect(state.failure('watch')).toBeUndefined();
+        expect(await state.failure('watch')).toBeUndefined();
         expect(topLevel()).toHaveLength(1);
       });
     }
@@ -457,7 +457,7 @@ describe('runDriftCheck', () => {
         publisher: deps().publisher,
         views: driftViews,
         actionViews: driftActionViews,
-        audit: { audit: () => {} },
+        audit: { audit: async () => {} },
         renderer: () => createLocalRenderer(),
         runCheck: runDriftCheck,
         clock: systemClock,
@@ -477,7 +477,7 @@ describe('runDriftCheck', () => {
       await drift.idle();
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(topLevel()).toEqual([]);
-      expect(state.failure('watch')).toBeUndefined();
+      expect(await state.failure('watch')).toBeUndefined();
     } finally {
       await workspace.stop();
     }
@@ -495,7 +495,7 @@ describe('runDriftCheck', () => {
       publisher: d.publisher,
       views: driftViews,
       actionViews: driftActionViews,
-      audit: { audit: () => {} },
+      audit: { audit: async () => {} },
       renderer: () => createLocalRenderer(),
       runCheck: runDriftCheck,
       clock,
@@ -508,7 +508,7 @@ describe('runDriftCheck', () => {
     const noticed = new Date(clock.now());
     await job!.missed!({ first: due, last: due, count: 1 }, noticed);
     expect(alertsFor('performance')).toHaveLength(1);
-    expect(state.lastMissedCheck('watch', 0)).toEqual({
+    expect(await state.lastMissedCheck('watch', 0)).toEqual({
       monitor: 'watch',
       scheduledAt: due.getTime(),
       lastScheduledAt: due.getTime(),

@@ -20,14 +20,14 @@ import { type DriftCheckDeps, runDriftCheck } from '../../src/jobs/drift-check.j
 import { DEMO_BREACH_WINDOWS, DEMO_TABLES, seedDemoTables } from '../../src/sandbox/demo-tables.js';
 import { type DatabricksTwins, startDatabricksTwins } from '../../src/sandbox/start.js';
 import { driftViews } from '../../src/slack/blocks/views.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
 
 const NOW = new Date('2026-11-20T15:00:00Z');
 
 let twins: DatabricksTwins;
 let warehouse: Warehouse;
 let state: DriftStateStore;
-let db: SqliteDatabase | undefined;
+let db: StoreDatabase | undefined;
 let dir: string;
 
 /** Keeps what would go to Slack; these tests look at what was read and counted. */

@@ -59,7 +59,7 @@ function buttonIn(channel: string, actionId: string): { ts: string; id: string }
 async function ask(text: string) {
   const before = env.slack.calls('response_url').length;
   await env.command(text);
-  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(before)[0]);
+  const call = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(before)[0]);
   return call.args as { text?: string; blocks?: unknown[]; response_type?: string };
 }
 
@@ -74,7 +74,7 @@ async function click(user: string, actionId: string, target: { ts: string; id: s
     user,
   });
   expect(res.status).toBe(200);
-  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(before)[0]);
+  const call = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(before)[0]);
   return call.args as { text?: string; blocks?: unknown[]; replace_original?: boolean };
 }
 
@@ -109,15 +109,15 @@ const traffic = () =>
  */
 async function throughTheGate(command: string, done: RegExp) {
   const putsBefore = configPuts();
-  const requestsBefore = env.bot.approvals.pending().length;
+  const requestsBefore = (await env.bot.approvals.pending()).length;
   const reply = await ask(command);
   expect(reply.response_type).toBe('ephemeral');
   expect(shown(reply)).toContain(`<#${APPROVALS_CHANNEL_ID}>`);
   expect(buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY)).toBeUndefined();
-  const pending = env.bot.approvals.pending();
+  const pending = await env.bot.approvals.pending();
   expect(pending).toHaveLength(requestsBefore + 1);
   expect(pending.at(-1)?.gate).toBe('production');
-  const req = await env.slack.waitFor(() => buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE));
+  const req = await env.slack.waitFor(async () => buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE));
 
   const self = await click(REQUESTER_USER_ID, ACTION_APPROVAL_APPROVE, req, APPROVALS_CHANNEL_ID);
   expect(shown(self)).toContain('You asked for this, so you cannot approve it');
@@ -125,7 +125,7 @@ async function throughTheGate(command: string, done: RegExp) {
 
   const ok = await click(APPROVER_USER_ID, ACTION_APPROVAL_APPROVE, req, APPROVALS_CHANNEL_ID);
   expect(shown(ok)).toContain('You approved');
-  await env.slack.waitFor(() => {
+  await env.slack.waitFor(async () => {
     const m = env.slack.state.findMessage(APPROVALS_CHANNEL_ID, req.ts);
     return m && done.test(shown(m)) ? m : undefined;
   }, 8_000);
@@ -143,7 +143,7 @@ describe('an endpoint bound to Production goes through the production gate', () 
     expect(served()).toEqual(['3']);
     await throughTheGate(`rollback ${DEMO.endpoint}`, /Done: Rollback of churn-endpoint/);
     expect(served()).toEqual(['2']);
-    const audit = env.bot.store.recentAudit({}).map((a) => a.action);
+    const audit = (await env.bot.store.recentAudit({})).map((a) => a.action);
     expect(audit.filter((a) => a === 'executed')).toHaveLength(2);
   });
 
@@ -158,7 +158,7 @@ describe('an endpoint bound to Production goes through the production gate', () 
     await start(loadPolicy(EXAMPLE_POLICY_PATH));
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
     const plan = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
-    expect(env.bot.approvals.pending()).toHaveLength(0);
+    expect(await env.bot.approvals.pending()).toHaveLength(0);
     await apply(plan);
     await env.slack.waitFor(() =>
       /: done/.test(env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts)?.text ?? '') ? true : undefined,
@@ -172,7 +172,7 @@ describe('plans expire', () => {
   it('refuses Apply on a plan older than the policy allows, changes nothing, and says to run the command again', async () => {
     await start(loadPolicy(EXAMPLE_POLICY_PATH));
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
-    const plan = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
+    const plan = await env.slack.waitFor(async () => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
     skewMs = 61 * 60_000;
     await apply(plan);
     // The plan message itself says so, and loses its buttons.
@@ -186,8 +186,8 @@ describe('plans expire', () => {
     expect(shown(refusal)).toContain('Run `/mlops deploy` again');
     expect(JSON.stringify(refusal.blocks ?? [])).not.toContain(ACTION_APPLY);
     expect(configPuts()).toBe(0);
-    expect(env.bot.store.get(plan.id)?.status).toBe('stale');
-    expect(env.bot.store.recentAudit({ changeId: plan.id, action: 'expired' })).toHaveLength(1);
+    expect((await env.bot.store.get(plan.id))?.status).toBe('stale');
+    expect(await env.bot.store.recentAudit({ changeId: plan.id, action: 'expired' })).toHaveLength(1);
     // A second click is told where the plan stands; still nothing is sent.
     const again = await click(REQUESTER_USER_ID, ACTION_APPLY, plan, MLOPS_CHANNEL_ID);
     expect(shown(again)).toContain('This plan expired');
@@ -197,7 +197,7 @@ describe('plans expire', () => {
   it('keeps the time the policy sets: a plan within planExpiresAfter still applies', async () => {
     await start({ ...loadPolicy(EXAMPLE_POLICY_PATH), planExpiresAfter: 3 * 3_600_000 });
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
-    const plan = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
+    const plan = await env.slack.waitFor(async () => buttonIn(MLOPS_CHANNEL_ID, ACTION_APPLY));
     skewMs = 2 * 3_600_000;
     await apply(plan);
     await env.slack.waitFor(() =>
@@ -209,7 +209,7 @@ describe('plans expire', () => {
   it("approves a request whose plan is older than a plan's expiry while the request itself is open: the deciding vote re-reads the plan", async () => {
     await start(gatedPolicy());
     await ask(`deploy churn_model 3 to ${DEMO.endpoint}`);
-    const req = await env.slack.waitFor(() => buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE));
+    const req = await env.slack.waitFor(async () => buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE));
     skewMs = 3 * 3_600_000; // past the 1 h plan expiry, well inside the gate's 24 h
     await click(APPROVER_USER_ID, ACTION_APPROVAL_APPROVE, req, APPROVALS_CHANNEL_ID);
     await env.bot.approvals.idle();
@@ -219,7 +219,7 @@ describe('plans expire', () => {
   it('refuses an approval once the request has expired, and changes nothing', async () => {
     await start(gatedPolicy());
     await ask(`deploy churn_model 3 to ${DEMO.endpoint}`);
-    const req = await env.slack.waitFor(() => buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE));
+    const req = await env.slack.waitFor(async () => buttonIn(APPROVALS_CHANNEL_ID, ACTION_APPROVAL_APPROVE));
     skewMs = 25 * 3_600_000;
     const late = await click(APPROVER_USER_ID, ACTION_APPROVAL_APPROVE, req, APPROVALS_CHANNEL_ID);
     expect(shown(late)).toContain('expired without enough approvals');

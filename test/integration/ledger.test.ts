@@ -43,7 +43,7 @@ async function direct(method: string, path: string, body: unknown) {
 async function ask(text: string) {
   const before = env.slack.calls('response_url').length;
   await env.command(text);
-  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(before)[0]);
+  const call = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(before)[0]);
   return shown(call.args as { text?: string; blocks?: unknown });
 }
 
@@ -144,7 +144,7 @@ describe('the ledger of changes', () => {
     const aliasSource = byKey.get(`alias:${DEMO.model}@production`);
     expect(endpointSource?.kind).toBe('bot');
     expect(aliasSource?.kind).toBe('bot');
-    const ids = new Set(env.bot.store.recentAudit({ action: 'applied' }).map((a) => a.changeId));
+    const ids = new Set((await env.bot.store.recentAudit({ action: 'applied' })).map((a) => a.changeId));
     expect(endpointSource?.kind === 'bot' && ids.has(endpointSource.changeId)).toBe(true);
     expect(aliasSource?.kind === 'bot' && ids.has(aliasSource.changeId)).toBe(true);
     expect(ledgerPosts()).toEqual([]);

@@ -17,7 +17,7 @@ import { type BotOnTwins, startBotOnTwins } from '../support/bot.js';
 import { shown } from '../support/shown.js';
 
 let env: BotOnTwins;
-afterEach(() => env.stop());
+afterEach(async () => env.stop());
 
 /** The Apply button of the latest plan in #mlops. */
 function latestPlan(): { ts: string; changeId: string } | undefined {
@@ -75,9 +75,9 @@ describe('the first progress post', () => {
     env.slack.failNext('chat.postMessage', { status: 500 }, 3);
     const id = await deployV3();
     await finishedInChannel();
-    await env.slack.waitFor(() => env.bot.store.get(id)?.status === 'succeeded');
+    await env.slack.waitFor(async () => (await env.bot.store.get(id))?.status === 'succeeded');
     expect(progressPosts()).toHaveLength(1);
-    expect(undeliverableAudit()).toEqual([]);
+    expect(await undeliverableAudit()).toEqual([]);
   });
 
   it.each<[string, SlackFault]>([
@@ -93,9 +93,9 @@ describe('the first progress post', () => {
       const told = await toldRequester(/Deploy to churn-endpoint: done/);
       expect(told.args.response_type).toBe('ephemeral');
       expect(String(told.args.text)).toContain(code);
-      expect(env.bot.store.get(id)?.status).toBe('succeeded');
+      expect((await env.bot.store.get(id))?.status).toBe('succeeded');
       await env.bot.outbox.settled();
-      const audit = undeliverableAudit(id);
+      const audit = await undeliverableAudit(id);
       expect(audit.length).toBeGreaterThanOrEqual(1);
       expect(audit[0]).toMatchObject({
         target: `endpoint:${DEMO.endpoint}`,
@@ -114,7 +114,7 @@ describe('the final update', () => {
     env = await startBotOnTwins({ rolloutDelayMs: 2_500 });
     const id = await deployV3();
     await env.slack.waitFor(
-      () => env.bot.store.get(id)?.status === 'rolling_out' && progressPosts().length === 1,
+      async () => (await env.bot.store.get(id))?.status === 'rolling_out' && progressPosts().length === 1,
     );
     env.slack.failNext('chat.update', fault, times);
     return id;
@@ -123,7 +123,7 @@ describe('the final update', () => {
   it('shows how the change ended once Slack recovers from 5xx', async () => {
     const id = await breakUpdatesDuringRollout({ status: 503 }, 4);
     await finishedInChannel();
-    expect(env.bot.store.get(id)?.status).toBe('succeeded');
+    expect((await env.bot.store.get(id))?.status).toBe('succeeded');
     expect(progressPosts()).toHaveLength(1);
   });
 
@@ -134,9 +134,9 @@ describe('the final update', () => {
     const id = await breakUpdatesDuringRollout(fault, 1);
     const told = await toldRequester(/Deploy to churn-endpoint: done/);
     expect(String(told.args.text)).toContain(code);
-    expect(env.bot.store.get(id)?.status).toBe('succeeded');
+    expect((await env.bot.store.get(id))?.status).toBe('succeeded');
     await env.bot.outbox.settled();
-    expect(undeliverableAudit(id).length).toBeGreaterThanOrEqual(1);
+    expect((await undeliverableAudit(id)).length).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -150,7 +150,7 @@ describe('the approval request', () => {
       10_000,
     );
     expect(card.text).toContain('Production → churn_model v3');
-    expect(env.bot.approvals.pending()).toHaveLength(1);
+    expect(await env.bot.approvals.pending()).toHaveLength(1);
   });
 
   it.each<[string, SlackFault]>([
@@ -166,6 +166,6 @@ describe('the approval request', () => {
     await toldRequester(/it could not be posted; run `\/mlops approvals`/);
     expect(env.slack.messages(APPROVALS_CHANNEL_ID).filter((m) => !m.ephemeral_to)).toEqual([]);
     await env.bot.outbox.settled();
-    expect(undeliverableAudit()[0]?.detail).toContain(code);
+    expect((await undeliverableAudit())[0]?.detail).toContain(code);
   });
 });

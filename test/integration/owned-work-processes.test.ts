@@ -156,13 +156,13 @@ async function applyDeployWithSlowPut(eventsUrl: string, putMs: number): Promise
 }
 
 /** The change as the store file records it, read over a connection of the test's own. */
-function recorded(changeId: string) {
+async function recorded(changeId: string) {
   const db = openDatabase(dbPath);
   try {
     const store = createChangeStore(db);
-    return { change: store.get(changeId), audit: store.recentAudit({ changeId, limit: 50 }) };
+    return { change: await store.get(changeId), audit: await store.recentAudit({ changeId, limit: 50 }) };
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -209,7 +209,7 @@ describe('one live process per store', () => {
 
     // The first process lands its change and records it; nobody ended it behind its back.
     expect(String((await finalProgress()).args.text)).toMatch(/: done/);
-    const { change, audit } = recorded(changeId);
+    const { change, audit } = await recorded(changeId);
     expect(change?.status).toBe('succeeded');
     expect(servedVersions()).toEqual(['3']);
     expect(configPuts()).toHaveLength(1);
@@ -232,7 +232,7 @@ describe('one live process per store', () => {
         workspace.state.endpoints.get(DEMO.endpoint)?.pending !== undefined,
       5_000,
     );
-    expect(recorded(changeId).change).toMatchObject({ status: 'applying', owner: instance });
+    expect((await recorded(changeId)).change).toMatchObject({ status: 'applying', owner: instance });
 
     // Started at once, the next process waits for the dead one's lease to run out, then settles
     // the change from what the endpoint has pending.
@@ -241,7 +241,7 @@ describe('one live process per store', () => {
     const next = await second.ready;
     expect(String((await finalProgress()).args.text)).toMatch(/: done/);
 
-    const { change, audit } = recorded(changeId);
+    const { change, audit } = await recorded(changeId);
     expect(change).toMatchObject({ status: 'succeeded', owner: next.instance });
     expect(servedVersions()).toEqual(['3']);
     expect(configPuts()).toHaveLength(1);

@@ -31,7 +31,7 @@ import { ACTION_APPLY } from '../../src/slack/blocks/action-ids.js';
 import { describeError } from '../../src/slack/blocks/errors.js';
 import { checkBlocks } from '../../src/slack/blocks/limits.js';
 import { pipelineViews } from '../../src/slack/blocks/views.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { openDatabase, type StoreDatabase } from '../../src/storage/database.js';
 
 const RILEY: Actor = { userId: 'U0REQUEST', userName: 'riley' };
 const AVERY: Actor = { userId: 'U0APPROVE', userName: 'avery' };
@@ -132,14 +132,14 @@ async function start(
   const errors: Harness['errors'] = [];
 
   const h = { twin, clock, serving, registry, messenger, errors, dbPath } as Harness;
-  let db: SqliteDatabase | undefined;
+  let db: StoreDatabase | undefined;
   h.open = (o = {}) => {
     db = openDatabase(dbPath);
     const store = createChangeStore(db, clock);
     const planDeps: PlanDeps = {
       serving: realServing,
       registry,
-      history: { previousConfig: async (e) => store.previousConfig(e) },
+      history: { previousConfig: async (e) => await store.previousConfig(e) },
       defaults: { catalog: DEMO.catalog, schema: DEMO.schema, endpoint: ENDPOINT },
     };
     h.store = store;
@@ -187,7 +187,7 @@ async function propose(h: Harness, input: MutatingCommand, actor = RILEY, origin
   const plan = await buildPlanFor(input, {
     serving: h.serving,
     registry: h.registry,
-    history: { previousConfig: async (e) => h.store.previousConfig(e) },
+    history: { previousConfig: async (e) => await h.store.previousConfig(e) },
     defaults: { catalog: DEMO.catalog, schema: DEMO.schema, endpoint: ENDPOINT },
   });
   const reply = await h.pipeline.propose({ input, plan, actor, origin, dryRun: input.dryRun });
@@ -222,11 +222,8 @@ const liveVersions = async (h: Harness) => {
     (v) => `${v.modelVersion}:${ep.current?.traffic.find((r) => r.servedName === v.name)?.percent ?? 0}`,
   );
 };
-const actions = (h: Harness, changeId: string) =>
-  h.store
-    .recentAudit({ changeId })
-    .map((a) => a.action)
-    .reverse();
+const actions = async (h: Harness, changeId: string) =>
+  (await h.store.recentAudit({ changeId })).map((a) => a.action).reverse();
 
 describe('execute: a change run for an approved request', () => {
   it('runs the stored plan as the given actor and resolves with how it ended', async () => {
@@ -241,8 +238,8 @@ describe('execute: a change run for an approved request', () => {
       changeId: id,
       summary: 'churn-endpoint serves churn_model v3 100%.',
     });
-    expect(h.store.get(id)).toMatchObject({ status: 'succeeded', appliedBy: 'U0APPROVE' });
-    expect(actions(h, id)).toEqual(['proposed', 'applied', 'succeeded']);
+    expect(await h.store.get(id)).toMatchObject({ status: 'succeeded', appliedBy: 'U0APPROVE' });
+    expect(await actions(h, id)).toEqual(['proposed', 'applied', 'succeeded']);
     // No rebuild of the plan: the first call is the one that changes the endpoint.
     expect(h.twin.requests[before]?.route).toBe(PUT_CONFIG);
     // A second call does not run it again: it reads how it ended.
@@ -254,18 +251,20 @@ describe('execute: a change run for an approved request', () => {
     const h = await start();
     const first = applyValue(await propose(h, deploy(3)));
     await h.pipeline.apply(first, RILEY);
-    const second = h.store.createProposal({
-      requester: 'U0REQUEST',
-      channel: 'C0MLOPS',
-      input: h.store.get(first)!.input,
-      plan: h.store.get(first)!.plan,
-      triggerId: 'approval:apr-test:0',
-    }).change;
+    const second = (
+      await h.store.createProposal({
+        requester: 'U0REQUEST',
+        channel: 'C0MLOPS',
+        input: (await h.store.get(first))!.input,
+        plan: (await h.store.get(first))!.plan,
+        triggerId: 'approval:apr-test:0',
+      })
+    ).change;
 
     const outcome = await h.pipeline.execute(second.id, { userId: 'U0APPROVE' });
 
     expect(outcome).toMatchObject({ status: 'not_started', why: 'busy', holder: { id: first } });
-    expect(h.store.get(second.id)?.status).toBe('proposed');
+    expect((await h.store.get(second.id))?.status).toBe('proposed');
     await h.pipeline.idle();
   });
 });
@@ -275,7 +274,7 @@ describe('plan, apply, follow', () => {
     const h = await start();
     const plan = await propose(h, deploy(3));
     const id = applyValue(plan);
-    expect(h.store.get(id)?.status).toBe('proposed');
+    expect((await h.store.get(id))?.status).toBe('proposed');
 
     const reply = await h.pipeline.apply(id, RILEY);
 
@@ -299,13 +298,13 @@ describe('plan, apply, follow', () => {
     );
 
     expect(await liveVersions(h)).toEqual(['3:100']);
-    expect(h.store.get(id)).toMatchObject({
+    expect(await h.store.get(id)).toMatchObject({
       status: 'succeeded',
       appliedBy: 'U0REQUEST',
       messageFinished: true,
     });
-    expect(actions(h, id)).toEqual(['proposed', 'applied', 'succeeded']);
-    const [done] = h.store.recentAudit({ changeId: id, action: 'succeeded' });
+    expect(await actions(h, id)).toEqual(['proposed', 'applied', 'succeeded']);
+    const [done] = await h.store.recentAudit({ changeId: id, action: 'succeeded' });
     expect(JSON.stringify(done?.before)).toContain('"modelVersion":"2"');
     expect(JSON.stringify(done?.after)).toContain('"modelVersion":"3"');
     expect(h.errors).toEqual([]);
@@ -328,7 +327,7 @@ describe('plan, apply, follow', () => {
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toContain(
       'Champion now points at churn_model v3 (was v2)',
     );
-    expect(h.store.get(id)?.status).toBe('succeeded');
+    expect((await h.store.get(id))?.status).toBe('succeeded');
   });
 
   it('cancels a plan: nothing changes, and Apply afterwards is refused', async () => {
@@ -344,7 +343,7 @@ describe('plan, apply, follow', () => {
     await h.pipeline.idle();
     expect(configPuts(h)).toHaveLength(0);
     expect(h.messenger.posts).toHaveLength(1); // the plan, nothing more
-    expect(actions(h, id)).toEqual(['proposed', 'cancelled']);
+    expect(await actions(h, id)).toEqual(['proposed', 'cancelled']);
   });
 
   it('refuses Apply and Cancel from anyone but the requester', async () => {
@@ -355,7 +354,7 @@ describe('plan, apply, follow', () => {
       expect(reply.replaceOriginal).toBeUndefined();
       expect(reply.text).toMatch(/^Only <@U0REQUEST> can (apply|cancel) this change\.$/);
     }
-    expect(h.store.get(id)?.status).toBe('proposed');
+    expect((await h.store.get(id))?.status).toBe('proposed');
     expect(configPuts(h)).toHaveLength(0);
   });
 
@@ -385,7 +384,7 @@ describe('plan, apply, follow', () => {
     const first = await propose(h, deploy(3), RILEY, origin);
     const retry = await propose(h, deploy(3), RILEY, origin);
     expect(applyValue(retry)).toBe(applyValue(first));
-    expect(h.store.recentAudit({ action: 'proposed' })).toHaveLength(1);
+    expect(await h.store.recentAudit({ action: 'proposed' })).toHaveLength(1);
 
     await h.pipeline.apply(applyValue(first), RILEY);
     const afterApply = await propose(h, deploy(3), RILEY, origin);
@@ -431,7 +430,7 @@ describe('races and staleness', () => {
     expect(JSON.stringify(reply.blocks)).toContain('now serves churn_model v1 100%');
     const next = applyValue(reply);
     expect(next).not.toBe(id);
-    expect(h.store.get(id)).toMatchObject({ status: 'stale', replacedBy: next });
+    expect(await h.store.get(id)).toMatchObject({ status: 'stale', replacedBy: next });
     expect(configPuts(h)).toHaveLength(1); // only the outside change
     expect(h.messenger.posts).toHaveLength(1);
 
@@ -460,8 +459,8 @@ describe('races and staleness', () => {
 
     await h.pipeline.idle();
     expect(configPuts(h)).toHaveLength(1);
-    expect(h.store.get(a)?.status).toBe('succeeded');
-    expect(h.store.get(b)?.status).toBe('proposed');
+    expect((await h.store.get(a))?.status).toBe('succeeded');
+    expect((await h.store.get(b))?.status).toBe('proposed');
     // Once A is done, B's plan is out of date (the endpoint moved on).
     expect((await h.pipeline.apply(b, AVERY)).silent).toBe(true);
     expect(h.messenger.shown(h.messenger.posts[1]!.ts)).toContain('out of date');
@@ -476,7 +475,7 @@ describe('races and staleness', () => {
     await h.pipeline.idle();
     expect(configPuts(h)).toHaveLength(1);
     expect(h.messenger.posts).toHaveLength(1);
-    expect(h.store.recentAudit({ changeId: id, action: 'applied' })).toHaveLength(1);
+    expect(await h.store.recentAudit({ changeId: id, action: 'applied' })).toHaveLength(1);
     expect((await h.pipeline.apply(id, RILEY)).text).toContain('was already applied');
   });
 });
@@ -494,11 +493,11 @@ describe('Databricks faults', () => {
     const shown = h.messenger.shown(h.messenger.posts[0]!.ts);
     expect(shown).toMatch(/failed — A rollout is already in progress on churn-endpoint/);
     expect(shown).toContain('*Still serving:* churn_model v2 100%');
-    expect(h.store.get(id)).toMatchObject({
+    expect(await h.store.get(id)).toMatchObject({
       status: 'failed',
       error: 'A rollout is already in progress on churn-endpoint.',
     });
-    expect(actions(h, id)).toEqual(['proposed', 'applied', 'failed']);
+    expect(await actions(h, id)).toEqual(['proposed', 'applied', 'failed']);
   });
 
   it('ends as failed with a clear reason when 503s outlast the retries', async () => {
@@ -509,7 +508,7 @@ describe('Databricks faults', () => {
     await h.pipeline.idle();
     h.twin.faults.clear();
 
-    const change = h.store.get(id)!;
+    const change = (await h.store.get(id))!;
     expect(change.status).toBe('failed');
     expect(change.error).toMatch(
       /^Databricks was unavailable \(503 TEMPORARILY_UNAVAILABLE\) after \d+ attempts\.$/,
@@ -534,7 +533,7 @@ describe('Databricks faults', () => {
     await h.pipeline.idle();
     h.twin.faults.clear();
 
-    expect(h.store.get(id)?.error).toMatch(/rate-limited \(429 REQUEST_LIMIT_EXCEEDED\)/);
+    expect((await h.store.get(id))?.error).toMatch(/rate-limited \(429 REQUEST_LIMIT_EXCEEDED\)/);
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toContain(
       'Nothing was changed. Wait a minute and try again.',
     );
@@ -551,12 +550,12 @@ describe('Databricks faults', () => {
       expect.stringMatching(/Databricks was unavailable .* Nothing was changed\.$/),
     );
     h.twin.faults.clear();
-    expect(h.store.get(id)).toMatchObject({ status: 'proposed' });
-    expect(h.store.get(id)?.appliedBy).toBeUndefined();
+    expect(await h.store.get(id)).toMatchObject({ status: 'proposed' });
+    expect((await h.store.get(id))?.appliedBy).toBeUndefined();
 
     expect((await h.pipeline.apply(id, RILEY)).silent).toBe(true);
     await h.pipeline.idle();
-    expect(h.store.get(id)?.status).toBe('succeeded');
+    expect((await h.store.get(id))?.status).toBe('succeeded');
   });
 
   it("reports Databricks' reason and what still serves when the rollout fails", async () => {
@@ -569,7 +568,7 @@ describe('Databricks faults', () => {
     const shown = h.messenger.shown(h.messenger.posts[0]!.ts);
     expect(shown).toContain('*Reason:* churn_model-3: Container build failed: No module named sklearn');
     expect(shown).toContain('*Still serving:* churn_model v2 100%');
-    expect(h.store.get(id)).toMatchObject({ status: 'failed', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'failed', messageFinished: true });
   });
 
   it('follows a create whose answer was lost (503 on a call Databricks took) instead of failing it', async () => {
@@ -597,7 +596,7 @@ describe('Databricks faults', () => {
     const id = applyValue(await propose(h, deploy(3)));
     await h.pipeline.apply(id, RILEY);
     await h.pipeline.idle();
-    expect(h.store.get(id)?.status).toBe('succeeded');
+    expect((await h.store.get(id))?.status).toBe('succeeded');
     expect(await liveVersions(h)).toEqual(['3:100']);
   });
 
@@ -618,7 +617,7 @@ describe('Databricks faults', () => {
     expect(h.errors).toHaveLength(1);
     expect(shown).toContain(`Reference: \`${h.errors[0]!.id}\``);
     expect(shown).not.toMatch(/xoxb|TypeError|undefined/);
-    expect(h.store.get(id)).toMatchObject({ status: 'failed', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'failed', messageFinished: true });
   });
 
   it('still ends with one finished message when Slack refused the first post', async () => {
@@ -627,7 +626,7 @@ describe('Databricks faults', () => {
     const id = applyValue(await propose(h, deploy(3)));
     await h.pipeline.apply(id, RILEY);
     await h.pipeline.idle();
-    expect(h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
     expect(h.messenger.posts).toHaveLength(1);
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toMatch(/done/);
     expect(h.errors).toHaveLength(1);
@@ -648,7 +647,7 @@ describe('lost answers to an update (issue #12)', () => {
     await h.pipeline.idle();
     await new Promise((r) => setTimeout(r, 400));
 
-    expect(h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
     expect(await liveVersions(h)).toEqual(['3:100']);
     expect(await liveVersion(h)).toBe(versionBefore! + 1);
     expect(putsOf(h)).toHaveLength(1);
@@ -674,7 +673,7 @@ describe('lost answers to an update (issue #12)', () => {
     const ep = await h.serving.get(ENDPOINT);
     expect(ep.pending?.configVersion).toBe(inFlight);
     expect(ep.pending?.servedVersions.map((v) => v.modelVersion)).toEqual(['1']);
-    expect(h.store.get(id)).toMatchObject({ status: 'failed' });
+    expect(await h.store.get(id)).toMatchObject({ status: 'failed' });
   });
 
   it("says nothing was changed when a gateway's 502 page kept answering the update and the endpoint shows none of it", async () => {
@@ -686,7 +685,7 @@ describe('lost answers to an update (issue #12)', () => {
     await h.pipeline.idle();
     h.twin.faults.clear();
 
-    const change = h.store.get(id)!;
+    const change = (await h.store.get(id))!;
     expect(change.status).toBe('failed');
     expect(change.error).toBe('Databricks was unavailable (502 from a gateway) after 3 attempts.');
     const shown = h.messenger.shown(h.messenger.posts[0]!.ts);
@@ -715,8 +714,8 @@ describe('lost answers to an update (issue #12)', () => {
     await h.pipeline.idle();
 
     const version = (await h.serving.get(ENDPOINT)).pending?.configVersion;
-    expect(h.store.get(id)?.status).toBe('failed');
-    expect(h.store.get(id)?.error).toBe(
+    expect((await h.store.get(id))?.status).toBe('failed');
+    expect((await h.store.get(id))?.error).toBe(
       `The answer to the update of churn-endpoint was lost (no answer in time), and another change is in flight on churn-endpoint (config version ${version}); the bot did not send its update again.`,
     );
     expect(putsOf(h)).toHaveLength(1);
@@ -737,7 +736,7 @@ describe('lost answers to an update (issue #12)', () => {
     await h.pipeline.idle();
     h.twin.faults.clear();
 
-    expect(h.store.get(id)?.status).toBe('timed_out');
+    expect((await h.store.get(id))?.status).toBe('timed_out');
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toContain(
       'The answer to the update of churn-endpoint was lost (the connection dropped), and Databricks could not be read afterwards: the update may or may not have been applied.',
     );
@@ -753,9 +752,9 @@ describe('rollouts that take too long', () => {
     const shown = h.messenger.shown(h.messenger.posts[0]!.ts);
     expect(shown).toMatch(/Deploy to churn-endpoint: stopped following/);
     expect(shown).toContain('/mlops status churn-endpoint');
-    expect(h.store.get(id)).toMatchObject({ status: 'timed_out', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'timed_out', messageFinished: true });
     // The target is free again for the next change.
-    expect(h.store.activeFor(`endpoint:${ENDPOINT}`)).toBeUndefined();
+    expect(await h.store.activeFor(`endpoint:${ENDPOINT}`)).toBeUndefined();
   });
 });
 
@@ -766,7 +765,7 @@ describe('restarts', () => {
     await h.pipeline.apply(id, RILEY);
     h.pipeline.stop(); // the process goes down while the rollout runs
     await h.pipeline.idle();
-    expect(h.store.get(id)?.status).toBe('rolling_out');
+    expect((await h.store.get(id))?.status).toBe('rolling_out');
     const ts = h.messenger.posts[0]!.ts;
     expect(h.messenger.shown(ts)).toMatch(/rolling out/);
 
@@ -779,7 +778,7 @@ describe('restarts', () => {
 
     expect(h.messenger.posts).toHaveLength(1);
     expect(h.messenger.shown(ts)).toMatch(/done — churn-endpoint serves churn_model v3 100%/);
-    expect(h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'succeeded', messageFinished: true });
     expect(configPuts(h)).toHaveLength(1);
   });
 
@@ -787,12 +786,15 @@ describe('restarts', () => {
     const h = await start();
     const id = applyValue(await propose(h, deploy(3)));
     // The process died between winning Apply and calling Databricks.
-    h.store.transition(id, 'proposed', 'applying', { appliedBy: RILEY.userId, appliedAt: h.clock.now() });
+    await h.store.transition(id, 'proposed', 'applying', {
+      appliedBy: RILEY.userId,
+      appliedAt: h.clock.now(),
+    });
 
     const pipeline = h.restart();
     expect(await pipeline.resume()).toEqual({ followed: 0, ended: 1, messagesFinished: 0 });
     await pipeline.idle();
-    expect(h.store.get(id)).toMatchObject({ status: 'failed', messageFinished: true });
+    expect(await h.store.get(id)).toMatchObject({ status: 'failed', messageFinished: true });
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toContain(
       'The bot restarted before the change reached Databricks; nothing was changed.',
     );
@@ -802,7 +804,10 @@ describe('restarts', () => {
   it('follows a change whose call reached Databricks just before the crash', async () => {
     const h = await start();
     const id = applyValue(await propose(h, deploy(3)));
-    h.store.transition(id, 'proposed', 'applying', { appliedBy: RILEY.userId, appliedAt: h.clock.now() });
+    await h.store.transition(id, 'proposed', 'applying', {
+      appliedBy: RILEY.userId,
+      appliedAt: h.clock.now(),
+    });
     await h.serving.updateConfig(ENDPOINT, {
       servedVersions: [{ modelName: DEMO.model, modelVersion: 3, name: 'churn_model-3', scaleToZero: true }],
     });
@@ -810,16 +815,16 @@ describe('restarts', () => {
     const pipeline = h.restart();
     expect(await pipeline.resume()).toMatchObject({ followed: 1 });
     await pipeline.idle();
-    expect(h.store.get(id)?.status).toBe('succeeded');
+    expect((await h.store.get(id))?.status).toBe('succeeded');
     expect(h.messenger.posts).toHaveLength(1);
   });
 
   it('finishes a message a crash left open after the change had ended', async () => {
     const h = await start();
     const id = applyValue(await propose(h, deploy(3)));
-    h.store.transition(id, 'proposed', 'applying');
-    h.store.setMessage(id, { channel: 'C0MLOPS', ts: '1772442000.999999' });
-    h.store.transition(id, 'applying', 'failed', {
+    await h.store.transition(id, 'proposed', 'applying');
+    await h.store.setMessage(id, { channel: 'C0MLOPS', ts: '1772442000.999999' });
+    await h.store.transition(id, 'applying', 'failed', {
       error: 'A rollout is already in progress on churn-endpoint.',
     });
 

@@ -96,7 +96,7 @@ describe('/mlops retrain', () => {
     expect(shown(failed)).toContain('RUN_EXECUTION_ERROR');
     expect(shown(failed)).toContain('Task train_model failed');
     expect(workspace.state.models.get(DEMO.model)?.versions.has(4)).toBe(false);
-    expect(env.bot.store.recentAudit({ changeId: req.id, action: 'failed' })).toHaveLength(1);
+    expect(await env.bot.store.recentAudit({ changeId: req.id, action: 'failed' })).toHaveLength(1);
   });
 
   it('supersedes the request when the job changed after it was made', async () => {

@@ -13,7 +13,7 @@ let env: BotOnTwins;
 beforeEach(async () => {
   env = await startBotOnTwins();
 });
-afterEach(() => env.stop());
+afterEach(async () => env.stop());
 
 /** Text of everything a message shows: fallback text plus every text field in its blocks. */
 function shown(m: { text?: string; blocks?: unknown }): string {
@@ -22,7 +22,7 @@ function shown(m: { text?: string; blocks?: unknown }): string {
 
 /** The reply the bot sent to a command's response_url, as the twin recorded it. */
 async function replyTo(after: number) {
-  const call = await env.slack.waitFor(() => env.slack.calls('response_url').slice(after)[0]);
+  const call = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(after)[0]);
   return call.args as {
     text?: string;
     blocks?: unknown[];
@@ -46,7 +46,7 @@ function latestPlan(): { ts: string; changeId: string } | undefined {
 
 /** Waits for the progress message in #mlops to reach an end state, and returns its text. */
 async function finalProgress(): Promise<string> {
-  const call = await env.slack.waitFor(() =>
+  const call = await env.slack.waitFor(async () =>
     env.slack
       .calls('chat.update')
       .find(
@@ -114,7 +114,7 @@ describe('/mlops over signed HTTP requests', () => {
       message_ts: plan.ts,
       user: APPROVER_USER_ID,
     });
-    const refusal = await env.slack.waitFor(() => env.slack.calls('response_url').slice(answers)[0]);
+    const refusal = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(answers)[0]);
     expect(refusal.args.response_type).toBe('ephemeral');
     expect(shown(refusal.args)).toContain('<@U0REQUEST>');
     expect(env.workspace.requests.filter((r) => r.method === 'PUT')).toHaveLength(0);
@@ -161,7 +161,7 @@ describe('/mlops over signed HTTP requests', () => {
     await env.slack.waitFor(() =>
       /Cancelled change/.test(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts)!)),
     );
-    expect(env.bot.store.get(plan.changeId)?.status).toBe('cancelled');
+    expect((await env.bot.store.get(plan.changeId))?.status).toBe('cancelled');
   });
 
   it('refuses a click by someone without the right, even on a plan they can see', async () => {
@@ -174,9 +174,9 @@ describe('/mlops over signed HTTP requests', () => {
       message_ts: plan.ts,
       user: VIEWER_USER_ID,
     });
-    const refusal = await env.slack.waitFor(() => env.slack.calls('response_url').slice(answers)[0]);
+    const refusal = await env.slack.waitFor(async () => env.slack.calls('response_url').slice(answers)[0]);
     expect(shown(refusal.args)).toMatch(/Only .*may deploy/);
-    expect(env.bot.store.get(plan.changeId)?.status).toBe('proposed');
+    expect((await env.bot.store.get(plan.changeId))?.status).toBe('proposed');
   });
 
   it('shows a plan and stops on --dry-run, storing nothing', async () => {
@@ -203,13 +203,13 @@ describe('/mlops over signed HTTP requests', () => {
     await env.command(`deploy churn_model 3 to ${DEMO.endpoint}`);
     const plan = await env.slack.waitFor(latestPlan);
     await env.click({ action_id: ACTION_APPLY, value: plan.changeId, message_ts: plan.ts });
-    await env.slack.waitFor(() => env.bot.store.get(plan.changeId)?.status === 'rolling_out');
+    await env.slack.waitFor(async () => (await env.bot.store.get(plan.changeId))?.status === 'rolling_out');
     await env.restart();
     expect(await finalProgress()).toMatch(/: done/);
     expect(
       env.slack.calls('chat.postMessage').filter((c) => c.args.channel === MLOPS_CHANNEL_ID),
     ).toHaveLength(1);
-    expect(env.bot.store.get(plan.changeId)?.status).toBe('succeeded');
+    expect((await env.bot.store.get(plan.changeId))?.status).toBe('succeeded');
   });
 
   it('says a rollout is already in progress when Databricks answers 409, and records the failure', async () => {
@@ -223,6 +223,6 @@ describe('/mlops over signed HTTP requests', () => {
     await env.click({ action_id: ACTION_APPLY, value: plan.changeId, message_ts: plan.ts });
     const text = await finalProgress();
     expect(text).toMatch(/: failed — A rollout is already in progress on churn-endpoint/);
-    expect(env.bot.store.get(plan.changeId)?.status).toBe('failed');
+    expect((await env.bot.store.get(plan.changeId))?.status).toBe('failed');
   });
 });

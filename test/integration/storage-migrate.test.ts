@@ -16,7 +16,12 @@ import type { EndpointConfig } from '../../src/domain/ports/serving.js';
 import type { DeployCommand } from '../../src/domain/vocabulary.js';
 import type { AlertView } from '../../src/drift/alert-view.js';
 import { createDriftStateStore } from '../../src/drift/state-store.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import {
+  openDatabase,
+  type SqliteDatabase,
+  type StoreDatabase,
+  sqliteStore,
+} from '../../src/storage/database.js';
 import { MIGRATIONS, migrate, SchemaTooNewError } from '../../src/storage/migrations.js';
 import { openStores } from '../support/stores.js';
 
@@ -89,18 +94,20 @@ const alertView = (monitor: string, checkedAt: number): AlertView => ({
 let dir: string;
 let path: string;
 const open: SqliteDatabase[] = [];
+/** The stores over a raw connection of the test's (several wrappers may share one). */
+const over = (db: SqliteDatabase): StoreDatabase => sqliteStore(db);
 const openDb = (p = path): SqliteDatabase => {
-  const db = openDatabase(p);
+  const db = openDatabase(p).sqlite!;
   open.push(db);
   return db;
 };
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'modelgate-migrate-'));
   path = join(dir, 'modelgate.db');
   copyFileSync(join(FIXTURES, 'written-by-d8a0488.sqlite'), path);
 });
-afterEach(() => {
+afterEach(async () => {
   for (const db of open.splice(0)) if (db.open) db.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -128,7 +135,7 @@ function rawEdit(sql: string): void {
 }
 
 describe('a database written by d8a0488', () => {
-  it('is the layout this test is about: two trackers on one file', () => {
+  it('is the layout this test is about: two trackers on one file', async () => {
     const raw = new Database(path, { readonly: true });
     expect(trackers(raw).sort()).toEqual(['drift_schema_version', 'schema_version']);
     expect(raw.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 2 });
@@ -136,7 +143,7 @@ describe('a database written by d8a0488', () => {
     raw.close();
   });
 
-  it('opens with one tracker at the latest version, and the schema of a new database', () => {
+  it('opens with one tracker at the latest version, and the schema of a new database', async () => {
     const db = openDb();
     expect(trackers(db)).toEqual(['schema_version']);
     expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: MIGRATIONS.length }]);
@@ -144,9 +151,9 @@ describe('a database written by d8a0488', () => {
     expect(schemaOf(db)).toEqual(schemaOf(fresh));
   });
 
-  it('keeps every change, in every status, with its plan, input, message and outcome', () => {
-    const store = createChangeStore(openDb());
-    expect(store.get(ids.proposed!)).toEqual({
+  it('keeps every change, in every status, with its plan, input, message and outcome', async () => {
+    const store = createChangeStore(over(openDb()));
+    expect(await store.get(ids.proposed!)).toEqual({
       id: ids.proposed,
       createdAt: T0 + 1000,
       updatedAt: T0 + 1000,
@@ -160,11 +167,11 @@ describe('a database written by d8a0488', () => {
       messageFinished: false,
       triggerId: 'trigger.proposed',
     });
-    expect(store.get(ids.cancelled!)).toMatchObject({
+    expect(await store.get(ids.cancelled!)).toMatchObject({
       status: 'cancelled',
       target: 'endpoint:cancelled-endpoint',
     });
-    expect(store.get(ids.succeeded!)).toMatchObject({
+    expect(await store.get(ids.succeeded!)).toMatchObject({
       status: 'succeeded',
       createdAt: T0 + 3000,
       updatedAt: T0 + 4000,
@@ -176,19 +183,19 @@ describe('a database written by d8a0488', () => {
       outcome: 'churn-endpoint serves churn_model v3',
       plan: deployPlan('churn-endpoint', 2, 3),
     });
-    expect(store.get(ids.failed!)).toMatchObject({
+    expect(await store.get(ids.failed!)).toMatchObject({
       status: 'failed',
       appliedBy: 'U0APPLY',
       message: { channel: 'C0MLOPS', ts: '1772442000.000200' },
       messageFinished: false,
       error: 'the build of churn_model v2 failed',
     });
-    expect(store.get(ids.timed_out!)).toMatchObject({
+    expect(await store.get(ids.timed_out!)).toMatchObject({
       status: 'timed_out',
       expectConfigVersion: 2,
       error: 'no ready config after 20 minutes',
     });
-    expect(store.get(ids.stale!)).toMatchObject({
+    expect(await store.get(ids.stale!)).toMatchObject({
       status: 'stale',
       subcommand: 'promote',
       target: 'alias:acme.mlops.churn_model@champion',
@@ -196,19 +203,19 @@ describe('a database written by d8a0488', () => {
       plan: { kind: 'alias', alias: 'Champion', fromVersion: 2, toVersion: 3 },
       input: { subcommand: 'promote', version: 3, alias: 'Champion' },
     });
-    expect(store.get(ids.replacement!)).toMatchObject({ status: 'proposed', createdAt: T0 + 9000 });
+    expect(await store.get(ids.replacement!)).toMatchObject({ status: 'proposed', createdAt: T0 + 9000 });
     // What a restart reads: the rollout in flight, the message left unfinished, rollback's config.
-    expect(store.inFlight().map((c) => [c.id, c.status, c.expectConfigVersion, c.message?.ts])).toEqual([
-      [ids.rolling_out, 'rolling_out', 5, '1772442000.000300'],
-    ]);
-    expect(store.unfinishedMessages().map((c) => c.id)).toEqual([ids.failed]);
-    expect(store.previousConfig('churn-endpoint')).toEqual(config(2));
+    expect(
+      (await store.inFlight()).map((c) => [c.id, c.status, c.expectConfigVersion, c.message?.ts]),
+    ).toEqual([[ids.rolling_out, 'rolling_out', 5, '1772442000.000300']]);
+    expect((await store.unfinishedMessages()).map((c) => c.id)).toEqual([ids.failed]);
+    expect(await store.previousConfig('churn-endpoint')).toEqual(config(2));
   });
 
-  it('keeps the audit log in order, and its rules: append-only, one change per target, retries dropped', () => {
+  it('keeps the audit log in order, and its rules: append-only, one change per target, retries dropped', async () => {
     const db = openDb();
-    const store = createChangeStore(db);
-    const audit = store.recentAudit({ limit: 100 });
+    const store = createChangeStore(over(db));
+    const audit = await store.recentAudit({ limit: 100 });
     expect(audit.map((a) => a.seq)).toEqual(Array.from({ length: 25 }, (_, i) => 25 - i));
     expect(audit.at(-1)).toMatchObject({
       at: T0 + 1000,
@@ -219,14 +226,14 @@ describe('a database written by d8a0488', () => {
       before: config(1),
       after: config(2),
     });
-    expect(store.recentAudit({ changeId: ids.succeeded! })[0]).toMatchObject({
+    expect((await store.recentAudit({ changeId: ids.succeeded! }))[0]).toMatchObject({
       actor: 'U0APPLY',
       action: 'succeeded',
       before: config(2),
       after: config(3),
       outcome: 'succeeded',
     });
-    expect(store.recentAudit({ action: 'note' })).toEqual([
+    expect(await store.recentAudit({ action: 'note' })).toEqual([
       {
         seq: 11,
         at: T0 + 10_000,
@@ -238,17 +245,19 @@ describe('a database written by d8a0488', () => {
     ]);
     expect(() => db.prepare('DELETE FROM audit').run()).toThrow(/append-only/);
 
-    const busy = store.createProposal({
-      requester: 'U0REQUEST',
-      channel: 'C0MLOPS',
-      input: deployInput('busy-endpoint', 6),
-      plan: deployPlan('busy-endpoint', 5, 6),
-    }).change;
-    expect(store.transition(busy.id, 'proposed', 'applying')).toMatchObject({
+    const busy = (
+      await store.createProposal({
+        requester: 'U0REQUEST',
+        channel: 'C0MLOPS',
+        input: deployInput('busy-endpoint', 6),
+        plan: deployPlan('busy-endpoint', 5, 6),
+      })
+    ).change;
+    expect(await store.transition(busy.id, 'proposed', 'applying')).toMatchObject({
       won: false,
       reason: 'target_busy',
     });
-    const retry = store.createProposal({
+    const retry = await store.createProposal({
       requester: 'U0REQUEST',
       channel: 'C0MLOPS',
       input: deployInput('proposed-endpoint', 2),
@@ -257,12 +266,12 @@ describe('a database written by d8a0488', () => {
     });
     expect(retry).toMatchObject({ duplicate: true, change: { id: ids.proposed } });
     // New rows follow the old ones.
-    expect(store.recentAudit({ limit: 1 })[0]?.seq).toBe(26);
+    expect((await store.recentAudit({ limit: 1 }))[0]?.seq).toBe(26);
   });
 
-  it('keeps every approval request with its votes, decision, execution and message', () => {
-    const approvals = openStores(openDb()).approvals;
-    expect(approvals.get(ids.approval_pending!)).toMatchObject({
+  it('keeps every approval request with its votes, decision, execution and message', async () => {
+    const approvals = openStores(over(openDb())).approvals;
+    expect(await approvals.get(ids.approval_pending!)).toMatchObject({
       gate: 'production',
       requester: 'U0REQUEST',
       channel: 'C0MLOPS',
@@ -282,7 +291,7 @@ describe('a database written by d8a0488', () => {
       triggerId: 'trigger.approval',
       attempts: 0,
     });
-    expect(approvals.get(ids.approval_executing!)).toMatchObject({
+    expect(await approvals.get(ids.approval_executing!)).toMatchObject({
       gate: 'retrain',
       target: `retrain:${MODEL}`,
       plan: retrainPlan,
@@ -297,19 +306,19 @@ describe('a database written by d8a0488', () => {
       attempts: 1,
       runId: 777,
     });
-    expect(approvals.get(ids.approval_executed!)).toMatchObject({
+    expect(await approvals.get(ids.approval_executed!)).toMatchObject({
       status: 'executed',
       runId: 778,
       outcome: 'run 778 succeeded',
     });
-    expect(approvals.get(ids.approval_rejected!)).toMatchObject({
+    expect(await approvals.get(ids.approval_rejected!)).toMatchObject({
       status: 'rejected',
       decidedBy: 'U0APPROVER1',
       reason: 'not before the freeze ends',
     });
-    expect(approvals.pending().map((r) => r.id)).toEqual([ids.approval_pending]);
-    expect(approvals.inFlight().map((r) => r.id)).toEqual([ids.approval_executing]);
-    expect(approvals.auditFor({ targets: [`retrain:${MODEL}`] }).map((a) => a.action)).toEqual([
+    expect((await approvals.pending()).map((r) => r.id)).toEqual([ids.approval_pending]);
+    expect((await approvals.inFlight()).map((r) => r.id)).toEqual([ids.approval_executing]);
+    expect((await approvals.auditFor({ targets: [`retrain:${MODEL}`] })).map((a) => a.action)).toEqual([
       'executed',
       'executing',
       'approved',
@@ -322,18 +331,20 @@ describe('a database written by d8a0488', () => {
       'approval_requested',
     ]);
     // The vote rules still hold on the migrated tables.
-    expect(approvals.vote(ids.approval_pending!, 'U0APPROVER1', true, T0 + DAY / 2).decision).toEqual({
-      kind: 'refused',
-      reason: 'already_voted',
-    });
-    expect(approvals.takeOver(ids.approval_executing!, ids.approval_executing_attempt)).toBeDefined();
+    expect((await approvals.vote(ids.approval_pending!, 'U0APPROVER1', true, T0 + DAY / 2)).decision).toEqual(
+      {
+        kind: 'refused',
+        reason: 'already_voted',
+      },
+    );
+    expect(await approvals.takeOver(ids.approval_executing!, ids.approval_executing_attempt)).toBeDefined();
   });
 
-  it('keeps the drift watch’s progress, open and closed alerts, and failing streak', () => {
-    const state = createDriftStateStore(openDb());
-    expect(state.progress('churn', '*')).toBe(T0 - DAY);
-    expect(state.progress('fraud', 'model-a')).toBe(T0 - 2 * DAY);
-    expect(state.openAlert('churn', 'f1_drop', '*')).toEqual({
+  it('keeps the drift watch’s progress, open and closed alerts, and failing streak', async () => {
+    const state = createDriftStateStore(over(openDb()));
+    expect(await state.progress('churn', '*')).toBe(T0 - DAY);
+    expect(await state.progress('fraud', 'model-a')).toBe(T0 - 2 * DAY);
+    expect(await state.openAlert('churn', 'f1_drop', '*')).toEqual({
       id: ids.drift_open,
       monitor: 'churn',
       rule: 'f1_drop',
@@ -349,8 +360,8 @@ describe('a database written by d8a0488', () => {
       windows: [100, 200],
       view: alertView('churn', T0),
     });
-    expect(state.openAlert('fraud', 'f1_drop', 'model-a')).toBeUndefined();
-    expect(state.alert(ids.drift_closed!)).toEqual({
+    expect(await state.openAlert('fraud', 'f1_drop', 'model-a')).toBeUndefined();
+    expect(await state.alert(ids.drift_closed!)).toEqual({
       id: ids.drift_closed,
       monitor: 'fraud',
       rule: 'f1_drop',
@@ -362,7 +373,7 @@ describe('a database written by d8a0488', () => {
       windows: [300, 400],
       view: alertView('fraud', T0 + 1),
     });
-    expect(state.failure('churn')).toEqual({
+    expect(await state.failure('churn')).toEqual({
       monitor: 'churn',
       since: T0,
       lastAt: T0 + 60_000,
@@ -381,10 +392,10 @@ describe('a database written by d8a0488', () => {
       windows: [1],
       at: T0,
     };
-    expect(state.createAlert({ ...again, view: alertView('churn', T0) }).created).toBe(false);
+    expect((await state.createAlert({ ...again, view: alertView('churn', T0) })).created).toBe(false);
   });
 
-  it('opens again, and again, without changing anything', () => {
+  it('opens again, and again, without changing anything', async () => {
     const first = openDb();
     const rows = (db: Database.Database) => ({
       schema: schemaOf(db),
@@ -405,45 +416,47 @@ describe('a database written by d8a0488', () => {
 });
 
 describe('the other layouts a file from before storage/ can have', () => {
-  it('only schema_version (the drift watch never ran): the drift tables are added, the changes kept', () => {
+  it('only schema_version (the drift watch never ran): the drift tables are added, the changes kept', async () => {
     rawEdit(
       'DROP TABLE drift_progress; DROP TABLE drift_alerts; DROP TABLE drift_failures; DROP TABLE drift_schema_version;',
     );
     const db = openDb();
-    expect(createChangeStore(db).get(ids.succeeded!)?.status).toBe('succeeded');
-    const state = createDriftStateStore(db);
-    expect(state.progress('churn', '*')).toBeUndefined();
-    state.setProgress('churn', '*', 5, 6);
-    expect(state.progress('churn', '*')).toBe(5);
+    expect((await createChangeStore(over(db)).get(ids.succeeded!))?.status).toBe('succeeded');
+    const state = createDriftStateStore(over(db));
+    expect(await state.progress('churn', '*')).toBeUndefined();
+    await state.setProgress('churn', '*', 5, 6);
+    expect(await state.progress('churn', '*')).toBe(5);
     expect(trackers(db)).toEqual(['schema_version']);
     expect(schemaOf(db)).toEqual(schemaOf(openDb(join(dir, 'fresh.db'))));
   });
 
-  it('only drift_schema_version (drift state alone): the change and approval tables are added, the drift state kept', () => {
+  it('only drift_schema_version (drift state alone): the change and approval tables are added, the drift state kept', async () => {
     rawEdit(
       'DROP TABLE approval_votes; DROP TABLE approval_requests; DROP TABLE changes; DROP TABLE audit; DROP TABLE schema_version;',
     );
     const db = openDb();
-    expect(createDriftStateStore(db).failure('churn')?.attempts).toBe(2);
-    const store = createChangeStore(db);
-    expect(store.get(ids.succeeded!)).toBeUndefined();
-    store.audit({ actor: 'U1', action: 'note', target: 't' });
-    expect(store.recentAudit()).toHaveLength(1);
+    expect((await createDriftStateStore(over(db)).failure('churn'))?.attempts).toBe(2);
+    const store = createChangeStore(over(db));
+    expect(await store.get(ids.succeeded!)).toBeUndefined();
+    await store.audit({ actor: 'U1', action: 'note', target: 't' });
+    expect(await store.recentAudit()).toHaveLength(1);
     expect(trackers(db)).toEqual(['schema_version']);
     expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: MIGRATIONS.length });
   });
 
-  it('an older schema_version (1: before approvals) beside the drift tracker: approvals are added', () => {
+  it('an older schema_version (1: before approvals) beside the drift tracker: approvals are added', async () => {
     rawEdit(
       'DROP TABLE approval_votes; DROP TABLE approval_requests; UPDATE schema_version SET version = 1;',
     );
     const db = openDb();
-    expect(openStores(db).approvals.pending()).toEqual([]);
-    expect(createDriftStateStore(db).openAlert('churn', 'f1_drop', '*')?.id).toBe(ids.drift_open);
+    expect(await openStores(over(db)).approvals.pending()).toEqual([]);
+    expect((await createDriftStateStore(over(db)).openAlert('churn', 'f1_drop', '*'))?.id).toBe(
+      ids.drift_open,
+    );
     expect(schemaOf(db)).toEqual(schemaOf(openDb(join(dir, 'fresh.db'))));
   });
 
-  it('neither tracker (a new file): every migration runs', () => {
+  it('neither tracker (a new file): every migration runs', async () => {
     const db = openDb(join(dir, 'nested', 'new.db'));
     expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: MIGRATIONS.length });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -454,7 +467,7 @@ describe('the other layouts a file from before storage/ can have', () => {
 });
 
 describe('a database newer than this code', () => {
-  it('is refused, saying which version and what to do, and left as it is', () => {
+  it('is refused, saying which version and what to do, and left as it is', async () => {
     openDb().close();
     rawEdit(
       `UPDATE schema_version SET version = ${MIGRATIONS.length + 1}; CREATE TABLE from_the_future (x);`,
@@ -473,7 +486,7 @@ describe('a database newer than this code', () => {
     raw.close();
   });
 
-  it('is refused when its old drift tracker is newer than the one this code adopts', () => {
+  it('is refused when its old drift tracker is newer than the one this code adopts', async () => {
     rawEdit('UPDATE drift_schema_version SET version = 2;');
     expect(() => openDatabase(path)).toThrow(
       /schema version 2 \(drift_schema_version\).*never migrated down/,
@@ -486,14 +499,17 @@ describe('a database newer than this code', () => {
 });
 
 describe('the migration list', () => {
-  it('applies a migration appended to it, once, and rolls back one that fails', () => {
+  it('applies a migration appended to it, once, and rolls back one that fails', async () => {
     const db = openDb();
-    const added = [...MIGRATIONS, { name: 'notes', sql: 'CREATE TABLE notes (text TEXT NOT NULL);' }];
+    const added = [
+      ...MIGRATIONS,
+      { name: 'notes', sql: 'CREATE TABLE notes (text TEXT NOT NULL);', postgres: '' },
+    ];
     expect(migrate(db, added)).toBe(MIGRATIONS.length + 1);
     expect(migrate(db, added)).toBe(MIGRATIONS.length + 1);
     const broken = [
       ...added,
-      { name: 'broken', sql: 'CREATE TABLE half (x); INSERT INTO nowhere VALUES (1);' },
+      { name: 'broken', sql: 'CREATE TABLE half (x); INSERT INTO nowhere VALUES (1);', postgres: '' },
     ];
     expect(() => migrate(db, broken)).toThrow(/no such table: nowhere/);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
@@ -502,7 +518,7 @@ describe('the migration list', () => {
     });
   });
 
-  it('allows exactly the statuses the stores know', () => {
+  it('allows exactly the statuses the stores know', async () => {
     const db = openDb(':memory:');
     const checkOf = (table: string) => {
       const { sql } = db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(table) as {

@@ -27,7 +27,7 @@ afterEach(() => {
 });
 
 const openDb = (p = path): SqliteDatabase => {
-  const db = openDatabase(p);
+  const db = openDatabase(p).sqlite!;
   open.push(db);
   return db;
 };

@@ -23,7 +23,7 @@ import { type Clock, simulatedClock, systemClock } from '../../src/lib/clock.js'
 import { DEMO, seedDemoWorkspace } from '../../src/sandbox/workspace/demo.js';
 import { startWorkspaceTwin } from '../../src/sandbox/workspace/server.js';
 import { pipelineViews } from '../../src/slack/blocks/views.js';
-import { openDatabase, openOwnedDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { openDatabase, openOwnedDatabase, type StoreDatabase } from '../../src/storage/database.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { type ProcessIdentity, StoreLockedError } from '../../src/storage/process-lock.js';
 
@@ -34,13 +34,13 @@ const LEASE = 30_000;
 
 let dir: string;
 let path: string;
-const open: SqliteDatabase[] = [];
-beforeEach(() => {
+const open: StoreDatabase[] = [];
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'modelgate-ownership-'));
   path = join(dir, 'modelgate.db');
 });
-afterEach(() => {
-  for (const db of open.splice(0)) if (db.open) db.close();
+afterEach(async () => {
+  for (const db of open.splice(0)) if (db.open) await db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -104,7 +104,7 @@ describe('the store lock', () => {
     const clock = simulatedClock(T0);
     const first = await owned(A, clock);
     first.lock.release();
-    first.db.close();
+    await first.db.close();
     const second = await owned(B, clock);
     expect(second.lock.took).toBeUndefined();
     expect(clock.now()).toBe(T0);
@@ -114,33 +114,35 @@ describe('the store lock', () => {
     const clock = simulatedClock(T0);
     const first = await owned(A, clock);
     // As if the holder were one release older: the last migration has not run for it.
-    first.db.prepare('UPDATE schema_version SET version = version - 1').run();
+    first.db.sqlite!.prepare('UPDATE schema_version SET version = version - 1').run();
     // Migrating again would fail on its ALTERs (duplicate column); the refusal comes first.
     await expect(owned(B, clock)).rejects.toThrow(StoreLockedError);
-    const row = first.db.prepare('SELECT version FROM schema_version').get() as { version: number };
+    const row = first.db.sqlite!.prepare('SELECT version FROM schema_version').get() as { version: number };
     expect(row.version).toBe(MIGRATIONS.length - 1);
   });
 });
 
-const deployPlan = (store: ChangeStore) =>
-  store.createProposal({
-    requester: 'U0REQUEST',
-    channel: 'C0MLOPS',
-    input: {
-      subcommand: 'deploy',
-      model: DEMO.model,
-      target: { version: 3 },
-      endpoint: DEMO.endpoint,
-      dryRun: false,
-    } as DeployCommand,
-    plan: {
-      kind: 'endpoint',
-      subcommand: 'deploy',
-      endpoint: DEMO.endpoint,
-      after: { servedVersions: [], traffic: [] },
-      fingerprint: 'f',
-    } as never,
-  }).change;
+const deployPlan = async (store: ChangeStore) =>
+  (
+    await store.createProposal({
+      requester: 'U0REQUEST',
+      channel: 'C0MLOPS',
+      input: {
+        subcommand: 'deploy',
+        model: DEMO.model,
+        target: { version: 3 },
+        endpoint: DEMO.endpoint,
+        dryRun: false,
+      } as DeployCommand,
+      plan: {
+        kind: 'endpoint',
+        subcommand: 'deploy',
+        endpoint: DEMO.endpoint,
+        after: { servedVersions: [], traffic: [] },
+        fingerprint: 'f',
+      } as never,
+    })
+  ).change;
 
 describe('leases of work in flight', () => {
   it('takes a change over only once its owner has been silent for a lease, and says from whom', async () => {
@@ -149,45 +151,47 @@ describe('leases of work in flight', () => {
     open.push(db);
     const a = createChangeStore(db, clock, { instance: A.instance, leaseMs: LEASE });
     const b = createChangeStore(db, clock, { instance: B.instance, leaseMs: LEASE });
-    const change = deployPlan(a);
-    a.transition(change.id, 'proposed', 'applying', { appliedBy: 'U0REQUEST' });
-    expect(a.get(change.id)).toMatchObject({ owner: A.instance, heartbeatAt: T0 });
+    const change = await deployPlan(a);
+    await a.transition(change.id, 'proposed', 'applying', { appliedBy: 'U0REQUEST' });
+    expect(await a.get(change.id)).toMatchObject({ owner: A.instance, heartbeatAt: T0 });
 
-    expect(b.claim(change.id).won).toBe(false);
+    expect((await b.claim(change.id)).won).toBe(false);
     await clock.sleep(20_000);
-    expect(a.heartbeat()).toBe(1);
+    expect(await a.heartbeat()).toBe(1);
     await clock.sleep(20_000);
-    expect(b.claim(change.id).won).toBe(false); // heartbeat 20 s ago: alive
+    expect((await b.claim(change.id)).won).toBe(false); // heartbeat 20 s ago: alive
 
     await clock.sleep(15_000);
-    const taken = b.claim(change.id);
+    const taken = await b.claim(change.id);
     expect(taken).toMatchObject({ won: true, from: { owner: A.instance, heartbeatAt: T0 + 20_000 } });
-    expect(b.get(change.id)).toMatchObject({ status: 'applying', owner: B.instance });
-    expect(a.claim(change.id).won).toBe(false);
-    const audit = b.recentAudit({ changeId: change.id, action: 'taken_over' });
+    expect(await b.get(change.id)).toMatchObject({ status: 'applying', owner: B.instance });
+    expect((await a.claim(change.id)).won).toBe(false);
+    const audit = await b.recentAudit({ changeId: change.id, action: 'taken_over' });
     expect(audit[0]?.detail).toContain(`from ${A.instance}, silent since 2026-03-02T09:00:20.000Z`);
   });
 
-  it("frees a change at once when its owner lets go, or when its owner's lock ran out", () => {
+  it("frees a change at once when its owner lets go, or when its owner's lock ran out", async () => {
     const clock = simulatedClock(T0);
     const db = openDatabase(path);
     open.push(db);
     const a = createChangeStore(db, clock, { instance: A.instance, leaseMs: LEASE });
     const b = createChangeStore(db, clock, { instance: B.instance, leaseMs: LEASE });
-    const one = deployPlan(a);
-    a.transition(one.id, 'proposed', 'applying');
-    a.release(one.id);
-    expect(b.claim(one.id).won).toBe(true);
+    const one = await deployPlan(a);
+    await a.transition(one.id, 'proposed', 'applying');
+    await a.release(one.id);
+    expect((await b.claim(one.id)).won).toBe(true);
 
     const two = createChangeStore(db, clock, { instance: 'web-3:333:cccccc', leaseMs: LEASE });
-    const other = two.createProposal({
-      ...deployPlanInput(),
-      plan: { ...one.plan, endpoint: 'other' } as never,
-    }).change;
-    two.transition(other.id, 'proposed', 'applying');
-    expect(b.claim(other.id).won).toBe(false);
-    expect(b.expireLeasesOf('web-3:333:cccccc')).toBe(1);
-    expect(b.claim(other.id).won).toBe(true);
+    const other = (
+      await two.createProposal({
+        ...deployPlanInput(),
+        plan: { ...one.plan, endpoint: 'other' } as never,
+      })
+    ).change;
+    await two.transition(other.id, 'proposed', 'applying');
+    expect((await b.claim(other.id)).won).toBe(false);
+    expect(await b.expireLeasesOf('web-3:333:cccccc')).toBe(1);
+    expect((await b.claim(other.id)).won).toBe(true);
   });
 
   it('takes an execution over only once its owner has been silent for a lease', async () => {
@@ -195,15 +199,15 @@ describe('leases of work in flight', () => {
     const db = openDatabase(path);
     open.push(db);
     const audit = createChangeStore(db, clock);
-    const a = createApprovalStore(db, clock.now, (e) => audit.audit(e), {
+    const a = createApprovalStore(db, clock.now, {
       instance: A.instance,
       leaseMs: LEASE,
     });
-    const b = createApprovalStore(db, clock.now, (e) => audit.audit(e), {
+    const b = createApprovalStore(db, clock.now, {
       instance: B.instance,
       leaseMs: LEASE,
     });
-    const { request } = a.create({
+    const { request } = await a.create({
       gate: 'retrain',
       requester: 'U0REQUEST',
       channel: 'C0MLOPS',
@@ -221,18 +225,18 @@ describe('leases of work in flight', () => {
       approvers: { users: ['U1'], groups: [] },
       expiresAt: T0 + 3_600_000,
     });
-    a.vote(request.id, 'U1', true, clock.now());
-    const started = a.startExecution(request.id, 'U1')!;
-    expect(a.get(request.id)).toMatchObject({ owner: A.instance, heartbeatAt: T0 });
+    await a.vote(request.id, 'U1', true, clock.now());
+    const started = (await a.startExecution(request.id, 'U1'))!;
+    expect(await a.get(request.id)).toMatchObject({ owner: A.instance, heartbeatAt: T0 });
 
-    expect(b.takeOver(request.id, started.attempt)).toBeUndefined();
+    expect(await b.takeOver(request.id, started.attempt)).toBeUndefined();
     await clock.sleep(LEASE + 1);
-    const taken = b.takeOver(request.id, started.attempt);
+    const taken = await b.takeOver(request.id, started.attempt);
     expect(taken?.request).toMatchObject({ status: 'executing', owner: B.instance });
     // The old attempt, come back, cannot record its run: it writes down what it had done instead.
-    expect(a.recordRun(request.id, started.attempt, 77)).toBe(false);
-    a.noteLost(request.id, started.attempt, 'it had started job 1001 run 77');
-    const rows = audit.recentAudit({ changeId: request.id });
+    expect(await a.recordRun(request.id, started.attempt, 77)).toBe(false);
+    await a.noteLost(request.id, started.attempt, 'it had started job 1001 run 77');
+    const rows = await audit.recentAudit({ changeId: request.id });
     expect(rows.find((r) => r.action === 'execution_resumed')?.detail).toContain(
       `taken over from ${A.instance}`,
     );
@@ -311,20 +315,29 @@ describe('a compare-and-set lost after the submit succeeded', () => {
         history: { previousConfig: async () => undefined },
         defaults: { catalog: DEMO.catalog, schema: DEMO.schema, endpoint: DEMO.endpoint },
       });
-      const { change } = a.store.createProposal({ requester: 'U0REQUEST', channel: 'C0MLOPS', input, plan });
+      const { change } = await a.store.createProposal({
+        requester: 'U0REQUEST',
+        channel: 'C0MLOPS',
+        input,
+        plan,
+      });
 
       twin.faults.next('PUT /api/2.0/serving-endpoints/:name/config', { kind: 'slow', ms: 800 });
       await a.pipeline.apply(change.id, { userId: 'U0REQUEST' });
       await new Promise((r) => setTimeout(r, 300));
       // B sees a silent owner and an endpoint the PUT has not reached yet.
       await runWorkTakeover(
-        { pipeline: b.pipeline, approvals: { takeOver: () => ({ started: 0, resumed: 0 }) }, leaseMs: 100 },
+        {
+          pipeline: b.pipeline,
+          approvals: { takeOver: async () => ({ started: 0, resumed: 0 }) },
+          leaseMs: 100,
+        },
         Date.now(),
       );
-      expect(b.store.get(change.id)?.status).toBe('failed');
+      expect((await b.store.get(change.id))?.status).toBe('failed');
       await a.pipeline.idle();
 
-      const late = a.store.recentAudit({ changeId: change.id, action: 'late_result' });
+      const late = await a.store.recentAudit({ changeId: change.id, action: 'late_result' });
       expect(late).toHaveLength(1);
       expect(late[0]?.detail).toContain(`${A.instance} lost the change to ${B.instance} (recorded as failed`);
       expect(late[0]?.detail).toContain(

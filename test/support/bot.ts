@@ -65,6 +65,8 @@ export async function startBotOnTwins(
     databricksHttp?: Omit<DatabricksSettings, 'host' | 'tokens'>;
     /** How much acknowledged work may wait per lane (the bot's default otherwise). */
     queueLimit?: number;
+    /** The store on this Postgres database instead of a SQLite file. */
+    postgresUrl?: string;
   } = {},
 ): Promise<BotOnTwins> {
   const slack = await startSlackTwin(options.slackSeed ? { seed: options.slackSeed } : {});
@@ -91,6 +93,9 @@ export async function startBotOnTwins(
         ...options.databricksHttp,
       },
       dbPath,
+      ...(options.postgresUrl
+        ? { postgres: { connectionString: options.postgresUrl }, postgresConnect: { timeoutMs: 5_000 } }
+        : {}),
       clock: options.clock ?? systemClock,
       slackRetries: { retries: 0 },
       rolloutWait: { initialDelayMs: 20, maxDelayMs: 50, timeoutMs: 10_000 },

@@ -26,8 +26,8 @@ export async function countPromotionCalls(): Promise<PromotionCalls> {
   try {
     const mark0 = workspace.requests.length;
     await env.command('promote churn_model 3 Production');
-    const req = await env.slack.waitFor(() => env.bot.approvals.pending()[0]);
-    const msg = await env.slack.waitFor(() => env.bot.approvals.pending()[0]?.message);
+    const req = await env.slack.waitFor(async () => (await env.bot.approvals.pending())[0]);
+    const msg = await env.slack.waitFor(async () => (await env.bot.approvals.pending())[0]?.message);
     const mark1 = workspace.requests.length;
     await env.click({
       action_id: ACTION_APPROVAL_APPROVE,
@@ -36,7 +36,10 @@ export async function countPromotionCalls(): Promise<PromotionCalls> {
       channel: APPROVALS_CHANNEL_ID,
       user: APPROVER_USER_ID,
     });
-    await env.slack.waitFor(() => env.bot.requests.get(req.id)?.status === 'executed' || undefined, 10_000);
+    await env.slack.waitFor(
+      async () => (await env.bot.requests.get(req.id))?.status === 'executed' || undefined,
+      10_000,
+    );
     await env.bot.approvals.idle();
     await env.bot.pipeline.idle();
     const mark2 = workspace.requests.length;

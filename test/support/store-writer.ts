@@ -8,7 +8,7 @@ import { openDatabase } from '../../src/storage/database.js';
 const path = process.argv[2];
 if (!path) throw new Error('usage: store-writer <db path> [actor]');
 const db = openDatabase(path);
-db.prepare(
+db.sqlite!.prepare(
   "INSERT INTO audit (at, actor, action, target) VALUES (?, ?, 'proposed', 'endpoint:churn-endpoint')",
 ).run(Date.now(), process.argv[3] ?? 'U0WRITER');
 process.stdout.write('written\n');

@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/domain/errors.js';
 import type { AlertView } from '../../src/drift/alert-view.js';
 import { buildMetricQuery, toWindows } from '../../src/drift/queries.js';
 import { conditionTerms } from '../../src/drift/rules.js';
 import { createDriftStateStore, type DriftStateStore } from '../../src/drift/state-store.js';
 import { describeError } from '../../src/slack/blocks/errors.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import type { StoreDatabase } from '../../src/storage/database.js';
+import { describeEachBackend } from '../support/backends.js';
 
 const terms = conditionTerms({
   metric: 'js_distance',
@@ -27,7 +25,7 @@ const input = {
 };
 
 describe('buildMetricQuery', () => {
-  it('binds every value as a parameter and quotes every identifier', () => {
+  it('binds every value as a parameter and quotes every identifier', async () => {
     const q = buildMetricQuery('drift', input);
     expect(q.params).toEqual({
       granularity: '1 day',
@@ -46,7 +44,7 @@ describe('buildMetricQuery', () => {
     );
   });
 
-  it('pivots any number of columns into one statement', () => {
+  it('pivots any number of columns into one statement', async () => {
     const many = conditionTerms({
       metric: 'ks_test.pvalue',
       columns: Array.from({ length: 50 }, (_, i) => `feature_${i}`),
@@ -59,7 +57,7 @@ describe('buildMetricQuery', () => {
     expect(q.sql).toContain('THEN `ks_test`.`pvalue` END) AS v49');
   });
 
-  it('refuses a model-id column that is not an identifier', () => {
+  it('refuses a model-id column that is not an identifier', async () => {
     let thrown: unknown;
     try {
       buildMetricQuery('drift', { ...input, modelIdColumn: 'model_version; DROP TABLE x' });
@@ -70,7 +68,7 @@ describe('buildMetricQuery', () => {
     expect(describeError(thrown as UserError).text).toMatch(/not a valid column name/);
   });
 
-  it('merges profile and drift rows into windows that remember which table had them', () => {
+  it('merges profile and drift rows into windows that remember which table had them', async () => {
     const start = new Date('2026-11-01T00:00:00Z');
     const end = new Date('2026-11-02T00:00:00Z');
     const windows = toWindows(
@@ -89,9 +87,8 @@ describe('buildMetricQuery', () => {
   });
 });
 
-describe('drift state store', () => {
-  let dir: string;
-  let db: SqliteDatabase;
+describeEachBackend('drift state store', (backend) => {
+  let db: StoreDatabase;
   let state: DriftStateStore;
   const view = { monitor: 'churn', rule: 'drift', windows: [] } as unknown as AlertView;
   const validView: AlertView = {
@@ -105,14 +102,9 @@ describe('drift state store', () => {
     retrain: false,
     checkedAt: 0,
   };
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'modelgate-state-'));
-    db = openDatabase(join(dir, 'modelgate.db'));
+  beforeEach(async () => {
+    db = await backend.open({ shared: true });
     state = createDriftStateStore(db);
-  });
-  afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const newAlert = (windows: number[]) => ({
@@ -125,60 +117,65 @@ describe('drift state store', () => {
     at: 1,
   });
 
-  it('keeps one open alert per rule and model id, and merges the windows it reported', () => {
-    const { alert, created } = state.createAlert(newAlert([3, 1]));
+  it('keeps one open alert per rule and model id, and merges the windows it reported', async () => {
+    const { alert, created } = await state.createAlert(newAlert([3, 1]));
     expect(created).toBe(true);
-    expect(state.createAlert(newAlert([5])).created).toBe(false);
-    expect(state.recordWindows(alert.id, [2, 3], validView)?.windows).toEqual([1, 2, 3]);
-    expect(state.closeAlert(alert.id, 9)).toBe(true);
-    expect(state.closeAlert(alert.id, 10)).toBe(false);
-    expect(state.createAlert(newAlert([7])).created).toBe(true);
+    expect((await state.createAlert(newAlert([5]))).created).toBe(false);
+    expect((await state.recordWindows(alert.id, [2, 3], validView))?.windows).toEqual([1, 2, 3]);
+    expect(await state.closeAlert(alert.id, 9)).toBe(true);
+    expect(await state.closeAlert(alert.id, 10)).toBe(false);
+    expect((await state.createAlert(newAlert([7]))).created).toBe(true);
   });
 
-  it('keeps progress moving forward only, across reopening', () => {
-    state.setProgress('churn', '*', 200, 1);
-    state.setProgress('churn', '*', 100, 2);
-    db.close();
-    db = openDatabase(join(dir, 'modelgate.db'));
+  it('keeps progress moving forward only, across reopening', async () => {
+    await state.setProgress('churn', '*', 200, 1);
+    await state.setProgress('churn', '*', 100, 2);
+    await db.close();
+    db = await backend.connect();
     state = createDriftStateStore(db);
-    expect(state.progress('churn', '*')).toBe(200);
+    expect(await state.progress('churn', '*')).toBe(200);
   });
 
-  it('counts a failing streak from its first failure until it is cleared', () => {
-    expect(state.recordFailure('churn', { code: 'a', message: 'm1', channel: 'C0MLOPS', at: 1 }).first).toBe(
-      true,
-    );
-    const second = state.recordFailure('churn', { code: 'b', message: 'm2', channel: 'C0MLOPS', at: 2 });
+  it('counts a failing streak from its first failure until it is cleared', async () => {
+    expect(
+      (await state.recordFailure('churn', { code: 'a', message: 'm1', channel: 'C0MLOPS', at: 1 })).first,
+    ).toBe(true);
+    const second = await state.recordFailure('churn', {
+      code: 'b',
+      message: 'm2',
+      channel: 'C0MLOPS',
+      at: 2,
+    });
     expect(second).toMatchObject({
       first: false,
       failure: { since: 1, lastAt: 2, attempts: 2, message: 'm2' },
     });
-    expect(state.clearFailure('churn')?.attempts).toBe(2);
-    expect(state.failure('churn')).toBeUndefined();
+    expect((await state.clearFailure('churn'))?.attempts).toBe(2);
+    expect(await state.failure('churn')).toBeUndefined();
   });
 
-  it('knows the windows alerts reported, open or closed since a time, so a window judged again never alerts twice', () => {
-    const old = state.createAlert(newAlert([1, 2])).alert;
-    state.closeAlert(old.id, 5);
-    const recent = state.createAlert(newAlert([10, 11])).alert;
-    state.closeAlert(recent.id, 20);
-    state.createAlert({ ...newAlert([30]), rule: 'performance' });
-    expect(state.reportedWindows('churn', '*', 10)).toEqual(
+  it('knows the windows alerts reported, open or closed since a time, so a window judged again never alerts twice', async () => {
+    const old = (await state.createAlert(newAlert([1, 2]))).alert;
+    await state.closeAlert(old.id, 5);
+    const recent = (await state.createAlert(newAlert([10, 11]))).alert;
+    await state.closeAlert(recent.id, 20);
+    await state.createAlert({ ...newAlert([30]), rule: 'performance' });
+    expect(await state.reportedWindows('churn', '*', 10)).toEqual(
       new Map([
         ['drift', new Set([10, 11])],
         ['performance', new Set([30])],
       ]),
     );
-    expect(state.reportedWindows('churn', '2', 0)).toEqual(new Map());
+    expect(await state.reportedWindows('churn', '2', 0)).toEqual(new Map());
   });
 
-  it('records a streak of missed checks once, and marks it caught up once', () => {
+  it('records a streak of missed checks once, and marks it caught up once', async () => {
     const streak = { monitor: 'churn', scheduledAt: 100, lastScheduledAt: 160, runs: 2, noticedAt: 200 };
-    expect(state.recordMissedCheck(streak)).toBe(true);
-    expect(state.recordMissedCheck(streak)).toBe(false);
-    expect(state.setMissedCheckCaughtUp('churn', 100, 250)).toBe(true);
-    expect(state.setMissedCheckCaughtUp('churn', 100, 260)).toBe(false);
-    expect(state.lastMissedCheck('churn', 0)).toEqual({ ...streak, caughtUpAt: 250 });
-    expect(state.lastMissedCheck('churn', 201)).toBeUndefined();
+    expect(await state.recordMissedCheck(streak)).toBe(true);
+    expect(await state.recordMissedCheck(streak)).toBe(false);
+    expect(await state.setMissedCheckCaughtUp('churn', 100, 250)).toBe(true);
+    expect(await state.setMissedCheckCaughtUp('churn', 100, 260)).toBe(false);
+    expect(await state.lastMissedCheck('churn', 0)).toEqual({ ...streak, caughtUpAt: 250 });
+    expect(await state.lastMissedCheck('churn', 201)).toBeUndefined();
   });
 });

@@ -63,6 +63,7 @@ describe('parseEnv: Slack modes', () => {
       databricks: undefined,
       policyPath: EXAMPLE_POLICY_PATH,
       dbPath: DEFAULT_DB_PATH,
+      database: { kind: 'sqlite', path: DEFAULT_DB_PATH },
       storeWaitMs: DEFAULT_STORE_WAIT_SECONDS * 1000,
       logLevel: 'info',
       host: '127.0.0.1',
@@ -210,6 +211,46 @@ describe('parseEnv: the rest', () => {
         fix: expect.stringContaining('0 (refuse at once'),
       }),
     ]);
+  });
+
+  it('chooses Postgres from MODELGATE_DATABASE_URL, or from PGHOST without it, and SQLite otherwise', () => {
+    expect(parse({}).database).toEqual({ kind: 'sqlite', path: '.data/modelgate.db' });
+    expect(
+      parse({ MODELGATE_DATABASE_URL: 'postgresql://app:pw@db.internal:6432/modelgate' }).database,
+    ).toEqual({
+      kind: 'postgres',
+      postgres: { connectionString: 'postgresql://app:pw@db.internal:6432/modelgate' },
+    });
+    expect(
+      parse({ PGHOST: 'db.internal', PGPORT: '5433', PGUSER: 'app', PGDATABASE: 'mg' }).database,
+    ).toEqual({
+      kind: 'postgres',
+      postgres: { host: 'db.internal', port: 5433, user: 'app', database: 'mg' },
+    });
+    // The URL wins over the PG* variables.
+    expect(parse({ MODELGATE_DATABASE_URL: 'postgres://a@x/y', PGHOST: 'other' }).database).toMatchObject({
+      postgres: { connectionString: 'postgres://a@x/y' },
+    });
+    expect(describeConfig(parse({ MODELGATE_DATABASE_URL: 'postgres://app:secretpw@db:5432/mg' }))).toContain(
+      'store: Postgres db:5432/mg',
+    );
+    expect(
+      describeConfig(parse({ MODELGATE_DATABASE_URL: 'postgres://app:secretpw@db:5432/mg' })),
+    ).not.toContain('secretpw');
+  });
+
+  it('refuses a malformed database URL with the fix, and never shows the URL (it may hold a password)', () => {
+    for (const bad of ['mysql://app@db/mg', 'postgres://', 'postgres://app:pw@db:99999/mg']) {
+      const found = issues({ MODELGATE_DATABASE_URL: bad });
+      expect(found).toEqual([
+        expect.objectContaining({
+          key: 'MODELGATE_DATABASE_URL',
+          fix: expect.stringContaining('postgres://user:password@host:5432/database'),
+        }),
+      ]);
+      expect(JSON.stringify(found)).not.toContain('pw@');
+    }
+    expect(issues({ PGHOST: 'db', PGPORT: 'five' })).toEqual([expect.objectContaining({ key: 'PGPORT' })]);
   });
 
   it('reads the store path, log level and Databricks connection', () => {

@@ -15,6 +15,9 @@ import { type SlackChangeListener, SlackState, type TwinFile, type TwinMessage }
 export type TwinRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
 /** An extra token the twin accepts, acting as `userId` with these scopes. */
+/** A value, or a promise of one. */
+type Awaitable<T> = T | Promise<T>;
+
 export interface TokenGrant {
   token: string;
   userId: string;
@@ -58,7 +61,11 @@ export interface SlackTwin {
    * Resolves with the first truthy result of `check`, evaluated now and after every recorded call or state
    * change; rejects after `timeoutMs` (default 5000) listing the calls received so far.
    */
-  waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  /**
+   * Resolves with the first truthy value of `check`, evaluated on every Slack call and change. An
+   * async check (one that reads the bot's store) is also evaluated every 25 ms.
+   */
+  waitFor<T>(check: () => Awaitable<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   /** The first recorded call (earlier ones included) of `method` matching `predicate`. */
   waitForCall(
     method: string,
@@ -312,25 +319,34 @@ export async function startSlackTwin(options: SlackTwinOptions = {}): Promise<Sl
   baseUrl = `http://127.0.0.1:${port}`;
   state.baseUrl = baseUrl;
 
-  function waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
+  function waitFor<T>(check: () => Awaitable<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const cleanups: (() => void)[] = [];
+      let done = false;
       const finish = (fn: () => void) => {
+        if (done) return;
+        done = true;
         for (const cleanup of cleanups) cleanup();
         fn();
       };
+      const settle = (value: T | undefined | null | false): boolean => {
+        if (value === undefined || value === null || value === false) return false;
+        finish(() => resolve(value));
+        return true;
+      };
       const evaluate = (): boolean => {
+        if (done) return true;
         try {
           const value = check();
-          if (value !== undefined && value !== null && value !== false) {
-            finish(() => resolve(value));
-            return true;
+          if (value instanceof Promise) {
+            value.then(settle, (error: unknown) => finish(() => reject(error)));
+            return false;
           }
+          return settle(value as T | undefined | null | false);
         } catch (error) {
           finish(() => reject(error));
           return true;
         }
-        return false;
       };
       if (evaluate()) return;
       const timer = setTimeout(() => {
@@ -347,6 +363,8 @@ export async function startSlackTwin(options: SlackTwinOptions = {}): Promise<Sl
         );
       }, timeoutMs);
       cleanups.push(() => clearTimeout(timer));
+      const poller = setInterval(() => void evaluate(), 25);
+      cleanups.push(() => clearInterval(poller));
       cleanups.push(log.onRecord(() => void evaluate()));
       cleanups.push(state.subscribe(() => void evaluate()));
     });

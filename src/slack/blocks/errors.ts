@@ -518,6 +518,11 @@ const WORDING: Wording = {
       `${d.what} needs an approval, but the policy has no \`gates.${d.gate}\` saying who approves it.`,
       `An admin can add \`gates: { ${d.gate}: { approvers: { groups: ["@…"] } } }\` to the policy file.`,
     ),
+  store_unavailable: () =>
+    words(
+      'modelgate cannot reach its database, nothing was changed.',
+      'Try again in a minute. If it keeps happening, tell whoever runs modelgate: its log says why the database is unreachable.',
+    ),
   approvals_unavailable: () =>
     words(
       'Approvals are not available in this modelgate.',

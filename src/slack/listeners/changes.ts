@@ -26,7 +26,7 @@ export interface ChangeActionDeps {
 /** @example const table = changeActions({ pipeline, store, authorise, runCommand }); */
 export function changeActions(deps: ChangeActionDeps): ActionTable {
   const authoriseChange = async ({ actor, channelId, value }: Click) => {
-    const change = deps.store.get(value);
+    const change = await deps.store.get(value);
     if (!change) return;
     const endpoint = change.plan.kind === 'endpoint' ? change.plan.endpoint : undefined;
     await deps.authorise(actor, channelId || change.channel, change.plan.subcommand, endpoint);

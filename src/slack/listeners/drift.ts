@@ -49,7 +49,7 @@ export function driftActions(deps: DriftActionDeps): ActionTable {
   ): ActionHandler => ({
     lane: 'default',
     async handle(click) {
-      const alert = actions.find(click.value, options);
+      const alert = await actions.find(click.value, options);
       const channelId = click.channelId || alert.channel;
       if (right === 'snooze' || right === 'acknowledge') {
         await authorise(click.actor, channelId, 'drift');
