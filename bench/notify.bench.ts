@@ -21,8 +21,8 @@ export default async function notifyCalls(): Promise<BenchRow[]> {
     for (const version of [3, 1]) {
       const mark = env.slack.calls().length;
       await env.command(`promote churn_model ${version} Production`);
-      const req = await env.slack.waitFor(() => env.bot.approvals.pending()[0]);
-      const msg = await env.slack.waitFor(() => env.bot.approvals.pending()[0]?.message);
+      const req = await env.slack.waitFor(async () => (await env.bot.approvals.pending())[0]);
+      const msg = await env.slack.waitFor(async () => (await env.bot.approvals.pending())[0]?.message);
       await env.bot.approvals.idle();
       await env.click({
         action_id: ACTION_APPROVAL_APPROVE,
@@ -31,7 +31,10 @@ export default async function notifyCalls(): Promise<BenchRow[]> {
         channel: APPROVALS_CHANNEL_ID,
         user: APPROVER_USER_ID,
       });
-      await env.slack.waitFor(() => env.bot.requests.get(req.id)?.status === 'executed' || undefined, 10_000);
+      await env.slack.waitFor(
+        async () => (await env.bot.requests.get(req.id))?.status === 'executed' || undefined,
+        10_000,
+      );
       await env.bot.approvals.idle();
       await env.bot.pipeline.idle();
       const counts: Record<string, number> = {};

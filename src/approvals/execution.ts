@@ -230,7 +230,7 @@ export function createExecution(ctx: ApprovalContext): Execution {
     });
     if ('superseded' in outcome) {
       // Approved or repaired outside the bot meanwhile: nothing was sent, and the card says so.
-      approvals.supersede(r.id, outcome.superseded, 'modelgate');
+      await approvals.supersede(r.id, outcome.superseded, 'modelgate');
       await message.refresh(r.id);
       return 'superseded';
     }

@@ -37,8 +37,8 @@ export interface ApprovalNotifierDeps extends NotifyDeps {
   views: Pick<ApprovalServiceDeps['views'], 'notify'>;
   gates: ApprovalServiceDeps['policy']['gates'];
   /** The latest state of a request (DMs posted while a vote came in are brought up to date). */
-  get: (id: string) => ApprovalRequest | undefined;
-  audit: (entry: AuditInput) => void;
+  get: (id: string) => Promise<ApprovalRequest | undefined>;
+  audit: (entry: AuditInput) => Promise<void>;
   clock: Clock;
   report: (err: unknown) => string;
 }
@@ -120,7 +120,7 @@ export function createApprovalNotifier(deps: ApprovalNotifierDeps): ApprovalNoti
       if (code === 'slack_unavailable') report(e);
       await store.failApproverDm(r.id, userId, code);
       const told = await inThread(r, views.notify.dmUnreachable(r, userId, code));
-      deps.audit({
+      await deps.audit({
         actor: 'modelgate',
         action: 'approval_dm_failed',
         target: r.target,
@@ -163,7 +163,7 @@ export function createApprovalNotifier(deps: ApprovalNotifierDeps): ApprovalNoti
         if (code === 'slack_unavailable') report(e);
         const told = await inThread(r, views.notify.requesterNotice(r, event, 'thread'));
         how = told ? `thread (the DM failed: ${code})` : `nowhere (the DM failed: ${code})`;
-        deps.audit({
+        await deps.audit({
           actor: 'modelgate',
           action: 'requester_dm_failed',
           target: r.target,
@@ -203,7 +203,7 @@ export function createApprovalNotifier(deps: ApprovalNotifierDeps): ApprovalNoti
         .slice(0, MAX_APPROVER_DMS);
       await Promise.all(approvers.map((u) => dmApprover(r, u, options)));
       // A vote may have come in while the DMs were on their way: show them what the card shows.
-      const now = deps.get(r.id);
+      const now = await deps.get(r.id);
       if (now && (now.status !== r.status || now.votes.length !== r.votes.length)) {
         await updateDms(now, { ...options, now: clock.now() });
       }

@@ -99,8 +99,8 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
     requestDeployment: intake.requestDeployment,
     async supersede(requestId, what) {
       // Only a pending request: an approved one is its execution's to settle (it reads Databricks).
-      if (approvals.get(requestId)?.status !== 'pending') return false;
-      const applied = approvals.supersede(requestId, what, 'modelgate');
+      if ((await approvals.get(requestId))?.status !== 'pending') return false;
+      const applied = await approvals.supersede(requestId, what, 'modelgate');
       if (applied.decision.kind !== 'moved') return false;
       await message.refresh(requestId);
       return true;

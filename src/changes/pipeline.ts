@@ -90,7 +90,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
         requester: change.requester,
         about: { target: change.target, changeId: change.id },
       });
-      store.setMessage(change.id, ref);
+      await store.setMessage(change.id, ref);
       return SILENT_REPLY;
     } catch (e) {
       report(e);
@@ -162,7 +162,7 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
 
     const held = await deps.heldElsewhere?.(change.plan);
     if (held) {
-      store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
+      await store.transition(change.id, 'applying', 'proposed', { appliedBy: null, appliedAt: null });
       throw held;
     }
 
@@ -196,12 +196,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
       const what = describeStaleness(change.plan, fresh);
       const next = (
         await store.createProposal({
-        requester: change.requester,
-        channel: change.channel,
-        input: change.input,
-        plan: fresh,
-        actor: clicker.userId,
-      })
+          requester: change.requester,
+          channel: change.channel,
+          input: change.input,
+          plan: fresh,
+          actor: clicker.userId,
+        })
       ).change;
       // The new plan takes over the message; the old change lets go of it first, so a restart
       // never closes it over the new plan.
@@ -290,12 +290,12 @@ export function createChangePipeline(deps: ChangePipelineDeps): RunningChangePip
     if (held) {
       const words = views.describeError(held);
       const why = words.text;
-      const t = store.transition(change.id, 'applying', 'cancelled', {
+      const t = await store.transition(change.id, 'applying', 'cancelled', {
         error: why,
         audit: { actor: actor.userId, action: 'refused', target: change.target, detail: why },
       });
       if (!t.won)
-        return outcomeOf(store.get(changeId)) ?? { status: 'not_started', changeId, why: 'unknown' };
+        return outcomeOf(await store.get(changeId)) ?? { status: 'not_started', changeId, why: 'unknown' };
       return {
         status: 'cancelled',
         changeId,

@@ -108,13 +108,9 @@ export function createDeploymentCheck(deps: DeploymentCheckDeps): DeploymentChec
       checked.set(key, jobName);
     }
     const runs = await deps.jobs.listRuns(linked.job, RUNS_PER_TICK);
-    const pending = deps.approvals
-      .pending()
-      .flatMap((r) =>
-        r.plan.kind === 'deployment' && r.plan.jobId === linked.job
-          ? [{ requestId: r.id, plan: r.plan }]
-          : [],
-      );
+    const pending = (await deps.approvals.pending()).flatMap((r) =>
+      r.plan.kind === 'deployment' && r.plan.jobId === linked.job ? [{ requestId: r.id, plan: r.plan }] : [],
+    );
     const asked = new Set<number>();
     for (const run of runs)
       if ((await deps.store.find(linked.job, run.runId))?.requestId) asked.add(run.runId);

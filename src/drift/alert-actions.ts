@@ -70,15 +70,16 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
   }
 
   /** The open alerts of the same monitor and model id (this one included): one episode's alerts. */
-  const siblingsOf = (alert: DriftAlert): DriftAlert[] => {
+  const siblingsOf = async (alert: DriftAlert): Promise<DriftAlert[]> => {
     const rules = deps.rulesOf?.(alert.monitor) ?? [alert.rule];
-    const open = rules.flatMap((r) => deps.state.openAlert(alert.monitor, r, alert.modelId) ?? []);
+    const found = await Promise.all(rules.map((r) => deps.state.openAlert(alert.monitor, r, alert.modelId)));
+    const open = found.filter((a): a is DriftAlert => a !== undefined);
     return open.some((a) => a.id === alert.id) ? open : [alert, ...open];
   };
 
   const redrawAll = async (alerts: readonly DriftAlert[], now: number) => {
     for (const a of alerts) {
-      const fresh = deps.state.alert(a.id);
+      const fresh = await deps.state.alert(a.id);
       if (fresh) await redrawAlert(deps, fresh, now);
     }
   };
@@ -97,7 +98,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
       ...(alert.ts ? { threadTs: alert.ts } : {}),
       ...(Object.keys(target.parameters ?? {}).length > 0 ? { parameters: target.parameters } : {}),
     });
-    deps.audit.audit({
+    await deps.audit.audit({
       actor: actor.userId,
       action: 'drift.retrain_requested',
       target: targetOf(alert),
@@ -214,7 +215,7 @@ export function createDriftAlertActions(deps: DriftAlertActionDeps): DriftAlertA
             state: 'requesting',
           })
         );
-      const siblings = siblingsOf(alert);
+      const siblings = await siblingsOf(alert);
       for (const a of siblings) await store.cover(a.id, claim);
 
       let made: Awaited<ReturnType<typeof requestRetrain>>;

@@ -36,7 +36,8 @@ export async function activeClaim(
   const claim = await deps.retrains.current(monitor, modelId);
   if (!claim || !live(claim, now)) return undefined;
   const covered = await deps.retrains.covered(claim);
-  return covered.some((id) => deps.state.alert(id)?.status === 'open') ? claim : undefined;
+  const states = await Promise.all(covered.map((id) => deps.state.alert(id)));
+  return states.some((a) => a?.status === 'open') ? claim : undefined;
 }
 
 /** A claim as the alert shows it; nothing for a failed or stale one (the button comes back). */

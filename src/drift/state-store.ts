@@ -250,7 +250,9 @@ export function createDriftStateStore(database: StoreDatabase): DriftStateStore 
     },
     alert: (id) => alert(id),
     openAlerts: async () =>
-      (await all(db, sql`SELECT * FROM drift_alerts WHERE status = 'open' ORDER BY opened_at, id`)).map(toAlert),
+      (await all(db, sql`SELECT * FROM drift_alerts WHERE status = 'open' ORDER BY opened_at, id`)).map(
+        toAlert,
+      ),
     async createAlert(input) {
       try {
         return await createAlertOnce(input);

@@ -170,7 +170,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   /** Queues one attempt on a message behind the one in flight; the attempt sends the latest content. */
   function attempt(id: string): Promise<void> {
     const next = (chains.get(id) ?? Promise.resolve()).then(async () => {
-      const row = store.get(id);
+      const row = await store.get(id);
       const owed = row?.status === 'owed' && row.deliveredVersion < row.version;
       const left = owed ? pause(id) : 0;
       if (left > 0) await wait(left, stopping.signal);

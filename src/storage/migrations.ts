@@ -809,7 +809,8 @@ export async function migratePostgres(
       throw new SchemaTooNewError(where, current, migrations.length, 'schema_version');
     }
     if (current < migrations.length) {
-      for (const migration of migrations.slice(current)) await client.query(migration.postgres ?? migration.sql);
+      for (const migration of migrations.slice(current))
+        await client.query(migration.postgres ?? migration.sql);
       await client.query('CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)');
       await client.query('DELETE FROM schema_version');
       await client.query('INSERT INTO schema_version (version) VALUES ($1)', [migrations.length]);

@@ -152,9 +152,9 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     mayVote: async (r, userId) => (await rightsOf(r, { userId }, (u) => adapters.directory.groupsOf(u))).ok,
     changesInFlight: () => store.inFlight(),
     listEndpoints: () => serving.list(),
-    knownConfigs: () => {
+    knownConfigs: async () => {
       const configs = new Map<string, EndpointConfig>();
-      for (const snap of ledger.store.snapshots().values()) {
+      for (const snap of (await ledger.store.snapshots()).values()) {
         if (snap.target.kind === 'endpoint' && snap.after.kind === 'endpoint' && snap.after.config) {
           configs.set(snap.target.endpoint, snap.after.config);
         }
@@ -311,7 +311,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
           requestRetrain: (input) => approvals.requestRetrain(input),
           // The alert links to the request its Retrain made (or found pending).
           findRetrainRequest: async (model) => {
-            const r = approvals.pending().find((p) => p.target === `retrain:${model}`);
+            const r = (await approvals.pending()).find((p) => p.target === `retrain:${model}`);
             return r && { id: r.id, ...(r.message ?? { channel: policy.approvalChannel ?? r.channel }) };
           },
         },
@@ -473,7 +473,7 @@ function createRollouts(
       },
     },
     changeHolding: async (endpoint) => {
-      const c = changes.activeFor(`endpoint:${endpoint}`);
+      const c = await changes.activeFor(`endpoint:${endpoint}`);
       return c
         ? { id: c.id, requester: c.requester, ...(c.appliedBy ? { appliedBy: c.appliedBy } : {}) }
         : undefined;

@@ -90,7 +90,7 @@ describe('automatic retrain requests (monitors.<name>.autoRetrain)', () => {
       warehouse: twins.warehouse,
     });
     await env.bot.drift!.check('churn', new Date());
-    await env.slack.waitFor(() =>
+    await env.slack.waitFor(async () =>
       env.slack.messages(MLOPS_CHANNEL_ID).some((m) => /Drift alert/.test(m.text)),
     );
     await env.bot.approvals.idle();

@@ -91,10 +91,10 @@ describe('/mlops score', () => {
     expect(Number(ts!.n)).toBe(0);
     expect(state().table_details.get(OUTPUT)?.properties[SCORED_BY_PROPERTY]).toBe('modelgate');
     // Recorded in the append-only audit log: who started it, and how it ended.
-    expect(env.bot.store.recentAudit({ action: 'score.started' })).toEqual([
+    expect(await env.bot.store.recentAudit({ action: 'score.started' })).toEqual([
       expect.objectContaining({ actor: REQUESTER_USER_ID, target: `table:${OUTPUT}` }),
     ]);
-    expect(env.bot.store.recentAudit({ action: 'score.succeeded' })).toHaveLength(1);
+    expect(await env.bot.store.recentAudit({ action: 'score.succeeded' })).toHaveLength(1);
   });
 
   it('scores again into a table it wrote itself, by version number', async () => {

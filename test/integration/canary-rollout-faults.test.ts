@@ -197,7 +197,7 @@ describe('an approved change on an endpoint a rollout holds', () => {
       history: { previousConfig: async () => undefined },
       defaults: { catalog: DEMO.catalog, schema: DEMO.schema },
     });
-    const { change } = env.bot.store.createProposal({
+    const { change } = await env.bot.store.createProposal({
       requester: 'U0REQUEST',
       channel: CHANNEL,
       input,
@@ -211,7 +211,7 @@ describe('an approved change on an endpoint a rollout holds', () => {
     expect(outcome.status === 'cancelled' && outcome.reason).toMatch(
       new RegExp(`A canary rollout \\(${rolloutId}\\) holds churn-endpoint: <@U0REQUEST> asked for it`),
     );
-    expect(env.bot.store.get(change.id)?.status).toBe('cancelled');
+    expect((await env.bot.store.get(change.id))?.status).toBe('cancelled');
     expect(calls(PUT_CONFIG)).toHaveLength(puts);
     expect(served()).toEqual(['churn_model-2', 'churn_model-3']);
   });

@@ -174,7 +174,7 @@ describe('deployment-job approvals over the bot', () => {
     expect(workspace.state.models.get(DEMO.model)!.versions.get(4)!.tags).toBeUndefined();
     expect(repairs(workspace)).toHaveLength(0);
     expect(workspace.state.deployment_runs.get(runId)!.attempts).toHaveLength(1);
-    const audit = env.bot.store.recentAudit({ changeId: req.id, action: 'rejected' });
+    const audit = await env.bot.store.recentAudit({ changeId: req.id, action: 'rejected' });
     expect(audit).toHaveLength(1);
     expect(audit[0]?.detail).toBe('roc_auc too low for prod');
     // The run still waits, but it is never asked about again.
@@ -229,7 +229,7 @@ describe('deployment-job approvals over the bot', () => {
     expect(tagWrites(workspace)).toHaveLength(1);
     expect(repairs(workspace)).toHaveLength(1);
     expect(workspace.state.deployment_runs.get(runId)!.attempts).toHaveLength(2);
-    expect(env.bot.store.recentAudit({ changeId: req.id, action: 'executed' })).toHaveLength(1);
+    expect(await env.bot.store.recentAudit({ changeId: req.id, action: 'executed' })).toHaveLength(1);
   });
 
   it('opens a request for the run a retraining’s new version triggers', async () => {
@@ -242,7 +242,7 @@ describe('deployment-job approvals over the bot', () => {
       actor: { userId: 'U0REQUEST' },
       origin: { channelId: APPROVALS_CHANNEL_ID },
     });
-    const retrain = env.bot.approvals.pending()[0]!;
+    const retrain = (await env.bot.approvals.pending())[0]!;
     await env.bot.approvals.approve(retrain.id, { userId: APPROVER_USER_ID });
     await env.bot.approvals.idle();
     const run = await env.slack.waitFor(() => [...workspace.state.deployment_runs.values()][0]);
@@ -272,7 +272,7 @@ describe('a deployment job whose approval task is missing or named differently',
         tags: createModelVersionTags(http),
         store: createDeploymentApprovalStore(db, Date.now),
         approvals: {
-          pending: () => [],
+          pending: async () => [],
           supersede: async () => false,
           requestDeployment: async (input) => {
             requested.push(input);
@@ -304,7 +304,7 @@ describe('a deployment job whose approval task is missing or named differently',
         expect.objectContaining({ status: 'fail', name: 'Deployment job churn_model' }),
       ]);
       expect(JSON.stringify(doctor)).toContain('approvalTask');
-      db.close();
+      await db.close();
     } finally {
       await twin.stop();
     }

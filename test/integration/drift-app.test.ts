@@ -149,11 +149,11 @@ describe('/mlops drift through the Slack app', () => {
         /Only members of @ml-approvers or <@U0REQUEST> may (snooze|acknowledge) alerts of churn: the right comes from `monitors\.churn\.responders`\. Nothing was changed\./,
       );
     }
-    expect(env.bot.drift?.state.alert(id)).toMatchObject({ status: 'open' });
-    expect(env.bot.drift?.state.alert(id)?.snoozedUntil).toBeUndefined();
-    expect(env.bot.drift?.state.alert(id)?.acknowledgedBy).toBeUndefined();
+    expect(await env.bot.drift?.state.alert(id)).toMatchObject({ status: 'open' });
+    expect((await env.bot.drift?.state.alert(id))?.snoozedUntil).toBeUndefined();
+    expect((await env.bot.drift?.state.alert(id))?.acknowledgedBy).toBeUndefined();
     expect(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, alert.ts)!)).toBe(drawn);
-    expect(env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toEqual([]);
+    expect(await env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toEqual([]);
   });
 
   it('lets an approver of the retrain gate snooze when the monitor names no responders, and the alert says who', async () => {
@@ -210,8 +210,8 @@ describe('/mlops drift through the Slack app', () => {
   it('asks for one retraining per model per alert episode: a second Retrain, on either alert, is answered with the first', async () => {
     await mlops('drift churn');
     const [perf, drift] = alerts();
-    const pendingRetrains = () =>
-      env.bot.approvals.pending().filter((r) => r.target === 'retrain:acme.mlops.churn_model');
+    const pendingRetrains = async () =>
+      (await env.bot.approvals.pending()).filter((r) => r.target === 'retrain:acme.mlops.churn_model');
 
     let before = env.slack.calls('response_url').length;
     await env.click({
@@ -250,9 +250,9 @@ describe('/mlops drift through the Slack app', () => {
       expect(shown(reply)).toMatch(/Retrain requested by <@U0REQUEST>.*no second request was made/s);
     }
     expect(pendingRetrains()).toHaveLength(1);
-    expect(env.bot.store.recentAudit({}).filter((a) => a.action === 'drift.retrain_requested')).toHaveLength(
-      1,
-    );
+    expect(
+      (await env.bot.store.recentAudit({})).filter((a) => a.action === 'drift.retrain_requested'),
+    ).toHaveLength(1);
   });
 
   it('turns Retrain into a gated retraining request for the monitor’s model and job, and audits the click', async () => {
@@ -312,7 +312,7 @@ describe('/mlops drift through the Slack app', () => {
       await env.click({ action_id: action, value: id, message_ts: alert.ts, user: REQUESTER_USER_ID });
       await replyAfter(before);
     }
-    const audited = env.bot.store.recentAudit({ target: 'drift:churn/performance/*' }).length;
+    const audited = (await env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).length;
     // The same buttons, clicked again on a copy still open elsewhere.
     let before = env.slack.calls('response_url').length;
     await env.click({
@@ -332,7 +332,7 @@ describe('/mlops drift through the Slack app', () => {
       user: REQUESTER_USER_ID,
     });
     expect((await replyAfter(before)).text).toMatch(/Already snoozed by <@U0REQUEST> until <!date\^/);
-    expect(env.bot.drift?.state.alert(id)?.acknowledgedBy).toBe(REQUESTER_USER_ID);
-    expect(env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toHaveLength(audited);
+    expect((await env.bot.drift?.state.alert(id))?.acknowledgedBy).toBe(REQUESTER_USER_ID);
+    expect(await env.bot.store.recentAudit({ target: 'drift:churn/performance/*' })).toHaveLength(audited);
   });
 });

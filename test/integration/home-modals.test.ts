@@ -58,7 +58,7 @@ async function requestProduction() {
   const before = env.slack.calls('response_url').length;
   await env.command('promote churn_model 3 Production');
   await answer(before);
-  return env.slack.waitFor(() => env.bot.approvals.pending()[0]);
+  return env.slack.waitFor(async () => (await env.bot.approvals.pending())[0]);
 }
 
 const cardOf = (id: string) =>
@@ -113,7 +113,10 @@ describe('the App Home', () => {
       () => viewText(homeOf(APPROVER_USER_ID)).includes('Nothing waits for you.') || undefined,
       8_000,
     );
-    await env.slack.waitFor(() => env.bot.requests.get(first.id)?.status === 'executed' || undefined, 8_000);
+    await env.slack.waitFor(
+      async () => (await env.bot.requests.get(first.id))?.status === 'executed' || undefined,
+      8_000,
+    );
   });
 
   it('fails to publish without breaking anything, and is published again on the next opening', async () => {
@@ -190,8 +193,8 @@ describe('the reject modal', () => {
     });
     const reply = await answer(before);
     expect(reply.replace_original).toBe(false);
-    expect(env.bot.requests.get(request.id)?.status).toBe('rejected');
-    expect(env.bot.requests.get(request.id)?.reason).toBe('wait for the Q3 eval');
+    expect((await env.bot.requests.get(request.id))?.status).toBe('rejected');
+    expect((await env.bot.requests.get(request.id))?.reason).toBe('wait for the Q3 eval');
     // The card is still there (not replaced by the answer), without buttons.
     await env.slack.waitFor(
       () => !JSON.stringify(cardOf(request.id)?.blocks ?? []).includes(ACTION_APPROVAL_APPROVE) || undefined,

@@ -114,7 +114,7 @@ describe('/mlops monitor create', () => {
       problem_type: 'PROBLEM_TYPE_CLASSIFICATION',
       schedule: { quartz_cron_expression: '0 0 12 * * ?', timezone_id: 'America/Los_Angeles' },
     });
-    expect(env.bot.store.recentAudit({ action: 'monitor.create_succeeded' })).toEqual([
+    expect(await env.bot.store.recentAudit({ action: 'monitor.create_succeeded' })).toEqual([
       expect.objectContaining({ actor: REQUESTER_USER_ID, target: `monitor:${DEMO.monitoredTable}` }),
     ]);
     expect(m.custom_metrics).toEqual([

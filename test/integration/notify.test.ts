@@ -133,7 +133,7 @@ describe('approval requests reach the approvers', () => {
     const blake = dmOf(OTHER_APPROVER)[0]!;
     const late = await clickAs(OTHER_APPROVER, ACTION_APPROVAL_APPROVE, req.id, blake.channel, blake.ts);
     expect(shown(late)).toContain(`was already approved by <@${APPROVER_USER_ID}> <!date^`);
-    expect(env.bot.requests.get(req.id)?.votes.map((v) => v.voter)).toEqual([APPROVER_USER_ID]);
+    expect((await env.bot.requests.get(req.id))?.votes.map((v) => v.voter)).toEqual([APPROVER_USER_ID]);
   });
 
   it('refuses a click from a DM that is not one the request was sent to', async () => {
@@ -142,7 +142,7 @@ describe('approval requests reach the approvers', () => {
     const elsewhere = env.slack.state.openDm(VIEWER_USER_ID)!.id;
     const answer = await clickAs(APPROVER_USER_ID, ACTION_APPROVAL_APPROVE, req.id, elsewhere, req.ts);
     expect(shown(answer)).toMatch(/only|channel/i);
-    expect(env.bot.requests.get(req.id)?.status).toBe('pending');
+    expect((await env.bot.requests.get(req.id))?.status).toBe('pending');
   });
 });
 
@@ -247,7 +247,7 @@ describe('a DM that cannot be sent', () => {
     expect(line.text).toContain(`<@${REQUESTER_USER_ID}> :no_entry: Your request`);
     expect(env.slack.messages(requesterDm)).toHaveLength(0);
     await env.bot.approvals.idle();
-    const audit = env.bot.store.recentAudit({ action: 'requester_dm_failed' });
+    const audit = await env.bot.store.recentAudit({ action: 'requester_dm_failed' });
     expect(audit[0]?.outcome).toBe(`told <@${REQUESTER_USER_ID}> in the request's thread instead`);
     expect(audit[0]?.detail).toContain('user_disabled');
   });
@@ -264,7 +264,7 @@ describe('a DM that cannot be sent', () => {
     expect(line.text).toContain('no DM could reach you (DMs from apps are turned off)');
     await env.slack.waitFor(() => dmOf(APPROVER_USER_ID).length === 1);
     await env.bot.approvals.idle();
-    const audit = env.bot.store.recentAudit({ action: 'approval_dm_failed' });
+    const audit = await env.bot.store.recentAudit({ action: 'approval_dm_failed' });
     expect(audit[0]?.detail).toContain('messages_tab_disabled');
   });
 });

@@ -87,8 +87,8 @@ async function planAndApply(command: string): Promise<{ id: string; ts: string }
 /** Waits until the change has ended and its message shows the end (the store is polled: it emits no events). */
 const ended = (id: string, timeout = 10_000) =>
   vi.waitFor(
-    () => {
-      const change = env.bot.store.get(id);
+    async () => {
+      const change = await env.bot.store.get(id);
       expect(['succeeded', 'failed', 'timed_out']).toContain(change?.status);
       expect(change?.messageFinished).toBe(true);
     },
@@ -122,7 +122,7 @@ describe('one message per change', () => {
   it('finishes the same message after a restart in the middle of the rollout', async () => {
     await start(2_500);
     const { id, ts } = await planAndApply(`deploy churn_model 3 to ${DEMO.endpoint}`);
-    await env.slack.waitFor(() => env.bot.store.get(id)?.status === 'rolling_out', 10_000);
+    await env.slack.waitFor(async () => (await env.bot.store.get(id))?.status === 'rolling_out', 10_000);
     await env.restart();
     await ended(id, 15_000);
     const message = await env.slack.waitFor(() => {
@@ -148,7 +148,7 @@ describe('a gated Production request', () => {
       user: APPROVER_USER_ID,
     });
     await env.slack.waitFor(
-      () => env.bot.requests.get(card.value)?.status === 'executed' || undefined,
+      async () => (await env.bot.requests.get(card.value))?.status === 'executed' || undefined,
       10_000,
     );
     await env.bot.approvals.idle();
@@ -185,7 +185,7 @@ describe('next-step buttons', () => {
     await env.click({ action_id: ACTION_CHANGE_NEXT_STEP, value: id, message_ts: ts, user: VIEWER_USER_ID });
     const refusal = await env.slack.waitFor(() => env.slack.calls('response_url').slice(answers)[0]);
     expect(shown(refusal.args)).toMatch(/Only .*may promote/);
-    expect(env.bot.approvals.pending()).toEqual([]);
+    expect(await env.bot.approvals.pending()).toEqual([]);
 
     await env.click({
       action_id: ACTION_CHANGE_NEXT_STEP,
@@ -199,7 +199,7 @@ describe('next-step buttons', () => {
       ),
     );
     expect(card).toBeDefined();
-    expect(env.bot.approvals.pending().map((r) => r.requester)).toEqual([REQUESTER_USER_ID]);
+    expect((await env.bot.approvals.pending()).map((r) => r.requester)).toEqual([REQUESTER_USER_ID]);
   });
 
   it('offers "Roll back" after a failed rollout, and the click makes the rollback plan', async () => {
@@ -211,7 +211,7 @@ describe('next-step buttons', () => {
     failNextRollout(workspace!.state, DEMO.endpoint, 'Container build failed: No module named sklearn');
     const failed = await planAndApply(`deploy churn_model 1 to ${DEMO.endpoint}`);
     await ended(failed.id, 10_000);
-    expect(env.bot.store.get(failed.id)?.status).toBe('failed');
+    expect((await env.bot.store.get(failed.id))?.status).toBe('failed');
     const next = await env.slack.waitFor(() => buttonIn(MLOPS_CHANNEL_ID, ACTION_CHANGE_NEXT_STEP));
     expect(next).toMatchObject({ ts: failed.ts, text: 'Roll back' });
 

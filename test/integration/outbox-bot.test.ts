@@ -60,8 +60,8 @@ const toldRequester = (pattern: RegExp) =>
     10_000,
   );
 
-const undeliverableAudit = (changeId?: string) =>
-  env.bot.store.recentAudit({ action: 'message_undeliverable', ...(changeId ? { changeId } : {}) });
+const undeliverableAudit = async (changeId?: string) =>
+  await env.bot.store.recentAudit({ action: 'message_undeliverable', ...(changeId ? { changeId } : {}) });
 
 /** Progress messages Slack took in #mlops (a refusal is HTTP 200 too, with ok: false). */
 const progressPosts = () =>

@@ -336,7 +336,7 @@ describe('plan, apply, follow', () => {
     const cancelled = await h.pipeline.cancel(id, RILEY);
     expect(cancelled.silent).toBe(true);
     expect(h.messenger.shown(h.messenger.posts[0]!.ts)).toMatch(/Cancelled change .* Nothing was changed/);
-    expect(h.store.get(id)?.messageFinished).toBe(true);
+    expect((await h.store.get(id))?.messageFinished).toBe(true);
     const late = await h.pipeline.apply(id, RILEY);
     expect(late.text).toContain('was cancelled');
     expect(late.replaceOriginal).toBeUndefined();

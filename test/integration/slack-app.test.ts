@@ -158,7 +158,7 @@ describe('/mlops over signed HTTP requests', () => {
     const plan = await env.slack.waitFor(latestPlan);
     await env.click({ action_id: ACTION_CANCEL, value: plan.changeId, message_ts: plan.ts });
     // The plan message itself says so; the click gets no second answer.
-    await env.slack.waitFor(() =>
+    await env.slack.waitFor(async () =>
       /Cancelled change/.test(shown(env.slack.state.findMessage(MLOPS_CHANNEL_ID, plan.ts)!)),
     );
     expect((await env.bot.store.get(plan.changeId))?.status).toBe('cancelled');

@@ -17,9 +17,9 @@ export interface MessageCost {
 }
 
 /** Polls until `done()` holds (the bot's store emits no events), or throws after `timeoutMs`. */
-async function until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -89,9 +89,9 @@ export async function countChangeMessages(n: number, rolloutDelayMs: number): Pr
       await env.click({ action_id: ACTION_APPLY, value: plan!.id, message_ts: plan!.ts });
       const id = plan!.id;
       await until(
-        () =>
-          ['succeeded', 'failed', 'timed_out'].includes(env.bot.store.get(id)?.status ?? '') &&
-          env.bot.store.get(id)?.messageFinished === true,
+        async () =>
+          ['succeeded', 'failed', 'timed_out'].includes((await env.bot.store.get(id))?.status ?? '') &&
+          (await env.bot.store.get(id))?.messageFinished === true,
         rolloutDelayMs + 20_000,
         `change ${id} to end`,
       );
@@ -118,8 +118,12 @@ export async function countApprovalMessages(): Promise<MessageCost> {
     const before = seen(env, channels);
     const mark = env.slack.calls().length;
     await env.command('promote churn_model 3 Production');
-    await until(() => env.bot.approvals.pending()[0]?.message !== undefined, 10_000, 'the request card');
-    const req = env.bot.approvals.pending()[0]!;
+    await until(
+      async () => (await env.bot.approvals.pending())[0]?.message !== undefined,
+      10_000,
+      'the request card',
+    );
+    const req = (await env.bot.approvals.pending())[0]!;
     await env.click({
       action_id: ACTION_APPROVAL_APPROVE,
       value: req.id,
@@ -127,7 +131,11 @@ export async function countApprovalMessages(): Promise<MessageCost> {
       channel: APPROVALS_CHANNEL_ID,
       user: APPROVER_USER_ID,
     });
-    await until(() => env.bot.requests.get(req.id)?.status === 'executed', 20_000, 'the execution');
+    await until(
+      async () => (await env.bot.requests.get(req.id))?.status === 'executed',
+      20_000,
+      'the execution',
+    );
     await env.bot.approvals.idle();
     await env.bot.pipeline.idle();
     await new Promise((r) => setTimeout(r, 1_200));

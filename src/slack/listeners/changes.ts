@@ -49,7 +49,7 @@ export function changeActions(deps: ChangeActionDeps): ActionTable {
     [ACTION_CHANGE_NEXT_STEP]: {
       lane: 'default',
       async handle(click) {
-        const change = deps.store.get(click.value);
+        const change = await deps.store.get(click.value);
         const step = change ? nextStepOf(change.plan, change.status) : undefined;
         if (!change || !step) return buildNoNextStepNotice(click.value);
         const input = commandOfNextStep(step);
