@@ -1,10 +1,13 @@
 /**
- * Alert episodes of monitors with `autoRetrain`: one row per episode, at most one open per monitor
- * (a unique partial index), so of any number of checks or processes one opens it and one asks for
- * the retraining. Async methods over the one connection, portable SQL.
+ * Alert episodes of monitors with `autoRetrain`, in the process's store (SQLite or Postgres): one
+ * row per episode, at most one open per monitor (the unique partial index `auto_retrain_one_open`),
+ * so of any number of checks, processes or replicas one opens it (`ON CONFLICT DO NOTHING`) and one
+ * asks for the retraining (a compare-and-set on `requested`).
  */
+import { sql } from 'kysely';
 import type { Clock } from '../lib/clock.js';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { first, run } from '../storage/sql.js';
 
 export interface AutoRetrainEpisode {
   monitor: string;
@@ -14,7 +17,7 @@ export interface AutoRetrainEpisode {
 }
 
 export interface AutoRetrainStore {
-  /** Opens an episode; false when the monitor has one open already. */
+  /** Opens an episode; undefined when the monitor has one open already. */
   open(monitor: string, violations: number): Promise<AutoRetrainEpisode | undefined>;
   openEpisode(monitor: string): Promise<AutoRetrainEpisode | undefined>;
   /** requested 0 → 1; true for the one caller that should ask. */
@@ -23,45 +26,56 @@ export interface AutoRetrainStore {
   close(monitor: string): Promise<boolean>;
 }
 
-/** @example const episodes = createAutoRetrainStore(db, clock); */
-export function createAutoRetrainStore(db: SqliteDatabase, clock: Pick<Clock, 'now'>): AutoRetrainStore {
-  const insert = db.prepare(
-    `INSERT INTO auto_retrain_episodes (monitor, opened_at, status, violations, requested)
-     VALUES (?, ?, 'open', ?, 0) ON CONFLICT DO NOTHING`,
-  );
-  const openOf = db.prepare(
-    `SELECT monitor, opened_at, violations, requested FROM auto_retrain_episodes WHERE monitor = ? AND status = 'open'`,
-  );
-  const mark = db.prepare(
-    `UPDATE auto_retrain_episodes SET requested = 1 WHERE monitor = ? AND opened_at = ? AND requested = 0`,
-  );
-  const close = db.prepare(
-    `UPDATE auto_retrain_episodes SET status = 'closed', closed_at = ? WHERE monitor = ? AND status = 'open'`,
-  );
-  const toEpisode = (row: unknown): AutoRetrainEpisode | undefined => {
-    if (!row) return undefined;
-    const r = row as { monitor: string; opened_at: number; violations: number; requested: number };
-    return {
-      monitor: r.monitor,
-      openedAt: Number(r.opened_at),
-      violations: Number(r.violations),
-      requested: Number(r.requested) === 1,
-    };
+const toEpisode = (row: unknown): AutoRetrainEpisode | undefined => {
+  if (!row) return undefined;
+  const r = row as {
+    monitor: string;
+    opened_at: number | string;
+    violations: number | string;
+    requested: number;
   };
   return {
+    monitor: r.monitor,
+    openedAt: Number(r.opened_at),
+    violations: Number(r.violations),
+    requested: Number(r.requested) === 1,
+  };
+};
+
+/** @example const episodes = createAutoRetrainStore(db, clock); */
+export function createAutoRetrainStore(database: StoreDatabase, clock: Pick<Clock, 'now'>): AutoRetrainStore {
+  const db = database.kysely;
+  return {
     async open(monitor, violations) {
-      const at = clock.now();
-      if (insert.run(monitor, at, violations).changes === 0) return undefined;
-      return { monitor, openedAt: at, violations, requested: false };
+      const at = Math.round(clock.now());
+      // No conflict target: the one-open index refuses the row on both engines (as would an episode
+      // of this monitor opened and closed in the same millisecond, the primary key).
+      const inserted = await run(
+        db,
+        sql`INSERT INTO auto_retrain_episodes (monitor, opened_at, status, violations, requested)
+            VALUES (${monitor}, ${at}, 'open', ${violations}, 0) ON CONFLICT DO NOTHING`,
+      );
+      return inserted === 1 ? { monitor, openedAt: at, violations, requested: false } : undefined;
     },
-    async openEpisode(monitor) {
-      return toEpisode(openOf.get(monitor));
-    },
-    async markRequested(monitor, openedAt) {
-      return mark.run(monitor, openedAt).changes === 1;
-    },
-    async close(monitor) {
-      return close.run(clock.now(), monitor).changes === 1;
-    },
+    openEpisode: async (monitor) =>
+      toEpisode(
+        await first(
+          db,
+          sql`SELECT monitor, opened_at, violations, requested FROM auto_retrain_episodes
+              WHERE monitor = ${monitor} AND status = 'open'`,
+        ),
+      ),
+    markRequested: async (monitor, openedAt) =>
+      (await run(
+        db,
+        sql`UPDATE auto_retrain_episodes SET requested = 1
+            WHERE monitor = ${monitor} AND opened_at = ${openedAt} AND requested = 0`,
+      )) === 1,
+    close: async (monitor) =>
+      (await run(
+        db,
+        sql`UPDATE auto_retrain_episodes SET status = 'closed', closed_at = ${Math.round(clock.now())}
+            WHERE monitor = ${monitor} AND status = 'open'`,
+      )) === 1,
   };
 }

@@ -1,14 +1,17 @@
 /**
  * Monitor set-ups (a plan waiting for Create, then the create call) and monitor refreshes the bot
- * follows. Every move is one compare-and-set UPDATE (`WHERE status = ?`, checked by `changes`);
- * the methods are async so the store can move to another database unchanged.
+ * follows, in the process's store (SQLite or Postgres). Every move is one compare-and-set UPDATE
+ * (`WHERE status = …`, one row moved or none), so of two clicks, processes or replicas one wins; a
+ * repeated trigger id is one `ON CONFLICT DO NOTHING` insert.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { MonitorSpec } from '../domain/ports/monitors.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, run } from '../storage/sql.js';
 
 export type MonitorOpStatus = 'proposed' | 'cancelled' | 'working' | 'succeeded' | 'failed';
 
@@ -124,28 +127,15 @@ function toOp(raw: unknown): MonitorOp {
 }
 
 /** @example const ops = createMonitorOpStore(db, clock); */
-export function createMonitorOpStore(db: SqliteDatabase, clock: Pick<Clock, 'now'>): MonitorOpStore {
-  const byId = db.prepare('SELECT * FROM monitor_ops WHERE id = ?');
-  const byTrigger = db.prepare('SELECT * FROM monitor_ops WHERE trigger_id = ?');
-  const insert = db.prepare(
-    `INSERT INTO monitor_ops (id, kind, trigger_id, created_at, updated_at, requester, channel, monitor,
-       monitored_table, spec_json, refresh_id, status)
-     VALUES (@id, @kind, @trigger_id, @now, @now, @requester, @channel, @monitor, @table, @spec_json,
-       @refresh_id, @status)
-     ON CONFLICT (trigger_id) DO NOTHING`,
-  );
-  const decide = db.prepare(
-    `UPDATE monitor_ops SET status = ?, decided_by = ?, updated_at = ? WHERE id = ? AND status = 'proposed'`,
-  );
-  const setMessage = db.prepare(
-    'UPDATE monitor_ops SET message_channel = ?, message_ts = ?, updated_at = ? WHERE id = ?',
-  );
-  const finish = db.prepare(
-    `UPDATE monitor_ops SET status = ?, result_json = ?, updated_at = ? WHERE id = ? AND status = 'working'`,
-  );
-  const working = db.prepare(`SELECT * FROM monitor_ops WHERE status = 'working' ORDER BY created_at`);
+export function createMonitorOpStore(database: StoreDatabase, clock: Pick<Clock, 'now'>): MonitorOpStore {
+  const db = database.kysely;
+  const now = () => Math.round(clock.now());
+  const byId = async (id: string) => {
+    const row = await first(db, sql`SELECT * FROM monitor_ops WHERE id = ${id}`);
+    return row === undefined ? undefined : toOp(row);
+  };
 
-  function add(row: {
+  async function add(row: {
     kind: 'create' | 'refresh';
     requester: string;
     channel: string;
@@ -155,47 +145,52 @@ export function createMonitorOpStore(db: SqliteDatabase, clock: Pick<Clock, 'now
     refreshId?: string;
     status: MonitorOpStatus;
     triggerId?: string | undefined;
-  }): { op: MonitorOp; duplicate: boolean } {
+  }): Promise<{ op: MonitorOp; duplicate: boolean }> {
     const id = randomUUID();
-    const result = insert.run({
-      id,
-      kind: row.kind,
-      trigger_id: row.triggerId ?? null,
-      now: clock.now(),
-      requester: row.requester,
-      channel: row.channel,
-      monitor: row.monitor,
-      table: row.table,
-      spec_json: row.spec ? JSON.stringify(row.spec) : null,
-      refresh_id: row.refreshId ?? null,
-      status: row.status,
-    });
-    if (result.changes === 0) return { op: toOp(byTrigger.get(row.triggerId)), duplicate: true };
-    return { op: toOp(byId.get(id)), duplicate: false };
+    const at = now();
+    const triggerId = row.triggerId ?? null;
+    const inserted = await run(
+      db,
+      sql`INSERT INTO monitor_ops (id, kind, trigger_id, created_at, updated_at, requester, channel, monitor,
+            monitored_table, spec_json, refresh_id, status)
+          VALUES (${id}, ${row.kind}, ${triggerId}, ${at}, ${at}, ${row.requester}, ${row.channel}, ${row.monitor},
+            ${row.table}, ${row.spec ? JSON.stringify(row.spec) : null}, ${row.refreshId ?? null}, ${row.status})
+          ON CONFLICT (trigger_id) DO NOTHING`,
+    );
+    if (inserted === 0) {
+      // Only a trigger id already taken refuses the row (a NULL one never conflicts).
+      const existing = await first(db, sql`SELECT * FROM monitor_ops WHERE trigger_id = ${triggerId}`);
+      return { op: toOp(existing), duplicate: true };
+    }
+    return { op: (await byId(id))!, duplicate: false };
   }
 
   return {
-    async propose(input) {
-      return add({ kind: 'create', ...input, table: input.spec.table, status: 'proposed' });
-    },
-    async startRefresh(input) {
-      return add({ kind: 'refresh', ...input, status: 'working' });
-    },
-    async get(id) {
-      const row = byId.get(id);
-      return row === undefined ? undefined : toOp(row);
-    },
-    async decide(id, to, by) {
-      return decide.run(to, by, clock.now(), id).changes === 1;
-    },
+    propose: (input) => add({ kind: 'create', ...input, table: input.spec.table, status: 'proposed' }),
+    startRefresh: (input) => add({ kind: 'refresh', ...input, status: 'working' }),
+    get: byId,
+    decide: async (id, to, by) =>
+      (await run(
+        db,
+        sql`UPDATE monitor_ops SET status = ${to}, decided_by = ${by}, updated_at = ${now()}
+            WHERE id = ${id} AND status = 'proposed'`,
+      )) === 1,
     async setMessage(id, ref) {
-      setMessage.run(ref.channel, ref.ts, clock.now(), id);
+      await run(
+        db,
+        sql`UPDATE monitor_ops SET message_channel = ${ref.channel}, message_ts = ${ref.ts}, updated_at = ${now()}
+            WHERE id = ${id}`,
+      );
     },
-    async finish(id, status, result) {
-      return finish.run(status, JSON.stringify(result), clock.now(), id).changes === 1;
-    },
-    async working() {
-      return working.all().map(toOp);
-    },
+    finish: async (id, status, result) =>
+      (await run(
+        db,
+        sql`UPDATE monitor_ops SET status = ${status}, result_json = ${JSON.stringify(result)}, updated_at = ${now()}
+            WHERE id = ${id} AND status = 'working'`,
+      )) === 1,
+    working: async () =>
+      (await all(db, sql`SELECT * FROM monitor_ops WHERE status = 'working' ORDER BY created_at, id`)).map(
+        toOp,
+      ),
   };
 }

@@ -1,13 +1,16 @@
 /**
- * Batch-scoring runs the bot started, and how each ended. Every move is one compare-and-set UPDATE
- * (`WHERE status = ?`, checked by `changes`), so two processes or two clicks never both win; the
- * methods are async so the store can move to another database unchanged.
+ * Batch-scoring runs the bot started, and how each ended, in the process's store (SQLite or
+ * Postgres). Every move is one compare-and-set UPDATE (`WHERE status = …`, one row moved or none),
+ * so two processes, replicas or clicks never both win; a repeated trigger id is one
+ * `ON CONFLICT DO NOTHING` insert, so a retried slash command starts one run.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, run } from '../storage/sql.js';
 
 export type ScoreRunStatus = 'starting' | 'running' | 'succeeded' | 'failed' | 'unfollowed';
 
@@ -119,65 +122,61 @@ function toRun(raw: unknown): ScoreRun {
 /**
  * @example const store = createScoreRunStore(db, clock); const { run } = await store.create({ ... });
  */
-export function createScoreRunStore(db: SqliteDatabase, clock: Pick<Clock, 'now'>): ScoreRunStore {
-  const byId = db.prepare('SELECT * FROM score_runs WHERE id = ?');
-  const byTrigger = db.prepare('SELECT * FROM score_runs WHERE trigger_id = ?');
-  const insert = db.prepare(
-    `INSERT INTO score_runs (id, trigger_id, created_at, updated_at, requester, channel, model, version, alias,
-       model_uri, input_table, output_table, job_id, status)
-     VALUES (@id, @trigger_id, @now, @now, @requester, @channel, @model, @version, @alias, @model_uri,
-       @input_table, @output_table, @job_id, 'starting')
-     ON CONFLICT (trigger_id) DO NOTHING`,
-  );
-  const setMessage = db.prepare(
-    'UPDATE score_runs SET message_channel = ?, message_ts = ?, updated_at = ? WHERE id = ?',
-  );
-  const recordRun = db.prepare(
-    `UPDATE score_runs SET status = 'running', run_id = ?, updated_at = ? WHERE id = ? AND status = 'starting'`,
-  );
-  const finish = db.prepare(
-    `UPDATE score_runs SET status = ?, result_json = ?, updated_at = ?
-     WHERE id = ? AND status IN ('starting', 'running')`,
-  );
-  const inFlight = db.prepare(
-    `SELECT * FROM score_runs WHERE status IN ('starting', 'running') ORDER BY created_at`,
-  );
+export function createScoreRunStore(database: StoreDatabase, clock: Pick<Clock, 'now'>): ScoreRunStore {
+  const db = database.kysely;
+  const now = () => Math.round(clock.now());
+  const byId = async (id: string) => {
+    const row = await first(db, sql`SELECT * FROM score_runs WHERE id = ${id}`);
+    return row === undefined ? undefined : toRun(row);
+  };
 
   return {
     async create(input) {
       const id = randomUUID();
-      const result = insert.run({
-        id,
-        trigger_id: input.triggerId ?? null,
-        now: clock.now(),
-        requester: input.requester,
-        channel: input.channel,
-        model: input.model,
-        version: input.version,
-        alias: input.alias ?? null,
-        model_uri: input.modelUri,
-        input_table: input.inputTable,
-        output_table: input.outputTable,
-        job_id: input.jobId,
-      });
-      if (result.changes === 0) return { run: toRun(byTrigger.get(input.triggerId)), duplicate: true };
-      return { run: toRun(byId.get(id)), duplicate: false };
+      const at = now();
+      const triggerId = input.triggerId ?? null;
+      const inserted = await run(
+        db,
+        sql`INSERT INTO score_runs (id, trigger_id, created_at, updated_at, requester, channel, model, version,
+              alias, model_uri, input_table, output_table, job_id, status)
+            VALUES (${id}, ${triggerId}, ${at}, ${at}, ${input.requester}, ${input.channel}, ${input.model},
+              ${input.version}, ${input.alias ?? null}, ${input.modelUri}, ${input.inputTable},
+              ${input.outputTable}, ${input.jobId}, 'starting')
+            ON CONFLICT (trigger_id) DO NOTHING`,
+      );
+      if (inserted === 0) {
+        // Only a trigger id already taken refuses the row (a NULL one never conflicts).
+        const row = await first(db, sql`SELECT * FROM score_runs WHERE trigger_id = ${triggerId}`);
+        return { run: toRun(row), duplicate: true };
+      }
+      return { run: (await byId(id))!, duplicate: false };
     },
-    async get(id) {
-      const row = byId.get(id);
-      return row === undefined ? undefined : toRun(row);
-    },
+    get: byId,
     async setMessage(id, ref) {
-      setMessage.run(ref.channel, ref.ts, clock.now(), id);
+      await run(
+        db,
+        sql`UPDATE score_runs SET message_channel = ${ref.channel}, message_ts = ${ref.ts}, updated_at = ${now()}
+            WHERE id = ${id}`,
+      );
     },
-    async recordRun(id, runId) {
-      return recordRun.run(runId, clock.now(), id).changes === 1;
-    },
-    async finish(id, status, result) {
-      return finish.run(status, JSON.stringify(result), clock.now(), id).changes === 1;
-    },
-    async inFlight() {
-      return inFlight.all().map(toRun);
-    },
+    recordRun: async (id, runId) =>
+      (await run(
+        db,
+        sql`UPDATE score_runs SET status = 'running', run_id = ${runId}, updated_at = ${now()}
+            WHERE id = ${id} AND status = 'starting'`,
+      )) === 1,
+    finish: async (id, status, result) =>
+      (await run(
+        db,
+        sql`UPDATE score_runs SET status = ${status}, result_json = ${JSON.stringify(result)}, updated_at = ${now()}
+            WHERE id = ${id} AND status IN ('starting', 'running')`,
+      )) === 1,
+    inFlight: async () =>
+      (
+        await all(
+          db,
+          sql`SELECT * FROM score_runs WHERE status IN ('starting', 'running') ORDER BY created_at, id`,
+        )
+      ).map(toRun),
   };
 }
