@@ -1,13 +1,15 @@
 /**
- * What the notifications remember, over the process's one connection (tables in
+ * What the notifications remember, in the process's store (SQLite or Postgres; tables in
  * storage/migrations.ts, "approval notifications"): each approver's DM of a request, each
  * requester notice claimed once per (request, event), and each person's DM channel. Every write
  * is one statement: a claim is an insert that does nothing on conflict, a settle an update that
- * only moves an unsettled row. Async, so a Postgres store can replace it as it is.
+ * only moves an unsettled row, so two replicas never send one notice twice.
  */
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { MessageRef } from '../domain/vocabulary.js';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, run } from '../storage/sql.js';
 
 /** An approver's DM of a request: claimed, then posted (`ref`) or refused (`error`). */
 export interface ApproverDm {
@@ -61,43 +63,34 @@ const channelRowSchema = z.object({ channel: z.string() });
 /**
  * @example const notes = createNotifyStore(db); if (await notes.claimNotice('apr-1', 'approved', 'U1', now)) …
  */
-export function createNotifyStore(db: SqliteDatabase): NotifyStore {
-  const claimDm = db.prepare(
-    'INSERT INTO approval_dms (request_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT (request_id, user_id) DO NOTHING',
-  );
-  const setDm = db.prepare(
-    'UPDATE approval_dms SET channel = ?, ts = ? WHERE request_id = ? AND user_id = ? AND ts IS NULL',
-  );
-  const failDm = db.prepare(
-    'UPDATE approval_dms SET error = ? WHERE request_id = ? AND user_id = ? AND ts IS NULL AND error IS NULL',
-  );
-  const dmsOf = db.prepare(
-    'SELECT request_id, user_id, channel, ts, error FROM approval_dms WHERE request_id = ? ORDER BY created_at, user_id',
-  );
-  const claimNote = db.prepare(
-    'INSERT INTO approval_notices (request_id, event, recipient, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (request_id, event) DO NOTHING',
-  );
-  const settleNote = db.prepare(
-    'UPDATE approval_notices SET how = ? WHERE request_id = ? AND event = ? AND how IS NULL',
-  );
-  const notesOf = db.prepare('SELECT event, how FROM approval_notices WHERE request_id = ?');
-  const channelOf = db.prepare('SELECT channel FROM dm_channels WHERE user_id = ?');
-  const rememberChannel = db.prepare(
-    'INSERT INTO dm_channels (user_id, channel, opened_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING',
-  );
+export function createNotifyStore(database: StoreDatabase): NotifyStore {
+  const db = database.kysely;
+  const ms = (t: number) => Math.round(t);
 
   return {
-    async claimApproverDm(requestId, userId, at) {
-      return claimDm.run(requestId, userId, at).changes === 1;
-    },
+    claimApproverDm: async (requestId, userId, at) =>
+      (await run(
+        db,
+        sql`INSERT INTO approval_dms (request_id, user_id, created_at) VALUES (${requestId}, ${userId}, ${ms(at)})
+            ON CONFLICT (request_id, user_id) DO NOTHING`,
+      )) === 1,
     async setApproverDm(requestId, userId, ref) {
-      setDm.run(ref.channel, ref.ts, requestId, userId);
+      await sql`UPDATE approval_dms SET channel = ${ref.channel}, ts = ${ref.ts}
+                WHERE request_id = ${requestId} AND user_id = ${userId} AND ts IS NULL`.execute(db);
     },
     async failApproverDm(requestId, userId, error) {
-      failDm.run(error, requestId, userId);
+      await sql`UPDATE approval_dms SET error = ${error}
+                WHERE request_id = ${requestId} AND user_id = ${userId} AND ts IS NULL AND error IS NULL`.execute(
+        db,
+      );
     },
     async approverDms(requestId) {
-      return dmsOf.all(requestId).map((raw) => {
+      const rows = await all(
+        db,
+        sql`SELECT request_id, user_id, channel, ts, error FROM approval_dms WHERE request_id = ${requestId}
+            ORDER BY created_at, user_id`,
+      );
+      return rows.map((raw) => {
         const r = dmRowSchema.parse(raw);
         return {
           requestId: r.request_id,
@@ -107,26 +100,35 @@ export function createNotifyStore(db: SqliteDatabase): NotifyStore {
         };
       });
     },
-    async claimNotice(requestId, event, recipient, at) {
-      return claimNote.run(requestId, event, recipient, at).changes === 1;
-    },
+    claimNotice: async (requestId, event, recipient, at) =>
+      (await run(
+        db,
+        sql`INSERT INTO approval_notices (request_id, event, recipient, created_at)
+            VALUES (${requestId}, ${event}, ${recipient}, ${ms(at)})
+            ON CONFLICT (request_id, event) DO NOTHING`,
+      )) === 1,
     async settleNotice(requestId, event, how) {
-      settleNote.run(how, requestId, event);
+      await sql`UPDATE approval_notices SET how = ${how}
+                WHERE request_id = ${requestId} AND event = ${event} AND how IS NULL`.execute(db);
     },
     async notices(requestId) {
       const out = new Map<RequesterEvent, string | undefined>();
-      for (const raw of notesOf.all(requestId)) {
+      for (const raw of await all(
+        db,
+        sql`SELECT event, how FROM approval_notices WHERE request_id = ${requestId}`,
+      )) {
         const r = noticeRowSchema.parse(raw);
         out.set(r.event, r.how ?? undefined);
       }
       return out;
     },
     async dmChannel(userId) {
-      const raw = channelOf.get(userId);
+      const raw = await first(db, sql`SELECT channel FROM dm_channels WHERE user_id = ${userId}`);
       return raw ? channelRowSchema.parse(raw).channel : undefined;
     },
     async rememberDmChannel(userId, channel, at) {
-      rememberChannel.run(userId, channel, at);
+      await sql`INSERT INTO dm_channels (user_id, channel, opened_at) VALUES (${userId}, ${channel}, ${ms(at)})
+                ON CONFLICT (user_id) DO NOTHING`.execute(db);
     },
   };
 }

@@ -2,12 +2,14 @@
  * What the bot did for each deployment-job run it asked approval for: the request it opened, and
  * how far an approved one got (the tag, the repair). One row per (job, run); every move is a
  * single-statement compare-and-set, so a second tick, a duplicate click or a take-over after a
- * crash never opens a second request, sets the tag twice or repairs twice. Async on purpose: the
- * stores are moving to Kysely (SQLite and Postgres); today it runs over the one better-sqlite3
- * connection. The table is the `deployment_approvals` migration of storage/migrations.ts.
+ * crash never opens a second request, sets the tag twice or repairs twice, on one process or on
+ * several replicas. One implementation over the process's store, SQLite or Postgres; the table is
+ * the `deployment_approvals` migration of storage/migrations.ts.
  */
+import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { first, isUniqueViolation, run } from '../storage/sql.js';
 
 /** Where the approval tag stands: not set by the bot, being set (an attempt claimed it), set. */
 export type TagState = 'none' | 'setting' | 'set';
@@ -76,78 +78,84 @@ function toRecord(raw: unknown): DeploymentApprovalRecord {
   };
 }
 
+const COLUMNS = sql.raw(
+  'job_id, run_id, model, version, request_id, tag_state, tag_set_at, repair_state, repair_id, created_at, updated_at',
+);
+
+/** A request tied to one run only: attaching it to a second run is refused by this index. */
+const REQUEST_INDEX = { sqlite: 'deployment_approvals.request_id', postgres: 'deployment_approvals_request' };
+
 /**
  * @example const store = createDeploymentApprovalStore(db, () => clock.now()); await store.note({ jobId: 2001, runId: 7, model, version: 5 });
  */
 export function createDeploymentApprovalStore(
-  db: SqliteDatabase,
+  database: StoreDatabase,
   now: () => number,
 ): DeploymentApprovalStore {
-  const COLUMNS =
-    'job_id, run_id, model, version, request_id, tag_state, tag_set_at, repair_state, repair_id, created_at, updated_at';
-  const selectRun = db.prepare(`SELECT ${COLUMNS} FROM deployment_approvals WHERE job_id = ? AND run_id = ?`);
-  const selectRequest = db.prepare(`SELECT ${COLUMNS} FROM deployment_approvals WHERE request_id = ?`);
-  const insert = db.prepare(`
-    INSERT INTO deployment_approvals (job_id, run_id, model, version, tag_state, repair_state, created_at, updated_at)
-    VALUES (@job_id, @run_id, @model, @version, 'none', 'none', @now, @now)
-    ON CONFLICT (job_id, run_id) DO NOTHING`);
-  const attach = db.prepare(`
-    UPDATE deployment_approvals SET request_id = @request_id, updated_at = @now
-    WHERE job_id = @job_id AND run_id = @run_id AND request_id IS NULL`);
-  const moveTag = db.prepare(`
-    UPDATE deployment_approvals SET tag_state = @to, tag_set_at = CASE WHEN @to = 'set' THEN @now ELSE tag_set_at END,
-      updated_at = @now
-    WHERE request_id = @request_id AND tag_state = @from`);
-  const moveRepair = db.prepare(`
-    UPDATE deployment_approvals SET repair_state = @to, repair_id = COALESCE(@repair_id, repair_id), updated_at = @now
-    WHERE request_id = @request_id AND repair_state = @from`);
+  const db = database.kysely;
   const stamp = () => Math.round(now());
 
+  const one = async (where: RawBuilder<unknown>) => {
+    const row = await first(db, sql`SELECT ${COLUMNS} FROM deployment_approvals WHERE ${where}`);
+    return row === undefined ? undefined : toRecord(row);
+  };
+  /** Compare-and-set on the tag: `from` → `to`, stamping `tag_set_at` when it becomes `set`. */
+  const moveTag = async (requestId: string, from: TagState, to: TagState) => {
+    const at = stamp();
+    const setAt = to === 'set' ? sql`${at}` : sql`tag_set_at`;
+    return (
+      (await run(
+        db,
+        sql`UPDATE deployment_approvals SET tag_state = ${to}, tag_set_at = ${setAt}, updated_at = ${at}
+            WHERE request_id = ${requestId} AND tag_state = ${from}`,
+      )) === 1
+    );
+  };
+  /** Compare-and-set on the repair: `from` → `to`, recording the repair's id when given. */
+  const moveRepair = async (requestId: string, from: RepairState, to: RepairState, repairId?: number) => {
+    const id = repairId === undefined ? sql`repair_id` : sql`${repairId}`;
+    return (
+      (await run(
+        db,
+        sql`UPDATE deployment_approvals SET repair_state = ${to}, repair_id = ${id}, updated_at = ${stamp()}
+            WHERE request_id = ${requestId} AND repair_state = ${from}`,
+      )) === 1
+    );
+  };
+
   return {
-    async find(jobId, runId) {
-      const row = selectRun.get(jobId, runId);
-      return row === undefined ? undefined : toRecord(row);
-    },
-    async byRequest(requestId) {
-      const row = selectRequest.get(requestId);
-      return row === undefined ? undefined : toRecord(row);
-    },
+    find: (jobId, runId) => one(sql`job_id = ${jobId} AND run_id = ${runId}`),
+    byRequest: (requestId) => one(sql`request_id = ${requestId}`),
     async note(r) {
+      const at = stamp();
       return (
-        insert.run({ job_id: r.jobId, run_id: r.runId, model: r.model, version: r.version, now: stamp() })
-          .changes === 1
+        (await run(
+          db,
+          sql`INSERT INTO deployment_approvals (job_id, run_id, model, version, tag_state, repair_state, created_at,
+                updated_at)
+              VALUES (${r.jobId}, ${r.runId}, ${r.model}, ${r.version}, 'none', 'none', ${at}, ${at})
+              ON CONFLICT (job_id, run_id) DO NOTHING`,
+        )) === 1
       );
     },
     async attachRequest(jobId, runId, requestId) {
-      return attach.run({ job_id: jobId, run_id: runId, request_id: requestId, now: stamp() }).changes === 1;
+      try {
+        return (
+          (await run(
+            db,
+            sql`UPDATE deployment_approvals SET request_id = ${requestId}, updated_at = ${stamp()}
+                WHERE job_id = ${jobId} AND run_id = ${runId} AND request_id IS NULL`,
+          )) === 1
+        );
+      } catch (e) {
+        // The request is tied to another run already: this run is not tied to it.
+        if (isUniqueViolation(e, REQUEST_INDEX)) return false;
+        throw e;
+      }
     },
-    async claimTag(requestId) {
-      return moveTag.run({ request_id: requestId, from: 'none', to: 'setting', now: stamp() }).changes === 1;
-    },
-    async tagSet(requestId) {
-      return moveTag.run({ request_id: requestId, from: 'setting', to: 'set', now: stamp() }).changes === 1;
-    },
-    async claimRepair(requestId) {
-      return (
-        moveRepair.run({
-          request_id: requestId,
-          from: 'none',
-          to: 'repairing',
-          repair_id: null,
-          now: stamp(),
-        }).changes === 1
-      );
-    },
-    async repaired(requestId, repairId) {
-      return (
-        moveRepair.run({
-          request_id: requestId,
-          from: 'repairing',
-          to: 'repaired',
-          repair_id: repairId,
-          now: stamp(),
-        }).changes === 1
-      );
-    },
+    claimTag: (requestId) => moveTag(requestId, 'none', 'setting'),
+    tagSet: (requestId) => moveTag(requestId, 'setting', 'set'),
+    claimRepair: (requestId) => moveRepair(requestId, 'none', 'repairing'),
+    repaired: (requestId, repairId) => moveRepair(requestId, 'repairing', 'repaired', repairId),
   };
 }

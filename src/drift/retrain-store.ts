@@ -5,11 +5,13 @@
  * An episode is the stretch during which some alert of the (monitor, model id) stays open: the claim
  * covers the alerts open when it was made and those opened while one of them still is. Every write is
  * one statement with a compare-and-set (a claim names the generation it saw; a settle names the one it
- * holds), so two clicks, or two processes, never make two requests. Async throughout, over the
- * process's SQLite connection for now (the storage port moves it to Kysely unchanged).
+ * holds), so two clicks, or two processes (replicas on Postgres), never make two requests. One
+ * implementation over the process's store, SQLite or Postgres.
  */
+import { sql } from 'kysely';
 import { z } from 'zod';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, run } from '../storage/sql.js';
 
 export type RetrainClaimState = 'requesting' | 'requested' | 'failed';
 
@@ -88,45 +90,25 @@ function toClaim(row: unknown): RetrainClaim {
 const stripUndefined = <T extends object>(o: T): T =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-const COLUMNS = 'monitor, model_id, generation, state, requested_by, requested_at, request_json';
+const COLUMNS = sql.raw('monitor, model_id, generation, state, requested_by, requested_at, request_json');
+const R_COLUMNS = sql.raw(
+  'r.monitor, r.model_id, r.generation, r.state, r.requested_by, r.requested_at, r.request_json',
+);
 
 /**
  * @example
  * const retrains = createDriftRetrainStore(db);
  * const claim = await retrains.claim({ monitor: 'churn', modelId: '*', by: 'U1', at: now, seen: undefined });
  */
-export function createDriftRetrainStore(db: SqliteDatabase): DriftRetrainStore {
-  const byKey = db.prepare(`SELECT ${COLUMNS} FROM drift_retrains WHERE key = ?`);
-  const insert = db.prepare(
-    `INSERT INTO drift_retrains (key, ${COLUMNS}) VALUES (?, ?, ?, 1, 'requesting', ?, ?, NULL)
-     ON CONFLICT (key) DO NOTHING`,
-  );
-  const takeOver = db.prepare(
-    `UPDATE drift_retrains SET generation = generation + 1, state = 'requesting', requested_by = ?,
-       requested_at = ?, request_json = NULL
-     WHERE key = ? AND generation = ?`,
-  );
-  const settle = db.prepare(
-    `UPDATE drift_retrains SET state = ?, request_json = ?
-     WHERE key = ? AND generation = ? AND state = 'requesting'`,
-  );
-  const cover = db.prepare(
-    `INSERT INTO drift_retrain_alerts (alert_id, key, generation) VALUES (?, ?, ?)
-     ON CONFLICT (alert_id, key, generation) DO NOTHING`,
-  );
-  const covered = db.prepare(
-    'SELECT alert_id FROM drift_retrain_alerts WHERE key = ? AND generation = ? ORDER BY alert_id',
-  );
-  const forAlert = db.prepare(
-    `SELECT ${COLUMNS.split(', ')
-      .map((c) => `r.${c}`)
-      .join(', ')}
-     FROM drift_retrain_alerts a JOIN drift_retrains r ON r.key = a.key AND r.generation = a.generation
-     WHERE a.alert_id = ?`,
-  );
+export function createDriftRetrainStore(database: StoreDatabase): DriftRetrainStore {
+  const db = database.kysely;
+  const ms = (t: number) => Math.round(t);
 
   const current = async (monitor: string, modelId: string) => {
-    const row = byKey.get(keyOf(monitor, modelId));
+    const row = await first(
+      db,
+      sql`SELECT ${COLUMNS} FROM drift_retrains WHERE key = ${keyOf(monitor, modelId)}`,
+    );
     return row ? toClaim(row) : undefined;
   };
 
@@ -134,29 +116,56 @@ export function createDriftRetrainStore(db: SqliteDatabase): DriftRetrainStore {
     current,
     async claim({ monitor, modelId, by, at, seen }) {
       const key = keyOf(monitor, modelId);
+      // The first episode inserts generation 1; a later one takes over the generation it read.
       const changed =
         seen === undefined
-          ? insert.run(key, monitor, modelId, by, at).changes
-          : takeOver.run(by, at, key, seen).changes;
+          ? await run(
+              db,
+              sql`INSERT INTO drift_retrains (key, ${COLUMNS})
+                  VALUES (${key}, ${monitor}, ${modelId}, 1, 'requesting', ${by}, ${ms(at)}, NULL)
+                  ON CONFLICT (key) DO NOTHING`,
+            )
+          : await run(
+              db,
+              sql`UPDATE drift_retrains SET generation = generation + 1, state = 'requesting', requested_by = ${by},
+                    requested_at = ${ms(at)}, request_json = NULL
+                  WHERE key = ${key} AND generation = ${seen}`,
+            );
       if (changed !== 1) return undefined;
       return current(monitor, modelId);
     },
     async settle(c, outcome) {
       const request = outcome.state === 'requested' ? JSON.stringify(outcome.request) : null;
-      return settle.run(outcome.state, request, keyOf(c.monitor, c.modelId), c.generation).changes === 1;
+      return (
+        (await run(
+          db,
+          sql`UPDATE drift_retrains SET state = ${outcome.state}, request_json = ${request}
+              WHERE key = ${keyOf(c.monitor, c.modelId)} AND generation = ${c.generation} AND state = 'requesting'`,
+        )) === 1
+      );
     },
     async cover(alertId, c) {
-      cover.run(alertId, keyOf(c.monitor, c.modelId), c.generation);
+      await sql`INSERT INTO drift_retrain_alerts (alert_id, key, generation)
+                VALUES (${alertId}, ${keyOf(c.monitor, c.modelId)}, ${c.generation})
+                ON CONFLICT (alert_id, key, generation) DO NOTHING`.execute(db);
     },
     async covered(c) {
-      return (covered.all(keyOf(c.monitor, c.modelId), c.generation) as Array<{ alert_id: string }>).map(
-        (r) => r.alert_id,
+      const rows = await all(
+        db,
+        sql`SELECT alert_id FROM drift_retrain_alerts
+            WHERE key = ${keyOf(c.monitor, c.modelId)} AND generation = ${c.generation} ORDER BY alert_id`,
       );
+      return rows.map((r) => z.object({ alert_id: z.string() }).parse(r).alert_id);
     },
     async forAlert(alertId) {
       // The newest generation covering it: an alert is covered by one episode at most, in practice.
-      const rows = forAlert.all(alertId);
-      const row = rows[rows.length - 1];
+      const row = await first(
+        db,
+        sql`SELECT ${R_COLUMNS}
+            FROM drift_retrain_alerts a JOIN drift_retrains r ON r.key = a.key AND r.generation = a.generation
+            WHERE a.alert_id = ${alertId}
+            ORDER BY r.generation DESC, r.key DESC LIMIT 1`,
+      );
       return row ? toClaim(row) : undefined;
     },
   };

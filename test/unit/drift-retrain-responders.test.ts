@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { checkResponder, respondersOf } from '../../src/config/access.js';
 import { ConfigError } from '../../src/config/databricks-connection.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
@@ -12,7 +9,7 @@ import { activeClaim, retrainRequestView, STALE_REQUESTING_MS } from '../../src/
 import { createDriftRetrainStore, type DriftRetrainStore } from '../../src/drift/retrain-store.js';
 import { createDriftStateStore, type DriftStateStore } from '../../src/drift/state-store.js';
 import { describeError } from '../../src/slack/blocks/errors.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import { describeEachBackend } from '../support/backends.js';
 
 const view: AlertView = {
   monitor: 'churn',
@@ -28,25 +25,50 @@ const view: AlertView = {
   checkedAt: 0,
 };
 
-describe('one retraining claim per model per alert episode', () => {
-  let dir: string;
-  let db: SqliteDatabase;
+describeEachBackend('one retraining claim per model per alert episode', (backend) => {
   let retrains: DriftRetrainStore;
   let state: DriftStateStore;
   const key = { monitor: 'churn', modelId: '*' };
-  const open = (rule: string) =>
-    state.createAlert({ ...key, rule, channel: 'C0MLOPS', windows: [1], view: { ...view, rule }, at: 1 })
-      .alert;
+  const open = async (rule: string) =>
+    (
+      await state.createAlert({
+        ...key,
+        rule,
+        channel: 'C0MLOPS',
+        windows: [1],
+        view: { ...view, rule },
+        at: 1,
+      })
+    ).alert;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'modelgate-retrains-'));
-    db = openDatabase(join(dir, 'modelgate.db'));
+  beforeEach(async () => {
+    const db = await backend.open({ shared: true });
     retrains = createDriftRetrainStore(db);
     state = createDriftStateStore(db);
   });
-  afterEach(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+
+  it('lets one of two processes claim a new episode, and one take over a generation it read', async () => {
+    // Two connections to one store: two processes (replicas on Postgres), truly at once there.
+    const other = createDriftRetrainStore(await backend.connect());
+    const claims = [
+      () => retrains.claim({ ...key, by: 'U1', at: 10, seen: undefined }),
+      () => other.claim({ ...key, by: 'U2', at: 11, seen: undefined }),
+    ];
+    const raced =
+      backend.kind === 'postgres'
+        ? await Promise.all(claims.map((c) => c()))
+        : [await claims[0]!(), await claims[1]!()];
+    expect(raced.filter((c) => c !== undefined)).toHaveLength(1);
+    const takeOvers = [
+      () => retrains.claim({ ...key, by: 'U3', at: 12, seen: 1 }),
+      () => other.claim({ ...key, by: 'U4', at: 13, seen: 1 }),
+    ];
+    const taken =
+      backend.kind === 'postgres'
+        ? await Promise.all(takeOvers.map((c) => c()))
+        : [await takeOvers[0]!(), await takeOvers[1]!()];
+    expect(taken.filter((c) => c !== undefined).map((c) => c?.generation)).toEqual([2]);
+    expect(await other.current('churn', '*')).toMatchObject({ generation: 2, state: 'requesting' });
   });
 
   it('lets one of two clicks claim the Retrain, whichever comes first', async () => {
@@ -74,8 +96,8 @@ describe('one retraining claim per model per alert episode', () => {
   });
 
   it('keeps the episode while any covered alert is open, and ends it when they all close', async () => {
-    const perf = open('performance');
-    const drift = open('drift');
+    const perf = await open('performance');
+    const drift = await open('drift');
     const claim = (await retrains.claim({ ...key, by: 'U1', at: 10, seen: undefined }))!;
     await retrains.cover(perf.id, claim);
     await retrains.cover(drift.id, claim);
@@ -83,9 +105,9 @@ describe('one retraining claim per model per alert episode', () => {
     await retrains.settle(claim, { state: 'requested', request: { id: 'ar_1' } });
     expect(await retrains.covered(claim)).toHaveLength(2);
     expect(await activeClaim({ retrains, state }, 'churn', '*', 20)).toMatchObject({ generation: 1 });
-    state.closeAlert(perf.id, 30);
+    await state.closeAlert(perf.id, 30);
     expect(await activeClaim({ retrains, state }, 'churn', '*', 31)).toMatchObject({ generation: 1 });
-    state.closeAlert(drift.id, 40);
+    await state.closeAlert(drift.id, 40);
     expect(await activeClaim({ retrains, state }, 'churn', '*', 41)).toBeUndefined();
     // A new episode claims again; the old alerts no longer show its request.
     const next = await retrains.claim({ ...key, by: 'U2', at: 50, seen: 1 });
@@ -94,7 +116,7 @@ describe('one retraining claim per model per alert episode', () => {
   });
 
   it('frees the Retrain again after a failed request, or a request that died with its process', async () => {
-    const alert = open('drift');
+    const alert = await open('drift');
     const claim = (await retrains.claim({ ...key, by: 'U1', at: 10, seen: undefined }))!;
     await retrains.cover(alert.id, claim);
     expect(await activeClaim({ retrains, state }, 'churn', '*', 11)).toBeDefined();
