@@ -1,8 +1,11 @@
 /**
- * Who has opened the App Home, and on which opening they were shown the "getting started". Every
- * method is async (the store moves to Kysely); each write is one statement.
+ * Who has opened the App Home, and on which opening they were shown the "getting started", in the
+ * process's store (SQLite or Postgres; the 'app home visitors' migration). Every method is async;
+ * each write is one statement: an upsert per opening, a compare-and-set for the welcome.
  */
-import type { SqliteDatabase } from '../storage/database.js';
+import { sql } from 'kysely';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, run } from '../storage/sql.js';
 
 export interface HomeVisitor {
   userId: string;
@@ -43,24 +46,34 @@ const toVisitor = (r: Row): HomeVisitor => ({
 /**
  * @example const homes = createHomeStore(db); const v = await homes.recordOpen('U1', Date.now()); v.opens // 1
  */
-export function createHomeStore(db: SqliteDatabase): HomeStore {
-  const upsert = db.prepare(`
-    INSERT INTO home_users (user_id, first_opened_at, last_opened_at, opens, welcomed_open)
-    VALUES (?, ?, ?, 1, NULL)
-    ON CONFLICT (user_id) DO UPDATE SET opens = home_users.opens + 1, last_opened_at = excluded.last_opened_at
-    RETURNING *`);
-  const select = db.prepare('SELECT * FROM home_users WHERE user_id = ?');
-  const welcome = db.prepare(
-    'UPDATE home_users SET welcomed_open = ? WHERE user_id = ? AND welcomed_open IS NULL',
-  );
-  const all = db.prepare('SELECT user_id FROM home_users ORDER BY user_id');
+export function createHomeStore(database: StoreDatabase): HomeStore {
+  const db = database.kysely;
   return {
-    recordOpen: async (userId, at) => toVisitor(upsert.get(userId, at, at) as Row),
+    recordOpen: async (userId, at) =>
+      toVisitor(
+        (await first(
+          db,
+          sql`INSERT INTO home_users (user_id, first_opened_at, last_opened_at, opens, welcomed_open)
+              VALUES (${userId}, ${Math.round(at)}, ${Math.round(at)}, 1, NULL)
+              ON CONFLICT (user_id) DO UPDATE SET opens = home_users.opens + 1,
+                last_opened_at = excluded.last_opened_at
+              RETURNING *`,
+        )) as Row,
+      ),
     get: async (userId) => {
-      const row = select.get(userId) as Row | undefined;
+      const row = (await first(db, sql`SELECT * FROM home_users WHERE user_id = ${userId}`)) as
+        | Row
+        | undefined;
       return row ? toVisitor(row) : undefined;
     },
-    markWelcomed: async (userId, open) => welcome.run(open, userId).changes === 1,
-    visitors: async () => (all.all() as Array<{ user_id: string }>).map((r) => r.user_id),
+    markWelcomed: async (userId, open) =>
+      (await run(
+        db,
+        sql`UPDATE home_users SET welcomed_open = ${open} WHERE user_id = ${userId} AND welcomed_open IS NULL`,
+      )) === 1,
+    visitors: async () =>
+      (
+        (await all(db, sql`SELECT user_id FROM home_users ORDER BY user_id`)) as Array<{ user_id: string }>
+      ).map((r) => r.user_id),
   };
 }

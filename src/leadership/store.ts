@@ -1,12 +1,14 @@
 /**
- * The scheduler lease over the process's one connection (table `leadership`, storage/migrations.ts).
- * Every method is async and every change is ONE compare-and-set statement, so the Postgres port is
- * mechanical. The time each statement compares with and writes comes from `nowMs`, called once per
- * statement: the store layer swaps it for the database's clock, so a replica whose clock is off
- * cannot take a live lease.
+ * The scheduler lease over the process's store (table `leadership`, storage/migrations.ts), on
+ * SQLite or Postgres. Every method is async and every change is ONE compare-and-set statement. Each
+ * statement reads "now" once (a CTE) and compares and writes only that: the injected `nowMs` on
+ * SQLite (one process), the database's clock on Postgres (sql.ts `leaseNow`), so a replica whose
+ * clock is off cannot take a live lease.
  */
+import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { first, leaseNow, run } from '../storage/sql.js';
 import type { Lease } from './decide.js';
 
 export interface LeadershipStore {
@@ -28,14 +30,19 @@ export interface LeadershipStore {
 }
 
 export interface LeadershipStoreOptions {
-  /** The store's clock (epoch ms): every comparison and write of the lease uses it. */
+  /** The injected clock (epoch ms): the lease's time on SQLite, and on Postgres with `clock: 'injected'`. */
   nowMs: () => number;
+  /**
+   * On Postgres, whose clock judges the lease: the database's (the default: every replica compares
+   * against one clock), or `nowMs` (tests that move time by hand). SQLite always uses `nowMs`.
+   */
+  clock?: 'database' | 'injected';
 }
 
 const rowSchema = z.object({
   name: z.string(),
   holder: z.string(),
-  // BIGINT: a number from SQLite, a string from pg.
+  // BIGINT: a number from SQLite and from the store's pg pool; coerced in case of a string.
   term: z.coerce.number(),
   expires_at: z.coerce.number(),
   renewed_at: z.coerce.number(),
@@ -55,50 +62,67 @@ const toLease = (row: unknown): Lease | undefined => {
   };
 };
 
-const COLUMNS = 'name, holder, term, expires_at, renewed_at, since';
+const COLUMNS = sql.raw('name, holder, term, expires_at, renewed_at, since');
 
 /**
  * @example const leases = createLeadershipStore(db, { nowMs: Date.now }); await leases.create('scheduler', me, 15_000);
  */
-export function createLeadershipStore(db: SqliteDatabase, options: LeadershipStoreOptions): LeadershipStore {
+export function createLeadershipStore(
+  database: StoreDatabase,
+  options: LeadershipStoreOptions,
+): LeadershipStore {
+  const db = database.kysely;
   const { nowMs } = options;
-  const select = db.prepare(`SELECT ${COLUMNS} FROM leadership WHERE name = ?`);
-  const insert = db.prepare(
-    `INSERT INTO leadership (${COLUMNS}) VALUES (@name, @holder, 1, @expires, @now, @now)
-     ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
-  );
-  const takeOver = db.prepare(
-    `UPDATE leadership SET holder = @holder, term = term + 1, expires_at = @expires, renewed_at = @now, since = @now
-     WHERE name = @name AND holder = @from AND term = @term AND expires_at <= @now RETURNING ${COLUMNS}`,
-  );
-  const extend = db.prepare(
-    `UPDATE leadership SET expires_at = @expires, renewed_at = @now
-     WHERE name = @name AND holder = @holder AND term = @term RETURNING ${COLUMNS}`,
-  );
-  const end = db.prepare(
-    'UPDATE leadership SET expires_at = @now WHERE name = @name AND holder = @holder AND term = @term',
-  );
+  const clockNow = (): RawBuilder<number> =>
+    options.clock === 'injected' ? sql<number>`${Math.round(nowMs())}` : leaseNow(database.kind, nowMs);
+  // "now" once per statement: clock_timestamp() moves within a statement on Postgres. The CAST types
+  // a bound value for Postgres (an untyped parameter in a CTE would be text).
+  const withNow = () => sql`WITH t AS (SELECT CAST(${clockNow()} AS BIGINT) AS now)`;
+  const NOW = sql`(SELECT now FROM t)`;
   return {
     async read(name) {
-      const now = nowMs();
-      return { lease: toLease(select.get(name)), now };
+      const row = (await first(
+        db,
+        sql`${withNow()} SELECT t.now AS now, l.name, l.holder, l.term, l.expires_at, l.renewed_at, l.since
+            FROM t LEFT JOIN leadership l ON l.name = ${name}`,
+      )) as ({ now: number | string; name: string | null } & Record<string, unknown>) | undefined;
+      if (row === undefined) throw new Error('the lease clock query returned no row');
+      return { lease: row.name === null ? undefined : toLease(row), now: Number(row.now) };
     },
-    async create(name, holder, leaseMs) {
-      const now = nowMs();
-      return toLease(insert.get({ name, holder, now, expires: now + leaseMs }));
-    },
-    async take(name, from, holder, leaseMs) {
-      const now = nowMs();
-      return toLease(
-        takeOver.get({ name, holder, from: from.holder, term: from.term, now, expires: now + leaseMs }),
-      );
-    },
-    async renew(name, holder, term, leaseMs) {
-      const now = nowMs();
-      return toLease(extend.get({ name, holder, term, now, expires: now + leaseMs }));
-    },
-    async release(name, holder, term) {
-      return end.run({ name, holder, term, now: nowMs() }).changes === 1;
-    },
+    create: async (name, holder, leaseMs) =>
+      toLease(
+        await first(
+          db,
+          // `WHERE true`: SQLite would read the ON of ON CONFLICT as a join's after `FROM t`.
+          sql`${withNow()} INSERT INTO leadership (${COLUMNS})
+              SELECT CAST(${name} AS TEXT), CAST(${holder} AS TEXT), 1, t.now + ${leaseMs}, t.now, t.now FROM t WHERE true
+              ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
+        ),
+      ),
+    take: async (name, from, holder, leaseMs) =>
+      toLease(
+        await first(
+          db,
+          sql`${withNow()} UPDATE leadership
+              SET holder = ${holder}, term = term + 1, expires_at = ${NOW} + ${leaseMs}, renewed_at = ${NOW},
+                since = ${NOW}
+              WHERE name = ${name} AND holder = ${from.holder} AND term = ${from.term} AND expires_at <= ${NOW}
+              RETURNING ${COLUMNS}`,
+        ),
+      ),
+    renew: async (name, holder, term, leaseMs) =>
+      toLease(
+        await first(
+          db,
+          sql`${withNow()} UPDATE leadership SET expires_at = ${NOW} + ${leaseMs}, renewed_at = ${NOW}
+              WHERE name = ${name} AND holder = ${holder} AND term = ${term} RETURNING ${COLUMNS}`,
+        ),
+      ),
+    release: async (name, holder, term) =>
+      (await run(
+        db,
+        sql`${withNow()} UPDATE leadership SET expires_at = ${NOW}
+            WHERE name = ${name} AND holder = ${holder} AND term = ${term}`,
+      )) === 1,
   };
 }

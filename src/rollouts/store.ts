@@ -1,16 +1,19 @@
 /**
- * The rollout store: one row per canary rollout, over the process's one connection. Every method is
- * async (the storage port moves to Kysely), and every write is ONE statement:
- * - a move is a compare-and-set on `rev` (`UPDATE … WHERE id = ? AND rev = ?`, `changes` checked);
+ * The rollout store: one row per canary rollout, over the process's store (SQLite or Postgres; the
+ * table is the 'canary rollouts' migration). Every method is async, and every write is ONE statement:
+ * - a move is a compare-and-set on `rev` (`UPDATE … WHERE id = ? AND rev = ?`, one row or stale);
  * - a UNIQUE partial index allows one rollout per endpoint in a holding state (stepping, analysing,
  *   paused, promoting, rolling_back): a second start is refused with who holds it;
- * - a lease (`owner`, `lease_until`) says which process drives it, so two never step it at once.
+ * - a lease (`owner`, `lease_until`) says which process drives it, so two never step it at once; on
+ *   Postgres it is judged by the database's clock (sql.ts `leaseNow`), as several replicas share it.
  */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
-import type { SqliteDatabase } from '../storage/database.js';
+import type { StoreDatabase } from '../storage/database.js';
+import { all, first, isUniqueViolation, leaseNow, run } from '../storage/sql.js';
 import {
   HOLDING_STATES,
   ROLLOUT_STATES,
@@ -111,41 +114,22 @@ export interface RolloutStore {
   release(id: string, owner: string): Promise<void>;
 }
 
-const isUniqueViolation = (e: unknown): boolean =>
-  typeof e === 'object' &&
-  e !== null &&
-  String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+/** One rollout per endpoint in a holding state. */
+const HOLDING_INDEX = { sqlite: 'rollouts.endpoint', postgres: 'rollouts_one_per_endpoint' };
 
 /**
  * @example const rollouts = createRolloutStore(db, clock); const { rollout } = await rollouts.create({ … });
  */
-export function createRolloutStore(db: SqliteDatabase, clock: Clock): RolloutStore {
-  const holdingList = HOLDING_STATES.map((s) => `'${s}'`).join(', ');
-  const select = db.prepare('SELECT * FROM rollouts WHERE id = ?');
-  const byTrigger = db.prepare('SELECT * FROM rollouts WHERE trigger_id = ?');
-  const holderStmt = db.prepare(`SELECT * FROM rollouts WHERE endpoint = ? AND state IN (${holdingList})`);
-  const holdingStmt = db.prepare(
-    `SELECT * FROM rollouts WHERE state IN (${holdingList}) ORDER BY created_at, id`,
-  );
-  const insert = db.prepare(
-    `INSERT INTO rollouts (id, created_at, updated_at, rev, requester, channel, endpoint, state, plan_json,
-       body_json, next_at, trigger_id, message_channel, message_ts, owner, lease_until)
-     VALUES (@id, @now, @now, 1, @requester, @channel, @endpoint, @state, @plan, @body, NULL, @trigger,
-       NULL, NULL, NULL, NULL)
-     ON CONFLICT DO NOTHING`,
-  );
-  const update = db.prepare(
-    `UPDATE rollouts SET state = @state, body_json = @body, next_at = @nextAt, message_channel = @mc,
-       message_ts = @mts, updated_at = @now, rev = rev + 1
-     WHERE id = @id AND rev = @rev`,
-  );
-  const claimStmt = db.prepare(
-    `UPDATE rollouts SET owner = @owner, lease_until = @until
-     WHERE id = @id AND (owner IS NULL OR owner = @owner OR lease_until IS NULL OR lease_until < @now)`,
-  );
-  const releaseStmt = db.prepare(
-    'UPDATE rollouts SET owner = NULL, lease_until = NULL WHERE id = @id AND owner = @owner',
-  );
+export function createRolloutStore(database: StoreDatabase, clock: Clock): RolloutStore {
+  const db = database.kysely;
+  // Simulated clocks may give fractions of a millisecond; the columns hold whole milliseconds.
+  const now = (): number => Math.round(clock.now());
+  const leaseClock = () => leaseNow(database.kind, now);
+  const holdingList = sql.join(HOLDING_STATES.map((s) => sql`${s}`));
+  const byTrigger = (triggerId: string) =>
+    first(db, sql`SELECT * FROM rollouts WHERE trigger_id = ${triggerId}`);
+  const holderRow = (endpoint: string) =>
+    first(db, sql`SELECT * FROM rollouts WHERE endpoint = ${endpoint} AND state IN (${holdingList})`);
 
   function fromRow(raw: unknown): Rollout {
     const row = rowSchema.parse(raw);
@@ -189,22 +173,22 @@ export function createRolloutStore(db: SqliteDatabase, clock: Clock): RolloutSto
   }
 
   const getNow = async (id: string) => {
-    const row = select.get(id);
+    const row = await first(db, sql`SELECT * FROM rollouts WHERE id = ${id}`);
     return row ? fromRow(row) : undefined;
   };
 
   return {
     async create(input) {
       if (input.triggerId) {
-        const seen = byTrigger.get(input.triggerId);
+        const seen = await byTrigger(input.triggerId);
         if (seen) return { rollout: fromRow(seen), duplicate: true };
       }
       const id = `ro_${randomBytes(6).toString('hex')}`;
-      const now = clock.now();
+      const at = now();
       const draft: Rollout = {
         id,
-        createdAt: now,
-        updatedAt: now,
+        createdAt: at,
+        updatedAt: at,
         rev: 1,
         requester: input.requester,
         channel: input.channel,
@@ -215,19 +199,18 @@ export function createRolloutStore(db: SqliteDatabase, clock: Clock): RolloutSto
         inconclusive: 0,
         approvals: [],
       };
-      const r = insert.run({
-        id,
-        now,
-        requester: input.requester,
-        channel: input.channel,
-        endpoint: input.plan.endpoint,
-        state: input.state,
-        plan: JSON.stringify(input.plan),
-        body: bodyOf(draft),
-        trigger: input.triggerId ?? null,
-      });
-      if (r.changes === 0 && input.triggerId) {
-        const seen = byTrigger.get(input.triggerId);
+      // A retry of the same command that raced this one: the trigger id's index keeps one row.
+      const inserted = await run(
+        db,
+        sql`INSERT INTO rollouts (id, created_at, updated_at, rev, requester, channel, endpoint, state, plan_json,
+              body_json, next_at, trigger_id, message_channel, message_ts, owner, lease_until)
+            VALUES (${id}, ${at}, ${at}, 1, ${input.requester}, ${input.channel}, ${input.plan.endpoint},
+              ${input.state}, ${JSON.stringify(input.plan)}, ${bodyOf(draft)}, NULL, ${input.triggerId ?? null},
+              NULL, NULL, NULL, NULL)
+            ON CONFLICT (trigger_id) DO NOTHING`,
+      );
+      if (inserted === 0 && input.triggerId) {
+        const seen = await byTrigger(input.triggerId);
         if (seen) return { rollout: fromRow(seen), duplicate: true };
       }
       return { rollout: (await getNow(id)) ?? draft, duplicate: false };
@@ -239,44 +222,48 @@ export function createRolloutStore(db: SqliteDatabase, clock: Clock): RolloutSto
       const next: Rollout = { ...read, ...patch };
       // `undefined` in a patch clears the field.
       for (const [k, v] of Object.entries(patch)) if (v === undefined) delete (next as never)[k];
+      let written: unknown;
       try {
-        const r = update.run({
-          id: read.id,
-          rev: read.rev,
-          state: next.state,
-          body: bodyOf(next),
-          nextAt: next.nextAt ?? null,
-          mc: next.message?.channel ?? null,
-          mts: next.message?.ts ?? null,
-          now: clock.now(),
-        });
-        if (r.changes === 0) return { won: false, reason: 'stale', current: await getNow(read.id) };
+        written = await first(
+          db,
+          sql`UPDATE rollouts SET state = ${next.state}, body_json = ${bodyOf(next)}, next_at = ${next.nextAt ?? null},
+                message_channel = ${next.message?.channel ?? null}, message_ts = ${next.message?.ts ?? null},
+                updated_at = ${now()}, rev = rev + 1
+              WHERE id = ${read.id} AND rev = ${read.rev}
+              RETURNING *`,
+        );
       } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-        const holderRow = holderStmt.get(read.plan.endpoint);
-        return { won: false, reason: 'endpoint_busy', holder: holderRow ? fromRow(holderRow) : undefined };
+        // Another rollout of the endpoint moved into a holding state first: the index kept one.
+        if (!isUniqueViolation(e, HOLDING_INDEX)) throw e;
+        const holder = await holderRow(read.plan.endpoint);
+        return { won: false, reason: 'endpoint_busy', holder: holder ? fromRow(holder) : undefined };
       }
-      const written = await getNow(read.id);
-      if (!written) return { won: false, reason: 'stale', current: undefined };
-      return { won: true, rollout: written };
+      if (!written) return { won: false, reason: 'stale', current: await getNow(read.id) };
+      return { won: true, rollout: fromRow(written) };
     },
 
     async holderOf(endpoint) {
-      const row = holderStmt.get(endpoint);
+      const row = await holderRow(endpoint);
       return row ? fromRow(row) : undefined;
     },
 
-    async holding() {
-      return holdingStmt.all().map(fromRow);
-    },
+    holding: async () =>
+      (
+        await all(db, sql`SELECT * FROM rollouts WHERE state IN (${holdingList}) ORDER BY created_at, id`)
+      ).map(fromRow),
 
-    async claim(id, owner, leaseMs) {
-      const now = clock.now();
-      return claimStmt.run({ id, owner, until: now + leaseMs, now }).changes > 0;
-    },
+    claim: async (id, owner, leaseMs) =>
+      (await run(
+        db,
+        sql`UPDATE rollouts SET owner = ${owner}, lease_until = ${leaseClock()} + ${Math.round(leaseMs)}
+            WHERE id = ${id}
+              AND (owner IS NULL OR owner = ${owner} OR lease_until IS NULL OR lease_until < ${leaseClock()})`,
+      )) === 1,
 
     async release(id, owner) {
-      releaseStmt.run({ id, owner });
+      await sql`UPDATE rollouts SET owner = NULL, lease_until = NULL WHERE id = ${id} AND owner = ${owner}`.execute(
+        db,
+      );
     },
   };
 }

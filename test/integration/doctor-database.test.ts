@@ -28,7 +28,7 @@ describe('npm run doctor: the database', () => {
     await createLeadershipStore(db, { nowMs: () => now }).create('scheduler', 'host-a:42:abc', 15_000);
     now = T - 3_000;
     await createLeadershipStore(db, { nowMs: () => now }).renew('scheduler', 'host-a:42:abc', 1, 15_000);
-    db.close();
+    await db.close();
     const results = await databaseChecks(path, T);
     expect(results).toEqual([
       { status: 'ok', name: 'Database', detail: `${path} opens` },
@@ -48,7 +48,7 @@ describe('npm run doctor: the database', () => {
   it('says nobody leads when the last lease ran out', async () => {
     const db = openDatabase(path);
     await createLeadershipStore(db, { nowMs: () => T - 60_000 }).create('scheduler', 'host-a:42:abc', 15_000);
-    db.close();
+    await db.close();
     const [, , leader] = await databaseChecks(path, T);
     expect(leader).toMatchObject({ status: 'skip', name: 'Scheduler leader' });
     expect(leader!.detail).toMatch(/nobody leads now: host-a:42:abc's lease \(term 1\) ran out 45 s ago/);

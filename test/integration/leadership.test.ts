@@ -1,31 +1,32 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createLeadership, type Leadership } from '../../src/leadership/leader.js';
 import { createLeadershipStore, type LeadershipStore } from '../../src/leadership/store.js';
 import type { ScheduledJob } from '../../src/lib/cron.js';
 import type { Logger } from '../../src/lib/logger.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js';
+import type { StoreDatabase } from '../../src/storage/database.js';
+import { describeEachBackend } from '../support/backends.js';
 
 /**
- * Two replicas on one store file, each with its own connection, driven round by round. The store's
- * clock (`storeNow`) and each replica's monotonic clock (`local`) are moved by hand, so a kill
- * (rounds stop, nothing released) and a freeze (rounds stop, then the process wakes) are exact.
+ * Two replicas on one store (a SQLite file, or one Postgres database), each with its own
+ * connection, driven round by round. The store's clock (`storeNow`; on Postgres the store is told to
+ * use it instead of the database's) and each replica's monotonic clock (`local`) are moved by hand,
+ * so a kill (rounds stop, nothing released) and a freeze (rounds stop, then the process wakes) are
+ * exact. The last test keeps the database's clock.
  */
 const LEASE = 15_000;
 
 interface Replica {
   name: string;
-  db: SqliteDatabase;
+  db: StoreDatabase;
   leadership: Leadership;
   lines: string[];
   runs: number;
   job: ScheduledJob;
 }
 
-describe('scheduler leadership across replicas', () => {
-  let dir: string;
+describeEachBackend('scheduler leadership across replicas', (backend) => {
+  let opened: boolean;
   let storeNow: number;
   let local: number;
   const replicas: Replica[] = [];
@@ -37,9 +38,14 @@ describe('scheduler leadership across replicas', () => {
     error: (...m) => lines.push(m.join(' ')),
   });
 
-  function replica(name: string, wrap?: (s: LeadershipStore) => LeadershipStore): Replica {
-    const db = openDatabase(join(dir, 'modelgate.db'));
-    const store = createLeadershipStore(db, { nowMs: () => storeNow });
+  async function replica(
+    name: string,
+    wrap?: (s: LeadershipStore) => LeadershipStore,
+    options: { nowMs?: () => number; clock?: 'database' | 'injected' } = {},
+  ): Promise<Replica> {
+    const db = opened ? await backend.connect() : await backend.open({ shared: true });
+    opened = true;
+    const store = createLeadershipStore(db, { nowMs: () => storeNow, clock: 'injected', ...options });
     const lines: string[] = [];
     const leadership = createLeadership({
       store: wrap ? wrap(store) : store,
@@ -72,18 +78,18 @@ describe('scheduler leadership across replicas', () => {
   };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'modelgate-leader-'));
+    opened = false;
     storeNow = Date.parse('2026-12-01T09:00:00Z');
     local = 1_000;
   });
+  // The backend closes the connections.
   afterEach(() => {
-    for (const r of replicas.splice(0)) r.db.close();
-    rmSync(dir, { recursive: true, force: true });
+    replicas.splice(0);
   });
 
   it('lets exactly one replica lead, and each says so once', async () => {
-    const a = replica('A');
-    const b = replica('B');
+    const a = await replica('A');
+    const b = await replica('B');
     for (let i = 0; i < 4; i++) {
       await a.leadership.round();
       await b.leadership.round();
@@ -99,8 +105,8 @@ describe('scheduler leadership across replicas', () => {
   });
 
   it('hands the jobs to another replica once a killed leader’s lease runs out, and not before', async () => {
-    const a = replica('A');
-    const b = replica('B');
+    const a = await replica('A');
+    const b = await replica('B');
     await a.leadership.round();
     // A is killed: no more rounds, nothing released.
     advance(LEASE - 1);
@@ -115,8 +121,8 @@ describe('scheduler leadership across replicas', () => {
   });
 
   it('stops a frozen leader from running a job once another replica took over, and it says so once', async () => {
-    const a = replica('A');
-    const b = replica('B');
+    const a = await replica('A');
+    const b = await replica('B');
     await a.leadership.round();
     await b.leadership.round();
     // A's event loop is blocked for 40 s: it neither renews nor runs anything meanwhile.
@@ -139,7 +145,7 @@ describe('scheduler leadership across replicas', () => {
   });
 
   it('lets a frozen leader go on when nobody took over meanwhile (the term never changed)', async () => {
-    const a = replica('A');
+    const a = await replica('A');
     await a.leadership.round();
     advance(40_000);
     await a.job.run(new Date());
@@ -148,8 +154,8 @@ describe('scheduler leadership across replicas', () => {
   });
 
   it('hands over at once on a clean stop', async () => {
-    const a = replica('A');
-    const b = replica('B');
+    const a = await replica('A');
+    const b = await replica('B');
     await a.leadership.round();
     await b.leadership.round();
     await a.leadership.stop();
@@ -161,8 +167,8 @@ describe('scheduler leadership across replicas', () => {
   });
 
   it('lets a replica forget a dead holder, so the jobs need not wait its lease out', async () => {
-    const a = replica('A');
-    const b = replica('B');
+    const a = await replica('A');
+    const b = await replica('B');
     await a.leadership.round();
     await b.leadership.forget('C');
     await b.leadership.round();
@@ -174,7 +180,7 @@ describe('scheduler leadership across replicas', () => {
 
   it('keeps leading through a store hiccup shorter than the lease, and steps down after it', async () => {
     let down = false;
-    const a = replica('A', (s) => ({
+    const a = await replica('A', (s) => ({
       ...s,
       read: async (name) => {
         if (down) throw new Error('database is locked');
@@ -197,16 +203,34 @@ describe('scheduler leadership across replicas', () => {
   });
 
   it('gives the race for an expired lease to one replica only', async () => {
-    const a = replica('A');
-    const b = replica('B');
-    const c = replica('C');
+    const a = await replica('A');
+    const b = await replica('B');
+    const c = await replica('C');
     await a.leadership.round();
     advance(LEASE);
     await Promise.all([b.leadership.round(), c.leadership.round()]);
     const leaders = [a, b, c].filter((r) => r.leadership.isLeading()).map((r) => r.name);
     expect(leaders).toHaveLength(1);
     expect(leaders[0]).not.toBe('A');
-    const row = a.db.prepare('SELECT holder, term FROM leadership').get();
-    expect(row).toEqual({ holder: leaders[0], term: 2 });
+    const { rows } = await sql`SELECT holder, term FROM leadership`.execute(a.db.kysely);
+    expect(rows).toEqual([{ holder: leaders[0], term: 2 }]);
   });
+
+  it.skipIf(backend.kind !== 'postgres')(
+    'judges the lease by the database clock on Postgres: a replica 10 minutes fast does not take a live one',
+    async () => {
+      const a = await replica('A', undefined, { nowMs: Date.now, clock: 'database' });
+      const fast = await replica('B', undefined, {
+        nowMs: () => Date.now() + 10 * 60_000,
+        clock: 'database',
+      });
+      await a.leadership.round();
+      await fast.leadership.round();
+      expect([a.leadership.isLeading(), fast.leadership.isLeading()]).toEqual([true, false]);
+      expect(fast.leadership.status()).toMatchObject({ leader: false, holder: 'A', term: 1 });
+      const { lease, now } = await createLeadershipStore(fast.db, { nowMs: () => 0 }).read('scheduler');
+      expect(Math.abs(now - Date.now())).toBeLessThan(5_000);
+      expect(lease!.expiresAt - lease!.renewedAt).toBe(LEASE);
+    },
+  );
 });
