@@ -56,7 +56,7 @@ describe('npm run doctor: the database', () => {
 
   it('refuses a store a newer modelgate wrote, and says an older one is migrated at the next start', async () => {
     const db = openDatabase(path);
-    db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length + 1);
+    db.sqlite!.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length + 1);
     const [, newer] = await databaseChecks(path, T);
     expect(newer).toMatchObject({
       status: 'fail',
@@ -64,8 +64,8 @@ describe('npm run doctor: the database', () => {
       detail: expect.stringContaining(`knows versions up to ${MIGRATIONS.length}`),
       fix: expect.stringContaining('never migrated down'),
     });
-    db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length - 1);
-    db.close();
+    db.sqlite!.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length - 1);
+    await db.close();
     const [, older] = await databaseChecks(path, T);
     expect(older).toMatchObject({
       status: 'ok',
