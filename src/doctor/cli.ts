@@ -380,11 +380,11 @@ export async function runDoctor(config: AppConfig, policy: Policy, deps: DoctorD
     }
   }
 
-  results.push(storeCheck(config.dbPath));
+  if (config.database.kind === 'sqlite') results.push(storeCheck(config.dbPath));
   // Reachable, migrated, and which replica leads the scheduled jobs.
-  results.push(...(await databaseChecks(config.dbPath, Date.now())));
+  results.push(...(await databaseChecks(config.database, Date.now())));
   // Messages the bot still owes Slack, when a store with an outbox exists.
-  const outbox = outboxCheck(config.dbPath, Date.now());
+  const outbox = await outboxCheck(config.database, Date.now());
   if (outbox) results.push(outbox);
   return results;
 }

@@ -259,22 +259,25 @@ describeEachBackend('the outbox', (b) => {
     await h.outbox.drain();
     expect(await h.outbox.stuck()).toHaveLength(1);
     expect(h.warnings.join('\n')).toMatch(/still not delivered after \d+ s .*statusCode = 500/);
-    // `npm run doctor` reads the same file (read-only, while the bot has it open); SQLite only.
+    // `npm run doctor` reads the same store (read-only, while the bot has it open).
     const doctor = () =>
-      b.kind === 'sqlite' ? outboxCheck(backend.location(), Date.now() + 10 * 60_000) : undefined;
-    if (b.kind === 'sqlite') {
-      const check = doctor();
-      expect(check).toMatchObject({
-        status: 'fail',
-        detail: expect.stringContaining('1 message still owed to Slack'),
-      });
-      expect(check?.fix).toContain('SLACK_BOT_TOKEN');
-    }
+      outboxCheck(
+        b.kind === 'sqlite'
+          ? { kind: 'sqlite', path: backend.location() }
+          : { kind: 'postgres', postgres: { connectionString: backend.location() } },
+        Date.now() + 10 * 60_000,
+      );
+    const check = await doctor();
+    expect(check).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('1 message still owed to Slack'),
+    });
+    expect(check?.fix).toContain('SLACK_BOT_TOKEN');
     h.twin.clearFaults();
     await h.outbox.start();
     await h.twin.waitFor(async () => topLevel(h).find((m) => m.text === 'never delivered'));
     await h.outbox.settled();
     expect(await h.outbox.stuck()).toEqual([]);
-    if (b.kind === 'sqlite') expect(doctor()?.status).toBe('ok');
+    expect((await doctor())?.status).toBe('ok');
   });
 });

@@ -3,44 +3,49 @@
  * and which replica leads the scheduled jobs (holder, term, how long ago it renewed). Read-only:
  * it neither migrates nor locks. Async, like the stores, so the Postgres store answers the same way.
  */
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type { DatabaseSettings } from '../../config/database.js';
 import { MIGRATIONS } from '../../storage/migrations.js';
 import { type CheckResult, fail, ok, skip } from '../report.js';
+import { openStoreReader, type StoreReader, storeWhere } from './store-reader.js';
 
 const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
 
+/** What to do when the store cannot be opened, by engine and by what the driver said. */
+function unreachableFix(d: DatabaseSettings, e: unknown): string {
+  if (d.kind === 'sqlite') {
+    return 'point MODELGATE_DB at the store file the bot writes (back up and restore <db>, <db>-wal and <db>.identity together)';
+  }
+  const code = (e as { code?: string }).code;
+  if (code === '28P01' || code === '28000') {
+    return 'check the user and password in MODELGATE_DATABASE_URL (or PGUSER/PGPASSWORD); on Databricks Apps the password is a Lakebase credential the bot mints itself';
+  }
+  if (code === '3D000')
+    return 'create the database first (CREATE DATABASE …), or name an existing one in the URL';
+  return 'check that the Postgres server in MODELGATE_DATABASE_URL (or PGHOST/PGPORT) is up and reachable from here';
+}
+
 /**
- * Up to three lines (reachable, migrated, leader); none for a store not created yet (the
- * 'Change store' line says so).
+ * Up to three lines (reachable, migrated, leader), on SQLite or Postgres; none for a SQLite store
+ * not created yet (the 'Change store' line says so).
  *
- * @example await databaseChecks('/data/modelgate.db', Date.now()) // [ok 'Database', ok 'Database schema', ok 'Scheduler leader']
+ * @example await databaseChecks({ kind: 'sqlite', path: '/data/modelgate.db' }, Date.now()) // [ok 'Database', ok 'Database schema', ok 'Scheduler leader']
  */
-export async function databaseChecks(dbPath: string, now: number): Promise<CheckResult[]> {
-  if (dbPath === ':memory:' || dbPath === '' || !existsSync(dbPath)) return [];
-  let db: Database.Database | undefined;
+export async function databaseChecks(d: DatabaseSettings, now: number): Promise<CheckResult[]> {
+  let db: StoreReader | undefined;
   try {
     try {
-      db = new Database(dbPath, { readonly: true, fileMustExist: true });
-      db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").get();
+      db = await openStoreReader(d);
+      if (!db) return [];
     } catch (e) {
       return [
-        fail(
-          'Database',
-          `cannot read ${dbPath}: ${(e as Error).message}`,
-          'point MODELGATE_DB at the store file the bot writes (back up and restore <db>, <db>-wal and <db>.identity together)',
-        ),
+        fail('Database', `cannot read ${storeWhere(d)}: ${(e as Error).message}`, unreachableFix(d, e)),
       ];
     }
-    const results: CheckResult[] = [ok('Database', `${dbPath} opens`)];
-    const tables = new Set(
-      (
-        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
-      ).map((t) => t.name),
-    );
+    const results: CheckResult[] = [ok('Database', `${db.where} opens (${db.kind})`)];
+    const tables = await db.tables();
     const known = MIGRATIONS.length;
     const version = tables.has('schema_version')
-      ? ((db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null }).v ?? 0)
+      ? ((await db.rows<{ v: number | null }>('SELECT max(version) AS v FROM schema_version'))[0]?.v ?? 0)
       : 0;
     if (version > known) {
       results.push(
@@ -62,27 +67,23 @@ export async function databaseChecks(dbPath: string, now: number): Promise<Check
     } else {
       results.push(ok('Database schema', `version ${version}, as this modelgate expects`));
     }
-    results.push(leaderLine(db, tables, now));
+    results.push(await leaderLine(db, tables, now));
     return results;
   } finally {
-    db?.close();
+    await db?.close();
   }
 }
 
-function leaderLine(db: Database.Database, tables: Set<string>, now: number): CheckResult {
+async function leaderLine(db: StoreReader, tables: Set<string>, now: number): Promise<CheckResult> {
   const NAME = 'Scheduler leader';
   if (!tables.has('leadership')) return skip(NAME, 'no replica has led the scheduled jobs yet');
-  const row = db
-    .prepare("SELECT holder, term, expires_at, renewed_at, since FROM leadership WHERE name = 'scheduler'")
-    .get() as
-    | {
-        holder: string;
-        term: number | string;
-        expires_at: number | string;
-        renewed_at: number | string;
-        since: number | string;
-      }
-    | undefined;
+  const [row] = await db.rows<{
+    holder: string;
+    term: number | string;
+    expires_at: number | string;
+    renewed_at: number | string;
+    since: number | string;
+  }>("SELECT holder, term, expires_at, renewed_at, since FROM leadership WHERE name = 'scheduler'");
   if (!row) return skip(NAME, 'no replica has led the scheduled jobs yet');
   const expiresAt = Number(row.expires_at);
   const renewedAgo = now - Number(row.renewed_at);

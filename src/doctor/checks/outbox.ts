@@ -3,44 +3,44 @@
  * threshold (Slack down, a token that stopped working, a channel the bot was removed from), read
  * from the store file without migrating or locking it.
  */
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type { DatabaseSettings } from '../../config/database.js';
 import { DEFAULT_STUCK_AFTER_MS } from '../../outbox/outbox.js';
 import { type CheckResult, fail, ok, plural, skip } from '../report.js';
+import { openStoreReader, type StoreReader } from './store-reader.js';
 
 const NAME = 'Slack outbox';
 
 /**
  * Undefined when there is nothing to look at yet (no store file, or one without an outbox).
  *
- * @example outboxCheck('/data/modelgate.db', Date.now()) // ok: nothing owed for more than 5 minutes
+ * @example await outboxCheck({ kind: 'sqlite', path: '/data/modelgate.db' }, Date.now()) // ok: nothing owed for more than 5 minutes
  */
-export function outboxCheck(
-  dbPath: string,
+export async function outboxCheck(
+  d: DatabaseSettings,
   now: number,
   stuckAfterMs = DEFAULT_STUCK_AFTER_MS,
-): CheckResult | undefined {
-  if (dbPath === ':memory:' || dbPath === '' || !existsSync(dbPath)) return undefined;
-  let db: Database.Database | undefined;
+): Promise<CheckResult | undefined> {
+  let db: StoreReader | undefined;
   try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").get();
-    if (!table) return undefined;
-    const stuck = db
-      .prepare(
-        "SELECT channel, owed_since, attempts, last_error FROM outbox WHERE status = 'owed' AND owed_since < ? ORDER BY owed_since",
-      )
-      .all(now - stuckAfterMs) as Array<{
+    db = await openStoreReader(d);
+    if (!db || !(await db.tables()).has('outbox')) return undefined;
+    const stuck = await db.rows<{
       channel: string;
       owed_since: number;
       attempts: number;
       last_error: string | null;
-    }>;
-    const refused = (
-      db
-        .prepare("SELECT count(*) AS n FROM outbox WHERE status = 'undeliverable' AND updated_at > ?")
-        .get(now - 24 * 3_600_000) as { n: number }
-    ).n;
+    }>(
+      "SELECT channel, owed_since, attempts, last_error FROM outbox WHERE status = 'owed' AND owed_since < ? ORDER BY owed_since",
+      now - stuckAfterMs,
+    );
+    const refused = Number(
+      (
+        await db.rows<{ n: number | string }>(
+          "SELECT count(*) AS n FROM outbox WHERE status = 'undeliverable' AND updated_at > ?",
+          now - 24 * 3_600_000,
+        )
+      )[0]?.n ?? 0,
+    );
     const oldest = stuck[0];
     if (oldest) {
       const minutes = Math.round((now - oldest.owed_since) / 60_000);
@@ -58,6 +58,6 @@ export function outboxCheck(
   } catch (e) {
     return skip(NAME, `could not read the store: ${(e as Error).message}`);
   } finally {
-    db?.close();
+    await db?.close();
   }
 }
