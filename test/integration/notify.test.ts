@@ -60,6 +60,10 @@ async function requestProduction() {
     env.slack.messages(APPROVALS_CHANNEL_ID).find((m) => !m.ephemeral_to && hasButtons(m)),
   );
   const id = (JSON.stringify(card.blocks).match(/"value":"(apr-[^"]+)"/) ?? [])[1]!;
+  // The command's own answer comes after the card: wait for it, so a click's answer is the next one.
+  await env.slack.waitFor(() =>
+    env.slack.calls('response_url').find((c) => /Approval requested/.test(String(c.args.text ?? ''))),
+  );
   return { ts: card.ts, id };
 }
 
@@ -122,6 +126,8 @@ describe('approval requests reach the approvers', () => {
     expect(shown(answer)).toContain('You approved');
     await env.slack.waitFor(() => /Done: Production/.test(card(req.ts).text ?? ''), 10_000);
     await env.bot.approvals.idle();
+    // Updates of one message are paced (at most one a second): the DMs' last one may follow the card's.
+    await env.bot.outbox.settled();
     for (const user of [APPROVER_USER_ID, OTHER_APPROVER]) {
       const dm = env.slack.state.findMessage(`D${user}`, dmOf(user)[0]!.ts)!;
       expect(hasButtons(dm)).toBe(false);
@@ -242,7 +248,7 @@ describe('a DM that cannot be sent', () => {
     const line = await env.slack.waitFor(() =>
       env.slack
         .messages(APPROVALS_CHANNEL_ID)
-        .find((m) => m.thread_ts === req.ts && /rejected/.test(m.text ?? '')),
+        .find((m) => m.thread_ts === req.ts && !m.ephemeral_to && /Your request.*rejected/s.test(m.text ?? '')),
     );
     expect(line.text).toContain(`<@${REQUESTER_USER_ID}> :no_entry: Your request`);
     expect(env.slack.messages(requesterDm)).toHaveLength(0);
@@ -284,7 +290,14 @@ describe('out-of-date clicks', () => {
       }
       return undefined;
     });
-    await clickAs(REQUESTER_USER_ID, ACTION_APPLY, plan.id, 'C0MLOPS', plan.ts);
+    // The first Apply is answered by the plan message itself (one message per change), not a reply.
+    await env.click({
+      action_id: ACTION_APPLY,
+      value: plan.id,
+      message_ts: plan.ts,
+      channel: 'C0MLOPS',
+      user: REQUESTER_USER_ID,
+    });
     await env.bot.pipeline.idle();
     const puts = workspace.requests.filter((r) => r.method === 'PUT').length;
     const again = await clickAs(REQUESTER_USER_ID, ACTION_APPLY, plan.id, 'C0MLOPS', plan.ts);
