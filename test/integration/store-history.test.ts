@@ -9,7 +9,6 @@ import { openDatabase, type SqliteDatabase } from '../../src/storage/database.js
 import { markerPathOf, StoreHistoryLostError, type StoreMarker } from '../../src/storage/store-identity.js';
 
 const WRITER = fileURLToPath(new URL('../support/store-writer.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 let dir: string;
 let path: string;
@@ -37,7 +36,11 @@ const auditActors = (db: SqliteDatabase) =>
 
 /** Runs the writer on `p` until it has written, then kills it with SIGKILL: nothing is checkpointed. */
 async function writeThenCrash(p: string, actor: string): Promise<void> {
-  const child = spawn(TSX, [WRITER, p, actor], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // node itself with tsx's loader, not the tsx CLI: SIGKILL must reach the writer, not a wrapper
+  // that leaves it running.
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, p, actor], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let err = '';
   child.stderr?.on('data', (d) => {
