@@ -17,6 +17,7 @@ import type {
   ApproverMention,
   NotifyDeps,
 } from './contracts.js';
+import { DEPLOYMENT_REQUESTER } from './intake.js';
 import type { RequesterEvent } from './notify-store.js';
 import type { ApprovalRequest } from './store.js';
 
@@ -45,13 +46,16 @@ export interface ApprovalNotifierDeps extends NotifyDeps {
 
 /**
  * The requester event a request's state stands for, if any. A request its requester withdrew
- * tells them nothing: they did it.
+ * tells them nothing: they did it; nor one the bot raised for a deployment job.
  *
  * @example requesterEvent({ status: 'executing', … }) // 'approved'
  */
 export function requesterEvent(
   r: Pick<ApprovalRequest, 'status' | 'decidedBy' | 'requester'>,
 ): RequesterEvent | undefined {
+  // A deployment job's request was raised by the bot itself: nobody to tell, the card and its
+  // thread say how it ends.
+  if (r.requester === DEPLOYMENT_REQUESTER) return undefined;
   switch (r.status) {
     case 'pending':
       return undefined;

@@ -1,7 +1,7 @@
 /**
  * Notifications in a real browser, on the sandbox as `npm start` runs it: the approver group is
- * pinged on the card, avery approves from the bot's DM (the console lists each DM as a private
- * channel, `dm-<name>`, until it gets a DM pane of its own), and riley hears how it went by DM.
+ * pinged on the card, avery approves from the bot's DM (under the console's Direct messages, the
+ * viewer's own DMs with the app), and riley hears how it went by DM.
  */
 import type { Browser, Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,9 +34,12 @@ afterAll(async () => {
 const aliasVersion = (alias: string) =>
   sandbox.databricks!.workspace.state.models.get(DEMO.model)?.aliases.get(alias.toLowerCase())?.version_num;
 
-/** Opens a person's DM with the bot, shown as the private channel `dm-<name>`. */
+/**
+ * Opens the viewer's DM with the bot: the one entry of the console's Direct messages pane, named
+ * after the app as Slack does; the conversation itself is `dm-<name>`.
+ */
 async function openDm(name: string): Promise<void> {
-  await ui.page.locator(`.channel-link[data-channel-name="dm-${name}"]`).click();
+  await ui.page.locator('#dm-list .channel-link').click();
   await ui.page.locator('#channel-name', { hasText: `dm-${name}` }).waitFor({ timeout: SHOWS_WITHIN_MS });
 }
 

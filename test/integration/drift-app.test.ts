@@ -221,7 +221,7 @@ describe('/mlops drift through the Slack app', () => {
       user: REQUESTER_USER_ID,
     });
     await replyAfter(before);
-    expect(pendingRetrains()).toHaveLength(1);
+    expect(await pendingRetrains()).toHaveLength(1);
 
     // Both alerts of the model now show the request instead of a Retrain button.
     for (const a of [perf!, drift!]) {
@@ -249,7 +249,7 @@ describe('/mlops drift through the Slack app', () => {
       expect(reply.response_type).toBe('ephemeral');
       expect(shown(reply)).toMatch(/Retrain requested by <@U0REQUEST>.*no second request was made/s);
     }
-    expect(pendingRetrains()).toHaveLength(1);
+    expect(await pendingRetrains()).toHaveLength(1);
     expect(
       (await env.bot.store.recentAudit({})).filter((a) => a.action === 'drift.retrain_requested'),
     ).toHaveLength(1);

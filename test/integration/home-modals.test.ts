@@ -8,6 +8,7 @@ import {
   APPROVALS_CHANNEL_ID,
   APPROVER_USER_ID,
   checkBlocks,
+  MLOPS_CHANNEL_ID,
   REQUESTER_USER_ID,
   VIEWER_USER_ID,
 } from '../../src/sandbox/slack/index.js';
@@ -241,10 +242,14 @@ describe('the deploy modal', () => {
     );
     expect(endpoints.map((e) => e.value)).toContain(DEMO.endpoint);
 
-    const before = env.slack.calls('response_url').length;
     const done = await submitModal(env, REQUESTER_USER_ID, values(DEMO.model, '3', DEMO.endpoint));
     expect(done.errors).toBeUndefined();
-    const plan = await answer(before);
+    // One message per change: the plan is the bot's own message in the channel, not a response_url answer.
+    const plan = await env.slack.waitFor(() =>
+      env.slack
+        .messages(MLOPS_CHANNEL_ID)
+        .find((m) => !m.ephemeral_to && JSON.stringify(m.blocks ?? []).includes('change-apply')),
+    );
     expect(shown(plan)).toContain('Deploy churn_model v3 to churn-endpoint');
     expect(shown(plan)).toContain('v3');
     expect(JSON.stringify(plan.blocks)).toContain('change-apply');
@@ -270,7 +275,7 @@ describe('the deploy modal', () => {
     // The demo policy's default endpoint may be created by a deploy; only another one must exist.
     if (renamed.errors) expect(renamed.errors[DEPLOY_ENDPOINT_BLOCK]).toMatch(/no longer exists/);
     await new Promise((r) => setTimeout(r, 200));
-    expect(env.bot.store.inFlight()).toHaveLength(0);
+    expect(await env.bot.store.inFlight()).toHaveLength(0);
     expect(
       env.workspace.requests.filter(
         (r) => r.method === 'PUT' || (r.method === 'POST' && r.path.endsWith('serving-endpoints')),
@@ -284,6 +289,6 @@ describe('the deploy modal', () => {
     const refused = await submitModal(env, VIEWER_USER_ID, values(DEMO.model, '3', DEMO.endpoint));
     expect(refused.ack?.response_action).toBe('update');
     expect(viewText(modalOf(VIEWER_USER_ID))).toMatch(/may|allowed|permission/i);
-    expect(env.bot.store.inFlight()).toHaveLength(0);
+    expect(await env.bot.store.inFlight()).toHaveLength(0);
   });
 });

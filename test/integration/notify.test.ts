@@ -248,7 +248,9 @@ describe('a DM that cannot be sent', () => {
     const line = await env.slack.waitFor(() =>
       env.slack
         .messages(APPROVALS_CHANNEL_ID)
-        .find((m) => m.thread_ts === req.ts && !m.ephemeral_to && /Your request.*rejected/s.test(m.text ?? '')),
+        .find(
+          (m) => m.thread_ts === req.ts && !m.ephemeral_to && /Your request.*rejected/s.test(m.text ?? ''),
+        ),
     );
     expect(line.text).toContain(`<@${REQUESTER_USER_ID}> :no_entry: Your request`);
     expect(env.slack.messages(requesterDm)).toHaveLength(0);

@@ -168,7 +168,12 @@ describe('a gated Production request', () => {
     expect(pointer[0]?.text).toContain(`<#${APPROVALS_CHANNEL_ID}>`);
     // No progress message of the steps anywhere: the card followed them.
     const posts = messageCalls(mark).filter((c) => c.method === 'chat.postMessage');
-    expect(posts).toHaveLength(3); // card, pointer, outcome line
+    const isDm = (c: (typeof posts)[number]) => String(c.args.channel).startsWith('D');
+    expect(posts.filter((c) => !isDm(c))).toHaveLength(3); // card, pointer, outcome line
+    // The approver DMs and requester notices (notifications, #14) are their own messages, never a step.
+    const dms = posts.filter(isDm).map((c) => String(c.args.text));
+    expect(dms).toHaveLength(3);
+    for (const text of dms) expect(text).toMatch(/asks for your approval|was approved|is done/);
   });
 });
 

@@ -138,6 +138,8 @@ export function createModals(deps: ModalDeps) {
 
   /** Answers through the command's response_url, else on the Home of the user. */
   async function answer(meta: ModalMetadata, actor: Actor, reply: Reply): Promise<void> {
+    // Answered already in its own message (a plan posted to the channel): nothing to send.
+    if (reply.silent) return;
     try {
       if (meta.responseUrl) {
         const res = await fetcher(meta.responseUrl, {
