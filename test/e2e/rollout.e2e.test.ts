@@ -1,7 +1,8 @@
 /**
  * The canary demo in a real browser: the sandbox as `npm start` runs it, Debian's Chromium on its
- * console. riley has v4 registered by an approved retraining, turns the sandbox's traffic on,
- * starts a canary of v4 and watches its one message step up; then turns the canary fault knob on
+ * console. riley has a new version registered by an approved retraining (the next after the
+ * deployment-job story's v4 and v5), turns the sandbox's traffic on, starts a canary of it and
+ * watches its one message step up; then turns the canary fault knob on
  * and watches it roll back. Steps depend on each other, in order. The demo analysis checks every
  * minute, so each wait is a minute or two of real time.
  */
@@ -22,6 +23,8 @@ let sandbox: Sandbox;
 let ui: ConsolePage;
 /** The rollout's one channel message, followed by its ts through every update. */
 let canary: Locator;
+/** The version the retraining registered: the canary's. */
+let retrained: number;
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -67,9 +70,9 @@ async function knob(label: string, on: boolean): Promise<void> {
   await expect.poll(() => box.isChecked()).toBe(on);
 }
 
-describe('a canary of v4 in the sandbox console', () => {
+describe('a canary of a retrained version in the sandbox console', () => {
   it(
-    'gets v4 registered by a retraining avery approves',
+    'gets a new version registered by a retraining avery approves',
     async () => {
       await ui.type('/mlops retrain churn_model the canary demo needs a new version');
       await ui.actAs('avery');
@@ -78,7 +81,11 @@ describe('a canary of v4 in the sandbox console', () => {
       await ui.press(card, 'Approve', 'confirm');
       await expect
         .poll(() => text(card), { timeout: STEP_MS - 5_000 })
-        .toMatch(/Done: Retrain churn_model.*registered churn_model v4/s);
+        .toMatch(/Done: Retrain churn_model.*registered churn_model v\d+/s);
+      // The sandbox seeds the deployment-job story's v4 and v5: the retraining registers the next one.
+      retrained = Math.max(...workspace().models.get(DEMO.model)!.versions.keys());
+      expect(retrained).toBeGreaterThan(5);
+      expect(await text(card)).toContain(`registered churn_model v${retrained}`);
     },
     STEP_MS,
   );
@@ -93,18 +100,20 @@ describe('a canary of v4 in the sandbox console', () => {
       // The plan probes the inference table for baseline traffic: let some arrive.
       await expect.poll(invocations, { timeout: SHOWS_WITHIN_MS }).toBeGreaterThan(before + 10);
 
-      await ui.type(`/mlops rollout ${DEMO.endpoint} churn_model 4 steps=25,50 every=1m analysis=demo`);
+      await ui.type(
+        `/mlops rollout ${DEMO.endpoint} churn_model ${retrained} steps=25,50 every=1m analysis=demo`,
+      );
       const plan = await ui.message(/canary at 25% → 50% → 100%/);
       await ui.press(plan, 'Start');
       // The plan was only riley's; the rollout's own message is the channel's, for everyone.
       canary = await ui.message(/Step 1 of 3, canary at 25%/);
-      expect(await text(canary)).toContain('Canary: churn_model v4 on churn-endpoint');
-      await expect.poll(servedTraffic, { timeout: STEP_MS }).toEqual({ '2': 75, '4': 25 });
+      expect(await text(canary)).toContain(`Canary: churn_model v${retrained} on churn-endpoint`);
+      await expect.poll(servedTraffic, { timeout: STEP_MS }).toEqual({ '2': 75, [retrained]: 25 });
 
       await expect
         .poll(() => text(canary), { timeout: CHECK_MS - 10_000, interval: 2_000 })
         .toContain('Step 2 of 3, canary at 50%');
-      await expect.poll(servedTraffic, { timeout: STEP_MS }).toEqual({ '2': 50, '4': 50 });
+      await expect.poll(servedTraffic, { timeout: STEP_MS }).toEqual({ '2': 50, [retrained]: 50 });
       expect(await text(canary)).toMatch(/Last check.*pass/s);
     },
     CHECK_MS + STEP_MS,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildPlanFor } from '../../src/changes/plan/index.js';
 import { EXAMPLE_POLICY_PATH } from '../../src/config/env.js';
 import { type Policy, parsePolicy } from '../../src/config/policy.js';
@@ -108,12 +108,42 @@ async function click(action_id: string, value: string, user?: string) {
 const buttonValue = (m: Answer, action: string) =>
   m.blocks?.flatMap((b) => b.elements ?? []).find((e) => e.action_id === action)?.value;
 
+/**
+ * A deploy's plan: the bot's own message in the channel (one message per change), not an answer
+ * through the response_url.
+ */
+async function deployPlan(text: string) {
+  const old = new Set(env.slack.messages(CHANNEL).map((m) => m.ts));
+  await env.command(text);
+  return env.slack.waitFor(() =>
+    env.slack
+      .messages(CHANNEL)
+      .find((m) => !old.has(m.ts) && !m.ephemeral_to && buttonValue(m as Answer, ACTION_APPLY)),
+  );
+}
+
+/**
+ * Apply on a plan message: it gets no answer of its own (the message itself changes), and its work
+ * runs after the click is acknowledged, so the change is waited for in the store to its end.
+ */
+async function apply(plan: { ts: string; blocks?: unknown[] }) {
+  const changeId = buttonValue(plan as Answer, ACTION_APPLY)!;
+  await env.click({ action_id: ACTION_APPLY, value: changeId, message_ts: plan.ts, channel: CHANNEL });
+  await vi.waitFor(
+    async () =>
+      expect(['succeeded', 'failed', 'timed_out']).toContain((await env.bot.store.get(changeId))?.status),
+    { timeout: 10_000, interval: 50 },
+  );
+  await env.bot.pipeline.idle();
+}
+
 async function start(text: string) {
   const plan = await command(`rollout ${text}`);
   const id = buttonValue(plan, ACTION_ROLLOUT_START);
   expect(id, shown(plan)).toBeDefined();
   await click(ACTION_ROLLOUT_START, id!);
   await env.bot.rollouts.driver.idle();
+  await env.bot.outbox.settled();
   return id!;
 }
 
@@ -121,6 +151,8 @@ async function tick(minutes = 0) {
   clock.advance(minutes * MINUTE);
   await env.bot.rollouts.driver.tick();
   await env.bot.rollouts.driver.idle();
+  // Updates of one message are paced (at most one a second, latest wins): wait for the last one.
+  await env.bot.outbox.settled();
 }
 
 const rolloutMessage = () =>
@@ -139,12 +171,10 @@ describe('deploy and the inference table', () => {
   it('turns the AI Gateway inference table on when the policy asks, before the new config', async () => {
     await setup({ baseline: false });
     twins.workspace.state.endpoints.get(DEMO.endpoint)!.ai_gateway = {};
-    const plan = await command('deploy churn_model 3 to churn-endpoint');
+    const plan = await deployPlan('deploy churn_model 3 to churn-endpoint');
     expect(shown(plan)).toContain('AI Gateway inference table');
     expect(shown(plan)).toContain(PAYLOAD);
-    const changeId = buttonValue(plan, ACTION_APPLY)!;
-    await click(ACTION_APPLY, changeId);
-    await env.bot.pipeline.idle();
+    await apply(plan);
 
     expect(twins.workspace.state.endpoints.get(DEMO.endpoint)?.ai_gateway?.inference_table_config).toEqual({
       enabled: true,
@@ -165,10 +195,9 @@ describe('deploy and the inference table', () => {
 
   it('leaves an inference table that is on alone', async () => {
     await setup({ baseline: false });
-    const plan = await command('deploy churn_model 3 to churn-endpoint');
+    const plan = await deployPlan('deploy churn_model 3 to churn-endpoint');
     expect(shown(plan)).not.toContain('AI Gateway inference table');
-    await click(ACTION_APPLY, buttonValue(plan, ACTION_APPLY)!);
-    await env.bot.pipeline.idle();
+    await apply(plan);
     expect(calls(PUT_GATEWAY)).toHaveLength(0);
     expect(served()).toEqual(['churn_model-3']);
   });
@@ -241,7 +270,7 @@ describe('a gated canary', () => {
     expect(production?.version_num).toBe(3);
     // The approval was the rollout's own, at the start: no approval request anywhere else.
     expect(env.slack.state.history('C0APPROVALS')).toHaveLength(0);
-    expect(env.bot.requests.pending()).toHaveLength(0);
+    expect(await env.bot.requests.pending()).toHaveLength(0);
   });
 });
 

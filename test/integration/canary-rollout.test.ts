@@ -70,6 +70,7 @@ async function start(text: string) {
   await env.click({ action_id: ACTION_ROLLOUT_START, value: id!, channel: CHANNEL });
   await answer(before);
   await env.bot.rollouts.driver.idle();
+  await env.bot.outbox.settled();
   return id!;
 }
 
@@ -78,6 +79,8 @@ async function tick(minutes = 0) {
   clock.advance(minutes * MINUTE);
   await env.bot.rollouts.driver.tick();
   await env.bot.rollouts.driver.idle();
+  // Updates of one message are paced (at most one a second, latest wins): wait for the last one.
+  await env.bot.outbox.settled();
 }
 
 const rolloutMessage = () =>
