@@ -694,6 +694,19 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE UNIQUE INDEX deployment_approvals_request ON deployment_approvals (request_id);
   `,
   },
+  {
+    // Several replicas drain one outbox (issue #13): a replica sends a message only while it holds
+    // the row's send lease (outbox/store.ts claim), so two replicas never post one message twice.
+    name: 'outbox send leases',
+    sql: `
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+  `,
+    postgres: `
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  ALTER TABLE outbox ADD COLUMN lease_until BIGINT;
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */
