@@ -5,6 +5,7 @@
  * previous process is dead, so everything in flight is taken.
  */
 import { expect, it } from 'vitest';
+import { createChangeStore } from '../../src/changes/store.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { createMonitorOpStore } from '../../src/monitoring/store.js';
 import { createScoreRunStore } from '../../src/scoring/store.js';
@@ -70,5 +71,40 @@ describeEachBackend('work in flight across replicas', (backend) => {
     expect(await b.takeOver()).toEqual([]);
     await sleep(LEASE_MS + 100);
     expect((await b.takeOver()).map((o) => o.id)).toEqual([op.id]);
+  });
+
+  it('lets one change per endpoint be applied at a time, whichever replicas apply them', async () => {
+    const a = createChangeStore(await backend.open({ shared: true }), systemClock, {
+      instance: 'replica-a',
+      leaseMs: 30_000,
+    });
+    const b = createChangeStore(await backend.connect(), systemClock, {
+      instance: 'replica-b',
+      leaseMs: 30_000,
+    });
+    const propose = (store: typeof a, version: number) =>
+      store.createProposal({
+        requester: 'U1',
+        channel: 'C1',
+        input: { subcommand: 'deploy', dryRun: false } as never,
+        plan: {
+          kind: 'alias',
+          subcommand: 'promote',
+          fingerprint: `f${version}`,
+          model: 'm',
+          alias: 'Champion',
+          toVersion: version,
+        } as never,
+      });
+    const [{ change: first }, { change: second }] = [await propose(a, 2), await propose(b, 3)];
+    expect(first.target).toBe(second.target);
+    const applyFirst = () => a.transition(first.id, 'proposed', 'applying');
+    const applySecond = () => b.transition(second.id, 'proposed', 'applying');
+    // Two SQLite connections of one process must not hold transactions at once: one after the other there.
+    const moves =
+      backend.kind === 'postgres'
+        ? await Promise.all([applyFirst(), applySecond()])
+        : [await applyFirst(), await applySecond()];
+    expect(moves.filter((m) => m.won)).toHaveLength(1);
   });
 });
