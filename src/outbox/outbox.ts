@@ -217,12 +217,12 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         const posted = await slack.post(row.channel, row.body, threadTs);
         await store.delivered(id, row.version, posted);
       }
+      warned.delete(id);
+      noteSent(id);
       // Written meanwhile (perhaps by another replica, whose own attempt found the row held): the
       // worker sends the latest after the pause.
       const after = await store.get(id);
       if (after?.status === 'owed' && after.deliveredVersion < after.version) kick();
-      warned.delete(id);
-      noteSent(id);
       // Slack answers again: whatever is backing off after the outage goes now, not at its next slot.
       if (backingOff) {
         backingOff = false;
