@@ -82,8 +82,10 @@ export interface MonitorDesk {
   cancel(opId: string, actor: Actor): Promise<Reply>;
   refresh(monitor: string | undefined, actor: Actor, origin: Origin): Promise<Reply>;
   status(monitor: string | undefined): Promise<Reply>;
-  /** Settles creates and follows refreshes a previous process left in flight. */
+  /** Settles creates and follows refreshes a previous process left in flight (never a live replica's). */
   resume(): Promise<number>;
+  /** This replica's ops in flight keep their lease. */
+  heartbeat(): Promise<void>;
   idle(): Promise<void>;
   stop(): void;
 }
@@ -338,7 +340,8 @@ export function createMonitorDesk(deps: MonitorDeskDeps): MonitorDesk {
     },
 
     async resume() {
-      const open = await store.working();
+      // Only ops nobody follows: a live replica's keep their owner (issue #13).
+      const open = await store.takeOver();
       for (const op of open) {
         if (op.kind === 'refresh' && op.refreshId !== undefined) {
           background.track(() => followRefresh(op));
@@ -356,6 +359,7 @@ export function createMonitorDesk(deps: MonitorDeskDeps): MonitorDesk {
       }
       return open.length;
     },
+    heartbeat: () => store.heartbeat(),
     idle: () => background.idle(),
     stop: () => background.stop(),
   };

@@ -11,7 +11,7 @@ import type { MonitorSpec } from '../domain/ports/monitors.js';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { StoreDatabase } from '../storage/database.js';
-import { all, first, run } from '../storage/sql.js';
+import { all, first, leaseNow, ownerGone, run } from '../storage/sql.js';
 
 export type MonitorOpStatus = 'proposed' | 'cancelled' | 'working' | 'succeeded' | 'failed';
 
@@ -84,6 +84,13 @@ export interface MonitorOpStore {
   finish(id: string, status: 'succeeded' | 'failed', result: MonitorOpResult): Promise<boolean>;
   /** Ops in `working` (to settle after a restart). */
   working(): Promise<MonitorOp[]>;
+  /**
+   * Claims the ops in `working` nobody follows (no owner, or its heartbeat older than the lease: a
+   * dead replica's; on SQLite all of them) for this store's owner, and returns them.
+   */
+  takeOver(): Promise<MonitorOp[]>;
+  /** The owner says it is alive: its ops in `working` keep their lease. */
+  heartbeat(): Promise<void>;
 }
 
 const rowSchema = z.object({
@@ -127,9 +134,16 @@ function toOp(raw: unknown): MonitorOp {
 }
 
 /** @example const ops = createMonitorOpStore(db, clock); */
-export function createMonitorOpStore(database: StoreDatabase, clock: Pick<Clock, 'now'>): MonitorOpStore {
+export function createMonitorOpStore(
+  database: StoreDatabase,
+  clock: Pick<Clock, 'now'>,
+  ownership?: { instance: string; leaseMs: number },
+): MonitorOpStore {
   const db = database.kysely;
   const now = () => Math.round(clock.now());
+  const owner = ownership?.instance ?? null;
+  const leaseClock = () => leaseNow(database.kind, () => clock.now());
+  const free = () => ownerGone(database.kind, () => clock.now(), ownership?.leaseMs ?? 0);
   const byId = async (id: string) => {
     const row = await first(db, sql`SELECT * FROM monitor_ops WHERE id = ${id}`);
     return row === undefined ? undefined : toOp(row);
@@ -152,9 +166,10 @@ export function createMonitorOpStore(database: StoreDatabase, clock: Pick<Clock,
     const inserted = await run(
       db,
       sql`INSERT INTO monitor_ops (id, kind, trigger_id, created_at, updated_at, requester, channel, monitor,
-            monitored_table, spec_json, refresh_id, status)
+            monitored_table, spec_json, refresh_id, status, owner, heartbeat_at)
           VALUES (${id}, ${row.kind}, ${triggerId}, ${at}, ${at}, ${row.requester}, ${row.channel}, ${row.monitor},
-            ${row.table}, ${row.spec ? JSON.stringify(row.spec) : null}, ${row.refreshId ?? null}, ${row.status})
+            ${row.table}, ${row.spec ? JSON.stringify(row.spec) : null}, ${row.refreshId ?? null}, ${row.status},
+            ${owner}, ${leaseClock()})
           ON CONFLICT (trigger_id) DO NOTHING`,
     );
     if (inserted === 0) {
@@ -165,6 +180,11 @@ export function createMonitorOpStore(database: StoreDatabase, clock: Pick<Clock,
     return { op: (await byId(id))!, duplicate: false };
   }
 
+  const working = async () =>
+    (await all(db, sql`SELECT * FROM monitor_ops WHERE status = 'working' ORDER BY created_at, id`)).map(
+      toOp,
+    );
+
   return {
     propose: (input) => add({ kind: 'create', ...input, table: input.spec.table, status: 'proposed' }),
     startRefresh: (input) => add({ kind: 'refresh', ...input, status: 'working' }),
@@ -172,7 +192,8 @@ export function createMonitorOpStore(database: StoreDatabase, clock: Pick<Clock,
     decide: async (id, to, by) =>
       (await run(
         db,
-        sql`UPDATE monitor_ops SET status = ${to}, decided_by = ${by}, updated_at = ${now()}
+        sql`UPDATE monitor_ops SET status = ${to}, decided_by = ${by}, updated_at = ${now()},
+              owner = ${owner}, heartbeat_at = ${leaseClock()}
             WHERE id = ${id} AND status = 'proposed'`,
       )) === 1,
     async setMessage(id, ref) {
@@ -188,9 +209,25 @@ export function createMonitorOpStore(database: StoreDatabase, clock: Pick<Clock,
         sql`UPDATE monitor_ops SET status = ${status}, result_json = ${JSON.stringify(result)}, updated_at = ${now()}
             WHERE id = ${id} AND status = 'working'`,
       )) === 1,
-    working: async () =>
-      (await all(db, sql`SELECT * FROM monitor_ops WHERE status = 'working' ORDER BY created_at, id`)).map(
-        toOp,
-      ),
+    working,
+    async takeOver() {
+      const taken: MonitorOp[] = [];
+      for (const op of await working()) {
+        const won = await run(
+          db,
+          sql`UPDATE monitor_ops SET owner = ${owner}, heartbeat_at = ${leaseClock()}
+              WHERE id = ${op.id} AND status = 'working' AND ${free()}`,
+        );
+        if (won === 1) taken.push((await byId(op.id))!);
+      }
+      return taken;
+    },
+    async heartbeat() {
+      if (owner === null || !database.open) return;
+      await run(
+        db,
+        sql`UPDATE monitor_ops SET heartbeat_at = ${leaseClock()} WHERE owner = ${owner} AND status = 'working'`,
+      );
+    },
   };
 }

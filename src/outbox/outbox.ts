@@ -185,10 +185,14 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   async function sendLatest(id: string): Promise<void> {
+    const seen = await store.get(id);
+    if (seen?.status !== 'owed' || seen.deliveredVersion >= seen.version) return;
+    // Backing off (a 5xx, a 429's Retry-After): the worker sends it when it is due.
+    if (seen.nextAttemptAt > clock.now()) return;
+    // Several replicas drain one outbox: only the holder of the row's send lease sends it.
+    if (!(await store.claim(id))) return;
     const row = await store.get(id);
     if (row?.status !== 'owed' || row.deliveredVersion >= row.version) return;
-    // Backing off (a 5xx, a 429's Retry-After): the worker sends it when it is due.
-    if (row.nextAttemptAt > clock.now()) return;
     let threadTs = row.threadTs;
     const parentId = threadTs ? logicalId(threadTs) : undefined;
     if (parentId) {
@@ -215,6 +219,10 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       }
       warned.delete(id);
       noteSent(id);
+      // Written meanwhile (perhaps by another replica, whose own attempt found the row held): the
+      // worker sends the latest after the pause.
+      const after = await store.get(id);
+      if (after?.status === 'owed' && after.deliveredVersion < after.version) kick();
       // Slack answers again: whatever is backing off after the outage goes now, not at its next slot.
       if (backingOff) {
         backingOff = false;

@@ -10,7 +10,7 @@ import type { Delivery } from '../domain/ports/messenger.js';
 import type { MessageRef, Reply } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { StoreDatabase } from '../storage/database.js';
-import { all, first, run } from '../storage/sql.js';
+import { all, first, leaseNow, run } from '../storage/sql.js';
 
 export type OutboxBody = Pick<Reply, 'text' | 'blocks'>;
 export type OutboxStatus = 'owed' | 'delivered' | 'undeliverable';
@@ -61,6 +61,8 @@ const rowSchema = z.object({
   next_attempt_at: z.number(),
   last_error: z.string().nullable(),
   notified_version: z.number(),
+  lease_owner: z.string().nullable().optional(),
+  lease_until: z.number().nullable().optional(),
 });
 
 function toRow(raw: unknown): OutboxRow {
@@ -96,6 +98,9 @@ function toRow(raw: unknown): OutboxRow {
 /** How a rate limit's last_error starts (RateLimitedError's message): its wait is Slack's, kept. */
 export const RATE_LIMITED_PREFIX = 'Slack rate-limited';
 
+/** How long a replica holds a message it is sending, unless told otherwise (longer than one Slack call). */
+export const DEFAULT_SEND_LEASE_MS = 30_000;
+
 /** The prefix of a logical ref's ts: what the outbox hands out before Slack has posted. */
 export const OUTBOX_TS_PREFIX = 'outbox:';
 
@@ -122,10 +127,16 @@ export interface OutboxStore {
   get(id: string): Promise<OutboxRow | undefined>;
   /** The message Slack knows by this channel and ts, if the outbox posted it. */
   byPosted(ref: MessageRef): Promise<OutboxRow | undefined>;
-  /** Owed messages whose next attempt is due, oldest first. */
+  /** Owed messages whose next attempt is due and no other replica holds, oldest first. */
   due(now: number, limit?: number): Promise<OutboxRow[]>;
-  /** When the next owed message is due; undefined when nothing is owed. */
+  /** When the next owed message is due (another replica's held one: when its lease ends); undefined when nothing is owed. */
   nextDue(): Promise<number | undefined>;
+  /**
+   * Takes the send lease of an owed message (compare-and-set, judged by the database's clock on
+   * Postgres): free, already this store's, or its holder's lease ran out. Only the holder sends;
+   * `delivered`, `retryAt` and `undeliverable` let go of it. False: another replica sends it.
+   */
+  claim(id: string): Promise<boolean>;
   /** Slack has `version` (and, for a first post, its ts). False when someone recorded a later one. */
   delivered(id: string, version: number, posted: MessageRef | undefined): Promise<boolean>;
   /**
@@ -156,10 +167,22 @@ export interface OutboxStore {
  *
  * @example const outbox = createOutboxStore(db, clock); const row = await outbox.create('C1', { text: 'hi' }, undefined, {});
  */
-export function createOutboxStore(database: StoreDatabase, clock: Clock): OutboxStore {
+export function createOutboxStore(
+  database: StoreDatabase,
+  clock: Clock,
+  lease: { owner?: string; leaseMs?: number } = {},
+): OutboxStore {
   const db = database.kysely;
   const ms = (v: number) => Math.round(v);
   const now = () => ms(clock.now());
+  // Each store its own holder by default: two stores are two replicas.
+  const me = lease.owner ?? `outbox-${randomUUID().slice(0, 8)}`;
+  const leaseMs = lease.leaseMs ?? DEFAULT_SEND_LEASE_MS;
+  const leaseClock = () => leaseNow(database.kind, clock.now);
+  /** Rows this store may send: nobody holds them, it does, or the holder's lease ran out. */
+  const mayHold = () =>
+    sql`(lease_owner IS NULL OR lease_owner = ${me} OR lease_until IS NULL OR lease_until <= ${leaseClock()})`;
+  const letGo = sql`lease_owner = CASE WHEN lease_owner = ${me} THEN NULL ELSE lease_owner END`;
   const notRateLimited = sql`(last_error IS NULL OR last_error NOT LIKE ${`${RATE_LIMITED_PREFIX}%`})`;
   const aboutOf = (d: Delivery) => ({
     requester: d.requester ?? null,
@@ -223,16 +246,24 @@ export function createOutboxStore(database: StoreDatabase, clock: Clock): Outbox
       (
         await all(
           db,
-          sql`SELECT * FROM outbox WHERE status = 'owed' AND next_attempt_at <= ${ms(at)}
+          sql`SELECT * FROM outbox WHERE status = 'owed' AND next_attempt_at <= ${ms(at)} AND ${mayHold()}
               ORDER BY created_at, id LIMIT ${limit}`,
         )
       ).map(toRow),
     nextDue: async () =>
       (
-        (await first(db, sql`SELECT min(next_attempt_at) AS at FROM outbox WHERE status = 'owed'`)) as
-          | { at: number | null }
-          | undefined
+        (await first(
+          db,
+          sql`SELECT min(CASE WHEN ${mayHold()} THEN next_attempt_at ELSE lease_until END) AS at
+              FROM outbox WHERE status = 'owed'`,
+        )) as { at: number | null } | undefined
       )?.at ?? undefined,
+    claim: async (id) =>
+      (await run(
+        db,
+        sql`UPDATE outbox SET lease_owner = ${me}, lease_until = ${leaseClock()} + ${leaseMs}
+            WHERE id = ${id} AND status = 'owed' AND delivered_version < version AND ${mayHold()}`,
+      )) === 1,
     delivered: async (id, version, posted) => {
       const at = now();
       return (
@@ -242,7 +273,7 @@ export function createOutboxStore(database: StoreDatabase, clock: Clock): Outbox
                 ts = COALESCE(ts, ${posted?.ts ?? null}), posted_channel = COALESCE(posted_channel, ${posted?.channel ?? null}),
                 status = CASE WHEN version = ${version} THEN 'delivered' ELSE 'owed' END,
                 owed_since = CASE WHEN version = ${version} THEN NULL ELSE owed_since END,
-                attempts = 0, last_error = NULL, next_attempt_at = ${at}
+                attempts = 0, last_error = NULL, next_attempt_at = ${at}, ${letGo}
               WHERE id = ${id} AND status = 'owed' AND delivered_version < ${version}`,
         )) === 1
       );
@@ -264,13 +295,13 @@ export function createOutboxStore(database: StoreDatabase, clock: Clock): Outbox
       (await run(
         db,
         sql`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ${ms(at)}, last_error = ${error},
-              updated_at = ${now()} WHERE id = ${id} AND status = 'owed'`,
+              updated_at = ${now()}, ${letGo} WHERE id = ${id} AND status = 'owed'`,
       )) === 1,
     undeliverable: async (id, error) =>
       (await run(
         db,
         sql`UPDATE outbox SET status = 'undeliverable', last_error = ${error}, updated_at = ${now()},
-              attempts = attempts + 1 WHERE id = ${id} AND status = 'owed'`,
+              attempts = attempts + 1, ${letGo} WHERE id = ${id} AND status = 'owed'`,
       )) === 1,
     notified: async (id, version) =>
       (await run(

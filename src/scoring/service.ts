@@ -70,8 +70,13 @@ export interface ScoringDeps {
 
 export interface Scoring {
   score(input: ScoreCommand, actor: Actor, origin: Origin): Promise<Reply>;
-  /** Follows again what a previous process left running (or starts what it did not get to start). */
+  /**
+   * Follows again what a previous process left running (or starts what it did not get to start):
+   * only runs nobody follows, never a live replica's.
+   */
   resume(): Promise<number>;
+  /** This replica's runs in flight keep their lease. */
+  heartbeat(): Promise<void>;
   idle(): Promise<void>;
   stop(): void;
 }
@@ -311,10 +316,12 @@ export function createScoring(deps: ScoringDeps): Scoring {
     },
 
     async resume() {
-      const open = await store.inFlight();
+      // Only runs nobody follows: a live replica's keep their owner (issue #13).
+      const open = await store.takeOver();
       for (const r of open) background.track(() => run(r));
       return open.length;
     },
+    heartbeat: () => store.heartbeat(),
     idle: () => background.idle(),
     stop: () => background.stop(),
   };

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { MessageRef } from '../domain/vocabulary.js';
 import type { Clock } from '../lib/clock.js';
 import type { StoreDatabase } from '../storage/database.js';
-import { all, first, run } from '../storage/sql.js';
+import { all, first, leaseNow, ownerGone, run } from '../storage/sql.js';
 
 export type ScoreRunStatus = 'starting' | 'running' | 'succeeded' | 'failed' | 'unfollowed';
 
@@ -73,6 +73,13 @@ export interface ScoreRunStore {
   finish(id: string, status: 'succeeded' | 'failed' | 'unfollowed', result: ScoreResult): Promise<boolean>;
   /** Runs not ended yet (to follow again after a restart). */
   inFlight(): Promise<ScoreRun[]>;
+  /**
+   * Claims the runs in flight nobody follows (no owner, or its heartbeat older than the lease: a
+   * dead replica's; on SQLite all of them) for this store's owner, and returns them.
+   */
+  takeOver(): Promise<ScoreRun[]>;
+  /** The owner says it is alive: its runs in flight keep their lease. */
+  heartbeat(): Promise<void>;
 }
 
 const rowSchema = z.object({
@@ -122,13 +129,28 @@ function toRun(raw: unknown): ScoreRun {
 /**
  * @example const store = createScoreRunStore(db, clock); const { run } = await store.create({ ... });
  */
-export function createScoreRunStore(database: StoreDatabase, clock: Pick<Clock, 'now'>): ScoreRunStore {
+export function createScoreRunStore(
+  database: StoreDatabase,
+  clock: Pick<Clock, 'now'>,
+  ownership?: { instance: string; leaseMs: number },
+): ScoreRunStore {
   const db = database.kysely;
   const now = () => Math.round(clock.now());
+  const owner = ownership?.instance ?? null;
+  const leaseClock = () => leaseNow(database.kind, () => clock.now());
+  const free = () => ownerGone(database.kind, () => clock.now(), ownership?.leaseMs ?? 0);
   const byId = async (id: string) => {
     const row = await first(db, sql`SELECT * FROM score_runs WHERE id = ${id}`);
     return row === undefined ? undefined : toRun(row);
   };
+
+  const inFlight = async () =>
+    (
+      await all(
+        db,
+        sql`SELECT * FROM score_runs WHERE status IN ('starting', 'running') ORDER BY created_at, id`,
+      )
+    ).map(toRun);
 
   return {
     async create(input) {
@@ -138,10 +160,10 @@ export function createScoreRunStore(database: StoreDatabase, clock: Pick<Clock, 
       const inserted = await run(
         db,
         sql`INSERT INTO score_runs (id, trigger_id, created_at, updated_at, requester, channel, model, version,
-              alias, model_uri, input_table, output_table, job_id, status)
+              alias, model_uri, input_table, output_table, job_id, status, owner, heartbeat_at)
             VALUES (${id}, ${triggerId}, ${at}, ${at}, ${input.requester}, ${input.channel}, ${input.model},
               ${input.version}, ${input.alias ?? null}, ${input.modelUri}, ${input.inputTable},
-              ${input.outputTable}, ${input.jobId}, 'starting')
+              ${input.outputTable}, ${input.jobId}, 'starting', ${owner}, ${leaseClock()})
             ON CONFLICT (trigger_id) DO NOTHING`,
       );
       if (inserted === 0) {
@@ -171,12 +193,25 @@ export function createScoreRunStore(database: StoreDatabase, clock: Pick<Clock, 
         sql`UPDATE score_runs SET status = ${status}, result_json = ${JSON.stringify(result)}, updated_at = ${now()}
             WHERE id = ${id} AND status IN ('starting', 'running')`,
       )) === 1,
-    inFlight: async () =>
-      (
-        await all(
+    inFlight,
+    async takeOver() {
+      const taken: ScoreRun[] = [];
+      for (const r of await inFlight()) {
+        const won = await run(
           db,
-          sql`SELECT * FROM score_runs WHERE status IN ('starting', 'running') ORDER BY created_at, id`,
-        )
-      ).map(toRun),
+          sql`UPDATE score_runs SET owner = ${owner}, heartbeat_at = ${leaseClock()}
+              WHERE id = ${r.id} AND status IN ('starting', 'running') AND ${free()}`,
+        );
+        if (won === 1) taken.push((await byId(r.id))!);
+      }
+      return taken;
+    },
+    async heartbeat() {
+      if (owner === null || !database.open) return;
+      await run(
+        db,
+        sql`UPDATE score_runs SET heartbeat_at = ${leaseClock()} WHERE owner = ${owner} AND status IN ('starting', 'running')`,
+      );
+    },
   };
 }

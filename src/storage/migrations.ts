@@ -694,6 +694,36 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE UNIQUE INDEX deployment_approvals_request ON deployment_approvals (request_id);
   `,
   },
+  {
+    // Several replicas drain one outbox (issue #13): a replica sends a message only while it holds
+    // the row's send lease (outbox/store.ts claim), so two replicas never post one message twice.
+    name: 'outbox send leases',
+    sql: `
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+  `,
+    postgres: `
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  ALTER TABLE outbox ADD COLUMN lease_until BIGINT;
+  `,
+  },
+  {
+    // Several replicas (issue #13): a scoring run or monitor operation in flight names the replica
+    // following it and its heartbeat, so a starting replica takes over only a dead one's.
+    name: 'owners and heartbeats of scoring runs and monitor operations',
+    sql: `
+  ALTER TABLE score_runs ADD COLUMN owner TEXT;
+  ALTER TABLE score_runs ADD COLUMN heartbeat_at INTEGER;
+  ALTER TABLE monitor_ops ADD COLUMN owner TEXT;
+  ALTER TABLE monitor_ops ADD COLUMN heartbeat_at INTEGER;
+  `,
+    postgres: `
+  ALTER TABLE score_runs ADD COLUMN owner TEXT;
+  ALTER TABLE score_runs ADD COLUMN heartbeat_at BIGINT;
+  ALTER TABLE monitor_ops ADD COLUMN owner TEXT;
+  ALTER TABLE monitor_ops ADD COLUMN heartbeat_at BIGINT;
+  `,
+  },
 ];
 
 /** The tracker the drift state had before storage/ (one row, version 1 = the drift migration above). */

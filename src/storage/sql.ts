@@ -27,6 +27,18 @@ export function leaseNow(kind: StoreKind, now: () => number): RawBuilder<number>
   return kind === 'postgres' ? POSTGRES_NOW_MS : sql<number>`${Math.round(now())}`;
 }
 
+/**
+ * Whether work in flight may be taken over: nobody owns it, or its owner's heartbeat is older than
+ * the lease (by the database's clock on Postgres). On SQLite the process lock already guarantees
+ * that the previous process is dead, so everything in flight is free there.
+ *
+ * @example sql`UPDATE score_runs SET owner = ${me} WHERE id = ${id} AND ${ownerGone(kind, clock.now, leaseMs)}`
+ */
+export function ownerGone(kind: StoreKind, now: () => number, leaseMs: number): RawBuilder<unknown> {
+  if (kind === 'sqlite') return sql`1 = 1`;
+  return sql`(owner IS NULL OR heartbeat_at IS NULL OR heartbeat_at <= ${leaseNow(kind, now)} - ${leaseMs})`;
+}
+
 /** Rows an INSERT, UPDATE or DELETE touched (a bigint in Kysely). */
 export const affected = (r: QueryResult<unknown>): number => Number(r.numAffectedRows ?? 0n);
 

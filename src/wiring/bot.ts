@@ -242,6 +242,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         }
         await store.heartbeat();
         await services.requests.heartbeat();
+        await services.scoring.heartbeat();
+        await services.monitoring.heartbeat();
       } catch (e) {
         logger.error('heartbeat failed:', e);
       }

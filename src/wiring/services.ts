@@ -134,7 +134,10 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
   const requests = createApprovalStore(db, clock.now, s.ownership);
   // Progress, outcomes, approval requests and thread lines go through the outbox (durable).
   const outbox = createOutbox({
-    store: createOutboxStore(db, clock),
+    // This replica holds a message's send lease while sending it; a dead holder's is taken after the lease.
+    store: createOutboxStore(db, clock, {
+      ...(s.ownership ? { owner: s.ownership.instance, leaseMs: s.ownership.leaseMs } : {}),
+    }),
     slack: adapters.outboxSlack,
     fallback: adapters.fallback,
     views: { undelivered: buildUndeliveredNotice },
@@ -349,7 +352,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     jobs: adapters.jobs,
     jobSettings: adapters.jobSettings,
     warehouse,
-    store: createScoreRunStore(db, clock),
+    store: createScoreRunStore(db, clock, s.ownership),
     messenger: outbox.messenger,
     views: scoringViews,
     clock,
@@ -362,7 +365,7 @@ export function createServices(adapters: Adapters, s: ServiceSettings): Services
     monitorsByName: policy.monitors ?? {},
     monitors,
     tables: adapters.tables,
-    store: createMonitorOpStore(db, clock),
+    store: createMonitorOpStore(db, clock, s.ownership),
     messenger: outbox.messenger,
     views: monitorViews,
     clock,
