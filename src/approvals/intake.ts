@@ -17,11 +17,9 @@ import {
   type ChangeApprovalPlan,
   type RetrainApprovalPlan,
 } from './request-plan.js';
+import { DEPLOYMENT_REQUESTER } from './requesters.js';
 import { type RequiredGate, requireGate } from './rights.js';
 import type { ApprovalRequest } from './store.js';
-
-/** Who asks for a deployment-job approval: the bot, on the job's behalf (never an approver). */
-export const DEPLOYMENT_REQUESTER = 'modelgate';
 
 export interface Intake {
   requestChange(request: Parameters<ChangePipeline['propose']>[0], gate?: GateRef): Promise<Reply>;

@@ -17,8 +17,8 @@ import type {
   ApproverMention,
   NotifyDeps,
 } from './contracts.js';
-import { DEPLOYMENT_REQUESTER } from './intake.js';
 import type { RequesterEvent } from './notify-store.js';
+import { DEPLOYMENT_REQUESTER } from './requesters.js';
 import type { ApprovalRequest } from './store.js';
 
 /** A group of more members than this gets no DMs beyond the first ones: the card mentions the group. */

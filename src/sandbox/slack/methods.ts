@@ -1,25 +1,11 @@
 import { checkBlocks, formatBlockProblem } from '../../slack/blocks/limits.js';
+import type { MethodContext, MethodResult, MethodSpec } from './method-spec.js';
 import type { SlackState, TwinChannel, TwinFile, TwinMessage, TwinUser } from './state.js';
 import { VIEW_METHODS } from './view-methods.js';
 
-/** Who is calling and with which grant; built by the server from the token. */
-export interface MethodContext {
-  state: SlackState;
-  /** User id the token acts as (the bot user for the bot token). */
-  actor: string;
-  scopes: readonly string[];
-  /** Absolute upload URL on the twin for a file id. */
-  uploadUrl: (fileId: string) => string;
-}
+export type { MethodContext, MethodResult, MethodSpec } from './method-spec.js';
 
-export type MethodResult = { ok: boolean } & Record<string, unknown>;
 type Args = Record<string, unknown>;
-
-export interface MethodSpec {
-  /** Any one of these scopes suffices; a function when it depends on the channel. */
-  scopes?: readonly string[] | ((args: Args, ctx: MethodContext) => readonly string[]);
-  handle: (args: Args, ctx: MethodContext) => MethodResult;
-}
 
 const MAX_TEXT = 40_000;
 

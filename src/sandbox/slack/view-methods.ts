@@ -2,7 +2,7 @@
  * The twin's views.* Web API methods (no scope needed, Tier 4 on Slack): publish a Home tab, open a
  * modal with a trigger_id, update an open modal. State lives in `state.views` (views.ts).
  */
-import type { MethodResult, MethodSpec } from './methods.js';
+import type { MethodResult, MethodSpec } from './method-spec.js';
 import { type TwinView, toApiView } from './views.js';
 
 type Args = Record<string, unknown>;
