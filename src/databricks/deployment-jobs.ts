@@ -14,6 +14,7 @@ import type {
   ModelVersionTags,
 } from '../domain/ports/deployment-jobs.js';
 import { DatabricksApiError, type DatabricksHttp } from './http.js';
+import { jobParametersSchema, parametersOf } from './jobs.js';
 
 const BASE = '/api/2.2/jobs';
 const TAGS = '/api/2.0/mlflow/unity-catalog/model-versions';
@@ -42,9 +43,7 @@ const runSchema = z.looseObject({
   run_page_url: z.string().nullish(),
   start_time: z.coerce.number().nullish(),
   end_time: z.coerce.number().nullish(),
-  job_parameters: z
-    .array(z.looseObject({ name: z.string(), default: z.string().nullish(), value: z.string().nullish() }))
-    .nullish(),
+  job_parameters: jobParametersSchema,
   tasks: z.array(taskSchema).nullish(),
   status: statusSchema,
   repair_history: z
@@ -89,11 +88,7 @@ function toTask(t: z.infer<typeof taskSchema>): DeploymentTaskRun {
 
 function toRun(r: RunJson): DeploymentRun {
   const details = r.status.termination_details;
-  const parameters: Record<string, string> = {};
-  for (const p of r.job_parameters ?? []) {
-    const value = p.value ?? p.default;
-    if (value !== null && value !== undefined) parameters[p.name] = value;
-  }
+  const parameters = parametersOf(r.job_parameters);
   return {
     runId: r.run_id,
     jobId: r.job_id,

@@ -8,6 +8,21 @@ const runNowSchema = z.looseObject({
   number_in_job: z.coerce.number().int().nullish(),
 });
 
+/** A run's `job_parameters`, as runs/get and runs/list return them (deployment jobs too). */
+export const jobParametersSchema = z
+  .array(z.looseObject({ name: z.string(), default: z.string().nullish(), value: z.string().nullish() }))
+  .nullish();
+
+/** Each parameter's value for this run, its default where the run set none. */
+export function parametersOf(list: z.infer<typeof jobParametersSchema>): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const p of list ?? []) {
+    const value = p.value ?? p.default;
+    if (value !== null && value !== undefined) parameters[p.name] = value;
+  }
+  return parameters;
+}
+
 const runSchema = z.looseObject({
   run_id: z.coerce.number().int(),
   job_id: z.coerce.number().int(),
@@ -15,9 +30,7 @@ const runSchema = z.looseObject({
   run_page_url: z.string().nullish(),
   start_time: z.coerce.number().nullish(),
   end_time: z.coerce.number().nullish(),
-  job_parameters: z
-    .array(z.looseObject({ name: z.string(), default: z.string().nullish(), value: z.string().nullish() }))
-    .nullish(),
+  job_parameters: jobParametersSchema,
   tasks: z.array(z.looseObject({ run_id: z.coerce.number().int() })).nullish(),
   // The deprecated `state` object is ignored on purpose: `status` replaces it (reference §4.2).
   status: z.looseObject({
@@ -37,11 +50,7 @@ const MAX_TOKEN = 64;
 function toRun(r: RunJson): JobRun {
   const details = r.status.termination_details;
   const queue = r.status.queue_details;
-  const parameters: Record<string, string> = {};
-  for (const p of r.job_parameters ?? []) {
-    const value = p.value ?? p.default;
-    if (value !== null && value !== undefined) parameters[p.name] = value;
-  }
+  const parameters = parametersOf(r.job_parameters);
   return {
     runId: r.run_id,
     jobId: r.job_id,

@@ -76,7 +76,7 @@ export function connectionFault(e: unknown): StoreFault | undefined {
     if (AUTH_CODES.has(code)) return 'bad_credentials';
     if (code === NO_DATABASE) return 'database_missing';
     if (NETWORK_CODES.has(code)) return 'unreachable';
-    // 08xxx connection exceptions; 57P01-57P03: the server shut down or is starting.
+    // SQLSTATE class 08 (connection exceptions); 57P01-57P03: the server shut down or is starting.
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return 'unreachable';
   }
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
